@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { StationIdSchema } from './ids.js';
+
+/** HTTP API bodies and answers (DESIGN.md "HTTP"). These schemas also generate the OpenAPI at /docs. */
+export const CropSchema = z.enum(['arabica', 'robusta', 'young']).describe('arabica (default), robusta, or young trees');
+export type Crop = z.infer<typeof CropSchema>;
+
+export const StationCreateSchema = z.object({
+  id: StationIdSchema.describe('also the MQTT username, e.g. "ld-dasar-01"'),
+  name: z.string().trim().min(1).max(100),
+  commune: z.string().trim().min(1).max(100),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  elevationM: z.number().min(-500).max(9_000),
+  crop: CropSchema.default('arabica'),
+});
+export type StationCreate = z.infer<typeof StationCreateSchema>;
+
+export const StationSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  commune: z.string(),
+  lat: z.number(),
+  lon: z.number(),
+  elevationM: z.number(),
+  crop: CropSchema,
+  createdAt: z.string().describe('ISO 8601'),
+  lastSeenAt: z.string().nullable().describe('last reading or status received, ISO 8601'),
+  online: z.boolean().nullable().describe('from the retained status; null if never heard'),
+});
+export type Station = z.infer<typeof StationSchema>;
+
+export const StationCredentialsSchema = z.object({
+  id: z.string(),
+  token: z.string().describe('MQTT password; shown only this once'),
+});
+export type StationCredentials = z.infer<typeof StationCredentialsSchema>;
+
+/** InfluxQL GROUP BY time() interval: a positive integer and one unit. */
+export const EverySchema = z.string().regex(/^[1-9][0-9]{0,5}(s|m|h|d)$/, 'every: e.g. 30s, 5m, 1h, 1d');
+
+export const ReadingsQuerySchema = z.object({
+  from: z.iso.datetime({ offset: true }).optional().describe('default: 24 h before `to`'),
+  to: z.iso.datetime({ offset: true }).optional().describe('default: now'),
+  every: EverySchema.optional().describe('aggregate into windows (mean; min and max of air temperature)'),
+});
+export type ReadingsQuery = z.infer<typeof ReadingsQuerySchema>;
+
+export const ReadingOutSchema = z.object({
+  ts: z.string().describe('ISO 8601; the start of the window when aggregated'),
+  airTempC: z.number().nullable(),
+  airTempMinC: z.number().nullable().optional(),
+  airTempMaxC: z.number().nullable().optional(),
+  rhPct: z.number().nullable().optional(),
+  windMs: z.number().nullable().optional(),
+  leafTempC: z.number().nullable().optional(),
+  batteryV: z.number().nullable().optional(),
+  rssiDbm: z.number().nullable().optional(),
+  seq: z.number().nullable().optional(),
+});
+export type ReadingOut = z.infer<typeof ReadingOutSchema>;
+
+export const ReadingsResponseSchema = z.object({
+  stationId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  every: z.string().nullable(),
+  readings: z.array(ReadingOutSchema),
+});
+export type ReadingsResponse = z.infer<typeof ReadingsResponseSchema>;
+
+export const ErrorResponseSchema = z.object({ error: z.string(), message: z.string() });
+
+export const HealthSchema = z.object({
+  status: z.enum(['ok', 'degraded', 'down']),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+});
+export type Health = z.infer<typeof HealthSchema>;

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * Environment of each process (DESIGN.md "Public contract"). `loadEnv` is called once in `main`;
+ * nothing else reads `process.env`. An empty variable counts as unset.
+ */
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+const optionalString = z.string().min(1).optional();
+const url = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+
+export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const common = {
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: LogLevelSchema.default('info'),
+  TZ_NAME: z.string().min(1).default('Asia/Ho_Chi_Minh'),
+};
+
+const gateway = {
+  MQTT_PORT: port(1883),
+  /** MQTT over WebSocket, for browsers and test clients; 0 picks a free port. */
+  MQTT_WS_PORT: port(8083),
+};
+
+const influx = {
+  /** Unset → `frostwatch up` runs and supervises a local influxd in DATA_DIR/influxdb. */
+  INFLUX_URL: url.optional(),
+  /** v2/v3: API token. 1.x with auth: `user:password`. */
+  INFLUX_TOKEN: optionalString,
+  INFLUX_ORG: optionalString,
+  /** On 1.x the database, `db/rp` form allowed; on 2.x/3.x the bucket. */
+  INFLUX_BUCKET: z
+    .string()
+    .regex(/^[^/\s]+(\/[^/\s]+)?$/, 'expected a bucket or database name, optionally db/rp')
+    .default('frostwatch'),
+  /** Port of the managed influxd; 0 picks a free one. */
+  INFLUX_PORT: port(0),
+};
+
+const server = {
+  HTTP_PORT: port(8080),
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  PUBLIC_URL: url.optional(),
+  /** The broker to consume readings from when the server runs on its own (`frostwatch server`). */
+  INGEST_MQTT_URL: z.url({ protocol: /^(mqtts?|wss?|tcp)$/, message: 'expected an mqtt:// or ws:// URL' }).optional(),
+  /** Upper bound of the on-disk spool that holds readings InfluxDB has not taken yet. */
+  SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_000_000).default(1_024),
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_FROM: optionalString,
+  TWILIO_MESSAGING_SERVICE_SID: optionalString,
+  TWILIO_API_URL: url.default('https://api.twilio.com'),
+};
+
+export const GatewayEnvSchema = z.object({ ...common, ...gateway, ADMIN_TOKEN: server.ADMIN_TOKEN });
+export const ServerEnvSchema = z.object({ ...common, ...influx, ...server });
+export const UpEnvSchema = z.object({ ...common, ...gateway, ...influx, ...server });
+export const SimEnvSchema = z.object({ ...common, MQTT_PORT: gateway.MQTT_PORT, HTTP_PORT: server.HTTP_PORT, ADMIN_TOKEN: server.ADMIN_TOKEN });
+export const AdminEnvSchema = z.object({ ...common });
+
+export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
+export type ServerEnv = z.infer<typeof ServerEnvSchema>;
+export type UpEnv = z.infer<typeof UpEnvSchema>;
+export type SimEnv = z.infer<typeof SimEnvSchema>;
+export type AdminEnv = z.infer<typeof AdminEnvSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parse the environment against `schema`; a bad value throws a one-line error naming the variable. */
+export function loadEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? 'environment');
+  const value = present[name];
+  const shown = value === undefined ? '' : ` (got "${isSecretName(name) ? '***' : value}")`;
+  throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'}${shown}`);
+}
+
+function isSecretName(name: string): boolean {
+  return /TOKEN|SECRET|PASSWORD|AUTH/.test(name);
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/**
+ * One reading as a station sends it (docs/protocol.md). Ranges here are what a sensor can physically
+ * report, not quality control: a plausible-but-wrong value is stored and judged later by the rules
+ * (WMO-No. 305 limits live in alerts/), so nothing a station measured is thrown away at the edge.
+ */
+const EPOCH_MS_MIN = Date.UTC(2000, 0, 1);
+const EPOCH_MS_MAX = Date.UTC(2100, 0, 1);
+
+export const TimestampSchema = z.union([
+  z
+    .number()
+    .int('ts: epoch milliseconds must be an integer')
+    .min(EPOCH_MS_MIN, 'ts: epoch milliseconds expected (seconds are too small)')
+    .max(EPOCH_MS_MAX, 'ts: too far in the future'),
+  z.iso.datetime({ offset: true, message: 'ts: ISO 8601 with a time zone (Z or ±hh:mm) expected' }),
+]);
+
+export const ReadingSchema = z.object({
+  ts: TimestampSchema,
+  airTempC: z.number().min(-80).max(80),
+  rhPct: z.number().min(0).max(105).optional(),
+  windMs: z.number().min(0).max(100).optional(),
+  leafTempC: z.number().min(-80).max(80).optional(),
+  batteryV: z.number().min(0).max(30).optional(),
+  rssiDbm: z.number().min(-200).max(0).optional(),
+  seq: z.number().int().min(0).max(0xffff_ffff).optional(),
+});
+export type ReadingInput = z.infer<typeof ReadingSchema>;
+
+/** A reading after the boundary: `ts` is always epoch milliseconds. */
+export type Reading = Omit<ReadingInput, 'ts'> & { ts: number };
+
+export const READING_FIELDS = ['airTempC', 'rhPct', 'windMs', 'leafTempC', 'batteryV', 'rssiDbm', 'seq'] as const;
+export type ReadingField = (typeof READING_FIELDS)[number];
+
+/** Why a payload (or one reading of a batch) was not stored. Used as a metric label. */
+export const RejectReasonSchema = z.enum([
+  'too_large',
+  'bad_json',
+  'not_object',
+  'empty_batch',
+  'batch_too_long',
+  'missing_field',
+  'wrong_type',
+  'non_finite',
+  'out_of_range',
+  'bad_timestamp',
+  'clock_future',
+  'clock_past',
+  'bad_status',
+  'forbidden_topic',
+  'unknown_topic',
+  'unknown_station',
+]);
+export type RejectReason = z.infer<typeof RejectReasonSchema>;
+
+export interface PayloadLimits {
+  /** Largest payload accepted, in bytes. */
+  maxBytes: number;
+  /** Most readings in one batch. */
+  maxBatch: number;
+  /** A reading stamped further ahead of the receiver's clock than this is refused. */
+  maxFutureMs: number;
+  /** A reading older than this is refused (a station clock that never synced). */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_PAYLOAD_LIMITS: PayloadLimits = {
+  maxBytes: 256 * 1024,
+  maxBatch: 1_440, // a day of one-minute readings
+  maxFutureMs: 5 * 60_000,
+  maxAgeMs: 35 * 24 * 3_600_000,
+};
+
+export interface ParsedReadings {
+  readings: Reading[];
+  /** One entry per refused reading, or one for the whole payload. */
+  rejects: RejectReason[];
+}
+
+/**
+ * Parse a `stations/{id}/readings` payload: one object, or an array of them (backfill).
+ * Each reading of a batch is judged on its own, so one bad reading never costs the good ones.
+ */
+export function parseReadingsPayload(payload: Uint8Array, nowMs: number, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): ParsedReadings {
+  if (payload.byteLength > limits.maxBytes) return { readings: [], rejects: ['too_large'] };
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch {
+    return { readings: [], rejects: ['bad_json'] };
+  }
+  const items = Array.isArray(json) ? json : [json];
+  if (items.length === 0) return { readings: [], rejects: ['empty_batch'] };
+  if (items.length > limits.maxBatch) return { readings: [], rejects: ['batch_too_long'] };
+  const readings: Reading[] = [];
+  const rejects: RejectReason[] = [];
+  for (const item of items) {
+    const result = parseReading(item, nowMs, limits);
+    if (result.ok) readings.push(result.reading);
+    else rejects.push(result.reason);
+  }
+  return { readings, rejects };
+}
+
+export type ReadingResult = { ok: true; reading: Reading } | { ok: false; reason: RejectReason };
+
+export function parseReading(item: unknown, nowMs: number, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): ReadingResult {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return { ok: false, reason: 'not_object' };
+  if (Object.values(item).some((v) => typeof v === 'number' && !Number.isFinite(v))) return { ok: false, reason: 'non_finite' };
+  const parsed = ReadingSchema.safeParse(item);
+  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
+  const { ts, ...rest } = parsed.data;
+  const tsMs = typeof ts === 'number' ? ts : Date.parse(ts);
+  if (!Number.isFinite(tsMs)) return { ok: false, reason: 'bad_timestamp' };
+  if (tsMs > nowMs + limits.maxFutureMs) return { ok: false, reason: 'clock_future' };
+  if (tsMs < nowMs - limits.maxAgeMs) return { ok: false, reason: 'clock_past' };
+  return { ok: true, reading: { ...rest, ts: tsMs } };
+}
+
+function reasonOf(error: z.ZodError): RejectReason {
+  const issue = error.issues[0];
+  if (!issue) return 'wrong_type';
+  if (issue.path[0] === 'ts') return 'bad_timestamp';
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'missing_field';
+  if (issue.code === 'too_small' || issue.code === 'too_big') return 'out_of_range';
+  return 'wrong_type';
+}
