@@ -1,0 +1,62 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ErrorResponseSchema } from '../contracts/index.js';
+
+/**
+ * Every error leaves the API as `{error, message}`: the real message for 4xx (the caller can fix
+ * it), a generic one for 5xx (details and stack go to the log only).
+ */
+const ERROR_NAMES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};
+
+export function errorName(statusCode: number): string {
+  return ERROR_NAMES[statusCode] ?? (statusCode < 500 ? 'client_error' : 'internal');
+}
+
+export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
+  return reply.code(statusCode).send({ error: errorName(statusCode), message });
+}
+
+/** Response schemas for the error codes a route may answer, so /docs lists them. */
+export function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof ErrorResponseSchema> {
+  return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<C, typeof ErrorResponseSchema>;
+}
+
+export function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where: string = error.validationContext ?? 'request';
+      const message = error.validation.map((issue) => describeIssue(where, issue.instancePath, issue.message ?? 'invalid')).join('; ');
+      return sendError(reply, 400, message);
+    }
+    const statusCode = error.statusCode ?? 500;
+    if (statusCode >= 400 && statusCode < 500) return sendError(reply, statusCode, clientMessage(error));
+    request.log.error({ err: error }, 'request failed');
+    return sendError(reply, 500, 'internal error');
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`));
+}
+
+/** `body` + `/lat` → `body.lat: …`; an issue on the whole body stays `body: …`. */
+function describeIssue(context: string, instancePath: string, message: string): string {
+  const path = instancePath.split('/').filter((part) => part !== '');
+  const last = path.at(-1);
+  // Contract messages often name their field already ("every: e.g. 5m"); do not say it twice.
+  const text = last !== undefined && message.startsWith(`${last}: `) ? message.slice(last.length + 2) : message;
+  return `${[context, ...path].join('.')}: ${text}`;
+}
+
+function clientMessage(error: FastifyError): string {
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'body: not valid JSON';
+  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'body: empty, a JSON object is expected';
+  return error.message;
+}

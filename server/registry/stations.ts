@@ -1,0 +1,120 @@
+import Database, { type Statement } from 'better-sqlite3';
+import type { Clock, Crop, StationCreate, StationId } from '../../contracts/index.js';
+import { generateToken, hashToken } from '../auth/station-tokens.js';
+import type { Db } from './db.js';
+
+/** A station as the registry keeps it. Times are epoch ms; the token hash never leaves this module except via `tokenHash`. */
+export interface StationRecord {
+  id: StationId;
+  name: string;
+  commune: string;
+  lat: number;
+  lon: number;
+  elevationM: number;
+  crop: Crop;
+  createdAt: number;
+  tokenRotatedAt: number | null;
+}
+
+export type CreateStationResult = { ok: true; station: StationRecord; token: string } | { ok: false; reason: 'exists' };
+
+interface StationRow {
+  id: string;
+  name: string;
+  commune: string;
+  lat: number;
+  lon: number;
+  elevation_m: number;
+  crop: Crop;
+  created_at: number;
+  token_rotated_at: number | null;
+}
+
+const COLUMNS = 'id, name, commune, lat, lon, elevation_m, crop, created_at, token_rotated_at';
+
+export class StationRepository {
+  readonly #clock: Clock;
+  readonly #insert: Statement<[StationRow & { token_hash: string }]>;
+  readonly #list: Statement<[], StationRow>;
+  readonly #get: Statement<[string], StationRow>;
+  readonly #exists: Statement<[string], { one: number }>;
+  readonly #hash: Statement<[string], { token_hash: string }>;
+  readonly #rotate: Statement<[string, number, string]>;
+
+  constructor(db: Db, clock: Clock) {
+    this.#clock = clock;
+    this.#insert = db.prepare(
+      `INSERT INTO stations (${COLUMNS}, token_hash)
+       VALUES (@id, @name, @commune, @lat, @lon, @elevation_m, @crop, @created_at, @token_rotated_at, @token_hash)`,
+    );
+    this.#list = db.prepare(`SELECT ${COLUMNS} FROM stations ORDER BY id`);
+    this.#get = db.prepare(`SELECT ${COLUMNS} FROM stations WHERE id = ?`);
+    this.#exists = db.prepare('SELECT 1 AS one FROM stations WHERE id = ?');
+    this.#hash = db.prepare('SELECT token_hash FROM stations WHERE id = ?');
+    this.#rotate = db.prepare('UPDATE stations SET token_hash = ?, token_rotated_at = ? WHERE id = ?');
+  }
+
+  /** Register a station and issue its token; the caller shows the token once, only its hash is kept. */
+  async create(input: StationCreate): Promise<CreateStationResult> {
+    // Checked first so a duplicate costs no scrypt; the primary key still settles a race.
+    if (this.#exists.get(input.id)) return { ok: false, reason: 'exists' };
+    const token = generateToken();
+    const tokenHash = await hashToken(token);
+    const row: StationRow = {
+      id: input.id,
+      name: input.name,
+      commune: input.commune,
+      lat: input.lat,
+      lon: input.lon,
+      elevation_m: input.elevationM,
+      crop: input.crop,
+      created_at: Math.round(this.#clock.now()),
+      token_rotated_at: null,
+    };
+    try {
+      this.#insert.run({ ...row, token_hash: tokenHash });
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return { ok: false, reason: 'exists' };
+      throw error;
+    }
+    return { ok: true, station: toRecord(row), token };
+  }
+
+  list(): StationRecord[] {
+    return this.#list.all().map(toRecord);
+  }
+
+  get(id: string): StationRecord | null {
+    const row = this.#get.get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  /** Issue a new token; the old one stops working at once. `null` when the station is unknown. */
+  async rotateToken(id: string): Promise<string | null> {
+    if (!this.#exists.get(id)) return null;
+    const token = generateToken();
+    const tokenHash = await hashToken(token);
+    const { changes } = this.#rotate.run(tokenHash, Math.round(this.#clock.now()), id);
+    return changes === 1 ? token : null;
+  }
+
+  /** The stored `scrypt$…` hash, read fresh every time so a rotation is seen immediately. */
+  tokenHash(id: string): string | null {
+    return this.#hash.get(id)?.token_hash ?? null;
+  }
+}
+
+function toRecord(row: StationRow): StationRecord {
+  return {
+    // Only ids that passed StationIdSchema are ever inserted.
+    id: row.id as StationId,
+    name: row.name,
+    commune: row.commune,
+    lat: row.lat,
+    lon: row.lon,
+    elevationM: row.elevation_m,
+    crop: row.crop,
+    createdAt: row.created_at,
+    tokenRotatedAt: row.token_rotated_at,
+  };
+}

@@ -1,0 +1,78 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { StationCreateSchema, StationCredentialsSchema, StationIdSchema, StationSchema, type Station } from '../../contracts/index.js';
+import type { AppDeps, StationActivity } from '../app.js';
+import { requireRole } from '../auth/request-auth.js';
+import { errorResponses, sendError } from '../http-errors.js';
+import type { StationRecord } from '../registry/stations.js';
+
+export const StationParamsSchema = z.object({ id: StationIdSchema });
+
+/** `/api/stations…`: the registry. Authentication is done by the enclosing /api plugin. */
+export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): FastifyPluginAsyncZod {
+  const { stations, activity } = deps;
+  return async (app) => {
+    app.post('/stations', {
+      preHandler: requireRole('admin'),
+      schema: {
+        summary: 'Register a station; the answer holds its MQTT token, shown only this once',
+        tags: ['stations'],
+        body: StationCreateSchema,
+        response: { 201: StationCredentialsSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    }, async (request, reply) => {
+      const result = await stations.create(request.body);
+      if (!result.ok) return sendError(reply, 409, `station ${request.body.id} already exists`);
+      request.log.info({ stationId: result.station.id }, 'station registered');
+      return reply.code(201).send({ id: result.station.id, token: result.token });
+    });
+
+    app.get('/stations', {
+      schema: { summary: 'All stations', tags: ['stations'], response: { 200: z.array(StationSchema), ...errorResponses(401) } },
+    }, async () => stations.list().map((record) => toApiStation(record, activity)));
+
+    app.get('/stations/:id', {
+      schema: {
+        summary: 'One station',
+        tags: ['stations'],
+        params: StationParamsSchema,
+        response: { 200: StationSchema, ...errorResponses(400, 401, 404) },
+      },
+    }, async (request, reply) => {
+      const record = stations.get(request.params.id);
+      if (!record) return sendError(reply, 404, `station ${request.params.id} not found`);
+      return toApiStation(record, activity);
+    });
+
+    app.post('/stations/:id/token', {
+      preHandler: requireRole('admin'),
+      schema: {
+        summary: 'Issue a new MQTT token; the old one is refused from now on',
+        tags: ['stations'],
+        params: StationParamsSchema,
+        response: { 200: StationCredentialsSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    }, async (request, reply) => {
+      const token = await stations.rotateToken(request.params.id);
+      if (token === null) return sendError(reply, 404, `station ${request.params.id} not found`);
+      request.log.info({ stationId: request.params.id }, 'station token rotated');
+      return { id: request.params.id, token };
+    });
+  };
+}
+
+export function toApiStation(record: StationRecord, activity: StationActivity): Station {
+  const seen = activity.get(record.id);
+  return {
+    id: record.id,
+    name: record.name,
+    commune: record.commune,
+    lat: record.lat,
+    lon: record.lon,
+    elevationM: record.elevationM,
+    crop: record.crop,
+    createdAt: new Date(record.createdAt).toISOString(),
+    lastSeenAt: seen.lastSeenAt === null ? null : new Date(seen.lastSeenAt).toISOString(),
+    online: seen.online,
+  };
+}
