@@ -110,7 +110,7 @@ export type ReadingResult = { ok: true; reading: Reading } | { ok: false; reason
 export function parseReading(item: unknown, nowMs: number, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): ReadingResult {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return { ok: false, reason: 'not_object' };
   if (Object.values(item).some((v) => typeof v === 'number' && !Number.isFinite(v))) return { ok: false, reason: 'non_finite' };
-  const parsed = ReadingSchema.safeParse(item);
+  const parsed = ReadingSchema.safeParse(item, { reportInput: true });
   if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
   const { ts, ...rest } = parsed.data;
   const tsMs = typeof ts === 'number' ? ts : Date.parse(ts);
