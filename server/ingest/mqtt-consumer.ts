@@ -1,0 +1,120 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  ALL_READINGS_FILTER,
+  ALL_STATUS_FILTER,
+  type Clock,
+  type IngestSink,
+  type PayloadLimits,
+  type RejectRecorder,
+  type StationId,
+  DEFAULT_PAYLOAD_LIMITS,
+  parseReadingsPayload,
+  parseStationTopic,
+  parseStatusPayload,
+} from '../../contracts/index.js';
+import { rejectCounts } from './reject-recorder.js';
+
+export interface MqttConsumerOptions {
+  /** e.g. `mqtt://frostwatch-server:secret@gateway.local:1883`; credentials in the URL. */
+  url: string;
+  /** Stable, so the broker keeps our persistent session (clean: false) across restarts. */
+  clientId: string;
+  sink: IngestSink;
+  rejects: RejectRecorder;
+  /** Whether the registry knows this station (readings of unknown stations are refused). */
+  isKnownStation: (id: StationId) => boolean;
+  clock: Clock;
+  logger: Logger;
+  limits?: PayloadLimits;
+}
+
+export interface MqttConsumer {
+  readonly client: MqttClient;
+  close(): Promise<void>;
+}
+
+type AckOutcome = { ok: true } | { ok: false; error: Error };
+
+/**
+ * Consumes readings from any MQTT 3.1.1 broker (Mosquitto, EMQX, or the frostwatch gateway run apart).
+ * At-least-once: an overridden `handleMessage` holds each PUBACK until the sink says the reading is durable, and the
+ * persistent session (`clean: false`) makes the broker redeliver whatever we had not acknowledged when we died.
+ * mqtt.js handles one incoming publish at a time, so this path is bounded by the spool's commit latency;
+ * the in-process gateway (frostwatch up) does not have that bound.
+ */
+export function startMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
+  const { logger } = options;
+  const client = mqtt.connect(options.url, {
+    clientId: options.clientId,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 1_000,
+    connectTimeout: 10_000,
+    resubscribe: true,
+  });
+  // mqtt.js sends the PUBACK of a QoS 1 message only when `handleMessage` calls back (its `customHandleAcks`
+  // applies to MQTT 5 only), so this is where the acknowledgement waits for the spool.
+  client.handleMessage = (packet, callback) => {
+    if (packet.cmd !== 'publish') return callback();
+    void handleMessage(options, packet.topic, packet.payload as Buffer).then((outcome) => {
+      if (outcome.ok) return callback();
+      // No PUBACK: drop the connection so the broker redelivers once we are back.
+      logger.error({ err: outcome.error.message }, 'ingest failed; reconnecting so the broker redelivers');
+      client.stream.destroy();
+      callback(outcome.error);
+    });
+  };
+  client.on('connect', (connack) => {
+    logger.info({ url: redactUrl(options.url), sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
+    if (!connack.sessionPresent) {
+      client.subscribe([ALL_READINGS_FILTER, ALL_STATUS_FILTER], { qos: 1 }, (err) => {
+        if (err) logger.error({ err: err.message }, 'subscribe failed');
+      });
+    }
+  });
+  client.on('error', (err) => logger.warn({ err: err.message }, 'broker connection error'));
+  client.on('offline', () => logger.warn('ingest lost the broker; reconnecting'));
+  let closing: Promise<void> | null = null;
+  return {
+    client,
+    close: () => (closing ??= client.endAsync(false).then(() => undefined)),
+  };
+}
+
+async function handleMessage(options: MqttConsumerOptions, topic: string, payload: Buffer): Promise<AckOutcome> {
+  const { rejects, sink } = options;
+  const parsed = parseStationTopic(topic);
+  if (!parsed || parsed.kind === 'config') {
+    rejects.reject(null, 'unknown_topic');
+    return { ok: true };
+  }
+  if (!options.isKnownStation(parsed.stationId)) {
+    rejects.reject(parsed.stationId, 'unknown_station');
+    return { ok: true };
+  }
+  try {
+    if (parsed.kind === 'status') {
+      const status = parseStatusPayload(payload);
+      if (status.ok) await sink.acceptStatus(parsed.stationId, status.status);
+      else rejects.reject(parsed.stationId, 'bad_status');
+      return { ok: true };
+    }
+    const result = parseReadingsPayload(payload, options.clock.now(), options.limits ?? DEFAULT_PAYLOAD_LIMITS);
+    for (const [reason, count] of rejectCounts(result.rejects)) rejects.reject(parsed.stationId, reason, count);
+    if (result.readings.length > 0) await sink.acceptReadings(parsed.stationId, result.readings);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+  }
+}
+
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
