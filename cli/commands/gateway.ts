@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { GatewayEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { createGateway } from '../../gateway/gateway.js';
+import { resolveAdminToken } from '../../server/auth/admin-token.js';
+import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
+import { dataPaths } from '../../server/paths.js';
+import { openDatabase } from '../../server/registry/db.js';
+import { StationRepository } from '../../server/registry/stations.js';
+import { closeInOrder, untilSignal } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
+import { out } from '../output.js';
+
+/** The username `frostwatch server` uses to consume from a gateway run apart; its password is the admin token. */
+export const SERVER_MQTT_USERNAME = 'frostwatch-server';
+
+export function registerGatewayCommand(program: Command): void {
+  program
+    .command('gateway')
+    .description(
+      'run the MQTT gateway alone: station authentication, ACL and payload validation; a separate `frostwatch server` ' +
+        `consumes from it as "${SERVER_MQTT_USERNAME}" with the admin token as password.\n` +
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, DATA_DIR (station registry), ADMIN_TOKEN, LOG_LEVEL.',
+    )
+    .action(async () => {
+      const env = loadEnv(GatewayEnvSchema, process.env);
+      const logger = createLogger(env.LOG_LEVEL);
+      const db = openDatabase(dataPaths(env.DATA_DIR).registry, logger.child({ module: 'registry' }));
+      const stations = new StationRepository(db, systemClock);
+      const admin = await resolveAdminToken({ configured: env.ADMIN_TOKEN, dataDir: env.DATA_DIR, logger });
+      const metrics = new Registry();
+      collectDefaultMetrics({ register: metrics, prefix: 'frostwatch_process_' });
+      const gateway = await createGateway({
+        authenticator: new CachingStationAuthenticator(stations),
+        logger: logger.child({ module: 'gateway' }),
+        metrics,
+        clock: systemClock,
+        serviceAccount: { username: SERVER_MQTT_USERNAME, password: admin.token },
+      });
+      const ports = await gateway.listen({ host: env.HOST, mqttPort: env.MQTT_PORT, wsPort: env.MQTT_WS_PORT });
+      out(`frostwatch gateway: mqtt://${env.HOST}:${ports.mqttPort}  ws://${env.HOST}:${ports.wsPort}`);
+      await untilSignal(logger);
+      await closeInOrder(
+        [
+          { name: 'gateway', close: () => gateway.close() },
+          { name: 'sqlite', close: async () => void db.close() },
+        ],
+        logger,
+      );
+      logger.flush();
+    });
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { ServerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { startMqttConsumer } from '../../server/ingest/mqtt-consumer.js';
+import { createRejectRecorder } from '../../server/ingest/reject-recorder.js';
+import { startServerRuntime } from '../../server/runtime.js';
+import { influxEndpoint } from '../influx.js';
+import { closeInOrder, untilSignal } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
+import { fail, out } from '../output.js';
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description(
+      'run the HTTP API and ingest alone, consuming readings from the broker at INGEST_MQTT_URL ' +
+        '(a `frostwatch gateway`, Mosquitto or EMQX) with a persistent session.\n' +
+        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, LOG_LEVEL.',
+    )
+    .option('--client-id <id>', 'MQTT client id of the consumer; keep it stable so the broker keeps the session', 'frostwatch-ingest')
+    .action(async (opts: { clientId: string }) => {
+      const env = loadEnv(ServerEnvSchema, process.env);
+      if (!env.INGEST_MQTT_URL) fail('INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead');
+      const logger = createLogger(env.LOG_LEVEL);
+      const influx = await influxEndpoint(env, logger);
+      const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock: systemClock });
+      const consumer = startMqttConsumer({
+        url: env.INGEST_MQTT_URL,
+        clientId: opts.clientId,
+        sink: runtime.sink,
+        rejects: createRejectRecorder(runtime.metrics, logger.child({ module: 'ingest' })),
+        isKnownStation: (id) => runtime.stations.get(id) !== null,
+        clock: systemClock,
+        logger: logger.child({ module: 'mqtt-consumer' }),
+      });
+      runtime.setBrokerCheck(() => (consumer.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
+      out(`frostwatch server: API ${runtime.url}/api  docs ${runtime.url}/docs  health ${runtime.url}/health`);
+      if (runtime.adminToken.generated) out(`Admin token (shown once, kept in DATA_DIR/admin-token): ${runtime.adminToken.token}`);
+      await untilSignal(logger);
+      await closeInOrder(
+        [
+          { name: 'mqtt consumer', close: () => consumer.close() },
+          { name: 'server', close: () => runtime.close() },
+          { name: 'influxd', close: () => influx.stop() },
+        ],
+        logger,
+      );
+      logger.flush();
+    });
+}

@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { SimEnvSchema, loadEnv } from '../../contracts/index.js';
+import { type SimStationSpec, toStationCreate } from '../../firmware-sim/index.js';
+import { ADMIN_TOKEN_FILE } from '../../server/auth/admin-token.js';
+import { join } from 'node:path';
+import { untilSignal } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
+import { fail, out } from '../output.js';
+import { type SimOptions, addSimOptions, checkSimOptions, simClock, startFleet } from '../sim-options.js';
+
+interface SimCommandOptions extends SimOptions {
+  stations: number;
+  mqttUrl?: string;
+  api?: string;
+}
+
+export function registerSimCommand(program: Command): void {
+  const command = program
+    .command('sim')
+    .description(
+      'run a simulated fleet against a running frostwatch: registers its stations through the HTTP API (admin token from ' +
+        'ADMIN_TOKEN or DATA_DIR/admin-token) and publishes like real devices.\nReads: MQTT_PORT, HTTP_PORT, ADMIN_TOKEN, DATA_DIR, TZ_NAME, LOG_LEVEL.',
+    )
+    .option('--stations <n>', 'how many stations', Number, 20)
+    .option('--mqtt-url <url>', 'broker (default mqtt://127.0.0.1:MQTT_PORT)')
+    .option('--api <url>', 'frostwatch HTTP API (default http://127.0.0.1:HTTP_PORT)');
+  addSimOptions(command).action(async (opts: SimCommandOptions) => {
+    const env = loadEnv(SimEnvSchema, process.env);
+    checkSimOptions(opts);
+    if (!Number.isInteger(opts.stations) || opts.stations < 1 || opts.stations > 10_000) fail(`--stations: 1 to 10000 (got "${opts.stations}")`);
+    const logger = createLogger(env.LOG_LEVEL);
+    const apiUrl = opts.api ?? `http://127.0.0.1:${env.HTTP_PORT}`;
+    const adminToken = env.ADMIN_TOKEN ?? (await readAdminToken(env.DATA_DIR));
+    const fleet = await startFleet({
+      count: opts.stations,
+      opts,
+      brokerUrl: opts.mqttUrl ?? `mqtt://127.0.0.1:${env.MQTT_PORT}`,
+      clock: simClock(opts, env.TZ_NAME),
+      timeZone: env.TZ_NAME,
+      logger,
+      credentials: (spec) => registerThroughApi(apiUrl, adminToken, spec),
+    });
+    out(`Simulating ${opts.stations} stations (${opts.scenario}, ×${opts.speed}, seed ${opts.seed}). Stop with Ctrl+C.`);
+    await untilSignal(logger);
+    await fleet.stop();
+    logger.flush();
+  });
+}
+
+/** Register the station, or re-key it when it exists already; returns its MQTT password. */
+async function registerThroughApi(apiUrl: string, adminToken: string, spec: SimStationSpec): Promise<string> {
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const created = await fetch(`${apiUrl}/api/stations`, { method: 'POST', headers, body: JSON.stringify(toStationCreate(spec)) });
+  if (created.status === 201) return ((await created.json()) as { token: string }).token;
+  if (created.status !== 409) fail(`registering ${spec.id}: HTTP ${created.status} ${await created.text()}`);
+  const rotated = await fetch(`${apiUrl}/api/stations/${spec.id}/token`, { method: 'POST', headers: { authorization: headers.authorization } });
+  if (rotated.status !== 200) fail(`re-keying ${spec.id}: HTTP ${rotated.status} ${await rotated.text()}`);
+  return ((await rotated.json()) as { token: string }).token;
+}
+
+async function readAdminToken(dataDir: string): Promise<string> {
+  try {
+    return (await readFile(join(dataDir, ADMIN_TOKEN_FILE), 'utf8')).trim();
+  } catch {
+    return fail(`no admin token: set ADMIN_TOKEN, or DATA_DIR to the running system's data folder (looked in ${dataDir})`);
+  }
+}

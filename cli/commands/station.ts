@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { AdminEnvSchema, StationCreateSchema, StationIdSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { openDatabase } from '../../server/registry/db.js';
+import { StationRepository } from '../../server/registry/stations.js';
+import { dataPaths } from '../../server/paths.js';
+import { fail, out } from '../output.js';
+
+/**
+ * Admin commands work on the registry file in DATA_DIR directly (SQLite WAL allows it while the system runs),
+ * so a station can be registered on the office machine even when the server is down.
+ */
+function withRepository<T>(action: (repo: StationRepository) => Promise<T>): Promise<T> {
+  const env = loadEnv(AdminEnvSchema, process.env);
+  const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
+  return action(new StationRepository(db, systemClock)).finally(() => db.close());
+}
+
+export function registerStationCommands(program: Command): void {
+  const station = program.command('station').description('register and manage stations (works on DATA_DIR directly)');
+
+  station
+    .command('add')
+    .description('register a station and print its MQTT token (shown only this once)')
+    .requiredOption('--id <id>', 'station id, also its MQTT username (lower-case letters, digits, dashes)')
+    .requiredOption('--name <name>', 'a name people recognise, e.g. "Đạ Sar – vườn ông Ha"')
+    .requiredOption('--commune <commune>', 'commune (xã), e.g. Lát, Đạ Sar, Đạ Nhim')
+    .requiredOption('--lat <deg>', 'latitude in degrees', Number)
+    .requiredOption('--lon <deg>', 'longitude in degrees', Number)
+    .requiredOption('--elevation <m>', 'elevation in metres', Number)
+    .option('--crop <crop>', 'arabica | robusta | young', 'arabica')
+    .option('--json', 'print {"id","token"} as JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const parsed = StationCreateSchema.safeParse({ ...opts, elevationM: opts['elevation'] });
+      if (!parsed.success) return fail(`invalid station: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const result = await withRepository((repo) => repo.create(parsed.data));
+      if (!result.ok) return fail(`station ${parsed.data.id} already exists (use rotate-token for a new token)`);
+      if (opts['json']) return out(JSON.stringify({ id: result.station.id, token: result.token }));
+      out(`Station ${result.station.id} registered.\nMQTT username: ${result.station.id}\nMQTT password (shown once): ${result.token}`);
+    });
+
+  station
+    .command('list')
+    .description('list registered stations')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const stations = await withRepository(async (repo) => repo.list());
+      if (opts.json) return out(JSON.stringify(stations, null, 2));
+      if (stations.length === 0) return out('No stations registered.');
+      for (const s of stations) {
+        out(`${s.id.padEnd(20)} ${s.name.padEnd(28)} ${s.commune.padEnd(14)} ${s.lat.toFixed(4)},${s.lon.toFixed(4)} ${s.elevationM} m  ${s.crop}`);
+      }
+    });
+
+  station
+    .command('rotate-token')
+    .description('issue a new token for a station; the old one is refused from the next connect')
+    .argument('<id>', 'station id')
+    .option('--json', 'print {"id","token"} as JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const parsedId = StationIdSchema.safeParse(id);
+      if (!parsedId.success) return fail(`invalid station id "${id}"`);
+      const token = await withRepository((repo) => repo.rotateToken(parsedId.data));
+      if (token === null) return fail(`no station "${id}"`);
+      if (opts.json) return out(JSON.stringify({ id, token }));
+      out(`New MQTT password for ${id} (shown once): ${token}`);
+    });
+}

@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { UpEnvSchema, loadEnv, type UpEnv } from '../../contracts/index.js';
+import { toStationCreate } from '../../firmware-sim/index.js';
+import { createGateway } from '../../gateway/gateway.js';
+import { dataPaths } from '../../server/paths.js';
+import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
+import { influxEndpoint } from '../influx.js';
+import { type Stoppable, closeInOrder, untilSignal } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
+import { out } from '../output.js';
+import { type SimOptions, addSimOptions, checkSimOptions, simClock, startFleet } from '../sim-options.js';
+
+interface UpOptions extends SimOptions {
+  sim: number;
+  logFile?: boolean;
+}
+
+export function registerUpCommand(program: Command): void {
+  const command = program
+    .command('up')
+    .description(
+      'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, HTTP_PORT, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, LOG_LEVEL.',
+    )
+    .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
+    .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)');
+  addSimOptions(command).action(async (opts: UpOptions) => {
+    const env = loadEnv(UpEnvSchema, process.env);
+    if (!Number.isInteger(opts.sim) || opts.sim < 0 || opts.sim > 10_000) throw new Error(`--sim: 0 to 10000 stations (got "${opts.sim}")`);
+    checkSimOptions(opts);
+    const toFile = opts.logFile ?? (opts.sim > 0 && process.stdout.isTTY === true);
+    const logger = createLogger(env.LOG_LEVEL, toFile ? dataPaths(env.DATA_DIR).log : undefined);
+    await runUp(env, opts, logger);
+  });
+}
+
+async function runUp(env: UpEnv, opts: UpOptions, logger: Logger): Promise<void> {
+  const clock = simClock(opts, env.TZ_NAME);
+  const parts: Stoppable[] = [];
+  const stopAll = () => closeInOrder([...parts].reverse(), logger);
+  try {
+    if (!env.INFLUX_URL) out('Starting the local InfluxDB (influxd)…');
+    const influx = await influxEndpoint(env, logger);
+    parts.push({ name: 'influxd', close: () => influx.stop() });
+    const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock });
+    parts.push({ name: 'server', close: () => runtime.close() });
+    const gateway = await createGateway({
+      authenticator: runtime.authenticator,
+      sink: runtime.sink,
+      logger: logger.child({ module: 'gateway' }),
+      metrics: runtime.metrics,
+      clock,
+    });
+    parts.push({ name: 'gateway', close: () => gateway.close() });
+    const ports = await gateway.listen({ host: env.HOST, mqttPort: env.MQTT_PORT, wsPort: env.MQTT_WS_PORT });
+    runtime.setBrokerCheck(() => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }));
+    printBanner(env, runtime, ports, influx.url);
+
+    if (opts.sim > 0) {
+      const fleet = await startFleet({
+        count: opts.sim,
+        opts,
+        brokerUrl: `mqtt://127.0.0.1:${ports.mqttPort}`,
+        clock,
+        timeZone: env.TZ_NAME,
+        logger: logger.child({ module: 'sim' }),
+        credentials: (spec) => simCredentials(runtime, spec),
+      });
+      parts.push({ name: 'simulator', close: () => fleet.stop() });
+      out(`Simulating ${opts.sim} stations (${opts.scenario}, ×${opts.speed}, seed ${opts.seed}).`);
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  await untilSignal(logger);
+  // Reverse of start-up = the order data flows: simulator, gateway (no new publishes), server (drain spool), influxd.
+  await stopAll();
+  logger.flush();
+}
+
+/** Simulated stations are registered on first use; on later starts they get a fresh token (only hashes are kept). */
+async function simCredentials(runtime: ServerRuntime, spec: Parameters<typeof toStationCreate>[0]): Promise<string> {
+  const created = await runtime.stations.create(toStationCreate(spec));
+  if (created.ok) return created.token;
+  const rotated = await runtime.stations.rotateToken(spec.id);
+  if (rotated === null) throw new Error(`could not register simulated station ${spec.id}`);
+  return rotated;
+}
+
+function printBanner(env: UpEnv, runtime: ServerRuntime, ports: { mqttPort: number; wsPort: number }, influxUrl: string): void {
+  const lines = [
+    '',
+    'frostwatch is up.',
+    `  Dashboard / API  ${runtime.url}/`,
+    `  API docs         ${runtime.url}/docs`,
+    `  Health           ${runtime.url}/health`,
+    `  MQTT             mqtt://${env.HOST}:${ports.mqttPort}   (WebSocket ws://${env.HOST}:${ports.wsPort})`,
+    `  InfluxDB         ${influxUrl}  database "${env.INFLUX_BUCKET}"`,
+    `  Data             ${env.DATA_DIR}`,
+  ];
+  if (runtime.adminToken.generated) lines.push(`  Admin token      ${runtime.adminToken.token}   (shown once; kept in ${env.DATA_DIR}/admin-token)`);
+  else lines.push(`  Admin token      in ${env.ADMIN_TOKEN ? 'ADMIN_TOKEN' : `${env.DATA_DIR}/admin-token`}`);
+  lines.push('Stop with Ctrl+C.', '');
+  out(lines.join('\n'));
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../contracts/index.js';
+import { registerGatewayCommand } from './commands/gateway.js';
+import { registerServerCommand } from './commands/server.js';
+import { registerSimCommand } from './commands/sim.js';
+import { registerStationCommands } from './commands/station.js';
+import { registerUpCommand } from './commands/up.js';
+import { CliError } from './output.js';
+
+const program = new Command('frostwatch')
+  .description('Frost early warning for coffee farms in Lạc Dương: stations over MQTT → InfluxDB → warnings.\nConfiguration comes from environment variables; see README.md.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerUpCommand(program);
+registerGatewayCommand(program);
+registerServerCommand(program);
+registerSimCommand(program);
+registerStationCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode; // commander already printed help or the usage error
+  if (error instanceof ConfigError || error instanceof CliError) {
+    process.stderr.write(`frostwatch: ${error.message}\n`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`frostwatch: failed: ${message}\n`);
+  return 1;
+}

@@ -1,0 +1,12 @@
+/** The CLI talks to a person: plain lines on stdout, one-line errors on stderr, never a stack trace. */
+export function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export function fail(message: string): never {
+  throw new CliError(message);
+}

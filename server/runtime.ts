@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock, Health, IngestSink, ServerEnv } from '../contracts/index.js';
+import { buildApp } from './app.js';
+import { type AdminToken, resolveAdminToken } from './auth/admin-token.js';
+import { CachingStationAuthenticator } from './auth/station-authenticator.js';
+import { type InfluxConnection, connectInflux } from './influx/connect.js';
+import { queryReadings } from './influx/readings-query.js';
+import { StationActivity, withActivity } from './ingest/activity.js';
+import { type IngestService, createIngestService } from './ingest/ingest-service.js';
+import { dataPaths } from './paths.js';
+import { type Db, openDatabase } from './registry/db.js';
+import { StationRepository } from './registry/stations.js';
+
+export type ServerSettings = Pick<
+  ServerEnv,
+  'DATA_DIR' | 'HOST' | 'HTTP_PORT' | 'ADMIN_TOKEN' | 'INFLUX_TOKEN' | 'INFLUX_ORG' | 'INFLUX_BUCKET' | 'SPOOL_MAX_MB'
+>;
+
+export interface ServerRuntimeOptions {
+  settings: ServerSettings;
+  /** INFLUX_URL, or the managed influxd's URL. */
+  influxUrl: string;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface Check {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface ServerRuntime {
+  readonly app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly metrics: Registry;
+  readonly ingest: IngestService;
+  /** The ingest wrapped so every durable acceptance also marks the station as heard. */
+  readonly sink: IngestSink;
+  readonly stations: StationRepository;
+  readonly authenticator: CachingStationAuthenticator;
+  readonly adminToken: AdminToken;
+  /** How the broker side is doing (the in-process gateway, or the broker consumer). */
+  setBrokerCheck(check: () => Check): void;
+  /** HTTP, then ingest (drains the spool for a bounded time), then InfluxDB client, then SQLite. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The server's parts, built and wired: registry, InfluxDB, ingest spool, HTTP API. Listens on HTTP_PORT. */
+export async function startServerRuntime(options: ServerRuntimeOptions): Promise<ServerRuntime> {
+  const { settings, logger, clock } = options;
+  const paths = dataPaths(settings.DATA_DIR);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'frostwatch_process_' });
+
+  const db = openDatabase(paths.registry, logger.child({ module: 'registry' }));
+  const stations = new StationRepository(db, clock);
+  const authenticator = new CachingStationAuthenticator(stations);
+  const adminToken = await resolveAdminToken({ configured: settings.ADMIN_TOKEN, dataDir: settings.DATA_DIR, logger });
+
+  const influx = await connectInflux({
+    url: options.influxUrl,
+    token: settings.INFLUX_TOKEN,
+    org: settings.INFLUX_ORG,
+    bucket: settings.INFLUX_BUCKET,
+    logger: logger.child({ module: 'influx' }),
+  });
+  const ingest = createIngestService({
+    dir: paths.spool,
+    influx,
+    logger: logger.child({ module: 'ingest' }),
+    metrics,
+    maxSpoolBytes: settings.SPOOL_MAX_MB * 1024 * 1024,
+    clock,
+  });
+  await ingest.start();
+  const activity = new StationActivity();
+  const sink = withActivity(ingest, activity, clock);
+
+  let brokerCheck: () => Check = () => ({ ok: false, detail: 'no broker attached' });
+  const app = await buildApp({
+    logger,
+    clock,
+    stations,
+    readings: { query: (id, q) => queryReadings(influx, id, q) },
+    activity,
+    health: async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db) }),
+    metrics,
+    adminToken: adminToken.token,
+  });
+  await app.listen({ host: settings.HOST, port: settings.HTTP_PORT });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.HTTP_PORT;
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    url: `http://${urlHost(settings.HOST)}:${port}`,
+    metrics,
+    ingest,
+    sink,
+    stations,
+    authenticator,
+    adminToken,
+    setBrokerCheck: (check) => {
+      brokerCheck = check;
+    },
+    close: () => (closing ??= closeRuntime(app, ingest, influx, db, logger)),
+  };
+}
+
+async function closeRuntime(app: FastifyInstance, ingest: IngestService, influx: InfluxConnection, db: Db, logger: Logger): Promise<void> {
+  const steps: Array<[string, () => Promise<unknown> | unknown]> = [
+    ['http', () => app.close()],
+    ['ingest', () => ingest.close()],
+    ['influx client', () => influx.close()],
+    ['sqlite', () => db.close()],
+  ];
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ part: name, err: error instanceof Error ? error.message : String(error) }, 'close failed; going on');
+    }
+  }
+}
+
+/** SQLite or the spool failing means nothing can be stored: down. InfluxDB or the broker: degraded. */
+export function health(checks: { broker: Check; influx: Check; spool: Check; sqlite: Check }): Health {
+  const down = !checks.sqlite.ok || !checks.spool.ok;
+  const degraded = !checks.broker.ok || !checks.influx.ok;
+  return { status: down ? 'down' : degraded ? 'degraded' : 'ok', checks };
+}
+
+function sqliteCheck(db: Db): Check {
+  try {
+    db.prepare('SELECT 1').get();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { findFreePort } from '../../server/influx/free-port.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+export interface SystemPorts {
+  http: number;
+  mqtt: number;
+  ws: number;
+}
+
+export interface FrostwatchProcess {
+  readonly proc: ChildProcess;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export async function freePorts(): Promise<SystemPorts> {
+  return { http: await findFreePort(), mqtt: await findFreePort(), ws: await findFreePort() };
+}
+
+/** Run the real `frostwatch` command (built in dist/) with exactly the environment given. */
+export function runFrostwatch(args: string[], env: Record<string, string>): FrostwatchProcess {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  proc.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  proc.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const exited = once(proc, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  return {
+    proc,
+    output: () => text,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Poll `/health` until it answers (any status) or the process dies. */
+export async function waitForHttp(baseUrl: string, fw: FrostwatchProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void fw.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`frostwatch exited before serving HTTP:\n${fw.output()}`);
+    try {
+      const res = await fetch(`${baseUrl}/health`);
+      await res.body?.cancel();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`frostwatch did not serve ${baseUrl}/health within ${timeoutMs} ms:\n${fw.output()}`);
+}
+
+export interface Api {
+  get<T = unknown>(path: string): Promise<{ status: number; body: T }>;
+  post<T = unknown>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
+export function api(baseUrl: string, token: string): Api {
+  const call = async <T>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+  return { get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) };
+}

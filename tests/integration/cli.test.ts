@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFrostwatch } from '../helpers/system.js';
+
+/** The `frostwatch` command as a person meets it: help, configuration errors, and the station admin commands. */
+describe('frostwatch CLI', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const fw = runFrostwatch(args, { DATA_DIR: dataDir, ...env });
+    const code = await fw.exited;
+    return { code, output: fw.output() };
+  };
+
+  it.each([[[]], [['up']], [['gateway']], [['server']], [['sim']], [['station']], [['station', 'add']], [['station', 'list']], [['station', 'rotate-token']]])(
+    'prints help for %j',
+    async (args) => {
+      const { code, output } = await run([...args, '--help']);
+      expect(code).toBe(0);
+      expect(output).toMatch(/^Usage: frostwatch/m);
+    },
+  );
+
+  it.each([
+    ['HTTP_PORT', 'eighty', /^frostwatch: HTTP_PORT: .*\(got "eighty"\)\n$/],
+    ['INFLUX_URL', 'localhost:8086', /^frostwatch: INFLUX_URL: expected an http\(s\) URL/],
+    ['ADMIN_TOKEN', 'short', /^frostwatch: ADMIN_TOKEN: at least 16 characters \(got "\*\*\*"\)\n$/],
+    ['LOG_LEVEL', 'loud', /^frostwatch: LOG_LEVEL: /],
+  ])('refuses %s=%s with one line naming the variable', async (name, value, expected) => {
+    const { code, output } = await run(['up'], { [name]: value });
+    expect(code).toBe(1);
+    expect(output).toMatch(expected);
+    expect(output.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('explains that `server` alone needs INGEST_MQTT_URL', async () => {
+    const { code, output } = await run(['server']);
+    expect(code).toBe(1);
+    expect(output).toMatch(/^frostwatch: INGEST_MQTT_URL: required/);
+  });
+
+  it('adds, lists and re-keys a station, showing the token only when issued', async () => {
+    const add = await run(['station', 'add', '--id', 'ld-cli-01', '--name', 'Đạ Sar – vườn ông Ha', '--commune', 'Đạ Sar', '--lat', '11.98', '--lon', '108.48', '--elevation', '1540', '--json']);
+    expect(add.code).toBe(0);
+    const issued = JSON.parse(add.output) as { id: string; token: string };
+    expect(issued.id).toBe('ld-cli-01');
+    expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const again = await run(['station', 'add', '--id', 'ld-cli-01', '--name', 'x', '--commune', 'y', '--lat', '1', '--lon', '1', '--elevation', '1']);
+    expect(again.code).toBe(1);
+    expect(again.output).toMatch(/already exists/);
+
+    const list = await run(['station', 'list', '--json']);
+    expect(JSON.parse(list.output)).toEqual([expect.objectContaining({ id: 'ld-cli-01', name: 'Đạ Sar – vườn ông Ha', elevationM: 1540, crop: 'arabica' })]);
+    expect(list.output).not.toContain(issued.token);
+
+    const rotated = await run(['station', 'rotate-token', 'ld-cli-01', '--json']);
+    const fresh = JSON.parse(rotated.output) as { token: string };
+    expect(fresh.token).not.toBe(issued.token);
+    expect((await run(['station', 'rotate-token', 'ld-nope'])).output).toMatch(/no station "ld-nope"/);
+  });
+
+  it('refuses an invalid station with the field named, without a stack trace', async () => {
+    const { code, output } = await run(['station', 'add', '--id', 'Bad/Id', '--name', 'x', '--commune', 'y', '--lat', '200', '--lon', '1', '--elevation', '1']);
+    expect(code).toBe(1);
+    expect(output).toMatch(/^frostwatch: invalid station: id: .*lat: /);
+    expect(output).not.toMatch(/\bat .*\.js:\d+/);
+  });
+});
