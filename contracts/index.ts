@@ -6,3 +6,4 @@ export * from './station-messages.js';
 export * from './env.js';
 export * from './api.js';
 export * from './ingest.js';
+export * from './solar.js';

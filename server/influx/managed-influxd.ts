@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureInfluxdInstalled } from './influxd-install.js';
 import { findFreePort } from './free-port.js';
+import { stopOrphanInfluxd, writePidFile } from './orphan.js';
 
 export { findFreePort } from './free-port.js';
 
@@ -31,6 +32,8 @@ export interface ManagedInfluxd {
   stop(): Promise<void>;
 }
 
+/** Lets the next start stop an influxd orphaned by a SIGKILLed frostwatch (see orphan.ts). */
+export const PID_FILE = 'influxd.pid';
 const STDERR_LINES_KEPT = 30;
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
@@ -68,6 +71,7 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   await mkdir(opts.dataDir, { recursive: true });
   const port = opts.port === 0 ? await findFreePort() : opts.port;
   const configPath = join(opts.dataDir, 'influxdb.conf');
+  await stopOrphanInfluxd(join(opts.dataDir, PID_FILE), configPath, logger);
   await writeFile(configPath, influxdConfig(opts.dataDir, port, await findFreePort()));
   const supervisor = new Supervisor(binary, configPath, `http://127.0.0.1:${port}`, logger, opts);
   await supervisor.start();
@@ -116,6 +120,7 @@ class Supervisor {
     const child = spawn(this.binary, ['-config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.startedAt = Date.now();
+    void writePidFile(join(dirname(this.configPath), PID_FILE), child.pid).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not write the influxd pid file'));
     this.stderrTail = [];
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.keepStderr(chunk));

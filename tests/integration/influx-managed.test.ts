@@ -95,4 +95,23 @@ describe('managed influxd', () => {
       await new Promise((resolve) => blocker.close(resolve));
     }
   });
+
+  it('stops an influxd orphaned by a SIGKILLed frostwatch before starting its own', async () => {
+    const dataDir = join(dir, 'orphan');
+    const first = await startManagedInfluxd({ dataDir, port: 0, logger, installIfMissing: false });
+    const orphanPid = first.pid;
+    // What a SIGKILL of frostwatch leaves behind: influxd still running, the pid file still there.
+    // Detach the supervisor's view by starting a second manager on the same directory while the first child lives.
+    const second = await startManagedInfluxd({ dataDir, port: 0, logger, installIfMissing: false });
+    try {
+      expect(second.pid).not.toBe(orphanPid);
+      expect(() => process.kill(orphanPid, 0)).toThrow();
+      expect((await readFile(join(dataDir, 'influxd.pid'), 'utf8')).trim()).toBe(String(second.pid));
+      const ping = await fetch(`${second.url}/ping`);
+      expect(ping.status).toBe(204);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
 });
