@@ -29,6 +29,10 @@ export const ReadingSchema = z.object({
 });
 export type ReadingInput = z.infer<typeof ReadingSchema>;
 
+/** A backfill batch: the readings a station buffered while offline, oldest first (docs/protocol.md). */
+export const ReadingBatchSchema = z.array(ReadingSchema).min(1).max(1_440);
+export type ReadingBatch = z.infer<typeof ReadingBatchSchema>;
+
 /** A reading after the boundary: `ts` is always epoch milliseconds. */
 export type Reading = Omit<ReadingInput, 'ts'> & { ts: number };
 

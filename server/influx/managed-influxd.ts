@@ -117,7 +117,9 @@ class Supervisor {
   }
 
   private spawnChild(): ChildProcess {
-    const child = spawn(this.binary, ['-config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: a Ctrl+C at the terminal reaches frostwatch only, which then stops influxd last,
+    // after the spool has drained into it (shutdown in the order data flows).
+    const child = spawn(this.binary, ['-config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.child = child;
     this.startedAt = Date.now();
     void writePidFile(join(dirname(this.configPath), PID_FILE), child.pid).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not write the influxd pid file'));
