@@ -24,17 +24,13 @@ export interface FleetOptions {
   startMs?: number;
 }
 
-export interface FleetStats {
+/** The device counters the fleet adds up. */
+type SummedCounters = Pick<DeviceStats, 'sampled' | 'published' | 'acked' | 'buffered' | 'dropped' | 'invalidSent' | 'reboots'>;
+
+export interface FleetStats extends SummedCounters {
   simTimeMs: number;
   stations: number;
   connected: number;
-  sampled: number;
-  published: number;
-  acked: number;
-  buffered: number;
-  dropped: number;
-  invalidSent: number;
-  reboots: number;
   /** Coldest latest air temperature across the fleet, or null before the first sample. */
   coldest: { stationId: string; airTempC: number } | null;
   devices: DeviceStats[];

@@ -1,16 +1,9 @@
-import type { Crop, StationCreate, StationId } from '../contracts/index.js';
+import type { StationCreate, StationId } from '../contracts/index.js';
 import { StationIdSchema } from '../contracts/index.js';
 import { drawFor } from './random.js';
 
 /** One simulated station: what the registry knows plus the hidden microclimate the simulator plays. */
-export interface SimStationSpec {
-  id: StationId;
-  name: string;
-  commune: string;
-  lat: number;
-  lon: number;
-  elevationM: number;
-  crop: Crop;
+export interface SimStationSpec extends StationCreate {
   /** Extra night-time cooling of a frost hollow on a clear calm night, °C (0 or −1…−3). */
   hollowOffsetC: number;
   /** Typical 3G/4G signal at the site, dBm. */

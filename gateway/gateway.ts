@@ -15,7 +15,7 @@ import { type ServiceAccount, createAuthenticate } from './authenticate.js';
 import { createAuthorizePublish, forwardUnlessRejected } from './authorize-publish.js';
 import { createAuthorizeSubscribe } from './authorize-subscribe.js';
 import { Identities } from './identity.js';
-import { type GatewayMetrics, createGatewayMetrics } from './metrics.js';
+import { createGatewayMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { createRejectLog } from './reject-log.js';
 import { createTcpServer } from './tcp.js';

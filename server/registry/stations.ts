@@ -4,14 +4,7 @@ import { generateToken, hashToken } from '../auth/station-tokens.js';
 import type { Db } from './db.js';
 
 /** A station as the registry keeps it. Times are epoch ms; the token hash never leaves this module except via `tokenHash`. */
-export interface StationRecord {
-  id: StationId;
-  name: string;
-  commune: string;
-  lat: number;
-  lon: number;
-  elevationM: number;
-  crop: Crop;
+export interface StationRecord extends StationCreate {
   createdAt: number;
   tokenRotatedAt: number | null;
 }
