@@ -7,3 +7,4 @@ export * from './env.js';
 export * from './api.js';
 export * from './ingest.js';
 export * from './solar.js';
+export * from './alerts.js';

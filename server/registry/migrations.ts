@@ -27,4 +27,123 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'people',
+    sql: `
+      -- Farmers and whom to call when they do not answer. Phones are E.164.
+      CREATE TABLE farmers (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        phone       TEXT NOT NULL UNIQUE,
+        language    TEXT NOT NULL CHECK (language IN ('vi', 'en')),
+        diacritics  INTEGER NOT NULL DEFAULT 1 CHECK (diacritics IN (0, 1)), -- 0: GSM-7 text without diacritics
+        commune     TEXT,                                                     -- for subscription by commune
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      -- The stations a farmer depends on directly; offset_c: the farm is this much warmer (+) or colder (−).
+      CREATE TABLE subscriptions (
+        farmer_id   INTEGER NOT NULL REFERENCES farmers(id) ON DELETE CASCADE,
+        station_id  TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+        offset_c    REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (farmer_id, station_id)
+      ) STRICT;
+      -- The representative station of a commune, for farmers subscribed by commune.
+      CREATE TABLE commune_stations (
+        commune     TEXT PRIMARY KEY,
+        station_id  TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+        offset_c    REAL NOT NULL DEFAULT 0
+      ) STRICT;
+      -- Escalation chain of a farmer, tried in position order when a Severe call is not acknowledged.
+      CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY,
+        farmer_id   INTEGER NOT NULL REFERENCES farmers(id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('household', 'village_head', 'officer')),
+        name        TEXT NOT NULL,
+        phone       TEXT NOT NULL,
+        UNIQUE (farmer_id, position)
+      ) STRICT;
+      -- Agriculture officers: station health, system notices, the end of every escalation chain.
+      CREATE TABLE officers (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        phone       TEXT NOT NULL UNIQUE,
+        language    TEXT NOT NULL CHECK (language IN ('vi', 'en')),
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX subscriptions_station ON subscriptions(station_id);
+      CREATE INDEX farmers_commune ON farmers(commune);
+    `,
+  },
+  {
+    version: 3,
+    name: 'alerts',
+    sql: `
+      CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY,
+        station_id      TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+        kind            TEXT NOT NULL CHECK (kind IN ('frost', 'station_offline', 'sensor_fault', 'low_battery')),
+        level           TEXT NOT NULL,   -- frost: watch | warning | severe; others: raised
+        status          TEXT NOT NULL CHECK (status IN ('active', 'acknowledged', 'cleared')),
+        opened_at       INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        cleared_at      INTEGER
+      ) STRICT;
+      CREATE INDEX alerts_open ON alerts(station_id, kind) WHERE status != 'cleared';
+      -- Every decision about an alert, with the inputs behind it.
+      CREATE TABLE alert_events (
+        id          INTEGER PRIMARY KEY,
+        alert_id    INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL,   -- reading time of the decision (station time line)
+        recorded_at INTEGER NOT NULL,
+        transition  TEXT NOT NULL,
+        level       TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        inputs      TEXT,               -- JSON DecisionInputs
+        notify      INTEGER NOT NULL CHECK (notify IN (0, 1))
+      ) STRICT;
+      CREATE INDEX alert_events_alert ON alert_events(alert_id);
+      -- The rule engine's per-station state, saved with each decision so a restart resumes mid-night.
+      CREATE TABLE station_rule_state (
+        station_id  TEXT PRIMARY KEY REFERENCES stations(id) ON DELETE CASCADE,
+        state       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 4,
+    name: 'outbox',
+    sql: `
+      -- One row per (alert transition or notice, recipient, channel): dedupe_key makes enqueueing idempotent.
+      CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        dedupe_key      TEXT NOT NULL UNIQUE,
+        event_id        INTEGER REFERENCES alert_events(id) ON DELETE SET NULL,
+        recipient_kind  TEXT NOT NULL CHECK (recipient_kind IN ('farmer', 'contact', 'officer')),
+        recipient_id    INTEGER NOT NULL,
+        channel         TEXT NOT NULL CHECK (channel IN ('sms', 'voice')),
+        phone           TEXT NOT NULL,
+        language        TEXT NOT NULL CHECK (language IN ('vi', 'en')),
+        body            TEXT NOT NULL,   -- SMS text, or what the voice call says
+        encoding        TEXT NOT NULL,   -- GSM-7 | UCS-2
+        segments        INTEGER NOT NULL,
+        cost_usd        REAL NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'gave_up', 'dry_run')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        provider_sid    TEXT UNIQUE,
+        last_error      TEXT,
+        escalation_step INTEGER NOT NULL DEFAULT 0, -- voice: 0 = the farmer, k = k-th contact of the chain
+        acked_at        INTEGER,                     -- voice: keypress 1
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox(status, next_attempt_at) WHERE status IN ('pending', 'sending');
+      CREATE INDEX outbox_event ON outbox(event_id);
+    `,
+  },
 ];
