@@ -1,0 +1,124 @@
+import { FROST_RANK, type FrostDecision, type FrostLevel } from '../contracts/index.js';
+import type { Assessment } from './inputs.js';
+import { hhmm } from './local-time.js';
+import { fmt } from './qc.js';
+import type { Rules } from './rules.js';
+import type { LadderLevel, StationRuleState } from './types.js';
+
+/**
+ * The warning ladder (DESIGN.md "Frost science"): which level the data supports now, how long it has held, and
+ * the moves up. During a night the ladder only climbs (de-escalation is never notified — a farmer told to cover
+ * trees is not told to uncover them at midnight); it ends with an explicit all-clear.
+ */
+
+export const LADDER: readonly LadderLevel[] = ['watch', 'warning', 'severe'];
+
+export interface Phase {
+  /** 15:00 local → sunrise: the ladder may climb. */
+  inRisk: boolean;
+  /** 15:00–19:00 local: Watch may be issued. */
+  inWatchHours: boolean;
+}
+
+export type LevelReasons = Record<LadderLevel, string | null>;
+
+const le = (v: number | null, limit: number): v is number => v !== null && v <= limit;
+
+/**
+ * Reasons for each level the data supports. `slackC` = 0 for entry; the hysteresis band for "still holding":
+ * a value inside the band neither advances nor resets a level's hold count.
+ */
+export function levelReasons(a: Assessment, phase: Phase, rules: Rules, tz: string, slackC: number): LevelReasons {
+  const i = a.inputs;
+  const at = i.forecastMinAtMs === null ? '' : ` at ${hhmm(i.forecastMinAtMs, tz)}`;
+  const fcReal = a.forecastIsEvening ? null : i.forecastMinC;
+  const fallLimit = -rules.severeFallCPerH * (slackC > 0 ? 0.5 : 1);
+  let severe: string | null = null;
+  if (le(fcReal, rules.severeForecastMinC + slackC)) severe = `forecast minimum ${fmt(fcReal)} °C ≤ ${fmt(rules.severeForecastMinC)} °C${at}`;
+  else if (le(i.airTempC, rules.severeAirC + slackC) && le(i.trendCPerH, fallLimit)) {
+    severe = `air ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeAirC)} °C and falling ${fmt(-i.trendCPerH)} °C/h`;
+  } else if (le(a.leafSensorC, rules.severeLeafC + slackC)) severe = `leaf sensor ${fmt(a.leafSensorC)} °C ≤ ${fmt(rules.severeLeafC)} °C`;
+  // The night's minimum can be no warmer than the air now: an observation is the surest "forecast".
+  else if (le(i.airTempC, rules.severeForecastMinC + slackC)) severe = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeForecastMinC)} °C`;
+  let warning: string | null = null;
+  if (le(fcReal, rules.warningMinC + slackC)) warning = `forecast minimum ${fmt(fcReal)} °C ≤ ${fmt(rules.warningMinC)} °C${at}`;
+  else if (le(i.nowcastMinC, rules.warningMinC + slackC)) {
+    warning = `nowcast minimum ${fmt(i.nowcastMinC)} °C ≤ ${fmt(rules.warningMinC)} °C by ${i.sunriseMs === null ? 'sunrise' : hhmm(i.sunriseMs, tz)}`;
+  } else if (le(i.airTempC, rules.warningMinC + slackC)) warning = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.warningMinC)} °C`;
+  let watch: string | null = null;
+  if (phase.inWatchHours && i.radiative === true) {
+    const est = a.forecastIsEvening ? ' (evening estimate)' : '';
+    if (le(i.forecastMinC, rules.watchForecastMinC + slackC)) watch = `radiative evening, forecast minimum ${fmt(i.forecastMinC)} °C ≤ ${fmt(rules.watchForecastMinC)} °C${est}`;
+    else if (le(i.dewPointC, rules.watchDewPointC + slackC)) watch = `radiative evening, dew point ${fmt(i.dewPointC)} °C ≤ ${fmt(rules.watchDewPointC)} °C`;
+  }
+  return phase.inRisk ? { watch, warning, severe } : { watch: null, warning: null, severe: null };
+}
+
+export interface Climb {
+  hold: Record<LadderLevel, number>;
+  /** The level to move to now, with why; null when the ladder stays. */
+  to: LadderLevel | null;
+  reason: string;
+}
+
+/** Count how long each level has held (with hysteresis) and pick the highest level held for `holdReadings`. */
+export function climb(state: StationRuleState, strict: LevelReasons, loose: LevelReasons, rules: Rules): Climb {
+  const hold = { ...state.hold };
+  for (const level of LADDER) {
+    if (strict[level] !== null) hold[level] += 1;
+    else if (loose[level] === null) hold[level] = 0;
+  }
+  for (const level of [...LADDER].reverse()) {
+    if (hold[level] >= rules.holdReadings && FROST_RANK[level] > FROST_RANK[state.level]) {
+      return { hold, to: level, reason: strict[level] ?? loose[level] ?? level };
+    }
+  }
+  return { hold, to: null, reason: '' };
+}
+
+/** Anti-flap: a level (or all-clear) is sent at most once a night, and not again within `repeatSuppressMs`. */
+export function isSuppressed(state: StationRuleState, to: LadderLevel | 'all_clear', t: number, rules: Rules): string | null {
+  if (state.night?.notified.includes(to) && t < state.night.sunriseMs + rules.allClearAnywayAfterSunriseMs) return 'already sent this night';
+  const last = state.lastNotifiedMs[to];
+  return last !== undefined && t - last < rules.repeatSuppressMs ? `repeat within ${rules.repeatSuppressMs / 3_600_000} h` : null;
+}
+
+export function frostDecision(
+  state: StationRuleState,
+  from: FrostLevel,
+  to: FrostDecision['to'],
+  t: number,
+  reason: string,
+  notify: boolean,
+  a: Assessment,
+): FrostDecision {
+  return { kind: 'frost', stationId: state.ctx.stationId, from, to, atMs: t, reason, notify, inputs: a.inputs };
+}
+
+/**
+ * All clear: after sunrise with air above `allClearAirC` and rising (or anyway `allClearAnywayAfterSunriseMs` after
+ * sunrise), or at night once wind or cloud has stopped the cooling for `nightClearHoldMs`. The caller guarantees the
+ * data are valid and the station online: a failed or missing sensor never produces an all-clear.
+ */
+export function allClearReason(state: StationRuleState, a: Assessment, t: number, rules: Rules, tz: string): string | null {
+  const night = state.night;
+  const i = a.inputs;
+  if (!night || i.airTempC === null || i.airTempC <= rules.allClearAirC) return null;
+  const warm = `air ${fmt(i.airTempC)} °C > ${fmt(rules.allClearAirC)} °C`;
+  if (t >= night.sunriseMs) {
+    if (i.trendCPerH !== null && i.trendCPerH > 0) return `after sunrise, ${warm} and rising ${fmt(i.trendCPerH)} °C/h`;
+    if (t >= night.sunriseMs + rules.allClearAnywayAfterSunriseMs) return `${hhmm(t, tz)}, well after sunrise, ${warm}`;
+    return null;
+  }
+  const since = state.coolingStoppedSinceMs;
+  if (since === null || t - since < rules.nightClearHoldMs) return null;
+  if (i.nowcastMinC !== null && i.nowcastMinC <= rules.warningMinC + rules.hysteresisC) return null;
+  const why = i.windMs !== null && i.windMs >= rules.windStopsCoolingMs ? `wind ${fmt(i.windMs)} m/s` : 'cloud';
+  return `cooling stopped (${why}) for ${Math.round((t - since) / 60_000)} min, ${warm}`;
+}
+
+/** Whether wind or cloud has stopped the cooling at this moment (for the night-time all-clear). */
+export function coolingStopped(a: Assessment, rules: Rules): boolean {
+  const i = a.inputs;
+  return (i.windMs !== null && i.windMs >= rules.windStopsCoolingMs) || (i.trendCPerH !== null && i.trendCPerH >= 0);
+}

@@ -1,0 +1,148 @@
+import type { Crop } from '../contracts/index.js';
+import type { FfstAirOnlyModel, FfstModel } from './types.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/** WMO-No. 305 (Guide on the GDPS) / Zahumenský 2004, "Guidelines on quality control procedures". */
+export interface QcRules {
+  minAirC: number;
+  maxAirC: number;
+  maxStepCPerMin: number;
+  stuckWindowMs: number;
+  stuckDeltaC: number;
+  /** Tolerance before "dew point ≤ air" fails (sensor RH may read a little over 100 %). */
+  dewSlackC: number;
+  /** A sensor fault clears after this long without a failed reading. */
+  faultClearMs: number;
+}
+
+/** Thresholds are air temperature at screen height (1.5–2 m), already shifted for the crop. */
+export interface Rules {
+  crop: Crop;
+  cropShiftC: number;
+  watchForecastMinC: number;
+  watchDewPointC: number;
+  warningMinC: number;
+  severeForecastMinC: number;
+  severeAirC: number;
+  severeFallCPerH: number;
+  severeLeafC: number;
+  allClearAirC: number;
+  hysteresisC: number;
+  holdReadings: number;
+  repeatSuppressMs: number;
+  lateAfterMs: number;
+  watchStartHour: number;
+  watchEndHour: number;
+  radiativeWindMs: number;
+  windStopsCoolingMs: number;
+  nightClearHoldMs: number;
+  allClearAnywayAfterSunriseMs: number;
+  leafOffsetC: number;
+  ffst: FfstModel;
+  ffstAirOnly: FfstAirOnlyModel;
+  eveningCoolingCPerH: number;
+  nowcastFloorBelowDewC: number;
+  nowcastMinSpanMs: number;
+  nowcastMaxSpanMs: number;
+  trendWindowMs: number;
+  sampleIntervalMs: number;
+  maxSampleIntervalMs: number;
+  offlineMissingMs: number;
+  offlineClearFraction: number;
+  lowBatteryV: number;
+  batteryClearV: number;
+  fastSamplingAfterSunriseMs: number;
+  qc: QcRules;
+}
+
+export type RuleOverrides = Partial<Omit<Rules, 'qc' | 'crop' | 'cropShiftC'>> & { qc?: Partial<QcRules> };
+
+/**
+ * How much warmer the ladder triggers for each crop.
+ * - arabica: the reference; leaf damage from −2 °C, general −3 °C, lethal −4 °C (SBICafé field study; IAPAR;
+ *   Caramori et al. 2001), i.e. about 0 °C at screen height with the ~2–3 °C leaf-to-air offset.
+ * - robusta: "thresholds 1–2 °C warmer" (DESIGN.md, after the same sources) → the middle, 1.5 °C.
+ * - young trees: their leaves sit at 0.3–1 m, in the coldest layer of the night inversion; on the DWD München
+ *   frost nights (tests/fixtures/frost-nights) the 5 cm air ran a median 1.75 K below 2 m, so half of that
+ *   layer difference, +1 °C, is a conservative shift until a station is calibrated.
+ */
+export const CROP_SHIFT_C: Record<Crop, number> = { arabica: 0, robusta: 1.5, young: 1 };
+
+/**
+ * FFST default until a station has its own fit: the FFST.xls two-stage fit (fitFfst) on the 57 radiative nights
+ * (strong ground inversion) of DWD 03379 München 2018/19 in tests/fixtures/frost-nights, rounded — real radiative
+ * cooling curves, but not Lạc Dương's: refit per station after a season (fitFfst on its own radiative nights).
+ * In-sample RMSE 1.6 °C. Temperature-only variant: the first stage of the same fit.
+ */
+export const DEFAULT_FFST: FfstModel = { a: 0.61, b: 0.16, c: -2.7 };
+export const DEFAULT_FFST_AIR_ONLY: FfstAirOnlyModel = { a: 0.61, c: -2.7 };
+export const DEFAULT_FFST_SOURCE = 'FFST.xls two-stage fit on the radiative nights of DWD 03379 München 2018/19';
+
+const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
+  watchForecastMinC: 4, // DESIGN.md ladder: Watch when the forecast minimum ≤ 4 °C
+  watchDewPointC: 2, // DESIGN.md ladder: or dew point ≤ 2 °C (the night cannot stay above Td for long; FAO FFST ch. 5)
+  warningMinC: 2, // DESIGN.md ladder: forecast or nowcast minimum ≤ 2 °C → leaves near −1 °C with a 3 °C offset
+  severeForecastMinC: 0, // DESIGN.md: ≤ 0 °C at 2 m ≈ −2…−3 °C on leaves, arabica damage (SBICafé; Caramori et al. 2001)
+  severeAirC: 1.5, // DESIGN.md: air ≤ 1.5 °C and still falling ≥ 0.5 °C/h
+  severeFallCPerH: 0.5, // DESIGN.md: cooling of at least 0.5 °C/h
+  severeLeafC: 0, // DESIGN.md: a leaf sensor at ≤ 0 °C; ice forms on leaves (FAO FFST ch. 2)
+  allClearAirC: 4, // DESIGN.md: all clear after sunrise with air > 4 °C and rising
+  hysteresisC: 0.5, // anti-flap band: two DWD 0.1 °C resolution steps plus sensor noise (±0.2 °C class-B thermistors)
+  holdReadings: 3, // anti-flap: a level holds for 3 consecutive readings (DESIGN.md "a few readings")
+  repeatSuppressMs: 6 * HOUR_MS, // DESIGN.md: no repeat of the same level for hours
+  lateAfterMs: 10 * MINUTE_MS, // older than this when evaluated → recorded, not notified
+  watchStartHour: 15, // DESIGN.md: Watch window 15:00–19:00 local
+  watchEndHour: 19,
+  radiativeWindMs: 2, // FAO FFST ch. 5: radiative nights have wind < 2 m/s
+  windStopsCoolingMs: 3, // above 2 m/s mixing ends the inversion (FAO ch. 2); 3 m/s leaves a margin
+  nightClearHoldMs: 2 * HOUR_MS, // cooling stopped for 2 h before a night-time all clear: passing clouds stop it for ~1 h (DWD München replay)
+  allClearAnywayAfterSunriseMs: 3 * HOUR_MS, // 3 h after sunrise the frost window is over even if the air is not rising
+  leafOffsetC: 3, // DESIGN.md: leaves ~2 °C (up to 4) below screen air on clear calm nights; default 3
+  ffst: DEFAULT_FFST,
+  ffstAirOnly: DEFAULT_FFST_AIR_ONLY,
+  eveningCoolingCPerH: 1.5, // assumption for the 15:00 → sunset+2 h extrapolation (see ffst.ts eveningForecast)
+  nowcastFloorBelowDewC: 3, // DESIGN.md: nowcast floored at dew point − 3 °C (latent heat of dew/frost slows cooling)
+  nowcastMinSpanMs: HOUR_MS, // DESIGN.md: fit over the last 60–120 min
+  nowcastMaxSpanMs: 2 * HOUR_MS,
+  trendWindowMs: HOUR_MS, // cooling rate over the last hour, as °C/h is stated
+  sampleIntervalMs: MINUTE_MS, // fastest sampling asked of stations on risky nights (DESIGN.md config topic)
+  maxSampleIntervalMs: 5 * MINUTE_MS, // slowest legitimate sampling (the shell's relaxed interval, 300 s)
+  offlineMissingMs: 5 * MINUTE_MS, // DESIGN.md: 5 missing minutes in 15 → offline (scaled up at slow sampling, officer.ts)
+  offlineClearFraction: 0.4, // hysteresis: back online when ≤ 2 of those 5 minutes are missing
+  lowBatteryV: 3.4, // Li-ion cell near empty under load; ESP32 LDOs drop out at ~3.3 V
+  batteryClearV: 3.6, // hysteresis: a charged cell rests above 3.6 V
+  fastSamplingAfterSunriseMs: 2 * HOUR_MS, // brief: fast sampling until sunrise + 2 h
+  qc: {
+    minAirC: -15, // WMO-No. 305 / Zahumenský 2004 plausible range for this climate (DESIGN.md)
+    maxAirC: 40,
+    maxStepCPerMin: 4, // Zahumenský 2004: air temperature step > 4 °C between 1-min values fails
+    stuckWindowMs: HOUR_MS, // Zahumenský 2004: no change over 60 min → stuck
+    stuckDeltaC: 0.1, // Zahumenský 2004: minimum required variability of air temperature in an hour, 0.1 °C
+    dewSlackC: 0.5, // dew point ≤ air (WMO-No. 305), with capacitive RH sensors' ~3 % overshoot
+    faultClearMs: 30 * MINUTE_MS, // half an hour of clean data before an officer's fault alert clears
+  },
+};
+
+const SHIFTED: readonly (keyof Rules)[] = [
+  'watchForecastMinC',
+  'watchDewPointC',
+  'warningMinC',
+  'severeForecastMinC',
+  'severeAirC',
+  'severeLeafC',
+  'allClearAirC',
+];
+
+/**
+ * The rules of one station: arabica defaults shifted for the crop, then the station's overrides.
+ * Overrides are absolute values (a calibrated station says what it means); they are not shifted again.
+ */
+export function rulesFor(crop: Crop, overrides: RuleOverrides = {}): Rules {
+  const shift = CROP_SHIFT_C[crop];
+  const base: Rules = { ...ARABICA, qc: { ...ARABICA.qc }, crop, cropShiftC: shift };
+  for (const key of SHIFTED) (base[key] as number) += shift;
+  const { qc, ...rest } = overrides;
+  return { ...base, ...rest, qc: { ...base.qc, ...qc } };
+}
