@@ -8,3 +8,4 @@ export * from './api.js';
 export * from './ingest.js';
 export * from './solar.js';
 export * from './alerts.js';
+export * from './people.js';
