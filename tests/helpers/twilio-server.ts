@@ -1,0 +1,359 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import twilio from 'twilio';
+import { systemClock } from '../../contracts/index.js';
+import { registerErrorHandlers } from '../../server/http-errors.js';
+import { findFreePort } from '../../server/influx/free-port.js';
+import type { OutboxInsert } from '../../server/notify/outbox.js';
+import { createNotifier, type Notifier, type NotifierOptions } from '../../server/notify/sender.js';
+import { createTwilioSender } from '../../server/notify/twilio-client.js';
+import { openDatabase, type Db } from '../../server/registry/db.js';
+import { twilioRoutes } from '../../server/routes/twilio.js';
+
+/**
+ * The project's only stand-in: a Twilio-compatible REST server on 127.0.0.1 that the real `twilio`
+ * package talks to (through TWILIO_API_URL), and that calls back like Twilio does — signed.
+ */
+
+export type Fault = 429 | 400 | 500 | 503 | 'hang';
+
+export interface RecordedRequest {
+  kind: 'message' | 'call';
+  /** performance.now() when the request arrived: compare entries with each other, not with the wall clock. */
+  atMs: number;
+  to: string | undefined;
+  from: string | undefined;
+  messagingServiceSid: string | undefined;
+  body: string | undefined;
+  /** Calls: where to fetch TwiML. */
+  url: string | undefined;
+  statusCallback: string | undefined;
+  /** The HTTP status answered, or 'hang' (never answered). */
+  answer: number | 'hang';
+  /** Set when answered 201. */
+  sid: string | undefined;
+}
+
+export interface CallbackResult {
+  status: number;
+  text: string;
+}
+
+export interface SignOptions {
+  /** 'valid' (default), 'none' (no header), or a literal header value. */
+  signature?: 'valid' | 'none' | string;
+  /** Sign this URL instead of the one posted to (a signature for another URL). */
+  signedUrl?: string;
+  /** Sign with another auth token. */
+  authToken?: string;
+}
+
+export const TEST_ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
+export const TEST_AUTH_TOKEN = 'test-auth-token-fedcba9876543210';
+
+export class TwilioTestServer {
+  readonly accountSid: string;
+  readonly authToken: string;
+  readonly requests: RecordedRequest[] = [];
+  #server: Server | null = null;
+  #port = 0;
+  #faults: Fault[] = [];
+  #window: { untilMs: number; fault: Fault } | null = null;
+
+  private constructor(accountSid: string, authToken: string) {
+    this.accountSid = accountSid;
+    this.authToken = authToken;
+  }
+
+  static async start(options: { accountSid?: string; authToken?: string } = {}): Promise<TwilioTestServer> {
+    const server = new TwilioTestServer(options.accountSid ?? TEST_ACCOUNT_SID, options.authToken ?? TEST_AUTH_TOKEN);
+    await server.#listen();
+    return server;
+  }
+
+  /** Base URL to give as TWILIO_API_URL. */
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** The next `count` Messages/Calls requests get `fault` (after the faults already queued). */
+  failNext(count: number, fault: Fault): void {
+    for (let i = 0; i < count; i += 1) this.#faults.push(fault);
+  }
+
+  /** Every request in the next `ms` milliseconds gets `fault`. */
+  failFor(ms: number, fault: Fault): void {
+    this.#window = { untilMs: performance.now() + ms, fault };
+  }
+
+  /** Requests that created a message or call (answered 201). */
+  created(kind?: RecordedRequest['kind']): RecordedRequest[] {
+    return this.requests.filter((r) => r.answer === 201 && (kind === undefined || r.kind === kind));
+  }
+
+  bySid(sid: string): RecordedRequest | undefined {
+    return this.requests.find((r) => r.sid === sid);
+  }
+
+  /** POST form `params` to `url` signed as Twilio signs (HMAC-SHA1 of URL + sorted params, base64). */
+  async signedPost(url: string, params: Record<string, string>, options: SignOptions = {}): Promise<CallbackResult> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    const signature = options.signature ?? 'valid';
+    if (signature === 'valid') {
+      headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(options.authToken ?? this.authToken, options.signedUrl ?? url, params);
+    } else if (signature !== 'none') {
+      headers['x-twilio-signature'] = signature;
+    }
+    const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
+    return { status: response.status, text: await response.text() };
+  }
+
+  /** Message status callbacks in Twilio's order, e.g. ['sent', 'delivered']. */
+  async messageStatus(sid: string, statuses: string[], options: SignOptions = {}): Promise<CallbackResult[]> {
+    const request = this.#mustFind(sid);
+    const results: CallbackResult[] = [];
+    for (const status of statuses) {
+      const params = { ...this.#common(request), MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status };
+      results.push(await this.signedPost(mustUrl(request.statusCallback, 'statusCallback'), params, options));
+    }
+    return results;
+  }
+
+  /** `queued → sent → delivered` for every message created so far that has a status callback. */
+  async deliverAll(): Promise<void> {
+    for (const request of this.created('message')) {
+      if (request.sid !== undefined && request.statusCallback !== undefined) await this.messageStatus(request.sid, ['sent', 'delivered']);
+    }
+  }
+
+  /** A call's final status callback (completed, no-answer, busy, failed). */
+  async callStatus(sid: string, status: string, options: SignOptions = {}): Promise<CallbackResult> {
+    const request = this.#mustFind(sid);
+    const params = { ...this.#common(request), CallSid: sid, CallStatus: status, Direction: 'outbound-api' };
+    return this.signedPost(mustUrl(request.statusCallback, 'statusCallback'), params, options);
+  }
+
+  /**
+   * Play a call as Twilio would: fetch its TwiML, press `digits` (if any) at the Gather's action URL,
+   * then report the call completed. Returns both TwiML documents.
+   */
+  async answerCall(sid: string, digits: string | null): Promise<{ twiml: CallbackResult; keypress: CallbackResult | null }> {
+    const request = this.#mustFind(sid);
+    const params = { ...this.#common(request), CallSid: sid, CallStatus: 'in-progress', Direction: 'outbound-api' };
+    const twiml = await this.signedPost(mustUrl(request.url, 'url'), params);
+    let keypress: CallbackResult | null = null;
+    if (digits !== null) {
+      const action = /<Gather[^>]*\saction="([^"]+)"/.exec(twiml.text)?.[1];
+      keypress = await this.signedPost(unescapeXml(mustUrl(action, 'Gather action')), { ...params, Digits: digits });
+    }
+    await this.callStatus(sid, 'completed');
+    return { twiml, keypress };
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (server === null) return;
+    this.#server = null;
+    // Hung requests would keep close() waiting forever.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  #common(request: RecordedRequest): Record<string, string> {
+    return { AccountSid: this.accountSid, ApiVersion: '2010-04-01', To: request.to ?? '', From: request.from ?? '' };
+  }
+
+  #mustFind(sid: string): RecordedRequest {
+    const request = this.bySid(sid);
+    if (request === undefined) throw new Error(`no message or call ${sid}`);
+    return request;
+  }
+
+  async #listen(): Promise<void> {
+    const server = createServer((req, res) => void this.#handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.#server = server;
+    this.#port = (server.address() as AddressInfo).port;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const atMs = performance.now();
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/.exec((req.url ?? '').split('?')[0] ?? '');
+    if (req.method !== 'POST' || match === null) return json(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+    if (!this.#authorized(req) || match[1] !== this.accountSid) return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const kind = match[2] === 'Messages' ? 'message' : 'call';
+    const fault = this.#takeFault();
+    const record: RecordedRequest = {
+      kind,
+      atMs,
+      to: form.get('To') ?? undefined,
+      from: form.get('From') ?? undefined,
+      messagingServiceSid: form.get('MessagingServiceSid') ?? undefined,
+      body: form.get('Body') ?? undefined,
+      url: form.get('Url') ?? undefined,
+      statusCallback: form.get('StatusCallback') ?? undefined,
+      answer: fault ?? 201,
+      sid: undefined,
+    };
+    this.requests.push(record);
+    if (fault === 'hang') return;
+    if (fault !== undefined) return json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
+    record.sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
+    json(res, 201, this.#resource(record));
+  }
+
+  #authorized(req: IncomingMessage): boolean {
+    const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
+    return req.headers.authorization === expected;
+  }
+
+  #takeFault(): Fault | undefined {
+    const queued = this.#faults.shift();
+    if (queued !== undefined) return queued;
+    if (this.#window !== null && performance.now() < this.#window.untilMs) return this.#window.fault;
+    return undefined;
+  }
+
+  #resource(record: RecordedRequest): Record<string, unknown> {
+    const now = new Date().toUTCString();
+    return {
+      sid: record.sid,
+      account_sid: this.accountSid,
+      api_version: '2010-04-01',
+      to: record.to,
+      from: record.from ?? null,
+      messaging_service_sid: record.messagingServiceSid ?? null,
+      body: record.body ?? null,
+      status: 'queued',
+      num_segments: '1',
+      direction: 'outbound-api',
+      date_created: now,
+      date_updated: now,
+      uri: `/2010-04-01/Accounts/${this.accountSid}/${record.kind === 'message' ? 'Messages' : 'Calls'}/${record.sid}.json`,
+    };
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function mustUrl(url: string | undefined, what: string): string {
+  if (url === undefined) throw new Error(`the request carried no ${what}`);
+  return url;
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+}
+
+// ---- A notifier wired to the test server and to its callback routes on a real port ----
+
+export interface NotifyStack {
+  twilio: TwilioTestServer;
+  db: Db;
+  dbFile: string;
+  publicUrl: string;
+  /** The notifier the callback routes currently talk to (see `replaceNotifier`). */
+  notifier: Notifier;
+  metrics: Registry;
+  /** Close the current notifier and build another (a restart); the routes follow it. */
+  replaceNotifier(options?: Partial<NotifierOptions>, reopenDb?: boolean): Promise<Notifier>;
+  close(): Promise<void>;
+}
+
+/**
+ * Temp SQLite file, the Twilio test server, the callback routes on a free 127.0.0.1 port (Twilio
+ * must reach them) and a notifier using the real `twilio` package against the test server.
+ */
+export async function startNotifyStack(options: Partial<NotifierOptions> & { dryRun?: boolean; timeoutMs?: number } = {}): Promise<NotifyStack> {
+  const { dryRun = false, timeoutMs = 2_000, ...notifierOptions } = options;
+  const logger = pino({ level: 'silent' });
+  const dir = await mkdtemp(join(tmpdir(), 'frostwatch-notify-'));
+  const dbFile = join(dir, 'frostwatch.db');
+  const server = await TwilioTestServer.start();
+  const port = await findFreePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const sender = createTwilioSender({
+    accountSid: server.accountSid, authToken: server.authToken, from: '+15005550006',
+    apiUrl: server.url, publicUrl, timeoutMs,
+  });
+  let db = openDatabase(dbFile, logger);
+  let metrics = new Registry();
+  const build = (extra: Partial<NotifierOptions>): Notifier => {
+    metrics = new Registry();
+    return createNotifier({
+      db, twilio: dryRun ? null : sender, clock: systemClock, logger, metrics,
+      rateLimitPerSec: 1_000, callsPerSec: 1_000, idlePollMs: 50, backoff: { baseMs: 20, maxMs: 100 },
+      ...notifierOptions, ...extra,
+    });
+  };
+  let notifier = build({});
+  const app = Fastify();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandlers(app);
+  const delegate = {
+    applyStatus: (...args: Parameters<Notifier['applyStatus']>) => notifier.applyStatus(...args),
+    acknowledge: (id: number) => notifier.acknowledge(id),
+    outbox: { get: (id: number) => notifier.outbox.get(id) },
+  };
+  await app.register(twilioRoutes({ notifier: delegate, authToken: dryRun ? null : server.authToken, publicUrl }), { prefix: '/api/twilio' });
+  await app.listen({ host: '127.0.0.1', port });
+  notifier.start();
+
+  const stack: NotifyStack = {
+    twilio: server, dbFile, publicUrl,
+    get db() { return db; },
+    get notifier() { return notifier; },
+    get metrics() { return metrics; },
+    async replaceNotifier(extra = {}, reopenDb = false) {
+      await notifier.close();
+      if (reopenDb) {
+        db.close();
+        db = openDatabase(dbFile, logger);
+      }
+      notifier = build(extra);
+      notifier.start();
+      return notifier;
+    },
+    async close() {
+      await notifier.close();
+      await app.close();
+      await server.close();
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+let keySeq = 0;
+
+/** An SMS row for `phone`; `dedupeKey` unique unless given. */
+export function smsRow(phone: string, body: string, extra: Partial<OutboxInsert> = {}): OutboxInsert {
+  keySeq += 1;
+  return {
+    dedupeKey: `test:${keySeq}:${phone}`, eventId: null, recipientKind: 'farmer', recipientId: 1, channel: 'sms',
+    phone, language: 'vi', body, encoding: 'UCS-2', segments: 1, costUsd: 0.08, ...extra,
+  };
+}
+
+export function voiceRow(phone: string, body: string, extra: Partial<OutboxInsert> = {}): OutboxInsert {
+  return smsRow(phone, body, { channel: 'voice', ...extra });
+}
