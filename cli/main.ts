@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../contracts/index.js';
 import { registerGatewayCommand } from './commands/gateway.js';
+import { registerPeopleCommands } from './commands/people.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerStationCommands } from './commands/station.js';
@@ -19,6 +20,7 @@ registerGatewayCommand(program);
 registerServerCommand(program);
 registerSimCommand(program);
 registerStationCommands(program);
+registerPeopleCommands(program);
 
 try {
   await program.parseAsync(process.argv);

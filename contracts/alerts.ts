@@ -96,3 +96,39 @@ export const AlertsQuerySchema = z.object({
   stationId: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1_000).default(200),
 });
+
+/** One message or call of the outbox, as officers see it: who was sent what, when, and what became of it. */
+export const DeliverySchema = z.object({
+  id: z.number(),
+  eventId: z.number().nullable(),
+  recipientKind: z.enum(['farmer', 'contact', 'officer']),
+  recipientId: z.number(),
+  recipientName: z.string().nullable(),
+  phone: z.string().describe('masked, e.g. +8491•••5678'),
+  channel: z.enum(['sms', 'voice']),
+  status: z.string(),
+  body: z.string(),
+  segments: z.number(),
+  costUsd: z.number(),
+  attempts: z.number(),
+  escalationStep: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  acknowledgedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+export type Delivery = z.infer<typeof DeliverySchema>;
+
+/** A recipient of an alert that nothing has reached yet: no delivered SMS and no acknowledged call. */
+export const UnreachedSchema = z.object({
+  eventId: z.number(),
+  alertId: z.number().nullable(),
+  stationId: z.string().nullable(),
+  recipientKind: z.enum(['farmer', 'contact', 'officer']),
+  recipientId: z.number(),
+  recipientName: z.string().nullable(),
+  phone: z.string().describe('masked'),
+  statuses: z.array(z.string()).describe('e.g. ["sms:undelivered", "voice:sent"]'),
+  lastUpdatedAt: z.string(),
+});
+export type Unreached = z.infer<typeof UnreachedSchema>;

@@ -7,7 +7,11 @@ import type { Registry } from 'prom-client';
 import type { Clock, Health, ReadingOut, StationId } from '../contracts/index.js';
 import { registerErrorHandlers } from './http-errors.js';
 import type { StationRepository } from './registry/stations.js';
+import type { AlertStore } from './alerts/alert-store.js';
+import type { PeopleRepository } from './registry/people.js';
+import type { DeliveryView } from './routes/alerts.js';
 import { apiRoutes } from './routes/api.js';
+import { type TwilioRouteDeps, twilioRoutes } from './routes/twilio.js';
 import { systemRoutes } from './routes/system.js';
 
 /** Reads readings back from storage (InfluxDB). `every` is an InfluxQL interval such as `5m`. */
@@ -20,6 +24,14 @@ export interface StationActivity {
   get(id: string): { lastSeenAt: number | null; online: boolean | null };
 }
 
+/** The alerting areas; absent in tests that exercise only the registry and readings. */
+export interface AlertingDeps {
+  people: PeopleRepository;
+  alerts: AlertStore;
+  deliveries: DeliveryView;
+  twilio: TwilioRouteDeps;
+}
+
 export interface AppDeps {
   logger: Logger;
   clock: Clock;
@@ -29,6 +41,7 @@ export interface AppDeps {
   health: () => Promise<Health>;
   metrics: Registry;
   adminToken: string;
+  alerting?: AlertingDeps;
 }
 
 /** The HTTP app as one unit; it never listens (main does), so tests drive it with `inject`. */
@@ -56,5 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes(deps));
   await app.register(apiRoutes(deps), { prefix: '/api' });
+  // Twilio authenticates by signature, not by bearer token: outside the /api auth hook.
+  if (deps.alerting) await app.register(twilioRoutes(deps.alerting.twilio), { prefix: '/api/twilio' });
   return app;
 }

@@ -5,7 +5,10 @@ import type { Clock, Health, IngestSink, ServerEnv } from '../contracts/index.js
 import { buildApp } from './app.js';
 import { type AdminToken, resolveAdminToken } from './auth/admin-token.js';
 import { CachingStationAuthenticator } from './auth/station-authenticator.js';
-import { type InfluxConnection, connectInflux } from './influx/connect.js';
+import { connectInflux } from './influx/connect.js';
+import { type ConfigPublisher, FrostEngine } from './alerts/frost-engine.js';
+import { startAlerting, watchDependencies } from './alerting.js';
+import type { Notifier } from './notify/sender.js';
 import { queryReadings } from './influx/readings-query.js';
 import { StationActivity, withActivity } from './ingest/activity.js';
 import { type IngestService, createIngestService } from './ingest/ingest-service.js';
@@ -15,7 +18,21 @@ import { StationRepository } from './registry/stations.js';
 
 export type ServerSettings = Pick<
   ServerEnv,
-  'DATA_DIR' | 'HOST' | 'HTTP_PORT' | 'ADMIN_TOKEN' | 'INFLUX_TOKEN' | 'INFLUX_ORG' | 'INFLUX_BUCKET' | 'SPOOL_MAX_MB'
+  | 'DATA_DIR'
+  | 'HOST'
+  | 'HTTP_PORT'
+  | 'ADMIN_TOKEN'
+  | 'INFLUX_TOKEN'
+  | 'INFLUX_ORG'
+  | 'INFLUX_BUCKET'
+  | 'SPOOL_MAX_MB'
+  | 'TZ_NAME'
+  | 'PUBLIC_URL'
+  | 'TWILIO_ACCOUNT_SID'
+  | 'TWILIO_AUTH_TOKEN'
+  | 'TWILIO_FROM'
+  | 'TWILIO_MESSAGING_SERVICE_SID'
+  | 'TWILIO_API_URL'
 >;
 
 export interface ServerRuntimeOptions {
@@ -42,8 +59,12 @@ export interface ServerRuntime {
   readonly stations: StationRepository;
   readonly authenticator: CachingStationAuthenticator;
   readonly adminToken: AdminToken;
+  readonly engine: FrostEngine;
+  readonly notifier: Notifier;
   /** How the broker side is doing (the in-process gateway, or the broker consumer). */
   setBrokerCheck(check: () => Check): void;
+  /** Where the engine publishes station config (adaptive sampling): the in-process broker or the MQTT client. */
+  setConfigPublisher(publisher: ConfigPublisher): void;
   /** HTTP, then ingest (drains the spool for a bounded time), then InfluxDB client, then SQLite. Idempotent. */
   close(): Promise<void>;
 }
@@ -80,15 +101,26 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const sink = withActivity(ingest, activity, clock);
 
   let brokerCheck: () => Check = () => ({ ok: false, detail: 'no broker attached' });
+  const publicUrl = settings.PUBLIC_URL ?? `http://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
+  const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics });
+  ingest.onDurable((stationId, readings) => alerting.engine.onReadings(stationId, readings));
+  const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db) });
+  const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
   const app = await buildApp({
     logger,
     clock,
     stations,
     readings: { query: (id, q) => queryReadings(influx, id, q) },
     activity,
-    health: async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db) }),
+    health: healthNow,
     metrics,
     adminToken: adminToken.token,
+    alerting: {
+      people: alerting.people,
+      alerts: alerting.alerts,
+      deliveries: alerting.deliveries,
+      twilio: { notifier: alerting.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
+    },
   });
   await app.listen({ host: settings.HOST, port: settings.HTTP_PORT });
   const address = app.server.address();
@@ -104,20 +136,27 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     stations,
     authenticator,
     adminToken,
+    engine: alerting.engine,
+    notifier: alerting.notifier,
     setBrokerCheck: (check) => {
       brokerCheck = check;
     },
-    close: () => (closing ??= closeRuntime(app, ingest, influx, db, logger)),
+    setConfigPublisher: (publisher) => alerting.engine.setSampling(publisher),
+    close: () =>
+      (closing ??= closeSteps(logger, [
+        ['http', () => app.close()],
+        ['self-watch', () => clearInterval(watch)],
+        ['rule engine', () => alerting.engine.close()],
+        ['ingest', () => ingest.close()],
+        ['notifier', () => alerting.notifier.close()],
+        ['influx client', () => influx.close()],
+        ['sqlite', () => db.close()],
+      ])),
   };
 }
 
-async function closeRuntime(app: FastifyInstance, ingest: IngestService, influx: InfluxConnection, db: Db, logger: Logger): Promise<void> {
-  const steps: Array<[string, () => Promise<unknown> | unknown]> = [
-    ['http', () => app.close()],
-    ['ingest', () => ingest.close()],
-    ['influx client', () => influx.close()],
-    ['sqlite', () => db.close()],
-  ];
+/** In the order data flows; each step bounded by its own logic, a failed one logged and passed. */
+async function closeSteps(logger: Logger, steps: Array<[string, () => Promise<unknown> | unknown]>): Promise<void> {
   for (const [name, step] of steps) {
     try {
       await step();

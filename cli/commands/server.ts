@@ -3,6 +3,7 @@ import { ServerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js'
 import { startMqttConsumer } from '../../server/ingest/mqtt-consumer.js';
 import { createRejectRecorder } from '../../server/ingest/reject-recorder.js';
 import { startServerRuntime } from '../../server/runtime.js';
+import { clientConfigPublisher } from '../config-publisher.js';
 import { influxEndpoint } from '../influx.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
@@ -32,6 +33,7 @@ export function registerServerCommand(program: Command): void {
         clock: systemClock,
         logger: logger.child({ module: 'mqtt-consumer' }),
       });
+      runtime.setConfigPublisher(clientConfigPublisher(consumer.client));
       runtime.setBrokerCheck(() => (consumer.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
       out(`frostwatch server: API ${runtime.url}/api  docs ${runtime.url}/docs  health ${runtime.url}/health`);
       if (runtime.adminToken.generated) out(`Admin token (shown once, kept in DATA_DIR/admin-token): ${runtime.adminToken.token}`);

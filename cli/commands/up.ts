@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { UpEnvSchema, loadEnv, type UpEnv } from '../../contracts/index.js';
 import { toStationCreate } from '../../firmware-sim/index.js';
 import { createGateway } from '../../gateway/gateway.js';
+import { brokerConfigPublisher } from '../config-publisher.js';
 import { dataPaths } from '../../server/paths.js';
 import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 import { influxEndpoint } from '../influx.js';
@@ -55,6 +56,7 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger): Promise<void>
     parts.push({ name: 'gateway', close: () => gateway.close() });
     const ports = await gateway.listen({ host: env.HOST, mqttPort: env.MQTT_PORT, wsPort: env.MQTT_WS_PORT });
     runtime.setBrokerCheck(() => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }));
+    runtime.setConfigPublisher(brokerConfigPublisher(gateway.broker));
     printBanner(env, runtime, ports, influx.url);
 
     if (opts.sim > 0) {

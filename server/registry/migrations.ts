@@ -146,4 +146,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_event ON outbox(event_id);
     `,
   },
+  {
+    version: 5,
+    name: 'station settings',
+    sql: `
+      -- Per-station rule overrides (JSON, e.g. {"leafOffsetC": 4}) and the fitted FFST model (frostwatch model fit).
+      CREATE TABLE station_settings (
+        station_id      TEXT PRIMARY KEY REFERENCES stations(id) ON DELETE CASCADE,
+        rule_overrides  TEXT NOT NULL DEFAULT '{}',
+        ffst            TEXT,            -- JSON {a, b, c, n, rmseC, fittedAt}
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
 import { adminTokenResolver, authenticate } from '../auth/request-auth.js';
+import { alertRoutes } from './alerts.js';
+import { peopleRoutes } from './people.js';
 import { readingsRoutes } from './readings.js';
 import { stationRoutes } from './stations.js';
 
@@ -11,5 +13,9 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     app.addHook('onRequest', authenticate(adminTokenResolver(deps.adminToken)));
     await app.register(stationRoutes(deps));
     await app.register(readingsRoutes(deps));
+    if (deps.alerting) {
+      await app.register(peopleRoutes(deps.alerting));
+      await app.register(alertRoutes({ ...deps.alerting, clock: deps.clock }));
+    }
   };
 }

@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type Clock, type Health, maskPhone } from '../contracts/index.js';
+import { AlertStore } from './alerts/alert-store.js';
+import { OutboxDeliveryView } from './alerts/deliveries.js';
+import { FrostEngine } from './alerts/frost-engine.js';
+import { OfficerNotices } from './alerts/notices.js';
+import { OutboxPlanner } from './alerts/planner.js';
+import { StationSettingsStore } from './alerts/station-settings.js';
+import type { StationActivity } from './ingest/activity.js';
+import { type Notifier, createNotifier } from './notify/sender.js';
+import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from './notify/twilio-client.js';
+import type { Db } from './registry/db.js';
+import { PeopleRepository } from './registry/people.js';
+import type { StationRepository } from './registry/stations.js';
+
+export interface Alerting {
+  people: PeopleRepository;
+  alerts: AlertStore;
+  deliveries: OutboxDeliveryView;
+  engine: FrostEngine;
+  notifier: Notifier;
+  notices: OfficerNotices;
+}
+
+/**
+ * The warning side of the server: rule engine → alert history → outbox → Twilio, and the officer notices.
+ * Without Twilio credentials the notifier runs dry: messages are composed and kept as `dry_run`.
+ */
+export function startAlerting(args: {
+  db: Db;
+  stations: StationRepository;
+  activity: StationActivity;
+  settings: TwilioEnv & { TZ_NAME: string };
+  publicUrl: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: Registry;
+}): Alerting {
+  const { db, stations, clock, settings } = args;
+  const logger = args.logger.child({ module: 'alerts' });
+  const timeZone = settings.TZ_NAME;
+  const messages = { timeZone };
+  const people = new PeopleRepository(db, clock);
+  const alerts = new AlertStore(db);
+  const twilioConfig = twilioConfigFromEnv(settings, args.publicUrl);
+  if (!twilioConfig) logger.warn('no Twilio credentials: warnings are composed and kept in the outbox as dry-run, nothing is sent');
+
+  // The notifier and the notices need each other (gave-up → notice → outbox); the notices enqueue lazily.
+  let notifier: Notifier | null = null;
+  const notices = new OfficerNotices({
+    people,
+    stations,
+    activity: args.activity,
+    enqueue: (rows) => notifier?.enqueue(rows),
+    clock,
+    logger,
+    timeZone,
+    messages,
+  });
+  const planner = new OutboxPlanner(people, { enqueue: (rows) => notifier?.outbox.enqueue(rows) ?? [] }, messages);
+  notifier = createNotifier({
+    db,
+    twilio: twilioConfig ? createTwilioSender(twilioConfig) : null,
+    clock,
+    logger,
+    metrics: args.metrics,
+    onGaveUp: (row) => notices.gaveUp(row),
+    onAcknowledged: (row) => {
+      const alertId = row.eventId === null ? null : alertOfEvent(db, row.eventId);
+      if (alertId !== null) alerts.acknowledge(alertId, `voice ${maskPhone(row.phone)}`, clock.now());
+    },
+    escalation: { chain: (row) => planner.nextInChain(row), onUnreached: (row) => notices.unreached(row) },
+  });
+  const engine = new FrostEngine({ db, stations, settings: new StationSettingsStore(db), alerts, planner, clock, logger, timeZone, onCommitted: () => notifier?.kick() });
+  engine.start();
+  notifier.start();
+  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices };
+}
+
+function alertOfEvent(db: Db, eventId: number): number | null {
+  const row = db.prepare<[number], { alert_id: number }>('SELECT alert_id FROM alert_events WHERE id = ?').get(eventId);
+  return row?.alert_id ?? null;
+}
+
+/** Once a (simulated) minute: the evening "armed" SMS and dependency failures, told to officers. */
+export function watchDependencies(notices: OfficerNotices, health: () => Promise<Health>, clock: Clock, logger: Logger): NodeJS.Timeout {
+  return setInterval(() => {
+    void (async () => {
+      notices.checkArmed();
+      const { checks } = await health();
+      for (const [name, check] of Object.entries(checks)) notices.checkDependency(name, check.ok, check.detail);
+    })().catch((err: unknown) => logger.error({ err }, 'self-watch failed'));
+  }, Math.max(1_000, 60_000 / clock.speed));
+}

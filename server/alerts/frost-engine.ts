@@ -1,0 +1,181 @@
+import type { Statement } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Clock, Decision, Reading, StationConfig, StationId } from '../../contracts/index.js';
+import { type EngineEvent, type Rules, type StationContext, type StationRuleState, evaluate, initialState, rulesFor, wantsFastSampling } from '../../alerts/index.js';
+import type { Db } from '../registry/db.js';
+import type { StationRecord, StationRepository } from '../registry/stations.js';
+import type { AlertStore, AppliedDecision } from './alert-store.js';
+import type { StationSettingsStore } from './station-settings.js';
+
+/** Turns an applied decision into outbox rows; runs inside the engine's transaction. */
+export interface NotificationPlanner {
+  plan(applied: AppliedDecision, station: StationRecord): void;
+}
+
+/** Publishes a retained config to a station (in-process broker, or the server's MQTT client). */
+export interface ConfigPublisher {
+  publish(stationId: StationId, config: StationConfig): Promise<void>;
+}
+
+export interface FrostEngineOptions {
+  db: Db;
+  stations: StationRepository;
+  settings: StationSettingsStore;
+  alerts: AlertStore;
+  planner: NotificationPlanner;
+  clock: Clock;
+  logger: Logger;
+  timeZone: string;
+  sampling?: ConfigPublisher | undefined;
+  /** After a transaction that may have enqueued messages: wake the notifier. */
+  onCommitted?: () => void;
+  /** Sampling asked of stations on a risky night, and by day / on safe nights. */
+  fastIntervalS?: number;
+  relaxedIntervalS?: number;
+}
+
+interface Tracked {
+  station: StationRecord;
+  ctx: StationContext;
+  rules: Rules;
+  state: StationRuleState;
+  /** Clock time at which ctx/rules are re-read from the registry (settings may change). */
+  refreshAtMs: number;
+  intervalS: number | null;
+}
+
+const REFRESH_MS = 5 * 60_000;
+
+/**
+ * The imperative shell around the pure rule engine (alerts/): feeds it every durable reading and a tick a
+ * minute, and applies its decisions — alert history, rule state and outbox rows in ONE SQLite transaction,
+ * so a crash leaves all or none. Called synchronously from the ingest before the PUBACK, so a reading whose
+ * evaluation was not committed was not acknowledged either and comes back.
+ */
+export class FrostEngine {
+  readonly #o: FrostEngineOptions;
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #loadState: Statement<[string], { state: string }>;
+  readonly #saveState: Statement<[string, string, number]>;
+  #timer: NodeJS.Timeout | null = null;
+  #sampling: ConfigPublisher | undefined;
+
+  constructor(options: FrostEngineOptions) {
+    this.#o = options;
+    this.#sampling = options.sampling;
+    this.#loadState = options.db.prepare('SELECT state FROM station_rule_state WHERE station_id = ?');
+    this.#saveState = options.db.prepare(
+      `INSERT INTO station_rule_state (station_id, state, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (station_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+    );
+  }
+
+  /** Readings of one station, as they became durable (live, or a backfill batch). */
+  onReadings(stationId: string, readings: readonly Reading[]): void {
+    const tracked = this.#track(stationId);
+    if (!tracked) return;
+    const nowMs = this.#o.clock.now();
+    const events: EngineEvent[] = [...readings]
+      .sort((x, y) => x.ts - y.ts)
+      .map((reading) => ({ kind: 'reading', reading, receivedAtMs: nowMs }));
+    this.#run(tracked, events, nowMs);
+  }
+
+  /** Time passes for every station: offline detection, all-clear after sunrise, sampling. */
+  tick(): void {
+    const nowMs = this.#o.clock.now();
+    for (const station of this.#o.stations.list()) {
+      const tracked = this.#track(station.id);
+      if (!tracked) continue;
+      this.#run(tracked, [{ kind: 'tick' }], nowMs);
+      void this.#adjustSampling(tracked, nowMs);
+    }
+  }
+
+  /** Ticks once a simulated minute (at least every 250 ms of real time when the clock runs fast). */
+  start(): void {
+    if (this.#timer) return;
+    const everyMs = Math.max(250, 60_000 / this.#o.clock.speed);
+    this.#timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        this.#o.logger.error({ err }, 'rule engine tick failed');
+      }
+    }, everyMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  setSampling(publisher: ConfigPublisher): void {
+    this.#sampling = publisher;
+  }
+
+  /** The engine's current view of a station, for the dashboard. */
+  stateOf(stationId: string): StationRuleState | null {
+    return this.#tracked.get(stationId)?.state ?? null;
+  }
+
+  #run(tracked: Tracked, events: readonly EngineEvent[], nowMs: number): void {
+    const { db, alerts, planner, logger } = this.#o;
+    let state = tracked.state;
+    const decisions: Decision[] = [];
+    for (const event of events) {
+      const out = evaluate(state, event, tracked.rules, nowMs);
+      state = out.state;
+      decisions.push(...out.decisions);
+    }
+    db.transaction(() => {
+      for (const decision of decisions) {
+        const applied = alerts.apply(decision, nowMs);
+        if (applied) planner.plan(applied, tracked.station);
+      }
+      this.#saveState.run(tracked.station.id, JSON.stringify(state), nowMs);
+    })();
+    tracked.state = state;
+    if (decisions.length > 0) this.#o.onCommitted?.();
+    for (const d of decisions) {
+      logger.info({ stationId: d.stationId, kind: d.kind, to: d.kind === 'frost' ? d.to : d.state, notify: d.notify, reason: d.reason }, 'alert decision');
+    }
+  }
+
+  #track(stationId: string): Tracked | null {
+    const nowMs = this.#o.clock.now();
+    const known = this.#tracked.get(stationId);
+    if (known && nowMs < known.refreshAtMs) return known;
+    const station = this.#o.stations.get(stationId);
+    if (!station) return null;
+    const ctx: StationContext = { stationId, lat: station.lat, lon: station.lon, elevationM: station.elevationM, crop: station.crop, timeZone: this.#o.timeZone };
+    const settings = this.#o.settings.get(stationId);
+    const overrides = { ...settings.ruleOverrides, ...(settings.ffst ? { ffst: { a: settings.ffst.a, b: settings.ffst.b, c: settings.ffst.c } } : {}) };
+    const rules = rulesFor(station.crop, overrides);
+    const state = known?.state ?? this.#restore(ctx);
+    const tracked: Tracked = { station, ctx, rules, state, refreshAtMs: nowMs + REFRESH_MS, intervalS: known?.intervalS ?? null };
+    this.#tracked.set(stationId, tracked);
+    return tracked;
+  }
+
+  #restore(ctx: StationContext): StationRuleState {
+    const row = this.#loadState.get(ctx.stationId);
+    return row ? (JSON.parse(row.state) as StationRuleState) : initialState(ctx);
+  }
+
+  async #adjustSampling(tracked: Tracked, nowMs: number): Promise<void> {
+    const { logger } = this.#o;
+    const sampling = this.#sampling;
+    if (!sampling) return;
+    const want = wantsFastSampling(tracked.state, tracked.rules, nowMs) ? (this.#o.fastIntervalS ?? 60) : (this.#o.relaxedIntervalS ?? 300);
+    if (tracked.intervalS === want) return;
+    tracked.intervalS = want;
+    try {
+      await sampling.publish(tracked.station.id, { intervalS: want });
+      logger.info({ stationId: tracked.station.id, intervalS: want }, 'station sampling changed');
+    } catch (err) {
+      tracked.intervalS = null; // try again next tick
+      logger.warn({ err, stationId: tracked.station.id }, 'could not publish station config');
+    }
+  }
+}
