@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../contracts/index.js';
 import { registerGatewayCommand } from './commands/gateway.js';
+import { registerModelCommands } from './commands/model.js';
 import { registerPeopleCommands } from './commands/people.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerSimCommand } from './commands/sim.js';
@@ -21,6 +22,7 @@ registerServerCommand(program);
 registerSimCommand(program);
 registerStationCommands(program);
 registerPeopleCommands(program);
+registerModelCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import { OutboxDeliveryView } from './alerts/deliveries.js';
 import { FrostEngine } from './alerts/frost-engine.js';
 import { OfficerNotices } from './alerts/notices.js';
 import { OutboxPlanner } from './alerts/planner.js';
-import { StationSettingsStore } from './alerts/station-settings.js';
+import { StationSettingsStore, type StoredFfstModel } from './alerts/station-settings.js';
 import type { StationActivity } from './ingest/activity.js';
 import { type Notifier, createNotifier } from './notify/sender.js';
 import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from './notify/twilio-client.js';
@@ -21,6 +21,8 @@ export interface Alerting {
   engine: FrostEngine;
   notifier: Notifier;
   notices: OfficerNotices;
+  /** Store a fitted FFST model for a station; the rules use it from the next reading on. */
+  useModel(stationId: string, model: StoredFfstModel): void;
 }
 
 /**
@@ -72,10 +74,15 @@ export function startAlerting(args: {
     },
     escalation: { chain: (row) => planner.nextInChain(row), onUnreached: (row) => notices.unreached(row) },
   });
-  const engine = new FrostEngine({ db, stations, settings: new StationSettingsStore(db), alerts, planner, clock, logger, timeZone, onCommitted: () => notifier?.kick() });
+  const stationSettings = new StationSettingsStore(db);
+  const engine = new FrostEngine({ db, stations, settings: stationSettings, alerts, planner, clock, logger, timeZone, onCommitted: () => notifier?.kick() });
   engine.start();
   notifier.start();
-  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices };
+  const useModel = (stationId: string, model: StoredFfstModel): void => {
+    stationSettings.saveFfst(stationId, model);
+    engine.forget(stationId);
+  };
+  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, useModel };
 }
 
 function alertOfEvent(db: Db, eventId: number): number | null {

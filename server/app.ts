@@ -10,6 +10,7 @@ import type { StationRepository } from './registry/stations.js';
 import type { AlertStore } from './alerts/alert-store.js';
 import type { PeopleRepository } from './registry/people.js';
 import type { DeliveryView } from './routes/alerts.js';
+import type { ModelRoutesDeps } from './routes/model.js';
 import { apiRoutes } from './routes/api.js';
 import { type TwilioRouteDeps, twilioRoutes } from './routes/twilio.js';
 import { systemRoutes } from './routes/system.js';
@@ -30,6 +31,7 @@ export interface AlertingDeps {
   alerts: AlertStore;
   deliveries: DeliveryView;
   twilio: TwilioRouteDeps;
+  fitModel: ModelRoutesDeps['fitModel'];
 }
 
 export interface AppDeps {

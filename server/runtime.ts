@@ -8,6 +8,7 @@ import { CachingStationAuthenticator } from './auth/station-authenticator.js';
 import { connectInflux } from './influx/connect.js';
 import { type ConfigPublisher, FrostEngine } from './alerts/frost-engine.js';
 import { startAlerting, watchDependencies } from './alerting.js';
+import { fitStationModel } from './alerts/model-fit.js';
 import type { Notifier } from './notify/sender.js';
 import { queryReadings } from './influx/readings-query.js';
 import { StationActivity, withActivity } from './ingest/activity.js';
@@ -120,6 +121,13 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
       alerts: alerting.alerts,
       deliveries: alerting.deliveries,
       twilio: { notifier: alerting.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
+      fitModel: async (stationId, fromMs, toMs) => {
+        const station = stations.get(stationId);
+        if (!station) return null;
+        const result = await fitStationModel({ station, fromMs, toMs, nowMs: clock.now(), query: (q) => queryReadings(influx, station.id, q) });
+        if (result.ok) alerting.useModel(station.id, result.report.model);
+        return result;
+      },
     },
   });
   await app.listen({ host: settings.HOST, port: settings.HTTP_PORT });

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SimEnvSchema, loadEnv } from '../../contracts/index.js';
 import { type SimStationSpec, toStationCreate } from '../../firmware-sim/index.js';
-import { ADMIN_TOKEN_FILE } from '../../server/auth/admin-token.js';
-import { join } from 'node:path';
+import { readAdminToken } from '../admin-token.js';
 import { untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
 import { fail, out } from '../output.js';
@@ -59,10 +57,3 @@ async function registerThroughApi(apiUrl: string, adminToken: string, spec: SimS
   return ((await rotated.json()) as { token: string }).token;
 }
 
-async function readAdminToken(dataDir: string): Promise<string> {
-  try {
-    return (await readFile(join(dataDir, ADMIN_TOKEN_FILE), 'utf8')).trim();
-  } catch {
-    return fail(`no admin token: set ADMIN_TOKEN, or DATA_DIR to the running system's data folder (looked in ${dataDir})`);
-  }
-}

@@ -110,6 +110,12 @@ export class FrostEngine {
     this.#timer = null;
   }
 
+  /** Re-read the station's registry entry and settings at its next event (e.g. a new fitted model). */
+  forget(stationId: string): void {
+    const tracked = this.#tracked.get(stationId);
+    if (tracked) tracked.refreshAtMs = 0;
+  }
+
   setSampling(publisher: ConfigPublisher): void {
     this.#sampling = publisher;
   }
@@ -152,7 +158,8 @@ export class FrostEngine {
     const settings = this.#o.settings.get(stationId);
     const overrides = { ...settings.ruleOverrides, ...(settings.ffst ? { ffst: { a: settings.ffst.a, b: settings.ffst.b, c: settings.ffst.c } } : {}) };
     const rules = rulesFor(station.crop, overrides);
-    const state = known?.state ?? this.#restore(ctx);
+    // The registry is the truth about where a station is and what grows there; the saved state may predate an edit.
+    const state = { ...(known?.state ?? this.#restore(ctx)), ctx };
     const tracked: Tracked = { station, ctx, rules, state, refreshAtMs: nowMs + REFRESH_MS, intervalS: known?.intervalS ?? null };
     this.#tracked.set(stationId, tracked);
     return tracked;

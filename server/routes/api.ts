@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
 import { adminTokenResolver, authenticate } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
+import { modelRoutes } from './model.js';
 import { peopleRoutes } from './people.js';
 import { readingsRoutes } from './readings.js';
 import { stationRoutes } from './stations.js';
@@ -16,6 +17,7 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     if (deps.alerting) {
       await app.register(peopleRoutes(deps.alerting));
       await app.register(alertRoutes({ ...deps.alerting, clock: deps.clock }));
+      await app.register(modelRoutes({ ...deps.alerting, clock: deps.clock }));
     }
   };
 }

@@ -1,52 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evaluate, fitFfst, forecastMinC, initialState, nightFeatures, rulesFor, type FfstModel, type NightFeatures } from '../../alerts/index.js';
-import type { Decision, FrostDecision, Reading } from '../../contracts/index.js';
+import type { Decision, FrostDecision } from '../../contracts/index.js';
+import { loadFrostNights } from '../helpers/frost-nights.js';
 
 /**
  * 136 real nights of DWD 03379 München-Stadt (tests/fixtures/frost-nights, README there): 67 frosts (2 m ≤ 0 °C or
  * 5 cm ≤ −2 °C), 69 near misses (2 m minimum 1–5 °C). Not Lạc Dương, but real cooling curves, noise and near misses.
  */
-const DIR = 'tests/fixtures/frost-nights/';
 const HOUR = 3_600_000;
-const rows = (file: string): string[][] =>
-  readFileSync(DIR + file, 'utf8')
-    .trim()
-    .split(/\r?\n/)
-    .slice(1)
-    .map((l) => l.split(','));
 
-interface Night {
-  id: string;
-  kind: 'frost' | 'near_miss';
-  sunsetMs: number;
-  sunriseMs: number;
-  minC: number;
-  minAtMs: number;
-  readings: Reading[];
-}
-
-function load(): Night[] {
-  const byNight = new Map<string, Reading[]>();
-  for (const [id, , ts, air, rh] of rows('observations.csv')) {
-    const r: Reading = { ts: Date.parse(ts as string), airTempC: Number(air) };
-    if (rh) r.rhPct = Number(rh);
-    const list = byNight.get(id as string) ?? [];
-    list.push(r);
-    byNight.set(id as string, list);
-  }
-  return rows('nights.csv').map(([id, , kind, sunset, sunrise, minC, minAt]) => ({
-    id: id as string,
-    kind: kind as Night['kind'],
-    sunsetMs: Date.parse(sunset as string),
-    sunriseMs: Date.parse(sunrise as string),
-    minC: Number(minC),
-    minAtMs: Date.parse(minAt as string),
-    readings: (byNight.get(id as string) ?? []).sort((a, b) => a.ts - b.ts),
-  }));
-}
-
-const nights = load();
+const nights = loadFrostNights();
 const features = nights.map((n) => nightFeatures(n.readings, n.sunsetMs, n.sunriseMs));
 const odd = features.filter((_, i) => i % 2 === 0); // nights 1, 3, 5, … in file order
 const even = features.filter((_, i) => i % 2 === 1);
