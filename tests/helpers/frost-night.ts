@@ -2,7 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TwilioTestServer } from './twilio-server.js';
-import { runFrostwatch } from './system.js';
+import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from './system.js';
+import { ADMIN_TOKEN } from './system-under-test.js';
 
 /** Which rung of the ladder an SMS announces, read from its opening words (alerts/messages-text.ts). */
 export function levelOf(body: string | undefined): 'watch' | 'warning' | 'severe' | 'all_clear' | 'other' {
@@ -57,4 +58,60 @@ export function smsLevelsByPhone(twilio: TwilioTestServer): Map<string, string[]
     byPhone.set(r.to, [...(byPhone.get(r.to) ?? []), level]);
   }
   return byPhone;
+}
+
+export interface FrostNightRun {
+  fw: FrostwatchProcess;
+  http: Api;
+  baseUrl: string;
+  /** Start `frostwatch up` again on the same data, the simulated clock resuming at `startIso`. */
+  restart(startIso: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const NIGHT_SPEED = 600; // a 17-hour evening and night in under two minutes
+
+/** `frostwatch up` with three simulated stations on a frost night, warning through the Twilio-compatible server. */
+export async function runFrostNight(dataDir: string, twilio: TwilioTestServer, influxUrl: string, startIso: string): Promise<FrostNightRun> {
+  const ports = await freePorts();
+  const baseUrl = `http://127.0.0.1:${ports.http}`;
+  const env = {
+    DATA_DIR: dataDir,
+    HTTP_PORT: String(ports.http),
+    MQTT_PORT: String(ports.mqtt),
+    MQTT_WS_PORT: String(ports.ws),
+    INFLUX_URL: influxUrl,
+    ADMIN_TOKEN,
+    TWILIO_ACCOUNT_SID: twilio.accountSid,
+    TWILIO_AUTH_TOKEN: twilio.authToken,
+    TWILIO_FROM: '+15005550006',
+    TWILIO_API_URL: twilio.url,
+    PUBLIC_URL: baseUrl,
+  };
+  const start = (at: string) => runFrostwatch(['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(NIGHT_SPEED), '--start', at], env);
+  const run: FrostNightRun = {
+    fw: start(startIso),
+    http: api(baseUrl, ADMIN_TOKEN),
+    baseUrl,
+    restart: async (at) => {
+      run.fw = start(at);
+      await waitForHttp(baseUrl, run.fw);
+    },
+    stop: async () => void (await run.fw.kill('SIGTERM')),
+  };
+  await waitForHttp(baseUrl, run.fw);
+  return run;
+}
+
+/** Plays the phones: Hà presses 1 on every call; everyone else lets it ring out. Returns a stop function. */
+export function playPhones(twilio: TwilioTestServer): () => void {
+  const answered = new Set<string>();
+  const timer = setInterval(() => {
+    for (const call of twilio.created('call')) {
+      if (call.sid === undefined || answered.has(call.sid)) continue;
+      answered.add(call.sid);
+      void (call.to === PHONES.ha ? twilio.answerCall(call.sid, '1') : twilio.callStatus(call.sid, 'no-answer')).catch(() => answered.delete(call.sid!));
+    }
+  }, 200);
+  return () => clearInterval(timer);
 }

@@ -1,14 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../contracts/index.js';
-import { PHONES, prepareDistrict, smsLevelsByPhone } from '../helpers/frost-night.js';
+import type { Alert, ReadingsResponse } from '../../contracts/index.js';
+import { type FrostNightRun, PHONES, playPhones, prepareDistrict, runFrostNight, smsLevelsByPhone } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { eventually } from '../helpers/mqtt.js';
-import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from '../helpers/system.js';
-import { ADMIN_TOKEN } from '../helpers/system-under-test.js';
 import { TwilioTestServer } from '../helpers/twilio-server.js';
 
-const SPEED = 600; // a 17-hour evening and night in under two minutes
 const START = '2026-12-20T15:00:00+07:00';
 
 /**
@@ -20,55 +17,32 @@ describe('a simulated frost night warns the right phones, once each', () => {
   let twilio: TwilioTestServer;
   let influx: TestInfluxd;
   let dataDir: string;
-  let fw: FrostwatchProcess;
-  let http: Api;
+  let night: FrostNightRun;
 
   beforeAll(async () => {
     twilio = await TwilioTestServer.start();
     influx = await startTestInfluxd({ database: 'frostwatch' });
     dataDir = await prepareDistrict();
-    const ports = await freePorts();
-    const baseUrl = `http://127.0.0.1:${ports.http}`;
-    fw = runFrostwatch(['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(SPEED), '--start', START], {
-      DATA_DIR: dataDir,
-      HTTP_PORT: String(ports.http),
-      MQTT_PORT: String(ports.mqtt),
-      MQTT_WS_PORT: String(ports.ws),
-      INFLUX_URL: influx.url,
-      ADMIN_TOKEN,
-      TWILIO_ACCOUNT_SID: twilio.accountSid,
-      TWILIO_AUTH_TOKEN: twilio.authToken,
-      TWILIO_FROM: '+15005550006',
-      TWILIO_API_URL: twilio.url,
-      PUBLIC_URL: baseUrl,
-    });
-    await waitForHttp(baseUrl, fw);
-    http = api(baseUrl, ADMIN_TOKEN);
+    night = await runFrostNight(dataDir, twilio, influx.url, START);
   });
   afterAll(async () => {
-    await fw?.kill('SIGTERM');
+    await night?.stop();
     await twilio?.close();
     await influx?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('sends Watch, Warning, Severe with a call, and All clear to each farmer, nothing twice', { timeout: 300_000 }, async () => {
-    // Play the phones: whenever a Severe call comes in, Hà presses 1; Tư and his household never answer.
-    const answered = new Set<string>();
-    const pickUp = setInterval(() => {
-      for (const call of twilio.created('call')) {
-        if (call.sid === undefined || answered.has(call.sid)) continue;
-        answered.add(call.sid);
-        void (call.to === PHONES.ha ? twilio.answerCall(call.sid, '1') : twilio.callStatus(call.sid, 'no-answer'));
-      }
-    }, 200);
+    const stopPhones = playPhones(twilio);
     try {
       await eventually(() => {
         const levels = smsLevelsByPhone(twilio);
         for (const phone of [PHONES.ha, PHONES.smith, PHONES.tu]) expect(levels.get(phone)?.at(-1)).toBe('all_clear');
       }, 240_000);
+      // Tư never answers: after the acknowledgement timeout his household is called.
+      await eventually(() => expect(twilio.created('call').map((c) => c.to)).toContain(PHONES.tuWife), 60_000);
     } finally {
-      clearInterval(pickUp);
+      stopPhones();
     }
 
     const levels = smsLevelsByPhone(twilio);
@@ -80,21 +54,20 @@ describe('a simulated frost night warns the right phones, once each', () => {
     // English, without diacritics, as John asked.
     const smithTexts = twilio.created('message').filter((r) => r.to === PHONES.smith).map((r) => r.body ?? '');
     expect(smithTexts.every((t) => /^[\x20-\x7E\n]*$/.test(t))).toBe(true);
-    // Nobody else got a frost SMS: not the contacts, and the officer only officer notices.
+    // Nobody else got a frost SMS: not the contacts; the officer gets only officer notices.
     expect([...levels.keys()].sort()).toEqual([PHONES.ha, PHONES.smith, PHONES.tu].sort());
 
-    // Severe: Hà was called and confirmed; Tư did not answer, so his household was called next.
+    // Severe: Hà was called once and confirmed, so his household was not woken.
     const calls = twilio.created('call').map((c) => c.to);
     expect(calls.filter((to) => to === PHONES.ha)).toHaveLength(1);
     expect(calls).toContain(PHONES.tu);
-    await eventually(() => expect(twilio.created('call').map((c) => c.to)).toContain(PHONES.tuWife), 60_000);
-    expect(calls).not.toContain(PHONES.lan); // Hà answered: no need to wake his household
+    expect(calls).not.toContain(PHONES.lan);
 
     // The alert history says why each step fired, and that Hà's keypress acknowledged it.
-    const alerts = (await http.get<Alert[]>('/api/alerts?stationId=sim-01')).body;
+    const alerts = (await night.http.get<Alert[]>('/api/alerts?stationId=sim-01')).body;
     const frost = alerts.find((a) => a.kind === 'frost');
     expect(frost).toBeDefined();
-    const detail = (await http.get<Alert & { deliveries: Array<{ phone: string; channel: string; status: string }> }>(`/api/alerts/${frost!.id}`)).body;
+    const detail = (await night.http.get<Alert & { deliveries: Array<{ phone: string }> }>(`/api/alerts/${frost!.id}`)).body;
     const transitions = detail.events!.map((e) => e.transition);
     expect(transitions).toEqual(expect.arrayContaining(['none→watch', 'watch→warning', 'warning→severe', 'severe→all_clear', 'acknowledged']));
     for (const event of detail.events!.filter((e) => e.transition.includes('→'))) {
@@ -102,6 +75,18 @@ describe('a simulated frost night warns the right phones, once each', () => {
       expect(event.inputs).toMatchObject({ readingTs: expect.any(Number) });
     }
     expect(detail.events!.find((e) => e.transition === 'acknowledged')?.reason).toMatch(/voice \+8491•••5678/);
+    expect(detail.deliveries.length).toBeGreaterThan(0);
     expect(detail.deliveries.every((d) => !d.phone.includes('345678'))).toBe(true); // masked
+  });
+
+  it('asked the stations for one-minute readings through the night and relaxed it by day', { timeout: 120_000 }, async () => {
+    // The simulated devices obey the retained config the engine publishes: count what they actually sent.
+    const count = async (fromIso: string, toIso: string) =>
+      (await night.http.get<ReadingsResponse>(`/api/stations/sim-01/readings?from=${encodeURIComponent(fromIso)}&to=${encodeURIComponent(toIso)}`)).body.readings.length;
+    await eventually(async () => expect(await count('2026-12-21T10:35:00+07:00', '2026-12-21T11:00:00+07:00')).toBeGreaterThan(0), 90_000);
+    const night1h = await count('2026-12-20T23:00:00+07:00', '2026-12-21T00:00:00+07:00');
+    const day1h = await count('2026-12-21T09:30:00+07:00', '2026-12-21T10:30:00+07:00');
+    expect(night1h).toBeGreaterThanOrEqual(55); // every 60 s
+    expect(day1h).toBeLessThanOrEqual(15); // every 300 s
   });
 });
