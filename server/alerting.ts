@@ -23,6 +23,8 @@ export interface Alerting {
   notices: OfficerNotices;
   /** Store a fitted FFST model for a station; the rules use it from the next reading on. */
   useModel(stationId: string, model: StoredFfstModel): void;
+  /** Replace a station's rule overrides; used from the next reading on. */
+  useOverrides(stationId: string, overrides: Record<string, number>): void;
 }
 
 /**
@@ -82,7 +84,11 @@ export function startAlerting(args: {
     stationSettings.saveFfst(stationId, model);
     engine.forget(stationId);
   };
-  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, useModel };
+  const useOverrides = (stationId: string, overrides: Record<string, number>): void => {
+    stationSettings.saveOverrides(stationId, overrides, clock.now());
+    engine.forget(stationId);
+  };
+  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, useModel, useOverrides };
 }
 
 function alertOfEvent(db: Db, eventId: number): number | null {

@@ -32,6 +32,7 @@ export interface AlertingDeps {
   deliveries: DeliveryView;
   twilio: TwilioRouteDeps;
   fitModel: ModelRoutesDeps['fitModel'];
+  setRuleOverrides: ModelRoutesDeps['setRuleOverrides'];
 }
 
 export interface AppDeps {

@@ -128,6 +128,11 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
         if (result.ok) alerting.useModel(station.id, result.report.model);
         return result;
       },
+      setRuleOverrides: (stationId, overrides) => {
+        if (!stations.get(stationId)) return null;
+        alerting.useOverrides(stationId, overrides);
+        return overrides;
+      },
     },
   });
   await app.listen({ host: settings.HOST, port: settings.HTTP_PORT });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../contracts/index.js';
+import { rulesFor } from '../../alerts/index.js';
 import type { FitResult } from '../alerts/model-fit.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
@@ -9,7 +10,20 @@ import { StationParamsSchema } from './stations.js';
 export interface ModelRoutesDeps {
   clock: Clock;
   fitModel(stationId: string, fromMs: number, toMs: number): Promise<FitResult | null>;
+  /** Replace a station's rule overrides; null when the station is unknown. */
+  setRuleOverrides(stationId: string, overrides: Record<string, number>): Record<string, number> | null;
 }
+
+/** The numeric thresholds and timings of alerts/rules.ts a station may override (e.g. a calibrated leaf offset). */
+export const OVERRIDABLE_RULES = Object.entries(rulesFor('arabica'))
+  .filter(([, value]) => typeof value === 'number')
+  .map(([key]) => key)
+  .filter((key) => key !== 'cropShiftC');
+
+const RuleOverridesSchema = z
+  .record(z.string(), z.number())
+  .refine((o) => Object.keys(o).every((k) => OVERRIDABLE_RULES.includes(k)), { message: `keys must be among: ${OVERRIDABLE_RULES.join(', ')}` })
+  .describe('absolute values replacing the crop defaults, e.g. {"leafOffsetC": 4, "warningMinC": 2.5}');
 
 const FitBodySchema = z
   .object({
@@ -31,6 +45,22 @@ const FitAnswerSchema = z.object({
 /** `POST /api/stations/:id/model`: fit the station's FFST minimum forecast on its own stored nights and use it. */
 export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsyncZod {
   return async (app) => {
+    app.put('/stations/:id/rules', {
+      preHandler: requireRole('admin'),
+      schema: {
+        summary: "Replace a station's rule overrides (thresholds in °C, times in ms); {} restores the crop defaults",
+        tags: ['stations'],
+        params: StationParamsSchema,
+        body: RuleOverridesSchema,
+        response: { 200: RuleOverridesSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    }, async (request, reply) => {
+      const saved = deps.setRuleOverrides(request.params.id, request.body);
+      if (saved === null) return sendError(reply, 404, `station ${request.params.id} not found`);
+      request.log.info({ stationId: request.params.id, overrides: saved }, 'station rules changed');
+      return saved;
+    });
+
     app.post('/stations/:id/model', {
       preHandler: requireRole('admin'),
       schema: {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readingsTopic, type StationId } from '../../contracts/index.js';
 import { closeClients, connackCode, connectStation, eventually, mosquittoPub } from '../helpers/mqtt.js';
 import {
+  ADMIN_TOKEN,
   type SystemUnderTest,
   influxCli,
   metricFrom,
@@ -118,5 +119,31 @@ describe('stations to InfluxDB, end to end', () => {
     });
     const health = await (await fetch(`${sut.httpUrl}/health`)).json();
     expect(health).toMatchObject({ status: 'ok' });
+  });
+
+  it('serves the warning side of the API: farmers, alerts, station rules and the model fit', async () => {
+    // The DESIGN.md contract body, with a Vietnamese local phone form.
+    const farmer = await sut.api.post<{ id: number; phone: string }>('/api/farmers', { name: 'Nguyễn Thị Mai', phone: '0912 345 679', language: 'vi', stationIds: ['ld-a'] });
+    expect(farmer).toMatchObject({ status: 201, body: { id: expect.any(Number), phone: '+84912345679' } });
+    expect((await sut.api.post('/api/farmers', { name: 'X', phone: '12', language: 'vi', stationIds: ['ld-a'] })).status).toBe(400);
+
+    expect(await sut.api.get('/api/alerts')).toMatchObject({ status: 200, body: expect.any(Array) });
+    expect((await sut.api.post('/api/alerts/999999/ack')).status).toBe(404);
+
+    const put = async (body: unknown) => {
+      const res = await fetch(`${sut.httpUrl}/api/stations/ld-a/rules`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    expect(await put({ leafOffsetC: 4 })).toEqual({ status: 200, body: { leafOffsetC: 4 } });
+    expect((await put({ notARule: 1 })).status).toBe(400);
+
+    // A few hours of readings are not a season: the fit refuses and says why.
+    const fit = await sut.api.post<{ message: string }>('/api/stations/ld-a/model', {});
+    expect(fit.status).toBe(422);
+    expect(fit.body.message).toMatch(/cannot fit ld-a/);
   });
 });
