@@ -85,7 +85,10 @@ export function startAlerting(args: {
     engine.forget(stationId);
   };
   const useOverrides = (stationId: string, overrides: Record<string, number>): void => {
-    stationSettings.saveOverrides(stationId, overrides, clock.now());
+    // Flat keys from the API ("qc.stuckDeltaC") become the nested shape rulesFor takes.
+    const qc = Object.fromEntries(Object.entries(overrides).filter(([k]) => k.startsWith('qc.')).map(([k, v]) => [k.slice(3), v]));
+    const top = Object.fromEntries(Object.entries(overrides).filter(([k]) => !k.startsWith('qc.')));
+    stationSettings.saveOverrides(stationId, { ...top, ...(Object.keys(qc).length > 0 ? { qc } : {}) }, clock.now());
     engine.forget(stationId);
   };
   return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, useModel, useOverrides };

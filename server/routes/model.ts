@@ -15,15 +15,16 @@ export interface ModelRoutesDeps {
 }
 
 /** The numeric thresholds and timings of alerts/rules.ts a station may override (e.g. a calibrated leaf offset). */
-export const OVERRIDABLE_RULES = Object.entries(rulesFor('arabica'))
-  .filter(([, value]) => typeof value === 'number')
-  .map(([key]) => key)
-  .filter((key) => key !== 'cropShiftC');
+const defaults = rulesFor('arabica');
+export const OVERRIDABLE_RULES = [
+  ...Object.entries(defaults).filter(([key, value]) => typeof value === 'number' && key !== 'cropShiftC').map(([key]) => key),
+  ...Object.keys(defaults.qc).map((key) => `qc.${key}`),
+];
 
 const RuleOverridesSchema = z
   .record(z.string(), z.number())
   .refine((o) => Object.keys(o).every((k) => OVERRIDABLE_RULES.includes(k)), { message: `keys must be among: ${OVERRIDABLE_RULES.join(', ')}` })
-  .describe('absolute values replacing the crop defaults, e.g. {"leafOffsetC": 4, "warningMinC": 2.5}');
+  .describe('absolute values replacing the crop defaults, e.g. {"leafOffsetC": 4, "warningMinC": 2.5, "qc.stuckDeltaC": 0.3}');
 
 const FitBodySchema = z
   .object({
