@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { type Clock, maskPhone } from '../../contracts/index.js';
-import { composeOfficerMessage, type MessageOptions, type OfficerNotice } from '../../alerts/messages.js';
+import type { MessageOptions, OfficerNotice } from '../../alerts/messages.js';
 import type { OutboxInsert, OutboxRow } from '../notify/outbox.js';
+import { officerSmsRows } from './planner.js';
 import type { PeopleRepository } from '../registry/people.js';
 import type { StationRepository } from '../registry/stations.js';
 import type { StationActivity } from '../ingest/activity.js';
@@ -85,22 +86,7 @@ export class OfficerNotices {
   }
 
   #send(key: string, notice: OfficerNotice): void {
-    const rows: OutboxInsert[] = this.#o.people.officers().map((officer) => {
-      const sms = composeOfficerMessage(notice, officer.language, { ...this.#o.messages, timeZone: this.#o.timeZone });
-      return {
-        dedupeKey: `notice:${key}:officer:${officer.id}:sms`,
-        eventId: null,
-        recipientKind: 'officer',
-        recipientId: officer.id,
-        channel: 'sms',
-        phone: officer.phone,
-        language: officer.language,
-        body: sms.text,
-        encoding: sms.encoding,
-        segments: sms.segments,
-        costUsd: sms.costUsd,
-      };
-    });
+    const rows = officerSmsRows(this.#o.people.officers(), notice, `notice:${key}`, null, { ...this.#o.messages, timeZone: this.#o.timeZone });
     if (rows.length === 0) this.#o.logger.warn({ notice: notice.kind }, 'no officer registered to tell');
     this.#o.enqueue(rows);
   }

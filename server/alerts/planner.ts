@@ -2,7 +2,7 @@ import type { FrostDecision, OfficerDecision } from '../../contracts/index.js';
 import { composeFarmerMessage, composeOfficerMessage, composeVoiceScript, type MessageOptions, type OfficerNotice } from '../../alerts/messages.js';
 import type { OutboxInsert, OutboxRepository, OutboxRow } from '../notify/outbox.js';
 import type { ChainStep } from '../notify/escalation.js';
-import type { PeopleRepository, Recipient } from '../registry/people.js';
+import type { OfficerRecord, PeopleRepository, Recipient } from '../registry/people.js';
 import type { StationRecord } from '../registry/stations.js';
 import type { AppliedDecision } from './alert-store.js';
 import type { NotificationPlanner } from './frost-engine.js';
@@ -45,23 +45,7 @@ export class OutboxPlanner implements NotificationPlanner {
   }
 
   #officerRows(eventId: number, decision: OfficerDecision, station: StationRecord): OutboxInsert[] {
-    const notice = officerNotice(decision, station);
-    return this.people.officers().map((officer) => {
-      const sms = composeOfficerMessage(notice, officer.language, this.options);
-      return {
-        dedupeKey: `event:${eventId}:officer:${officer.id}:sms`,
-        eventId,
-        recipientKind: 'officer',
-        recipientId: officer.id,
-        channel: 'sms',
-        phone: officer.phone,
-        language: officer.language,
-        body: sms.text,
-        encoding: sms.encoding,
-        segments: sms.segments,
-        costUsd: sms.costUsd,
-      };
-    });
+    return officerSmsRows(this.people.officers(), officerNotice(decision, station), `event:${eventId}`, eventId, this.options);
   }
 
   /** The escalation chain of a Severe call: after the farmer (step 0), their contacts in order. */
@@ -71,6 +55,32 @@ export class OutboxPlanner implements NotificationPlanner {
     if (!contact) return null;
     return { recipientKind: 'contact', recipientId: row.recipientId, phone: contact.phone, language: row.language };
   }
+}
+
+/** The same notice to every officer, each in their language; `keyPrefix` makes it once per officer. */
+export function officerSmsRows(
+  officers: readonly OfficerRecord[],
+  notice: OfficerNotice,
+  keyPrefix: string,
+  eventId: number | null,
+  options: Partial<MessageOptions>,
+): OutboxInsert[] {
+  return officers.map((officer) => {
+    const sms = composeOfficerMessage(notice, officer.language, options);
+    return {
+      dedupeKey: `${keyPrefix}:officer:${officer.id}:sms`,
+      eventId,
+      recipientKind: 'officer',
+      recipientId: officer.id,
+      channel: 'sms',
+      phone: officer.phone,
+      language: officer.language,
+      body: sms.text,
+      encoding: sms.encoding,
+      segments: sms.segments,
+      costUsd: sms.costUsd,
+    };
+  });
 }
 
 function farmerRow(eventId: number, r: Recipient, channel: 'sms' | 'voice', body: string, m: { encoding: string; segments: number; costUsd: number }): OutboxInsert {
