@@ -51,6 +51,12 @@ const server = {
   TWILIO_FROM: optionalString,
   TWILIO_MESSAGING_SERVICE_SID: optionalString,
   TWILIO_API_URL: url.default('https://api.twilio.com'),
+  /** SMS segments sent per second: 1 for a long code, more for a short code or a messaging service. */
+  SMS_SEGMENTS_PER_S: z.coerce.number().positive().max(1_000).default(1),
+  /** Price of one SMS segment, for the cost shown with each message (an estimate; set your contract's). */
+  SMS_SEGMENT_COST_USD: z.coerce.number().min(0).max(10).default(0.08),
+  /** How long to wait for the keypress after a Severe call before calling the next person of the chain. */
+  VOICE_ACK_TIMEOUT_S: z.coerce.number().int().min(30).max(86_400).default(600),
 };
 
 export const GatewayEnvSchema = z.object({ ...common, ...gateway, ADMIN_TOKEN: server.ADMIN_TOKEN });

@@ -35,7 +35,7 @@ export function startAlerting(args: {
   db: Db;
   stations: StationRepository;
   activity: StationActivity;
-  settings: TwilioEnv & { TZ_NAME: string };
+  settings: TwilioEnv & { TZ_NAME: string; SMS_SEGMENTS_PER_S: number; SMS_SEGMENT_COST_USD: number; VOICE_ACK_TIMEOUT_S: number };
   publicUrl: string;
   clock: Clock;
   logger: Logger;
@@ -44,7 +44,7 @@ export function startAlerting(args: {
   const { db, stations, clock, settings } = args;
   const logger = args.logger.child({ module: 'alerts' });
   const timeZone = settings.TZ_NAME;
-  const messages = { timeZone };
+  const messages = { timeZone, smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD };
   const people = new PeopleRepository(db, clock);
   const alerts = new AlertStore(db);
   const twilioConfig = twilioConfigFromEnv(settings, args.publicUrl);
@@ -69,12 +69,17 @@ export function startAlerting(args: {
     clock,
     logger,
     metrics: args.metrics,
+    rateLimitPerSec: settings.SMS_SEGMENTS_PER_S,
     onGaveUp: (row) => notices.gaveUp(row),
     onAcknowledged: (row) => {
       const alertId = row.eventId === null ? null : alertOfEvent(db, row.eventId);
       if (alertId !== null) alerts.acknowledge(alertId, `voice ${maskPhone(row.phone)}`, clock.now());
     },
-    escalation: { chain: (row) => planner.nextInChain(row), onUnreached: (row) => notices.unreached(row) },
+    escalation: {
+      chain: (row) => planner.nextInChain(row),
+      onUnreached: (row) => notices.unreached(row),
+      ackTimeoutMs: settings.VOICE_ACK_TIMEOUT_S * 1_000,
+    },
   });
   const stationSettings = new StationSettingsStore(db);
   const engine = new FrostEngine({ db, stations, settings: stationSettings, alerts, planner, clock, logger, timeZone, onCommitted: () => notifier?.kick() });

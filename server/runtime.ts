@@ -34,6 +34,9 @@ export type ServerSettings = Pick<
   | 'TWILIO_FROM'
   | 'TWILIO_MESSAGING_SERVICE_SID'
   | 'TWILIO_API_URL'
+  | 'SMS_SEGMENTS_PER_S'
+  | 'SMS_SEGMENT_COST_USD'
+  | 'VOICE_ACK_TIMEOUT_S'
 >;
 
 export interface ServerRuntimeOptions {

@@ -34,6 +34,7 @@ describe('frostwatch CLI', () => {
     ['INFLUX_URL', 'localhost:8086', /^frostwatch: INFLUX_URL: expected an http\(s\) URL/],
     ['ADMIN_TOKEN', 'short', /^frostwatch: ADMIN_TOKEN: at least 16 characters \(got "\*\*\*"\)\n$/],
     ['LOG_LEVEL', 'loud', /^frostwatch: LOG_LEVEL: /],
+    ['VOICE_ACK_TIMEOUT_S', '5', /^frostwatch: VOICE_ACK_TIMEOUT_S: .*\(got "5"\)\n$/],
   ])('refuses %s=%s with one line naming the variable', async (name, value, expected) => {
     const { code, output } = await run(['up'], { [name]: value });
     expect(code).toBe(1);
