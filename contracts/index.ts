@@ -9,3 +9,4 @@ export * from './ingest.js';
 export * from './solar.js';
 export * from './alerts.js';
 export * from './people.js';
+export * from './dashboard.js';
