@@ -8,6 +8,7 @@ import { registerServerCommand } from './commands/server.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerStationCommands } from './commands/station.js';
 import { registerUpCommand } from './commands/up.js';
+import { registerUserCommands } from './commands/users.js';
 import { CliError } from './output.js';
 
 const program = new Command('frostwatch')
@@ -23,6 +24,7 @@ registerSimCommand(program);
 registerStationCommands(program);
 registerPeopleCommands(program);
 registerModelCommands(program);
+registerUserCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -159,4 +159,37 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'users and sessions',
+    sql: `
+      -- People who sign in to the dashboard; password_hash is scrypt$N$r$p$salt$hash like station tokens.
+      CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        name          TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))
+      ) STRICT;
+      -- id_hash: sha256 of the random session id in the cookie, so a copy of the database signs nobody in.
+      CREATE TABLE sessions (
+        id_hash       BLOB PRIMARY KEY,
+        user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,  -- sliding: last_seen_at + 12 h
+        last_seen_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sessions_user ON sessions(user_id);
+      CREATE INDEX sessions_expiry ON sessions(expires_at);
+      -- Failed sign-ins per (lower-cased) username, for the lockout; rows of past windows are pruned.
+      CREATE TABLE login_failures (
+        username        TEXT PRIMARY KEY,
+        failures        INTEGER NOT NULL,
+        first_failed_at INTEGER NOT NULL,
+        locked_until    INTEGER
+      ) STRICT;
+    `,
+  },
 ];

@@ -28,8 +28,8 @@ export interface PeopleRouteDeps {
 const CSV_BODY_LIMIT = 2 * 1024 * 1024;
 
 /**
- * `/api/farmers…`, `/api/communes/…`, `/api/officers`: the people frostwatch warns. Writes need the admin role,
- * reads any role; the viewer role sees phones masked. Authentication is done by the enclosing /api plugin.
+ * `/api/farmers…`, `/api/communes/…`, `/api/officers`: the people frostwatch warns. Writes need the admin or
+ * officer role (officers keep the farmer lists of their communes), reads any role; the viewer role sees phones masked. Authentication is done by the enclosing /api plugin.
  */
 export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
   const { people } = deps;
@@ -38,7 +38,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT }, (_request, body, done) => done(null, body));
 
     app.post('/farmers', {
-      preHandler: requireRole('admin'),
+      preHandler: requireRole('admin', 'officer'),
       schema: {
         summary: 'Register a farmer; the phone may be E.164 or a Vietnamese local form such as "0912 345 678"',
         tags: ['people'],
@@ -65,7 +65,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
     });
 
     app.delete('/farmers/:id', {
-      preHandler: requireRole('admin'),
+      preHandler: requireRole('admin', 'officer'),
       schema: {
         summary: 'Remove a farmer with their subscriptions and escalation chain',
         tags: ['people'],
@@ -79,7 +79,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
     });
 
     app.post('/farmers/import', {
-      preHandler: requireRole('admin'),
+      preHandler: requireRole('admin', 'officer'),
       schema: {
         summary: 'Import a farmer list (CSV). Good rows are saved, bad rows reported by line; a known phone updates that farmer',
         tags: ['people'],
@@ -96,7 +96,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
     });
 
     app.put('/communes/:commune/station', {
-      preHandler: requireRole('admin'),
+      preHandler: requireRole('admin', 'officer'),
       schema: {
         summary: "Set a commune's representative station, for its farmers without a station of their own",
         tags: ['people'],
@@ -116,7 +116,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
     }, async () => people.communeStations());
 
     app.post('/officers', {
-      preHandler: requireRole('admin'),
+      preHandler: requireRole('admin', 'officer'),
       schema: {
         summary: 'Register an agriculture officer (station health notices, end of every escalation chain)',
         tags: ['people'],

@@ -1,0 +1,108 @@
+import Database, { type Statement } from 'better-sqlite3';
+import type { Clock, Role, UserCreate } from '../../contracts/index.js';
+import type { Db } from '../registry/db.js';
+import { generateToken, hashToken, verifyToken } from './station-tokens.js';
+
+/** The subject the bootstrap ADMIN_TOKEN acts as; no user may take the name, so logs and acknowledgements stay unambiguous. */
+export const ADMIN_TOKEN_SUBJECT = 'admin-token';
+
+/** A person who signs in to the dashboard. The password hash never leaves this module. */
+export interface UserRecord {
+  id: number;
+  username: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+  disabled: boolean;
+}
+
+export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: 'exists' | 'reserved'; message: string };
+
+interface UserRow {
+  id: number;
+  username: string;
+  name: string;
+  role: Role;
+  created_at: number;
+  disabled: 0 | 1;
+}
+
+const COLUMNS = 'id, username, name, role, created_at, disabled';
+
+/** Users and their scrypt password hashes (same `scrypt$N$r$p$salt$hash` format as station tokens). */
+export class UserRepository {
+  readonly #clock: Clock;
+  readonly #insert: Statement<[{ username: string; name: string; role: Role; password_hash: string; created_at: number }], void>;
+  readonly #list: Statement<[], UserRow>;
+  readonly #byName: Statement<[string], UserRow & { password_hash: string }>;
+  readonly #byId: Statement<[number], UserRow>;
+  readonly #setDisabled: Statement<[number, string]>;
+  /** Compared against when the username is unknown, so an unknown user costs the same scrypt as a known one. */
+  readonly #dummyHash: Promise<string>;
+
+  constructor(db: Db, clock: Clock) {
+    this.#clock = clock;
+    this.#insert = db.prepare(
+      'INSERT INTO users (username, name, role, password_hash, created_at) VALUES (@username, @name, @role, @password_hash, @created_at)',
+    );
+    this.#list = db.prepare(`SELECT ${COLUMNS} FROM users ORDER BY username`);
+    this.#byName = db.prepare(`SELECT ${COLUMNS}, password_hash FROM users WHERE username = ?`);
+    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`);
+    this.#setDisabled = db.prepare('UPDATE users SET disabled = ? WHERE username = ?');
+    this.#dummyHash = hashToken(generateToken());
+  }
+
+  async create(input: UserCreate): Promise<CreateUserResult> {
+    if (input.username === ADMIN_TOKEN_SUBJECT) return { ok: false, reason: 'reserved', message: `username ${ADMIN_TOKEN_SUBJECT} is reserved` };
+    if (this.#byName.get(input.username)) return exists(input.username);
+    const passwordHash = await hashToken(input.password);
+    const createdAt = Math.round(this.#clock.now());
+    try {
+      this.#insert.run({ username: input.username, name: input.name, role: input.role, password_hash: passwordHash, created_at: createdAt });
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') return exists(input.username);
+      throw error;
+    }
+    const row = this.#byName.get(input.username);
+    if (!row) throw new Error(`user ${input.username} vanished right after insert`);
+    return { ok: true, user: toRecord(row) };
+  }
+
+  list(): UserRecord[] {
+    return this.#list.all().map(toRecord);
+  }
+
+  get(username: string): UserRecord | null {
+    const row = this.#byName.get(username);
+    return row ? toRecord(row) : null;
+  }
+
+  byId(id: number): UserRecord | null {
+    const row = this.#byId.get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  /** False when the user is unknown. A disabled user keeps their sessions table rows but can no longer use them. */
+  setDisabled(username: string, disabled: boolean): boolean {
+    return this.#setDisabled.run(disabled ? 1 : 0, username).changes === 1;
+  }
+
+  /**
+   * The user when `password` is theirs and they are enabled, else null. Runs scrypt in every case
+   * (unknown user, disabled user) so the answer time does not tell which usernames exist.
+   */
+  async verifyPassword(username: string, password: string): Promise<UserRecord | null> {
+    const row = this.#byName.get(username);
+    const matches = await verifyToken(password, row?.password_hash ?? (await this.#dummyHash));
+    if (!row || !matches || row.disabled === 1) return null;
+    return toRecord(row);
+  }
+}
+
+function exists(username: string): CreateUserResult {
+  return { ok: false, reason: 'exists', message: `user ${username} already exists` };
+}
+
+function toRecord(row: UserRow): UserRecord {
+  return { id: row.id, username: row.username, name: row.name, role: row.role, createdAt: row.created_at, disabled: row.disabled === 1 };
+}

@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { MeSchema, UserCreateSchema } from '../../contracts/index.js';
+import { requireRole } from '../auth/request-auth.js';
+import type { UserRecord, UserRepository } from '../auth/users.js';
+import { errorResponses, sendError } from '../http-errors.js';
+
+/** A user as the API shows it: never the password or its hash. (Candidate for contracts/dashboard.ts.) */
+export const UserSchema = MeSchema.extend({
+  createdAt: z.string().describe('ISO 8601'),
+  disabled: z.boolean(),
+});
+export type User = z.infer<typeof UserSchema>;
+
+/** `/api/users`: dashboard accounts. Admin only; authentication is done by the enclosing /api plugin. */
+export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZod {
+  const { users } = deps;
+  return async (app) => {
+    app.get('/users', {
+      preHandler: requireRole('admin'),
+      schema: { summary: 'All dashboard users', tags: ['users'], response: { 200: z.array(UserSchema), ...errorResponses(401, 403) } },
+    }, async () => users.list().map(toApiUser));
+
+    app.post('/users', {
+      preHandler: requireRole('admin'),
+      schema: {
+        summary: 'Create a dashboard user (admin, officer or viewer); the password is stored as an scrypt hash only',
+        tags: ['users'],
+        body: UserCreateSchema,
+        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    }, async (request, reply) => {
+      const result = await users.create(request.body);
+      if (!result.ok) return sendError(reply, result.reason === 'exists' ? 409 : 400, result.message);
+      request.log.info({ username: result.user.username, role: result.user.role, by: request.principal?.subject }, 'user created');
+      return reply.code(201).send(toApiUser(result.user));
+    });
+  };
+}
+
+export function toApiUser(user: UserRecord): User {
+  return { username: user.username, name: user.name, role: user.role, createdAt: new Date(user.createdAt).toISOString(), disabled: user.disabled };
+}
