@@ -21,6 +21,7 @@ export interface Alerting {
   engine: FrostEngine;
   notifier: Notifier;
   notices: OfficerNotices;
+  stationSettings: StationSettingsStore;
   /** Store a fitted FFST model for a station; the rules use it from the next reading on. */
   useModel(stationId: string, model: StoredFfstModel): void;
   /** Replace a station's rule overrides; used from the next reading on. */
@@ -96,7 +97,7 @@ export function startAlerting(args: {
     stationSettings.saveOverrides(stationId, { ...top, ...(Object.keys(qc).length > 0 ? { qc } : {}) }, clock.now());
     engine.forget(stationId);
   };
-  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, useModel, useOverrides };
+  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, stationSettings, useModel, useOverrides };
 }
 
 function alertOfEvent(db: Db, eventId: number): number | null {

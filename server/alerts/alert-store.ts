@@ -49,6 +49,7 @@ export class AlertStore {
   readonly #events: Statement<[number], EventRow>;
   readonly #ack: Statement<[string, number, number, number]>;
   readonly #db: Db;
+  readonly #listeners = new Set<(alertId: number) => void>();
 
   constructor(db: Db) {
     this.#db = db;
@@ -84,6 +85,7 @@ export class AlertStore {
       else this.#escalate.run(level, recordedAtMs, alertId);
     }
     const eventId = this.#event(alertId, decision.atMs, recordedAtMs, transition, level, decision.reason, decision.inputs, decision.notify);
+    this.#changed(alertId);
     return { alertId, eventId, decision };
   }
 
@@ -96,9 +98,27 @@ export class AlertStore {
       if (row.status === 'active') {
         this.#ack.run(by, atMs, atMs, alertId);
         this.#event(alertId, atMs, atMs, 'acknowledged', row.level, `acknowledged by ${by}`, null, false);
+        this.#changed(alertId);
       }
       return { ok: true, alert: this.get(alertId, true)! };
     })();
+  }
+
+  /**
+   * Called when an alert opens, escalates, is acknowledged or clears; returns an unsubscribe. Deferred to a
+   * microtask: `apply` runs inside the caller's synchronous transaction, which has committed (or rolled back)
+   * by then, so a listener that reads the alert back sees what is stored.
+   */
+  onChange(listener: (alertId: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(alertId: number): void {
+    if (this.#listeners.size === 0) return;
+    queueMicrotask(() => {
+      for (const listener of this.#listeners) listener(alertId);
+    });
   }
 
   get(alertId: number, withEvents = false): Alert | null {

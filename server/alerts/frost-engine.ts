@@ -34,6 +34,8 @@ export interface FrostEngineOptions {
   relaxedIntervalS?: number;
 }
 
+export type StationChangedListener = (stationId: string, state: StationRuleState) => void;
+
 interface Tracked {
   station: StationRecord;
   ctx: StationContext;
@@ -59,6 +61,7 @@ export class FrostEngine {
   readonly #saveState: Statement<[string, string, number]>;
   #timer: NodeJS.Timeout | null = null;
   #sampling: ConfigPublisher | undefined;
+  readonly #changed = new Set<StationChangedListener>();
 
   constructor(options: FrostEngineOptions) {
     this.#o = options;
@@ -120,6 +123,12 @@ export class FrostEngine {
     this.#sampling = publisher;
   }
 
+  /** Called after every committed evaluation of a station (readings or tick); returns an unsubscribe. */
+  onStationChanged(listener: StationChangedListener): () => void {
+    this.#changed.add(listener);
+    return () => this.#changed.delete(listener);
+  }
+
   /** The engine's current view of a station, for the dashboard. */
   stateOf(stationId: string): StationRuleState | null {
     return this.#tracked.get(stationId)?.state ?? null;
@@ -143,8 +152,20 @@ export class FrostEngine {
     })();
     tracked.state = state;
     if (decisions.length > 0) this.#o.onCommitted?.();
+    this.#emitChanged(tracked.station.id, state);
     for (const d of decisions) {
       logger.info({ stationId: d.stationId, kind: d.kind, to: d.kind === 'frost' ? d.to : d.state, notify: d.notify, reason: d.reason }, 'alert decision');
+    }
+  }
+
+  #emitChanged(stationId: string, state: StationRuleState): void {
+    for (const listener of this.#changed) {
+      // A listener (the dashboard) failing must never undo or stop the evaluation that already committed.
+      try {
+        listener(stationId, state);
+      } catch (err) {
+        this.#o.logger.error({ err, stationId }, 'station change listener failed');
+      }
     }
   }
 

@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import type { Chart, ChartRange, Clock, ReadingOut, Report, StationOverview } from '../../contracts/index.js';
+import { type RuleOverrides, type StationRuleState, rulesFor } from '../../alerts/index.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import type { StationSettingsStore } from '../alerts/station-settings.js';
+import type { InfluxConnection } from '../influx/connect.js';
+import type { Db } from '../registry/db.js';
+import type { StationRepository } from '../registry/stations.js';
+import { AlertQueries } from './alert-queries.js';
+import { buildChart } from './chart.js';
+import { DashboardEvents } from './events.js';
+import { type Activity, byRisk, stationOverview } from './overview.js';
+import { coldSummary } from './report-queries.js';
+import { type ReportSources, nightReport, seasonReport } from './reports.js';
+
+/** What the dashboard routes need; built once by the runtime. */
+export interface Dashboard {
+  overview(): StationOverview[];
+  overviewOf(stationId: string): StationOverview | null;
+  /** null when the station is unknown. */
+  chart(stationId: string, range: ChartRange): Promise<Chart | null>;
+  /** `date` is YYYY-MM-DD in the farms' time zone. */
+  nightReport(date: string): Promise<Report>;
+  seasonReport(fromMs: number, toMs: number): Promise<Report>;
+  readonly events: DashboardEvents;
+  /** The farms' time zone (TZ_NAME): a date-only season bound is local midnight there. */
+  readonly timeZone: string;
+  close(): void;
+}
+
+export interface DashboardOptions {
+  db: Db;
+  stations: StationRepository;
+  settings: StationSettingsStore;
+  alerts: AlertStore;
+  engine: {
+    stateOf(stationId: string): StationRuleState | null;
+    onStationChanged(listener: (stationId: string) => void): () => void;
+  };
+  activity: { get(id: string): Activity };
+  influx: InfluxConnection;
+  queryReadings(stationId: string, range: { fromMs: number; toMs: number; every: string }): Promise<ReadingOut[]>;
+  clock: Clock;
+  logger: Logger;
+  timeZone: string;
+  throttleMs?: number;
+}
+
+export function createDashboard(o: DashboardOptions): Dashboard {
+  const queries = new AlertQueries(o.db);
+  const overviewOf = (stationId: string): StationOverview | null => {
+    const station = o.stations.get(stationId);
+    if (!station) return null;
+    return stationOverview(station, o.engine.stateOf(stationId), o.activity.get(stationId), queries.openFaults().get(stationId) ?? []);
+  };
+  const reportSources = (): ReportSources => ({
+    stations: o.stations.list(),
+    cold: (id, fromMs, toMs) => coldSummary(o.influx, id, fromMs, toMs),
+    warnings: (id, fromMs, toMs) => queries.warnings(id, fromMs, toMs),
+  });
+  const events = new DashboardEvents({
+    onStationChanged: (listener) => o.engine.onStationChanged(listener),
+    onAlertChanged: (listener) => o.alerts.onChange(listener),
+    overviewOf,
+    alert: (id) => o.alerts.get(id),
+    logger: o.logger,
+    ...(o.throttleMs === undefined ? {} : { throttleMs: o.throttleMs }),
+  });
+  return {
+    overview: () => {
+      const faults = queries.openFaults();
+      return o.stations
+        .list()
+        .map((s) => stationOverview(s, o.engine.stateOf(s.id), o.activity.get(s.id), faults.get(s.id) ?? []))
+        .sort(byRisk);
+    },
+    overviewOf,
+    chart: async (stationId, range) => {
+      const station = o.stations.get(stationId);
+      if (!station) return null;
+      // The rules as the engine applies them: the crop's defaults shifted, then the station's calibrated overrides.
+      const rules = rulesFor(station.crop, o.settings.get(stationId).ruleOverrides as RuleOverrides);
+      return buildChart({
+        station,
+        range,
+        nowMs: o.clock.now(),
+        rules,
+        state: o.engine.stateOf(stationId),
+        query: (r) => o.queryReadings(stationId, r),
+        markers: (fromMs, toMs) => queries.markers(stationId, fromMs, toMs),
+      });
+    },
+    nightReport: (date) => nightReport(reportSources(), date, o.timeZone),
+    seasonReport: (fromMs, toMs) => seasonReport(reportSources(), fromMs, toMs),
+    events,
+    timeZone: o.timeZone,
+    close: () => events.close(),
+  };
+}
