@@ -89,3 +89,7 @@ export const ReportSchema = z.object({
   rows: z.array(NightReportRowSchema),
 });
 export type Report = z.infer<typeof ReportSchema>;
+
+/** What the dashboard needs to know of the server's configuration. */
+export const UiConfigSchema = z.object({ tileUrl: z.string().nullable() });
+export type UiConfig = z.infer<typeof UiConfigSchema>;

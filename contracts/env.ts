@@ -40,6 +40,8 @@ const influx = {
 
 const server = {
   HTTP_PORT: port(8080),
+  /** Map tiles for the dashboard, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; unset → stations on a plain map. */
+  MAP_TILE_URL: z.string().regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'expected an http(s) tile URL template with {z}, {x} and {y}').optional(),
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   PUBLIC_URL: url.optional(),
   /** The broker to consume readings from when the server runs on its own (`frostwatch server`). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what frostwatch needs on a Debian machine with Node 20, then builds it.
 #   scripts/install.sh           npm packages + build (the runtime installs influxd itself when it must)
-#   scripts/install.sh --test    also the Debian packages the test suite drives (influxdb, mosquitto, clients)
+#   scripts/install.sh --test    also the Debian packages the test suite drives (influxdb, mosquitto, clients, chromium)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ fi
 
 want_debs=()
 if [ "${1:-}" = "--test" ]; then
-  for pair in influxd:influxdb influx:influxdb-client mosquitto:mosquitto mosquitto_pub:mosquitto-clients; do
+  for pair in influxd:influxdb influx:influxdb-client mosquitto:mosquitto mosquitto_pub:mosquitto-clients chromium:chromium; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || want_debs+=("${pair##*:}")
   done
 fi
@@ -36,5 +36,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
-step "build (tsc)"
+step "build (tsc, dashboard)"
 npx tsc -p tsconfig.json
+npm run --silent build:dashboard

@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -6,12 +7,16 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, Health, ReadingOut, StationId } from '../contracts/index.js';
 import { registerErrorHandlers } from './http-errors.js';
+import type { UserAuth } from './auth/sessions.js';
 import type { StationRepository } from './registry/stations.js';
 import type { AlertStore } from './alerts/alert-store.js';
 import type { PeopleRepository } from './registry/people.js';
+import type { Dashboard } from './dashboard/dashboard.js';
 import type { DeliveryView } from './routes/alerts.js';
 import type { ModelRoutesDeps } from './routes/model.js';
 import { apiRoutes } from './routes/api.js';
+import { defaultDashboardDir, staticRoutes } from './routes/static.js';
+import { loginRoutes } from './routes/session.js';
 import { type TwilioRouteDeps, twilioRoutes } from './routes/twilio.js';
 import { systemRoutes } from './routes/system.js';
 
@@ -45,6 +50,14 @@ export interface AppDeps {
   metrics: Registry;
   adminToken: string;
   alerting?: AlertingDeps;
+  /** The officers' dashboard data (overview, events, charts, reports); absent in registry-only tests. */
+  dashboard?: Dashboard;
+  /** Users and sessions (dashboard sign-in); absent → only the admin token is accepted. */
+  auth?: UserAuth;
+  /** The built dashboard (dashboard/dist by default). */
+  dashboardDir?: string;
+  /** MAP_TILE_URL: the dashboard's map tiles, or none. */
+  tileUrl?: string | null;
 }
 
 /** The HTTP app as one unit; it never listens (main does), so tests drive it with `inject`. */
@@ -53,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Typed as the base logger so the instance matches the plain `FastifyInstance` other modules expect.
   const loggerInstance: FastifyBaseLogger = deps.logger.child(
     { module: 'http' },
-    { redact: ['req.headers.authorization', 'headers.authorization'] },
+    { redact: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie', 'headers.cookie'] },
   );
   const app = Fastify({ loggerInstance });
   app.setValidatorCompiler(validatorCompiler);
@@ -63,15 +76,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'frostwatch', description: 'Frost early warning for coffee farms in Lạc Dương', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'fw_session' } },
+      },
       security: [],
     },
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(cookie);
 
   await app.register(systemRoutes(deps));
+  await app.register(staticRoutes({ root: deps.dashboardDir ?? defaultDashboardDir() }));
   await app.register(apiRoutes(deps), { prefix: '/api' });
+  // Sign-in is how one gets authenticated: outside the /api auth hook.
+  if (deps.auth) await app.register(loginRoutes({ auth: deps.auth }), { prefix: '/api' });
   // Twilio authenticates by signature, not by bearer token: outside the /api auth hook.
   if (deps.alerting) await app.register(twilioRoutes(deps.alerting.twilio), { prefix: '/api/twilio' });
   return app;

@@ -15,7 +15,9 @@ const ERROR_NAMES: Record<number, string> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  422: 'unprocessable',
   429: 'too_many_requests',
+  503: 'unavailable',
 };
 
 export function errorName(statusCode: number): string {

@@ -9,6 +9,8 @@ import { connectInflux } from './influx/connect.js';
 import { type ConfigPublisher, FrostEngine } from './alerts/frost-engine.js';
 import { startAlerting, watchDependencies } from './alerting.js';
 import { fitStationModel } from './alerts/model-fit.js';
+import { UserAuth } from './auth/sessions.js';
+import { ensureBootstrapAdmin } from './auth/bootstrap-admin.js';
 import type { Notifier } from './notify/sender.js';
 import { queryReadings } from './influx/readings-query.js';
 import { StationActivity, withActivity } from './ingest/activity.js';
@@ -16,6 +18,7 @@ import { type IngestService, createIngestService } from './ingest/ingest-service
 import { dataPaths } from './paths.js';
 import { type Db, openDatabase } from './registry/db.js';
 import { StationRepository } from './registry/stations.js';
+import { type Dashboard, createDashboard } from './dashboard/dashboard.js';
 
 export type ServerSettings = Pick<
   ServerEnv,
@@ -37,6 +40,7 @@ export type ServerSettings = Pick<
   | 'SMS_SEGMENTS_PER_S'
   | 'SMS_SEGMENT_COST_USD'
   | 'VOICE_ACK_TIMEOUT_S'
+  | 'MAP_TILE_URL'
 >;
 
 export interface ServerRuntimeOptions {
@@ -63,8 +67,11 @@ export interface ServerRuntime {
   readonly stations: StationRepository;
   readonly authenticator: CachingStationAuthenticator;
   readonly adminToken: AdminToken;
+  /** The dashboard user created on the very first start (its password is shown once), else null. */
+  readonly bootstrapUser: { username: string; password: string } | null;
   readonly engine: FrostEngine;
   readonly notifier: Notifier;
+  readonly dashboard: Dashboard;
   /** How the broker side is doing (the in-process gateway, or the broker consumer). */
   setBrokerCheck(check: () => Check): void;
   /** Where the engine publishes station config (adaptive sampling): the in-process broker or the MQTT client. */
@@ -104,12 +111,27 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const activity = new StationActivity();
   const sink = withActivity(ingest, activity, clock);
 
+  const userAuth = new UserAuth({ db, clock, logger: logger.child({ module: 'auth' }) });
+  const bootstrapUser = await ensureBootstrapAdmin(userAuth.users, settings.DATA_DIR, logger);
   let brokerCheck: () => Check = () => ({ ok: false, detail: 'no broker attached' });
   const publicUrl = settings.PUBLIC_URL ?? `http://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
   const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics });
   ingest.onDurable((stationId, readings) => alerting.engine.onReadings(stationId, readings));
   const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db) });
   const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
+  const dashboard = createDashboard({
+    db,
+    stations,
+    settings: alerting.stationSettings,
+    alerts: alerting.alerts,
+    engine: alerting.engine,
+    activity,
+    influx,
+    queryReadings: (id, range) => queryReadings(influx, id, range),
+    clock,
+    logger: logger.child({ module: 'dashboard' }),
+    timeZone: settings.TZ_NAME,
+  });
   const app = await buildApp({
     logger,
     clock,
@@ -119,6 +141,8 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     health: healthNow,
     metrics,
     adminToken: adminToken.token,
+    auth: userAuth,
+    tileUrl: settings.MAP_TILE_URL ?? null,
     alerting: {
       people: alerting.people,
       alerts: alerting.alerts,
@@ -137,6 +161,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
         return overrides;
       },
     },
+    dashboard,
   });
   await app.listen({ host: settings.HOST, port: settings.HTTP_PORT });
   const address = app.server.address();
@@ -146,6 +171,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   return {
     app,
     url: `http://${urlHost(settings.HOST)}:${port}`,
+    bootstrapUser,
     metrics,
     ingest,
     sink,
@@ -154,6 +180,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     adminToken,
     engine: alerting.engine,
     notifier: alerting.notifier,
+    dashboard,
     setBrokerCheck: (check) => {
       brokerCheck = check;
     },
@@ -161,6 +188,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     close: () =>
       (closing ??= closeSteps(logger, [
         ['http', () => app.close()],
+        ['dashboard events', () => dashboard.close()],
         ['self-watch', () => clearInterval(watch)],
         ['rule engine', () => alerting.engine.close()],
         ['ingest', () => ingest.close()],

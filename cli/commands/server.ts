@@ -36,6 +36,7 @@ export function registerServerCommand(program: Command): void {
       runtime.setConfigPublisher(clientConfigPublisher(consumer.client));
       runtime.setBrokerCheck(() => (consumer.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
       out(`frostwatch server: API ${runtime.url}/api  docs ${runtime.url}/docs  health ${runtime.url}/health`);
+      if (runtime.bootstrapUser) out(`Dashboard sign-in (shown once, kept in DATA_DIR/admin-password): ${runtime.bootstrapUser.username} / ${runtime.bootstrapUser.password}`);
       if (runtime.adminToken.generated) out(`Admin token (shown once, kept in DATA_DIR/admin-token): ${runtime.adminToken.token}`);
       await untilSignal(logger);
       await closeInOrder(

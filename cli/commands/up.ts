@@ -95,13 +95,16 @@ function printBanner(env: UpEnv, runtime: ServerRuntime, ports: { mqttPort: numb
   const lines = [
     '',
     'frostwatch is up.',
-    `  Dashboard / API  ${runtime.url}/`,
+    `  Dashboard        ${runtime.url}/`,
     `  API docs         ${runtime.url}/docs`,
     `  Health           ${runtime.url}/health`,
     `  MQTT             mqtt://${env.HOST}:${ports.mqttPort}   (WebSocket ws://${env.HOST}:${ports.wsPort})`,
     `  InfluxDB         ${influxUrl}  database "${env.INFLUX_BUCKET}"`,
     `  Data             ${env.DATA_DIR}`,
   ];
+  if (runtime.bootstrapUser) {
+    lines.push(`  Sign in          ${runtime.bootstrapUser.username} / ${runtime.bootstrapUser.password}   (shown once; kept in ${env.DATA_DIR}/admin-password)`);
+  }
   if (runtime.adminToken.generated) lines.push(`  Admin token      ${runtime.adminToken.token}   (shown once; kept in ${env.DATA_DIR}/admin-token)`);
   else lines.push(`  Admin token      in ${env.ADMIN_TOKEN ? 'ADMIN_TOKEN' : `${env.DATA_DIR}/admin-token`}`);
   lines.push('Stop with Ctrl+C.', '');

@@ -1,23 +1,42 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { UiConfigSchema } from '../../contracts/index.js';
 import type { AppDeps } from '../app.js';
-import { adminTokenResolver, authenticate } from '../auth/request-auth.js';
+import { authenticateApi } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
+import { dashboardRoutes } from './dashboard.js';
 import { modelRoutes } from './model.js';
 import { peopleRoutes } from './people.js';
 import { readingsRoutes } from './readings.js';
+import { sessionRoutes } from './session.js';
 import { stationRoutes } from './stations.js';
+import { userRoutes } from './users.js';
 
-/** Everything under /api: one authentication hook, then the areas. Read routes accept any role. */
+/**
+ * Everything under /api but sign-in: one authentication hook (admin token or session cookie), then the areas.
+ * Read routes accept any role; each write names the roles it allows.
+ */
 export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
+    const auth = deps.auth ?? null;
     app.decorateRequest('principal', null);
-    app.addHook('onRequest', authenticate(adminTokenResolver(deps.adminToken)));
+    app.addHook('onRequest', authenticateApi({ adminToken: deps.adminToken, sessions: auth && ((id) => sessionPrincipal(auth, id)) }));
+    await app.register(sessionRoutes({ auth }));
+    if (auth) await app.register(userRoutes({ users: auth.users }));
     await app.register(stationRoutes(deps));
     await app.register(readingsRoutes(deps));
+    app.get('/ui-config', {
+      schema: { summary: 'Dashboard settings: the map tile URL (null: no tiles, stations on a plain map)', tags: ['system'], response: { 200: UiConfigSchema } },
+    }, async () => ({ tileUrl: deps.tileUrl ?? null }));
     if (deps.alerting) {
       await app.register(peopleRoutes(deps.alerting));
       await app.register(alertRoutes({ ...deps.alerting, clock: deps.clock }));
       await app.register(modelRoutes({ ...deps.alerting, clock: deps.clock }));
     }
+    if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard));
   };
+}
+
+function sessionPrincipal(auth: NonNullable<AppDeps['auth']>, sessionId: string) {
+  const user = auth.userForSession(sessionId);
+  return user ? { role: user.role, subject: user.username, name: user.name } : null;
 }

@@ -6,9 +6,7 @@ import type { AppDeps } from '../app.js';
 export function systemRoutes(deps: Pick<AppDeps, 'health' | 'metrics'>): FastifyPluginAsyncZod {
   const { health, metrics } = deps;
   return async (app) => {
-    // The officers' dashboard will be served here; until it exists, `/` leads to the API docs.
-    app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
-
+    // `/` is the officers' dashboard (routes/static.ts); the API docs are at /docs.
     app.get('/health', {
       schema: {
         summary: 'Liveness and dependencies; 503 when down',

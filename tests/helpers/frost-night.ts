@@ -16,8 +16,8 @@ export function levelOf(body: string | undefined): 'watch' | 'warning' | 'severe
 }
 
 /** Run a CLI admin command against DATA_DIR and insist it worked. */
-export async function admin(dataDir: string, args: string[]): Promise<string> {
-  const fw = runFrostwatch(args, { DATA_DIR: dataDir });
+export async function admin(dataDir: string, args: string[], stdin?: string): Promise<string> {
+  const fw = runFrostwatch(args, { DATA_DIR: dataDir }, stdin);
   const code = await fw.exited;
   if (code !== 0) throw new Error(`frostwatch ${args.join(' ')} failed (${code}):\n${fw.output()}`);
   return fw.output();

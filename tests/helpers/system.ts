@@ -24,12 +24,13 @@ export async function freePorts(): Promise<SystemPorts> {
   return { http: await findFreePort(), mqtt: await findFreePort(), ws: await findFreePort() };
 }
 
-/** Run the real `frostwatch` command (built in dist/) with exactly the environment given. */
-export function runFrostwatch(args: string[], env: Record<string, string>): FrostwatchProcess {
+/** Run the real `frostwatch` command (built in dist/) with exactly the environment given; `stdin` is typed into it. */
+export function runFrostwatch(args: string[], env: Record<string, string>, stdin?: string): FrostwatchProcess {
   const proc = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) proc.stdin?.end(stdin);
   let text = '';
   proc.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   proc.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));

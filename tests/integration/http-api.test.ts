@@ -284,7 +284,8 @@ describe('system routes', () => {
     expect(ui.headers['content-type']).toMatch(/text\/html/);
   });
 
-  it('answers unknown routes with a 404 in the same shape', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/nope?x=1' }), 404, 'not_found', 'GET /nope');
+  it('answers unknown routes with a 404 in the same shape (other GETs are the dashboard pages)', async () => {
+    expectError(await app.inject({ method: 'GET', url: '/api/nope?x=1', headers: { authorization: `Bearer ${ADMIN}` } }), 404, 'not_found', 'GET /api/nope');
+    expectError(await app.inject({ method: 'POST', url: '/nope' }), 404, 'not_found', 'POST /nope');
   });
 });

@@ -1,0 +1,60 @@
+import type { Me } from '../../contracts/dashboard.js';
+
+/** A failed request, carrying the server's `{error, message}` so forms can show it as is. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+type Body = unknown;
+
+/** Same-origin fetch: the session cookie rides along; mutations carry the CSRF header the server demands. */
+export async function api<T>(method: string, path: string, body?: Body, contentType = 'application/json'): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method !== 'GET') headers['x-requested-with'] = 'frostwatch';
+  let payload: string | undefined;
+  if (body !== undefined) {
+    headers['content-type'] = contentType;
+    payload = typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  const response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
+  if (response.status === 401 && path !== '/api/session') onUnauthorized();
+  const text = await response.text();
+  const json: unknown = text === '' ? null : safeJson(text);
+  if (!response.ok) {
+    const err = json as { error?: string; message?: string } | null;
+    throw new ApiError(response.status, err?.error ?? 'http_error', err?.message ?? `${response.status} ${response.statusText}`);
+  }
+  return json as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: 'bad_response', message: text.slice(0, 200) };
+  }
+}
+
+let unauthorizedListener: () => void = () => {};
+/** The app drops back to the sign-in page when any call finds the session gone. */
+export function setUnauthorizedListener(listener: () => void): void {
+  unauthorizedListener = listener;
+}
+function onUnauthorized(): void {
+  unauthorizedListener();
+}
+
+export const getMe = (): Promise<Me> => api<Me>('GET', '/api/me');
+export const signIn = (username: string, password: string): Promise<Me> => api<Me>('POST', '/api/session', { username, password });
+export const signOut = (): Promise<unknown> => api('DELETE', '/api/session');
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export const canWrite = (me: Me | null): boolean => me !== null && me.role !== 'viewer';
+export const isAdmin = (me: Me | null): boolean => me?.role === 'admin';

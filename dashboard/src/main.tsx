@@ -1,0 +1,90 @@
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { Me } from '../../contracts/dashboard.js';
+import { getMe, setUnauthorizedListener, signOut } from './api.js';
+import { I18n, type Lang, loadLang, makeT, saveLang } from './i18n.js';
+import { AlertsPage } from './pages/alerts.js';
+import { LoginPage } from './pages/login.js';
+import { OverviewPage } from './pages/overview.js';
+import { RegistryPage } from './pages/registry.js';
+import { ReportsPage } from './pages/reports.js';
+import { StationPage } from './pages/station.js';
+import './styles.css';
+
+/** Hash routes: the server serves index.html anyway, and hashes survive any proxy prefix. */
+function useRoute(): string[] {
+  const read = (): string[] => location.hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = (): void => setRoute(read());
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+function App() {
+  const [lang, setLang] = useState<Lang>(loadLang);
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const route = useRoute();
+  const i18n = useMemo(() => ({ lang, t: makeT(lang) }), [lang]);
+  const t = i18n.t;
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    saveLang(lang);
+  }, [lang]);
+  useEffect(() => {
+    setUnauthorizedListener(() => setMe(null));
+    getMe().then(setMe, () => setMe(null));
+  }, []);
+
+  const page = route[0] ?? 'overview';
+  const logout = async (): Promise<void> => {
+    await signOut().catch(() => undefined);
+    setMe(null);
+  };
+  const langToggle = (
+    <button type="button" class="lang" data-testid="lang-toggle" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>
+      {lang === 'vi' ? 'EN' : 'VI'}
+    </button>
+  );
+
+  return (
+    <I18n.Provider value={i18n}>
+      <header class="top no-print">
+        <a href="#/overview" class="brand">❄ frostwatch</a>
+        {me && (
+          <nav>
+            {(['overview', 'alerts', 'registry', 'reports'] as const).map((p) => (
+              <a href={`#/${p}`} class={page === p ? 'current' : ''} data-testid={`nav-${p}`}>{t(p)}</a>
+            ))}
+          </nav>
+        )}
+        <span class="spacer" />
+        {langToggle}
+        {me && (
+          <span class="who" data-testid="me">
+            {me.name} <span class={`role role-${me.role}`} data-testid="me-role">{me.role}</span>
+            <button type="button" data-testid="sign-out" onClick={() => void logout()}>{t('signOut')}</button>
+          </span>
+        )}
+      </header>
+      <main>
+        {me === undefined && <p>{t('loading')}</p>}
+        {me === null && <LoginPage onSignedIn={setMe} />}
+        {me && page === 'overview' && <OverviewPage />}
+        {me && page === 'station' && route[1] && <StationPage id={route[1]} />}
+        {me && page === 'alerts' && <AlertsPage me={me} />}
+        {me && page === 'registry' && <RegistryPage me={me} />}
+        {me && page === 'reports' && <ReportsPage />}
+      </main>
+      <footer class="no-print">
+        <a href="/docs" data-testid="link-docs">{t('docs')}</a> · <a href="/health" data-testid="link-health">{t('health')}</a>
+      </footer>
+    </I18n.Provider>
+  );
+}
+
+const root = document.getElementById('app');
+if (root) render(<App />, root);

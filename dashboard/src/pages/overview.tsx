@@ -1,0 +1,102 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { StationOverview } from '../../../contracts/dashboard.js';
+import { api, errorText } from '../api.js';
+import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
+import { SHADE_COLOR, shadeOf } from '../levels.js';
+import { useLiveEvents } from '../live.js';
+import { StationMap } from './station-map.js';
+
+/** Worst first: the server's risk score, then the colder forecast. */
+export function byRisk(a: StationOverview, b: StationOverview): number {
+  return b.risk - a.risk || (a.forecastMinC ?? 99) - (b.forecastMinC ?? 99) || a.id.localeCompare(b.id);
+}
+
+async function loadTileUrl(): Promise<string | null> {
+  try {
+    const config = await api<{ tileUrl?: string | null }>('GET', '/api/ui-config');
+    return config.tileUrl ?? null;
+  } catch {
+    return null; // no endpoint, no tiles: the map still places the stations
+  }
+}
+
+export function OverviewPage() {
+  const t = useT();
+  const [rows, setRows] = useState<StationOverview[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tileUrl, setTileUrl] = useState<string | null | undefined>(undefined);
+
+  // Rows pushed while a snapshot is in flight are newer than it: they win when it lands.
+  const pushedDuringLoad = useRef<Map<string, StationOverview> | null>(null);
+  const reload = useCallback(() => {
+    const pushed = new Map<string, StationOverview>();
+    pushedDuringLoad.current = pushed;
+    api<StationOverview[]>('GET', '/api/overview').then((snapshot) => {
+      if (pushedDuringLoad.current === pushed) pushedDuringLoad.current = null;
+      setRows([...snapshot.filter((r) => !pushed.has(r.id)), ...pushed.values()]);
+      setError(null);
+    }, (e) => setError(errorText(e)));
+  }, []);
+  useEffect(() => {
+    reload();
+    void loadTileUrl().then(setTileUrl);
+  }, [reload]);
+
+  const live = useLiveEvents({
+    open: reload,
+    station: (row) => {
+      pushedDuringLoad.current?.set(row.id, row);
+      setRows((prev) => (prev ? [...prev.filter((r) => r.id !== row.id), row] : prev));
+    },
+  });
+  const sorted = rows ? [...rows].sort(byRisk) : [];
+
+  return (
+    <section>
+      <div class="row-head">
+        <h1>{t('overview')}</h1>
+        <span class={`live live-${live}`} data-testid="live-indicator" data-state={live}>
+          ● {live === 'live' ? t('live') : t('reconnecting')}
+        </span>
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      <div class="overview">
+        {tileUrl !== undefined && <StationMap rows={sorted} tileUrl={tileUrl} />}
+        <StationList rows={sorted} loading={rows === null} />
+      </div>
+    </section>
+  );
+}
+
+function StationList({ rows, loading }: { rows: StationOverview[]; loading: boolean }) {
+  const t = useT();
+  const lang = useLang();
+  if (loading) return <p>{t('loading')}</p>;
+  if (rows.length === 0) return <p>{t('noStations')}</p>;
+  return (
+    <div class="table-wrap">
+      <table class="stations" data-testid="station-list">
+        <thead>
+          <tr><th>{t('station')}</th><th>{t('temp')}</th><th>{t('forecastMin')}</th><th>{t('level')}</th><th>{t('lastSeen')}</th><th>{t('battery')}</th></tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => {
+            const shade = shadeOf(row);
+            return (
+              <tr key={row.id} data-testid={`station-row-${row.id}`} data-level={shade}
+                onClick={() => { location.hash = `#/station/${encodeURIComponent(row.id)}`; }}>
+                <td><a href={`#/station/${encodeURIComponent(row.id)}`}>{row.name}</a><div class="sub">{row.commune} · {row.id}</div></td>
+                <td data-testid={`station-temp-${row.id}`}>{fmtC(row.airTempC)}</td>
+                <td>{fmtC(row.forecastMinC)}{row.forecastMinAtMs !== null && <div class="sub">{fmtTime(row.forecastMinAtMs, lang, false)}</div>}</td>
+                <td><span class="badge" style={{ background: SHADE_COLOR[shade] }} data-testid={`station-level-${row.id}`}>{t(shade)}</span>
+                  {row.faults.length > 0 && <div class="sub warn">{row.faults.join(', ')}</div>}</td>
+                <td>{fmtTime(row.lastSeenAt, lang)}</td>
+                <td>{row.batteryV === null ? '—' : `${row.batteryV.toFixed(2)} V`}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

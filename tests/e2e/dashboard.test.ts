@@ -1,0 +1,155 @@
+import { readFile, rm } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../contracts/index.js';
+import { launchChromium, screenshot } from '../helpers/browser.js';
+import { admin, prepareDistrict } from '../helpers/frost-night.js';
+import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
+import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from '../helpers/system.js';
+import { ADMIN_TOKEN } from '../helpers/system-under-test.js';
+
+const PASSWORD = 'sương-muối-2026';
+/** Slow enough that the page is open before the evening's first Watch (≈ 16:08, an hour after the start). */
+const SPEED = 150;
+
+/**
+ * The officers' dashboard in Debian's Chromium against the whole running system: `frostwatch up` with three
+ * simulated stations on a frost night, real influxd, the rule engine; warnings in dry run. Screenshots of each page
+ * land in test-output/e2e for a person to look at.
+ */
+describe('officers dashboard', () => {
+  let influx: TestInfluxd;
+  let dataDir: string;
+  let fw: FrostwatchProcess;
+  let browser: Browser;
+  let baseUrl: string;
+  let http: Api;
+
+  beforeAll(async () => {
+    influx = await startTestInfluxd({ database: 'frostwatch' });
+    dataDir = await prepareDistrict();
+    await admin(dataDir, ['user', 'add', '--username', 'thu', '--name', 'Lê Thị Thu', '--role', 'officer', '--password-stdin'], `${PASSWORD}\n`);
+    await admin(dataDir, ['user', 'add', '--username', 'khach', '--name', 'Khách', '--role', 'viewer', '--password-stdin'], `${PASSWORD}\n`);
+    const ports = await freePorts();
+    baseUrl = `http://127.0.0.1:${ports.http}`;
+    fw = runFrostwatch(['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(SPEED), '--start', '2026-12-20T15:00:00+07:00'], {
+      DATA_DIR: dataDir,
+      HTTP_PORT: String(ports.http),
+      MQTT_PORT: String(ports.mqtt),
+      MQTT_WS_PORT: String(ports.ws),
+      INFLUX_URL: influx.url,
+      ADMIN_TOKEN,
+    });
+    await waitForHttp(baseUrl, fw);
+    http = api(baseUrl, ADMIN_TOKEN);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await fw?.kill('SIGTERM');
+    await influx?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function signIn(username: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 412, height: 915 }, acceptDownloads: true }); // a phone
+    const page = await context.newPage();
+    await page.goto(baseUrl);
+    await page.getByTestId('login-username').fill(username);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('me').waitFor();
+    return page;
+  }
+
+  it('signs an officer in, lists and places the stations, and shows a station turning to Watch live', async () => {
+    const page = await signIn('thu');
+    for (const id of ['sim-01', 'sim-02', 'sim-03']) {
+      await page.getByTestId(`station-row-${id}`).waitFor();
+      await page.getByTestId(`marker-${id}`).waitFor();
+    }
+    await page.screenshot({ path: screenshot('1-overview'), fullPage: true });
+    expect(await page.getByTestId('marker-sim-01').getAttribute('data-level')).toBe('none');
+    // No reload: the server-sent events move the station up the ladder.
+    await page.waitForFunction(`document.querySelector('[data-testid="marker-sim-01"]')?.getAttribute('data-level') !== 'none'`, null, { timeout: 90_000 });
+    expect(await page.getByTestId('station-row-sim-01').getAttribute('data-level')).not.toBe('none');
+    expect(await page.getByTestId('live-indicator').getAttribute('data-state')).toBe('live');
+    await page.screenshot({ path: screenshot('2-overview-watch'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('draws a station chart from the stored readings', async () => {
+    const page = await signIn('thu');
+    await page.goto(`${baseUrl}/#/station/sim-01`);
+    await page.getByTestId('range-24h').click();
+    const canvas = page.getByTestId('chart').locator('canvas').first();
+    await canvas.waitFor();
+    // Something was drawn: count painted pixels on the chart's canvas.
+    // (Browser code as a string: the test project has no DOM types.)
+    await page.waitForFunction(`(() => {
+      const c = document.querySelector('[data-testid="chart"] canvas');
+      const ctx = c && c.getContext('2d');
+      if (!c || !ctx || c.width === 0) return false;
+      const data = ctx.getImageData(0, 0, c.width, c.height).data;
+      let painted = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
+      return painted > 2000;
+    })()`, null, { timeout: 30_000 });
+    await page.screenshot({ path: screenshot('3-station-chart'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('lets an officer acknowledge an alert, and the page shows it', async () => {
+    const alerts = (await http.get<Alert[]>('/api/alerts?stationId=sim-01')).body;
+    const alert = alerts.find((a) => a.kind === 'frost' && a.status === 'active');
+    expect(alert).toBeDefined();
+    const page = await signIn('thu');
+    await page.goto(`${baseUrl}/#/alerts`);
+    await page.getByTestId('tab-active').click();
+    await page.getByTestId(`alert-${alert!.id}`).waitFor();
+    await page.getByTestId(`alert-toggle-${alert!.id}`).click();
+    await page.getByTestId(`alert-detail-${alert!.id}`).waitFor();
+    await page.screenshot({ path: screenshot('4-alert-detail'), fullPage: true });
+    await page.getByTestId(`ack-${alert!.id}`).click();
+    await page.getByTestId('tab-acknowledged').click();
+    await page.waitForFunction(`document.querySelector('[data-testid="alert-${alert!.id}"]')?.getAttribute('data-status') === 'acknowledged'`, null, { timeout: 15_000 });
+    expect((await http.get<Alert>(`/api/alerts/${alert!.id}`)).body.acknowledgedBy).toBeTruthy();
+    await page.screenshot({ path: screenshot('5-alert-acknowledged'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('gives a viewer no way to change anything', async () => {
+    const page = await signIn('khach');
+    await page.goto(`${baseUrl}/#/alerts`);
+    await page.getByTestId('alert-list').waitFor();
+    expect(await page.locator('[data-testid^="ack-"]').count()).toBe(0);
+    await page.goto(`${baseUrl}/#/registry`);
+    await page.getByTestId('read-only').waitFor();
+    expect(await page.getByTestId('station-form').count()).toBe(0);
+    // And the server agrees, whatever the page shows.
+    const status = await page.evaluate(async () => {
+      const res = await fetch('/api/alerts/1/ack', { method: 'POST', headers: { 'x-requested-with': 'frostwatch' } });
+      return res.status;
+    });
+    expect(status).toBe(403);
+    await page.screenshot({ path: screenshot('6-viewer-registry'), fullPage: true });
+    await page.context().close();
+  });
+
+  it("exports the night's report as a CSV that parses", async () => {
+    const page = await signIn('thu');
+    await page.goto(`${baseUrl}/#/reports`);
+    await page.getByTestId('report-night').click();
+    await page.getByTestId('report-date').fill('2026-12-20');
+    await page.getByTestId('report-date').dispatchEvent('change');
+    await page.getByTestId('report-table').waitFor();
+    await page.screenshot({ path: screenshot('7-report'), fullPage: true });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv-link').click()]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const [header, ...lines] = csv.trim().split(/\r?\n/);
+    expect(header).toMatch(/stationId/);
+    const ids = lines.map((l) => l.split(',')[0]?.replace(/"/g, ''));
+    expect(ids).toEqual(expect.arrayContaining(['sim-01', 'sim-02', 'sim-03']));
+    await page.context().close();
+  });
+});
