@@ -59,7 +59,7 @@ function AlertRow({ alert, me, onChanged }: { alert: Alert; me: Me; onChanged: (
     <li class={`alert level-${alert.level}`} data-testid={`alert-${alert.id}`} data-status={alert.status}>
       <div class="alert-head">
         <button type="button" class="link" aria-expanded={open} data-testid={`alert-toggle-${alert.id}`} onClick={() => setOpen(!open)}>
-          {open ? '▾' : '▸'} <strong>{alert.stationId}</strong> · {alert.kind} · {alert.level}
+          {open ? '▾' : '▸'} <strong>{alert.stationId}</strong> · {t(`kind_${alert.kind}`)} · {t(alert.level as 'watch' | 'warning' | 'severe' | 'raised')}
         </button>
         <span class="sub">{t('opened')} {fmtTime(alert.openedAt, lang)}{alert.acknowledgedBy && ` · ✓ ${alert.acknowledgedBy}`}</span>
         {alert.status === 'active' && canWrite(me) && (
