@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Clock, type Health, maskPhone } from '../contracts/index.js';
+import { type Clock, type Health, type ReadingOut, maskPhone } from '../contracts/index.js';
 import { AlertStore } from './alerts/alert-store.js';
 import { OutboxDeliveryView } from './alerts/deliveries.js';
 import { FrostEngine } from './alerts/frost-engine.js';
 import { OfficerNotices } from './alerts/notices.js';
 import { OutboxPlanner } from './alerts/planner.js';
 import { StationSettingsStore, type StoredFfstModel } from './alerts/station-settings.js';
+import { type FitResult, fitStationModel } from './alerts/model-fit.js';
 import type { StationActivity } from './ingest/activity.js';
 import { type Notifier, createNotifier } from './notify/sender.js';
 import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from './notify/twilio-client.js';
@@ -26,6 +27,10 @@ export interface Alerting {
   useModel(stationId: string, model: StoredFfstModel): void;
   /** Replace a station's rule overrides; used from the next reading on. */
   useOverrides(stationId: string, overrides: Record<string, number>): void;
+  /** Fit a station's FFST model on its stored nights and use it; null for an unknown station. */
+  fitModel(stationId: string, fromMs: number, toMs: number): Promise<FitResult | null>;
+  /** The API's flat overrides ("qc.stuckDeltaC") saved and used; null for an unknown station. */
+  setRuleOverrides(stationId: string, overrides: Record<string, number>): Record<string, number> | null;
 }
 
 /**
@@ -41,6 +46,8 @@ export function startAlerting(args: {
   clock: Clock;
   logger: Logger;
   metrics: Registry;
+  /** Stored readings (InfluxDB), for fitting station models. */
+  query: (stationId: string, range: { fromMs: number; toMs: number; every?: string }) => Promise<ReadingOut[]>;
 }): Alerting {
   const { db, stations, clock, settings } = args;
   const logger = args.logger.child({ module: 'alerts' });
@@ -97,7 +104,31 @@ export function startAlerting(args: {
     stationSettings.saveOverrides(stationId, { ...top, ...(Object.keys(qc).length > 0 ? { qc } : {}) }, clock.now());
     engine.forget(stationId);
   };
-  return { people, alerts, deliveries: new OutboxDeliveryView(db, notifier.outbox, people), engine, notifier, notices, stationSettings, useModel, useOverrides };
+  const fitModel = async (stationId: string, fromMs: number, toMs: number): Promise<FitResult | null> => {
+    const station = stations.get(stationId);
+    if (!station) return null;
+    const result = await fitStationModel({ station, fromMs, toMs, nowMs: clock.now(), query: (q) => args.query(station.id, q) });
+    if (result.ok) useModel(station.id, result.report.model);
+    return result;
+  };
+  const setRuleOverrides = (stationId: string, overrides: Record<string, number>): Record<string, number> | null => {
+    if (!stations.get(stationId)) return null;
+    useOverrides(stationId, overrides);
+    return overrides;
+  };
+  return {
+    people,
+    alerts,
+    deliveries: new OutboxDeliveryView(db, notifier.outbox, people),
+    engine,
+    notifier,
+    notices,
+    stationSettings,
+    useModel,
+    useOverrides,
+    fitModel,
+    setRuleOverrides,
+  };
 }
 
 function alertOfEvent(db: Db, eventId: number): number | null {

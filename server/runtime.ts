@@ -8,7 +8,6 @@ import { CachingStationAuthenticator } from './auth/station-authenticator.js';
 import { connectInflux } from './influx/connect.js';
 import { type ConfigPublisher, FrostEngine } from './alerts/frost-engine.js';
 import { startAlerting, watchDependencies } from './alerting.js';
-import { fitStationModel } from './alerts/model-fit.js';
 import { UserAuth } from './auth/sessions.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap-admin.js';
 import type { Notifier } from './notify/sender.js';
@@ -115,7 +114,8 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const bootstrapUser = await ensureBootstrapAdmin(userAuth.users, settings.DATA_DIR, logger);
   let brokerCheck: () => Check = () => ({ ok: false, detail: 'no broker attached' });
   const publicUrl = settings.PUBLIC_URL ?? `http://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
-  const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics });
+  const query: Parameters<typeof startAlerting>[0]['query'] = (id, range) => queryReadings(influx, id, range);
+  const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
   ingest.onDurable((stationId, readings) => alerting.engine.onReadings(stationId, readings));
   const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db) });
   const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
@@ -127,7 +127,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     engine: alerting.engine,
     activity,
     influx,
-    queryReadings: (id, range) => queryReadings(influx, id, range),
+    queryReadings: query,
     clock,
     logger: logger.child({ module: 'dashboard' }),
     timeZone: settings.TZ_NAME,
@@ -136,7 +136,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     logger,
     clock,
     stations,
-    readings: { query: (id, q) => queryReadings(influx, id, q) },
+    readings: { query },
     activity,
     health: healthNow,
     metrics,
@@ -148,18 +148,8 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
       alerts: alerting.alerts,
       deliveries: alerting.deliveries,
       twilio: { notifier: alerting.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
-      fitModel: async (stationId, fromMs, toMs) => {
-        const station = stations.get(stationId);
-        if (!station) return null;
-        const result = await fitStationModel({ station, fromMs, toMs, nowMs: clock.now(), query: (q) => queryReadings(influx, station.id, q) });
-        if (result.ok) alerting.useModel(station.id, result.report.model);
-        return result;
-      },
-      setRuleOverrides: (stationId, overrides) => {
-        if (!stations.get(stationId)) return null;
-        alerting.useOverrides(stationId, overrides);
-        return overrides;
-      },
+      fitModel: alerting.fitModel,
+      setRuleOverrides: alerting.setRuleOverrides,
     },
     dashboard,
   });

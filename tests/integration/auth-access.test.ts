@@ -83,7 +83,7 @@ beforeAll(async () => {
   await stations.create(station(STATION));
   const activity = new StationActivity();
   const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  alerting = startAlerting({ db, stations, activity, settings, publicUrl: 'http://127.0.0.1:1', clock, logger, metrics: new Registry() });
+  alerting = startAlerting({ db, stations, activity, settings, publicUrl: 'http://127.0.0.1:1', clock, logger, metrics: new Registry(), query: async () => [] });
   const auth = new UserAuth({ db, clock, logger });
   app = await buildApp({
     logger, clock, stations, readings: { query: async () => [] }, activity, health: async () => ({ status: 'ok', checks: {} }),

@@ -83,7 +83,7 @@ beforeAll(async () => {
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-warm', name: 'Lát 3' }));
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-day', name: 'Một ngày' }));
   const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  alerting = startAlerting({ db, stations, activity, settings, publicUrl: 'http://127.0.0.1:9', clock, logger, metrics: new Registry() });
+  alerting = startAlerting({ db, stations, activity, settings, publicUrl: 'http://127.0.0.1:9', clock, logger, metrics: new Registry(), query: async () => [] });
   alerting.people.createFarmer(FarmerCreateSchema.parse({ name: 'Nguyễn Văn Hà', phone: '0912345678', stationIds: ['ld-cold'] }));
   dashboard = createDashboard({
     db, stations, settings: alerting.stationSettings, alerts: alerting.alerts, engine: alerting.engine, activity, influx: influx.conn,
