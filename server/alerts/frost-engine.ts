@@ -47,6 +47,12 @@ interface Tracked {
 }
 
 const REFRESH_MS = 5 * 60_000;
+/**
+ * How often states that changed without a decision are saved. After a crash the engine resumes from a state at
+ * most this old: the readings in between were acknowledged and are in InfluxDB, but the rules' window misses them
+ * (a level may then need its few hold readings again); every decision, and the state that led to it, is saved at once.
+ */
+const STATE_FLUSH_MS = 1_000;
 
 /**
  * The imperative shell around the pure rule engine (alerts/): feeds it every durable reading and a tick a
@@ -60,6 +66,9 @@ export class FrostEngine {
   readonly #loadState: Statement<[string], { state: string }>;
   readonly #saveState: Statement<[string, string, number]>;
   #timer: NodeJS.Timeout | null = null;
+  #flushTimer: NodeJS.Timeout | null = null;
+  /** Stations whose state changed without a decision since the last flush (write-behind, see #run). */
+  readonly #dirty = new Set<Tracked>();
   #sampling: ConfigPublisher | undefined;
   readonly #changed = new Set<StationChangedListener>();
 
@@ -98,6 +107,7 @@ export class FrostEngine {
   /** Ticks once a simulated minute (at least every 250 ms of real time when the clock runs fast). */
   start(): void {
     if (this.#timer) return;
+    this.#flushTimer = setInterval(() => this.#flushSafely(), STATE_FLUSH_MS);
     const everyMs = Math.max(250, 60_000 / this.#o.clock.speed);
     this.#timer = setInterval(() => {
       try {
@@ -110,7 +120,28 @@ export class FrostEngine {
 
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    if (this.#flushTimer) clearInterval(this.#flushTimer);
+    this.#timer = this.#flushTimer = null;
+    this.#flushSafely();
+  }
+
+  /** Save the state of every station evaluated since the last flush, in one transaction. */
+  flush(): void {
+    if (this.#dirty.size === 0) return;
+    const nowMs = this.#o.clock.now();
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    this.#o.db.transaction(() => {
+      for (const tracked of dirty) this.#saveState.run(tracked.station.id, JSON.stringify(tracked.state), nowMs);
+    })();
+  }
+
+  #flushSafely(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.#o.logger.error({ err }, 'saving rule engine state failed');
+    }
   }
 
   /** Re-read the station's registry entry and settings at its next event (e.g. a new fitted model). */
@@ -143,14 +174,22 @@ export class FrostEngine {
       state = out.state;
       decisions.push(...out.decisions);
     }
-    db.transaction(() => {
-      for (const decision of decisions) {
-        const applied = alerts.apply(decision, nowMs);
-        if (applied) planner.plan(applied, tracked.station);
-      }
-      this.#saveState.run(tracked.station.id, JSON.stringify(state), nowMs);
-    })();
-    tracked.state = state;
+    if (decisions.length === 0) {
+      // Write-behind: a reading that decides nothing is saved with the next flush (within STATE_FLUSH_MS), so
+      // the hot path is one evaluation, not one SQLite commit. A decision is committed at once, with its state.
+      tracked.state = state;
+      this.#dirty.add(tracked);
+    } else {
+      db.transaction(() => {
+        for (const decision of decisions) {
+          const applied = alerts.apply(decision, nowMs);
+          if (applied) planner.plan(applied, tracked.station);
+        }
+        this.#saveState.run(tracked.station.id, JSON.stringify(state), nowMs);
+      })();
+      tracked.state = state; // only once committed: a failed commit must not swallow its decisions
+      this.#dirty.delete(tracked);
+    }
     if (decisions.length > 0) this.#o.onCommitted?.();
     this.#emitChanged(tracked.station.id, state);
     for (const d of decisions) {
