@@ -121,6 +121,7 @@ export class OutboxRepository {
   readonly #insert: Statement<[Record<string, unknown>]>;
   readonly #get: Statement<[number], SqlRow>;
   readonly #bySid: Statement<[string], SqlRow>;
+  readonly #nextDueOn: Statement<[number, Channel], SqlRow>;
   readonly #nextDue: Statement<[number], SqlRow>;
   readonly #update: Statement<[Record<string, unknown>]>;
 
@@ -136,6 +137,7 @@ export class OutboxRepository {
     this.#get = db.prepare('SELECT * FROM outbox WHERE id = ?');
     this.#bySid = db.prepare('SELECT * FROM outbox WHERE provider_sid = ?');
     this.#nextDue = db.prepare(`SELECT * FROM outbox o WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= ? ORDER BY o.id LIMIT 1`);
+    this.#nextDueOn = db.prepare(`SELECT * FROM outbox o WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= ? AND o.channel = ? ORDER BY o.id LIMIT 1`);
     this.#update = db.prepare(`
       UPDATE outbox SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
                         provider_sid = @providerSid, last_error = @lastError, acked_at = @ackedAt, updated_at = @now
@@ -213,8 +215,9 @@ export class OutboxRepository {
   }
 
   /** The oldest pending row that is due and heads its (phone, channel) queue. */
-  nextDue(nowMs: number): OutboxRow | undefined {
-    const row = this.#nextDue.get(nowMs);
+  /** The oldest row due now that heads its (phone, channel) queue; only on `channel` when given. */
+  nextDue(nowMs: number, channel?: Channel): OutboxRow | undefined {
+    const row = channel === undefined ? this.#nextDue.get(nowMs) : this.#nextDueOn.get(nowMs, channel);
     return row === undefined ? undefined : fromSql(row);
   }
 

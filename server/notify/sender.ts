@@ -55,6 +55,8 @@ export interface Notifier {
 
 // 12 attempts with the 2 s → 2 min backoff span about 10 minutes: a provider outage of five minutes on the
 // coldest night costs a delay, not a warning; after that the officers are told to phone.
+const CHANNELS: readonly Channel[] = ['sms', 'voice'];
+
 const DEFAULTS = { rateLimitPerSec: 1, callsPerSec: 1, concurrency: 4, maxAttempts: 12, idlePollMs: 1_000 };
 
 export function createNotifier(options: NotifierOptions): Notifier {
@@ -106,23 +108,21 @@ export function createNotifier(options: NotifierOptions): Notifier {
         await Promise.race(inFlight);
         continue;
       }
-      const row = outbox.nextDue(clock.now());
+      // Only channels whose pacing allows a send now: an SMS never waits behind a call held by the call rate.
+      const ready = twilio === null ? CHANNELS : CHANNELS.filter((c) => limiters[c].delayMs() === 0);
+      const nowMs = clock.now();
+      const row = ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
       if (row === undefined) {
-        await idle(untilNextDueMs());
+        // Kicks may cut the wait short; the loop then asks again.
+        const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
+        await idle(blocked ? Math.min(...CHANNELS.map((c) => limiters[c].delayMs()).filter((ms) => ms > 0)) : untilNextDueMs());
         continue;
       }
       if (twilio === null) {
         dryRun(row);
         continue;
       }
-      const limiter = limiters[row.channel];
-      const waitMs = limiter.delayMs();
-      if (waitMs > 0) {
-        // Kicks may cut the wait short; the loop then asks the limiter again.
-        await idle(waitMs);
-        continue;
-      }
-      limiter.take(row.channel === 'sms' ? row.segments : 1);
+      limiters[row.channel].take(row.channel === 'sms' ? row.segments : 1);
       const task = deliver(twilio, outbox.markSending(row)).finally(() => {
         inFlight.delete(task);
         kick();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboxRow } from '../../server/notify/outbox.js';
 import { eventually, metricValue } from '../helpers/mqtt.js';
-import { smsRow, startNotifyStack, type NotifyStack } from '../helpers/twilio-server.js';
+import { smsRow, startNotifyStack, voiceRow, type NotifyStack } from '../helpers/twilio-server.js';
 
 const WATCH = 'Cảnh báo sương muối (theo dõi): đêm nay có thể xuống 3 °C. Chuẩn bị che phủ cây non.';
 const WARNING = 'CẢNH BÁO sương muối: khoảng 4:30 sáng mai có thể xuống 1 °C. Che phủ, tưới nước trước 2:00.';
@@ -159,5 +159,19 @@ describe('notifier: restarts', () => {
     const restarted = await stack.replaceNotifier();
     await eventually(() => expect(restarted.outbox.get(row!.id)?.status).toBe('sent'));
     expect(stack.twilio.created()).toHaveLength(1);
+  });
+
+  it('never holds an SMS behind a call waiting for the call rate', async () => {
+    // A Severe night: every farmer gets a call and an SMS; calls go out one every two seconds here.
+    stack = await startNotifyStack({ callsPerSec: 0.5, rateLimitPerSec: 100 });
+    const phones = ['+84912000001', '+84912000002', '+84912000003'];
+    stack.notifier.enqueue(phones.map((phone) => voiceRow(phone, 'KHẨN CẤP: sương muối nguy hiểm.')));
+    stack.notifier.enqueue(phones.map((phone) => smsRow(phone, WARNING)));
+    await eventually(() => expect(stack!.twilio.created('message')).toHaveLength(3), 10_000);
+    // All three SMS went out while the calls were still being paced: at most the first two calls were placed.
+    expect(stack.twilio.created('call').length).toBeLessThanOrEqual(2);
+    const lastSms = Math.max(...stack.twilio.created('message').map((r) => r.atMs));
+    const calls = stack.twilio.created('call').map((r) => r.atMs);
+    expect(calls.filter((at) => at > lastSms).length + (3 - calls.length)).toBeGreaterThanOrEqual(1);
   });
 });
