@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FrostLevelSchema } from './alerts.js';
+import { StationSchema } from './api.js';
 
 /** Sign-in and roles (issue 4). A session is an httpOnly cookie; API clients may still use a Bearer token. */
 export const RoleSchema = z.enum(['admin', 'officer', 'viewer']);
@@ -18,13 +19,7 @@ export const UserCreateSchema = z.object({
 export type UserCreate = z.infer<typeof UserCreateSchema>;
 
 /** One row of the overview: what an officer needs to judge a station at a glance. */
-export const StationOverviewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  commune: z.string(),
-  lat: z.number(),
-  lon: z.number(),
-  elevationM: z.number(),
+export const StationOverviewSchema = StationSchema.pick({ id: true, name: true, commune: true, lat: true, lon: true, elevationM: true }).extend({
   level: FrostLevelSchema.describe('the frost ladder level now'),
   airTempC: z.number().nullable(),
   dewPointC: z.number().nullable(),
