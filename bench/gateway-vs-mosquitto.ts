@@ -7,14 +7,12 @@
 import { ALL_READINGS_FILTER, StationIdSchema, readingsTopic } from '../contracts/index.js';
 import { startBenchInflux } from './lib/influxd.js';
 import { startMosquitto } from './lib/mosquitto.js';
-import { type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase } from './lib/publishers.js';
+import { type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase, PUBLISHERS, WINDOW } from './lib/publishers.js';
 import { percentile, round, waitUntil } from './lib/stats.js';
 import { SendTimes, startLatencySubscriber } from './lib/subscriber.js';
 import { SERVICE_ACCOUNT, startBenchSystem } from './lib/system.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';
 
-const PUBLISHERS = 8;
-const WINDOW = 16;
 
 interface Result {
   rate: number;

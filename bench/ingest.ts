@@ -8,14 +8,12 @@ import { readingLine } from '../server/influx/line-protocol.js';
 import { connectInflux } from '../server/influx/connect.js';
 import { startBareAedes } from './lib/bare-aedes.js';
 import { type BenchInflux, silentLogger, startBenchInflux } from './lib/influxd.js';
-import { type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase } from './lib/publishers.js';
+import { type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase, PUBLISHERS, WINDOW } from './lib/publishers.js';
 import { round, waitUntil } from './lib/stats.js';
 import { startLatencySubscriber } from './lib/subscriber.js';
 import { startBenchSystem } from './lib/system.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';
 
-const PUBLISHERS = 8;
-const WINDOW = 16;
 const BATCH = 5_000;
 
 interface Plan {

@@ -82,3 +82,7 @@ export const readingsBase = (nowMs: number): number => nowMs - 30 * 86_400_000;
 export function readingPayload(baseTs: number, seq: number): string {
   return `{"ts":${baseTs + seq * READING_STEP_MS},"airTempC":${(1.5 + (seq % 100) / 100).toFixed(2)},"rhPct":92,"windMs":0.4,"seq":${seq}}`;
 }
+
+/** The publisher load measurements 1 and 2 share, so their figures compare: publishers × QoS 1 publishes in flight each. */
+export const PUBLISHERS = 8;
+export const WINDOW = 16;

@@ -28,19 +28,9 @@ export interface OutboxInsert {
   notBeforeMs?: number;
 }
 
-export interface OutboxRow {
+/** A stored row: what was enqueued, plus where it stands. */
+export interface OutboxRow extends Omit<OutboxInsert, 'escalationStep' | 'notBeforeMs'> {
   id: number;
-  dedupeKey: string;
-  eventId: number | null;
-  recipientKind: RecipientKind;
-  recipientId: number;
-  channel: Channel;
-  phone: string;
-  language: Language;
-  body: string;
-  encoding: string;
-  segments: number;
-  costUsd: number;
   status: OutboxStatus;
   attempts: number;
   nextAttemptAt: number;
