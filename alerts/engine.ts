@@ -1,12 +1,13 @@
 import { FROST_RANK, nightOf, type Decision, type Reading } from '../contracts/index.js';
 import { T2_HALF_WINDOW_MS } from './ffst.js';
 import { validSamples } from './inputs.js';
-import { median, insertSorted } from './median.js';
+import { median } from './median.js';
 import { ladderOnReading, ladderOnTick } from './ladder-steps.js';
 import { officerOnReading, officerOnTick } from './officer-steps.js';
 import { dewPointC } from './psychro.js';
 import { inRiskWindow } from './phase.js';
 import { checkReading } from './qc.js';
+import { insertedAt, lowerBound } from './window.js';
 import type { Rules } from './rules.js';
 import type { EngineEvent, NightState, StationContext, StationRuleState } from './types.js';
 
@@ -54,15 +55,16 @@ export function evaluate(state: StationRuleState, event: EngineEvent, rules: Rul
 
 function onReading(state: StationRuleState, reading: Reading, rules: Rules, nowMs: number): Evaluation {
   const t = reading.ts;
-  if (state.window.some((s) => s.ts === t)) return { state, decisions: [] }; // a resent reading: seen already
+  const at = lowerBound(state.window, t);
+  if (state.window[at]?.ts === t) return { state, decisions: [] }; // a resent reading: seen already
   const { ctx } = state;
   const night = nightOf(ctx.lat, ctx.lon, t);
   const atNight = t >= night.sunsetMs && t < night.sunriseMs;
   const isNewest = state.newestTs === null || t > state.newestTs;
-  const earlier = state.window.filter((s) => s.ts < t);
+  const earlier = isNewest ? state.window : state.window.slice(0, at);
   const qc = checkReading(reading, earlier, isNewest ? state.stuckValueC : null, atNight, rules.qc);
   const newestTs = isNewest ? t : (state.newestTs as number);
-  const window = insertSorted(state.window, qc.sample).items.filter((s) => s.ts >= newestTs - retentionMs(rules));
+  const window = insertedAt(state.window, at, qc.sample, newestTs - retentionMs(rules));
   const next: StationRuleState = {
     ...state,
     window,

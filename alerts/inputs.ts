@@ -5,6 +5,7 @@ import { nowcastMin } from './nowcast.js';
 import { dewPointC, frostPointC, stationPressureHPa, wetBulbC } from './psychro.js';
 import type { Rules } from './rules.js';
 import type { NightState, Sample, StationRuleState } from './types.js';
+import { lowerBound, upperBound } from './window.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -26,21 +27,40 @@ export function validSamples(window: readonly Sample[]): Sample[] {
   return window.filter((s) => s.qc === 'ok');
 }
 
-function medianOf(samples: readonly Sample[], pick: (s: Sample) => number | null): number | null {
-  return median(samples.flatMap((s) => {
-    const v = pick(s);
-    return v === null ? [] : [v];
-  }));
+/** The valid samples with `fromTs` ≤ ts ≤ `toTs`, from a window sorted by ts. */
+function validBetween(window: readonly Sample[], fromTs: number, toTs: number): Sample[] {
+  const out: Sample[] = [];
+  for (let i = lowerBound(window, fromTs); i < window.length; i += 1) {
+    const s = window[i] as Sample;
+    if (s.ts > toTs) break;
+    if (s.qc === 'ok') out.push(s);
+  }
+  return out;
 }
 
+function medianOf(samples: readonly Sample[], pick: (s: Sample) => number | null): number | null {
+  const values: number[] = [];
+  for (const s of samples) {
+    const v = pick(s);
+    if (v !== null) values.push(v);
+  }
+  return median(values);
+}
+
+/** Least-squares slope over the valid samples in (t − windowMs, t]; `valid` sorted, none after t. */
 function trendCPerH(valid: readonly Sample[], t: number, windowMs: number): number | null {
-  const pts = valid.filter((s) => s.ts > t - windowMs && s.ts <= t);
-  const first = pts[0];
-  if (!first || pts.length < 3 || t - first.ts < windowMs * MIN_TREND_SPAN_FRACTION) return null;
-  const fit = fitLine(
-    pts.map((s) => (s.ts - t) / HOUR_MS),
-    pts.map((s) => s.airC),
-  );
+  const from = upperBound(valid, t - windowMs);
+  const first = valid[from];
+  const n = valid.length - from;
+  if (!first || n < 3 || t - first.ts < windowMs * MIN_TREND_SPAN_FRACTION) return null;
+  const xs = new Array<number>(n);
+  const ys = new Array<number>(n);
+  for (let k = 0; k < n; k += 1) {
+    const s = valid[from + k] as Sample;
+    xs[k] = (s.ts - t) / HOUR_MS;
+    ys[k] = s.airC;
+  }
+  const fit = fitLine(xs, ys);
   return fit ? fit.slope : null;
 }
 
@@ -56,8 +76,10 @@ function forecast(night: NightState, airC: number, dewC: number | null, t: numbe
 
 /** DecisionInputs at `t` from the valid readings up to `t` (5-minute medians, 1-h trend, nowcast, FFST). */
 export function assess(state: StationRuleState, t: number, rules: Rules): Assessment {
-  const valid = validSamples(state.window).filter((s) => s.ts <= t);
-  const recent = valid.filter((s) => s.ts > t - MEDIAN_WINDOW_MS);
+  // Every rule below looks back at most this far; the window itself may hold hours more.
+  const lookbackMs = Math.max(MEDIAN_WINDOW_MS, rules.trendWindowMs, rules.nowcastMaxSpanMs);
+  const valid = validBetween(state.window, t - lookbackMs, t);
+  const recent = valid.slice(upperBound(valid, t - MEDIAN_WINDOW_MS));
   const airC = medianOf(recent, (s) => s.airC);
   // Capacitive sensors read up to ~103 % in fog; saturation is 100 % (the excess passed QC's slack).
   const rhMedian = medianOf(recent, (s) => (s.humidityOk ? s.rhPct : null));

@@ -23,7 +23,7 @@ export function officerOnReading(state: StationRuleState, prevNewest: number | n
   const inputs = inputsOf(state, t);
   const decisions: Decision[] = [];
   let o: OfficerState = { ...state.officer };
-  const m = missingTime(state.window.map((s) => s.ts), state.firstSeenMs ?? t, t, rules);
+  const m = missingTime(state.window, state.firstSeenMs ?? t, t, rules);
   if (!o.offline && prevNewest !== null && m.missingMs >= m.thresholdMs) {
     // The gap is in the past: the station was offline from when the gap reached the threshold (no tick saw it).
     const atMs = Math.min(t, prevNewest + m.intervalMs + m.thresholdMs);
@@ -55,7 +55,7 @@ export function officerOnReading(state: StationRuleState, prevNewest: number | n
 export function officerOnTick(state: StationRuleState, rules: Rules, nowMs: number): Step {
   if (state.newestTs === null) return { state, decisions: [] };
   const id = state.ctx.stationId;
-  const m = missingTime(state.window.map((s) => s.ts), state.firstSeenMs ?? state.newestTs, nowMs, rules);
+  const m = missingTime(state.window, state.firstSeenMs ?? state.newestTs, nowMs, rules);
   const o = state.officer;
   if (!o.offline && m.missingMs >= m.thresholdMs) {
     const reason = `no readings for ${minutes(nowMs - state.newestTs)} (${minutes(m.missingMs)} missing in ${minutes(m.windowMs)})`;

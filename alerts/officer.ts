@@ -1,5 +1,6 @@
 import type { DecisionInputs, OfficerDecision } from '../contracts/index.js';
 import type { Rules } from './rules.js';
+import { upperBound } from './window.js';
 
 /**
  * Station health for officers: offline (from the readings' own time line and from ticks — the MQTT will message
@@ -23,24 +24,21 @@ export interface MissingWindow {
  * recent gap clamped to the legitimate range, so a switch of sampling rate is not mistaken for loss, and a gap stays
  * judged at the same interval for as long as it sits in the window (no raise/clear/raise).
  */
-export function missingTime(ts: readonly number[], firstSeenMs: number, t: number, rules: Rules): MissingWindow {
+export function missingTime(window: readonly { ts: number }[], firstSeenMs: number, t: number, rules: Rules): MissingWindow {
   const lookbackMs = 3 * Math.max(rules.offlineMissingMs, 2 * rules.maxSampleIntervalMs);
-  const before = ts.filter((x) => x <= t);
+  const end = upperBound(window, t); // readings after t do not count
+  const tsAt = (i: number): number => (window[i] as { ts: number }).ts;
   let maxGap = 0;
-  for (let i = 1; i < before.length; i += 1) {
-    const cur = before[i] as number;
-    if (cur > t - lookbackMs) maxGap = Math.max(maxGap, cur - (before[i - 1] as number));
-  }
+  for (let i = Math.max(1, upperBound(window, t - lookbackMs)); i < end; i += 1) maxGap = Math.max(maxGap, tsAt(i) - tsAt(i - 1));
   const intervalMs = Math.min(rules.maxSampleIntervalMs, Math.max(rules.sampleIntervalMs, maxGap));
   const thresholdMs = Math.max(rules.offlineMissingMs, 2 * intervalMs);
   const windowMs = 3 * thresholdMs;
   const start = Math.max(t - windowMs, firstSeenMs);
   let missingMs = 0;
   let prev = start;
-  for (const x of before) {
-    if (x <= start) continue;
-    missingMs += Math.max(0, x - Math.max(prev, start) - intervalMs);
-    prev = x;
+  for (let i = upperBound(window, start); i < end; i += 1) {
+    missingMs += Math.max(0, tsAt(i) - Math.max(prev, start) - intervalMs);
+    prev = tsAt(i);
   }
   missingMs += Math.max(0, t - prev - intervalMs);
   return { intervalMs, windowMs, thresholdMs, missingMs };

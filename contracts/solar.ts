@@ -79,6 +79,21 @@ function eventMs(latDeg: number, lonDeg: number, dayStartUtcMs: number, sign: -1
 export function sunTimes(latDeg: number, lonDeg: number, dateUtcMs: number): SunTimes {
   const offsetMs = lonDeg * 4 * MINUTE_MS;
   const dayStartUtcMs = Math.floor((dateUtcMs + offsetMs) / DAY_MS) * DAY_MS;
+  // A pure function of (place, day): every reading asks it twice or more, so remember the recent answers.
+  const key = `${latDeg}|${lonDeg}|${dayStartUtcMs}`;
+  const cached = sunCache.get(key);
+  if (cached) return cached;
+  const times = Object.freeze(computeSunTimes(latDeg, lonDeg, dayStartUtcMs, offsetMs));
+  if (sunCache.size >= MAX_CACHED_DAYS) sunCache.clear();
+  sunCache.set(key, times);
+  return times;
+}
+
+/** Places × days remembered by sunTimes; a fleet of 10,000 stations over three days fits. */
+const MAX_CACHED_DAYS = 40_000;
+const sunCache = new Map<string, SunTimes>();
+
+function computeSunTimes(latDeg: number, lonDeg: number, dayStartUtcMs: number, offsetMs: number): SunTimes {
   const noonGuess = dayStartUtcMs + 12 * 3_600_000 - offsetMs;
   const firstRise = eventMs(latDeg, lonDeg, dayStartUtcMs, -1, noonGuess);
   const firstSet = eventMs(latDeg, lonDeg, dayStartUtcMs, 1, noonGuess);
