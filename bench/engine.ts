@@ -64,7 +64,7 @@ export const bench: Bench = {
   id: 'engine',
   title: 'Rule engine CPU per reading (pure evaluate, one core)',
   run: async (options) => {
-    const repeats = options.quick ? 3 : 10;
+    const repeats = options.quick ? 5 : 20;
     const rows: BenchRow[] = [];
     for (const stepS of [60, 10]) {
       options.progress(`rule engine, one reading every ${stepS} s`);

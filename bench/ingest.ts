@@ -45,6 +45,20 @@ interface E2E {
   stored: number;
   acked: number;
   rate: number;
+  /** CPU of this process (publishers, gateway, ingest, engine, forwarder) per stored reading. */
+  cpuUsPerReading: number;
+}
+
+interface Ceiling {
+  rate: number;
+  /** CPU of this process (publishers, broker, subscriber) per message. */
+  cpuUsPerMessage: number;
+}
+
+/** CPU time of this process in µs (user + system): what each path costs, whatever else the machine runs. */
+function cpuUs(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 async function endToEnd(influx: BenchInflux, durationMs: number, options: BenchOptions): Promise<E2E> {
@@ -55,6 +69,7 @@ async function endToEnd(influx: BenchInflux, durationMs: number, options: BenchO
     const clients = await connectPublishers(specs);
     const baseTs = readingsBase(Date.now());
     const started = performance.now();
+    const cpu0 = cpuUs();
     const run = await publishFor(clients, specs, {
       durationMs,
       window: WINDOW,
@@ -66,13 +81,13 @@ async function endToEnd(influx: BenchInflux, durationMs: number, options: BenchO
     // PUBACK means "durable in the spool"; the reading is in InfluxDB once the forwarder has written it.
     await waitUntil(async () => (stored = await influx.countReadings()) >= run.acked, 120_000, 100);
     const elapsedS = (performance.now() - started) / 1_000;
-    return { stored, acked: run.acked, rate: stored / elapsedS };
+    return { stored, acked: run.acked, rate: stored / elapsedS, cpuUsPerReading: (cpuUs() - cpu0) / Math.max(1, stored) };
   } finally {
     await system.close();
   }
 }
 
-async function bareAedesRate(durationMs: number, options: BenchOptions): Promise<number> {
+async function bareAedesRate(durationMs: number, options: BenchOptions): Promise<Ceiling> {
   const broker = await startBareAedes();
   try {
     const topics = Array.from({ length: PUBLISHERS }, (_, i) => readingsTopic(StationIdSchema.parse(`bench-${i + 1}`)));
@@ -81,6 +96,7 @@ async function bareAedesRate(durationMs: number, options: BenchOptions): Promise
     const clients = await connectPublishers(specs);
     const baseTs = readingsBase(Date.now());
     const started = performance.now();
+    const cpu0 = cpuUs();
     const run = await publishFor(clients, specs, {
       durationMs,
       window: WINDOW,
@@ -89,8 +105,9 @@ async function bareAedesRate(durationMs: number, options: BenchOptions): Promise
     });
     await waitUntil(() => subscriber.received() >= run.acked, 30_000, 20);
     const rate = subscriber.received() / ((performance.now() - started) / 1_000);
+    const cpuUsPerMessage = (cpuUs() - cpu0) / Math.max(1, subscriber.received());
     await closeClients([...clients, subscriber.client]);
-    return rate;
+    return { rate, cpuUsPerMessage };
   } finally {
     await broker.close();
   }
@@ -120,7 +137,8 @@ async function rawInfluxRate(url: string, durationMs: number, options: BenchOpti
   }
 }
 
-function rows(e2e: E2E, aedes: number, raw: number): BenchRow[] {
+function rows(e2e: E2E, ceiling: Ceiling, raw: number): BenchRow[] {
+  const aedes = ceiling.rate;
   const lower = Math.min(aedes, raw);
   const lowerName = aedes <= raw ? 'bare Aedes' : 'InfluxDB writes';
   const lost = e2e.acked - e2e.stored;
@@ -135,6 +153,15 @@ function rows(e2e: E2E, aedes: number, raw: number): BenchRow[] {
       note: `${PUBLISHERS} QoS 1 publishers × ${WINDOW} in flight; ${e2e.stored.toLocaleString()} counted in InfluxDB${lost > 0 ? `, ${lost} acknowledged but not found` : ''}`,
     },
     { group: 1, name: 'ingest ceiling: bare Aedes QoS 1 publish→subscribe', value: round(aedes), unit: 'msg/s', note: 'new Aedes(), no hooks, one subscriber' },
+    {
+      group: 1,
+      name: 'ingest: CPU per stored reading, end to end',
+      value: round(e2e.cpuUsPerReading),
+      unit: 'µs',
+      goal: `bare Aedes ${round(ceiling.cpuUsPerMessage)} µs/msg`,
+      ratio: round(e2e.cpuUsPerReading / ceiling.cpuUsPerMessage),
+      note: 'this process: publishers, gateway, ingest, rule engine, forwarder (InfluxDB apart); Aedes: publishers, broker, subscriber',
+    },
     { group: 1, name: 'ingest ceiling: InfluxDB line-protocol writes', value: round(raw), unit: 'lines/s', note: `one writer, ${BATCH.toLocaleString()}-line batches` },
   ];
 }

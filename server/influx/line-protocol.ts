@@ -24,9 +24,13 @@ export function escapeMeasurement(name: string): string {
   return name.replace(/([, ])/g, '\\$1');
 }
 
-/** Tag keys, tag values and field keys escape commas, equals signs and spaces. */
+/**
+ * Tag keys, tag values and field keys escape commas, equals signs and spaces. A trailing backslash cannot be written:
+ * influxd reads it as escaping the separator after it (found by tests/fuzz/line-protocol.test.ts).
+ */
 export function escapeKey(value: string): string {
   assertNoNewline(value, 'tag or field key');
+  if (value.endsWith('\\')) throw new RangeError(`line protocol: tag or field key ends with a backslash: ${JSON.stringify(value)}`);
   return value.replace(/([,= ])/g, '\\$1');
 }
 
@@ -60,15 +64,30 @@ function timestampMs(tsMs: number): string {
  * timestamp) overwrites the stored point instead of adding a second one: duplicates are harmless.
  */
 export function readingLine(stationId: string, reading: Reading): string {
-  const fields: string[] = [];
-  for (const name of READING_FIELDS) {
+  let fields = '';
+  for (const [name, key, integer] of READING_FIELD_KEYS) {
     const value = reading[name];
     if (value === undefined) continue;
-    const encoded = INTEGER_FIELDS.has(name) ? integerField(value) : floatField(value);
-    fields.push(`${escapeKey(name)}=${encoded}`);
+    fields += `${fields === '' ? '' : ','}${key}=${integer ? integerField(value) : floatField(value)}`;
   }
-  const series = `${escapeMeasurement(READINGS_MEASUREMENT)},${STATION_TAG}=${escapeTagValue(stationId)}`;
-  return `${series} ${fields.join(',')} ${timestampMs(reading.ts)}`;
+  return `${readingsSeries(stationId)} ${fields} ${timestampMs(reading.ts)}`;
+}
+
+/** Field names are constants: escaped once here, not on every reading. */
+const READING_FIELD_KEYS = READING_FIELDS.map((name) => [name, escapeKey(name), INTEGER_FIELDS.has(name)] as const);
+
+/** `readings,station=<id>` by station: a fleet has a few thousand ids, and every reading of one shares its series key. */
+const seriesKeys = new Map<string, string>();
+const MAX_SERIES_KEYS = 100_000;
+
+function readingsSeries(stationId: string): string {
+  let key = seriesKeys.get(stationId);
+  if (key === undefined) {
+    key = `${escapeMeasurement(READINGS_MEASUREMENT)},${STATION_TAG}=${escapeTagValue(stationId)}`;
+    if (seriesKeys.size >= MAX_SERIES_KEYS) seriesKeys.clear();
+    seriesKeys.set(stationId, key);
+  }
+  return key;
 }
 
 export function statusLine(stationId: string, status: StationStatus, tsMs: number): string {

@@ -16,6 +16,12 @@ export interface ForwarderOptions {
   batchLines?: number;
   /** Retry delay bounds; default 0.5 s → 10 s, doubling, with jitter. */
   backoff?: { minMs: number; maxMs: number };
+  /**
+   * A batch smaller than `batchLines` waits until this long after the previous write began, so a steady trickle of
+   * readings becomes a few larger writes a second instead of one HTTP request, one file read and one checkpoint per
+   * handful of lines; a full batch goes at once. Default 100 ms. PUBACKs never wait for it (they wait for the spool).
+   */
+  lingerMs?: number;
   /** When idle, ping this often so health reflects InfluxDB without traffic; default 15 s. */
   idlePingMs?: number;
   random?: () => number;
@@ -66,6 +72,7 @@ class SpoolForwarder implements Forwarder {
   private running: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private state: ForwarderStatus = { up: null, sinceMs: null, lastError: null };
+  private lastWriteAt = -Infinity;
 
   constructor(private readonly opts: ForwarderOptions) {
     this.logger = opts.logger.child({ component: 'forwarder' });
@@ -85,17 +92,28 @@ class SpoolForwarder implements Forwarder {
 
   private async loop(): Promise<void> {
     const { spool } = this.opts;
+    const max = this.opts.batchLines ?? 5_000;
     while (!this.hardStop.signal.aborted) {
-      const batch = await spool.read(this.opts.batchLines ?? 5_000);
+      let batch = await spool.read(max);
+      if (batch.lines.length > 0 && batch.lines.length < max && (await this.linger())) batch = await spool.read(max);
       if (batch.lines.length === 0) {
         if (this.drain.signal.aborted) return;
         await this.idle();
         continue;
       }
+      this.lastWriteAt = performance.now();
       if (!(await this.deliver(batch.lines))) return;
       await spool.commit(batch.cursor);
       this.opts.hooks?.written?.(batch.lines);
     }
+  }
+
+  /** Waits out the rest of the linger after the previous write; true when it waited. Draining does not linger. */
+  private async linger(): Promise<boolean> {
+    const waitMs = this.lastWriteAt + (this.opts.lingerMs ?? 100) - performance.now();
+    if (waitMs <= 0 || this.drain.signal.aborted) return false;
+    await sleep(waitMs, this.drain.signal);
+    return true;
   }
 
   private async idle(): Promise<void> {
