@@ -82,7 +82,9 @@ for (const [index, id] of ids.entries()) {
   if (outcome.rows.length === 0 && outcome.seconds === 0) endLine(`[${index + 1}/${ids.length} ${id}] ${outcome.status}: ${outcome.note ?? ''}`);
   benches.push(outcome);
 }
-const written = await writeReport(ROOT, { startedAt, command, quick, machine, benches });
-process.stdout.write(`\n${markdownTable(benches)}\n\nWrote ${written.json} and ${written.markdown}\n`);
+// Only a run of every benchmark rewrites the table in BENCHMARKS.md; `--only` prints and keeps its JSON.
+const written = await writeReport(ROOT, { startedAt, command, quick, machine, benches }, only === undefined);
+const wrote = written.markdown === null ? `${written.json} (BENCHMARKS.md is rewritten only by a run of every benchmark)` : `${written.json} and ${written.markdown}`;
+process.stdout.write(`\n${markdownTable(benches)}\n\nWrote ${wrote}\n`);
 // Anything a failed bench left open must not keep the command alive.
 process.exit(benches.some((b) => b.status === 'failed') ? 1 : 0);

@@ -69,11 +69,16 @@ export function spliceSection(existing: string, section: string): string {
   return `${existing.trimEnd()}\n\n${section}\n`;
 }
 
-export async function writeReport(root: string, report: RunReport): Promise<{ json: string; markdown: string }> {
+/**
+ * Always the JSON; BENCHMARKS.md's table only when `table` (a run of every benchmark), so a partial run never
+ * replaces the whole table with a few rows.
+ */
+export async function writeReport(root: string, report: RunReport, table: boolean): Promise<{ json: string; markdown: string | null }> {
   const dir = join(root, 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const json = join(dir, resultFileName(report.startedAt));
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  if (!table) return { json, markdown: null };
   const markdown = join(root, 'BENCHMARKS.md');
   const existing = await readFile(markdown, 'utf8').catch(() => '# Benchmarks\n');
   await writeFile(markdown, spliceSection(existing, measuredSection(report)));
