@@ -60,6 +60,7 @@ export async function startFleet(args: {
   count: number;
   opts: SimOptions;
   brokerUrl: string;
+  ca?: string[] | undefined;
   clock: Clock;
   timeZone: string;
   logger: Logger;
@@ -71,6 +72,7 @@ export async function startFleet(args: {
   const tty = process.stderr.isTTY === true;
   const fleet = createFleet({
     brokerUrl: args.brokerUrl,
+    ca: args.ca,
     stations,
     scenario: args.opts.scenario,
     seed: args.opts.seed,

@@ -76,3 +76,11 @@ export const HealthSchema = z.object({
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
 });
 export type Health = z.infer<typeof HealthSchema>;
+
+/** `GET /ready`: whether readings can be accepted now (broker, spool, SQLite); `failing` names what is not. */
+export const ReadySchema = z.object({
+  ready: z.boolean(),
+  failing: z.array(z.string()),
+  checks: HealthSchema.shape.checks,
+});
+export type Ready = z.infer<typeof ReadySchema>;

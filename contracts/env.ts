@@ -21,6 +21,25 @@ const gateway = {
   MQTT_PORT: port(1883),
   /** MQTT over WebSocket, for browsers and test clients; 0 picks a free port. */
   MQTT_WS_PORT: port(8083),
+  /** MQTT over TLS, served only when TLS_CERT_FILE and TLS_KEY_FILE are set; 0 picks a free port. */
+  MQTT_TLS_PORT: port(8883),
+  /** Interface of plain MQTT (MQTT_PORT) alone; default HOST. 127.0.0.1 keeps unencrypted MQTT off the network. */
+  MQTT_HOST: optionalString,
+  /** Open MQTT connections at most (all transports); unset → gateway/limits.ts (2,000). */
+  MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /** Sustained publishes per second per station before it is slowed down; unset → gateway/limits.ts (20). */
+  MQTT_MAX_PUBLISH_PER_S: z.coerce.number().positive().max(100_000).optional(),
+};
+
+/** Certificate files (PEM) of this process's listeners: set both to serve MQTT over TLS, wss and HTTPS; neither for plain. */
+const tlsServer = {
+  TLS_CERT_FILE: optionalString,
+  TLS_KEY_FILE: optionalString,
+};
+
+/** A CA certificate (PEM) this process's clients trust besides the system's (mqtts://, wss://, https:// to our own servers). */
+const tlsClient = {
+  TLS_CA_FILE: optionalString,
 };
 
 const influx = {
@@ -40,6 +59,8 @@ const influx = {
 
 const server = {
   HTTP_PORT: port(8080),
+  /** Addresses (or CIDRs, comma-separated) of reverse proxies whose X-Forwarded-For is believed: rate limits count the real client. */
+  HTTP_TRUSTED_PROXIES: z.string().regex(/^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/, 'expected IP addresses or CIDRs, comma-separated').optional(),
   /** Map tiles for the dashboard, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; unset → stations on a plain map. */
   MAP_TILE_URL: z.string().regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'expected an http(s) tile URL template with {z}, {x} and {y}').optional(),
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
@@ -61,10 +82,10 @@ const server = {
   VOICE_ACK_TIMEOUT_S: z.coerce.number().int().min(30).max(86_400).default(600),
 };
 
-export const GatewayEnvSchema = z.object({ ...common, ...gateway, ADMIN_TOKEN: server.ADMIN_TOKEN });
-export const ServerEnvSchema = z.object({ ...common, ...influx, ...server });
-export const UpEnvSchema = z.object({ ...common, ...gateway, ...influx, ...server });
-export const SimEnvSchema = z.object({ ...common, MQTT_PORT: gateway.MQTT_PORT, HTTP_PORT: server.HTTP_PORT, ADMIN_TOKEN: server.ADMIN_TOKEN });
+export const GatewayEnvSchema = z.object({ ...common, ...gateway, ...tlsServer, ADMIN_TOKEN: server.ADMIN_TOKEN });
+export const ServerEnvSchema = z.object({ ...common, ...influx, ...server, ...tlsServer, ...tlsClient });
+export const UpEnvSchema = z.object({ ...common, ...gateway, ...influx, ...server, ...tlsServer });
+export const SimEnvSchema = z.object({ ...common, MQTT_PORT: gateway.MQTT_PORT, HTTP_PORT: server.HTTP_PORT, ADMIN_TOKEN: server.ADMIN_TOKEN, ...tlsClient });
 export const AdminEnvSchema = z.object({ ...common });
 
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;

@@ -10,3 +10,4 @@ export * from './solar.js';
 export * from './alerts.js';
 export * from './people.js';
 export * from './dashboard.js';
+export * from './audit.js';

@@ -17,9 +17,21 @@ export interface RejectRecorder {
   reject(stationId: string | null, reason: RejectReason, count?: number): void;
 }
 
-export type TokenCheck = 'ok' | 'unknown_station' | 'bad_token';
+/** `revoked`: the station is registered but has no valid token until an admin issues a new one. */
+export type TokenCheck = 'ok' | 'unknown_station' | 'bad_token' | 'revoked';
 
 /** Checks a station's MQTT credentials against the registry. */
 export interface StationAuthenticator {
   verify(stationId: string, token: Buffer): Promise<TokenCheck>;
+  /**
+   * The same answer without the slow hash, or `null` when only `verify` can tell. Used while a
+   * (station, address) is locked out: a token already verified since start still gets in.
+   */
+  verifyCached?(stationId: string, token: Buffer): TokenCheck | null;
+}
+
+/** Tells the gateway that a station's token was revoked or replaced, so its open connections must go. */
+export interface CredentialChanges {
+  /** Returns the unsubscribe function. */
+  onChange(listener: (stationId: StationId) => void): () => void;
 }

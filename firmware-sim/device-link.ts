@@ -6,7 +6,8 @@ import type { SimDeviceSpec } from './layout.js';
 const OFFLINE = JSON.stringify({ online: false });
 
 /** Dial the broker the way the station firmware does (DESIGN.md "MQTT"). */
-export function openLink(brokerUrl: string, station: Pick<SimDeviceSpec, 'id' | 'token'>): MqttClient {
+/** `ca`: the CAs to trust for mqtts:// and wss:// (a private CA beside the system's); undefined → Node's defaults. */
+export function openLink(brokerUrl: string, station: Pick<SimDeviceSpec, 'id' | 'token'>, ca?: string[]): MqttClient {
   return connect(brokerUrl, {
     clientId: station.id, // stable, so the broker keeps the session (clean: false) across reconnects
     username: station.id,
@@ -17,6 +18,7 @@ export function openLink(brokerUrl: string, station: Pick<SimDeviceSpec, 'id' | 
     reconnectPeriod: 0, // the device runs its own reconnect loop and resends from its own buffer
     connectTimeout: 10_000,
     will: { topic: statusTopic(station.id), payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+    ...(ca ? { ca } : {}),
   });
 }
 

@@ -30,6 +30,8 @@ export const DEFAULT_TUNING: DeviceTuning = { intervalS: 60, bufferCapacity: 1_4
 
 export interface DeviceOptions {
   brokerUrl: string;
+  /** CAs to trust for mqtts:// (see openLink). */
+  ca?: string[] | undefined;
   station: SimDeviceSpec;
   plan: ScenarioPlan;
   clock: Clock;
@@ -209,7 +211,7 @@ class Device implements SimDevice {
   #connect(): void {
     if (this.#stopped || this.#client) return;
     if (isNetworkDown(this.stationId, this.#o.plan, this.#o.clock.now(), this.#o.station)) return;
-    const client = openLink(this.#o.brokerUrl, this.#o.station);
+    const client = openLink(this.#o.brokerUrl, this.#o.station, this.#o.ca);
     this.#client = client;
     client.on('connect', () => this.#onConnect(client));
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));

@@ -9,6 +9,8 @@ import type { Scenario } from './weather.js';
 export interface FleetOptions {
   /** e.g. `mqtt://127.0.0.1:1883`. */
   brokerUrl: string;
+  /** CAs to trust for mqtts:// (see openLink). */
+  ca?: string[] | undefined;
   stations: readonly SimDeviceSpec[];
   scenario: Scenario;
   seed: number;
@@ -49,7 +51,7 @@ export function createFleet(options: FleetOptions): Fleet {
   const timers = options.timers ?? realTimers;
   const plan = planScenario(options.stations, { scenario: options.scenario, seed: options.seed });
   const devices = options.stations.map((station) =>
-    createDevice({ brokerUrl: options.brokerUrl, station, plan, clock: options.clock, logger: options.logger, timers, tuning: options.tuning, startMs: options.startMs }),
+    createDevice({ brokerUrl: options.brokerUrl, ca: options.ca, station, plan, clock: options.clock, logger: options.logger, timers, tuning: options.tuning, startMs: options.startMs }),
   );
   let progressTimer: unknown = null;
   let stopping: Promise<void> | null = null;

@@ -2,8 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AedesOptions, AuthErrorCode, Client } from 'aedes';
 import type { Logger } from 'pino';
 import { isStationId, type StationAuthenticator } from '../contracts/index.js';
+import type { AuthLockout } from './auth-lockout.js';
 import type { Identities } from './identity.js';
 import type { AuthFailureReason, GatewayMetrics } from './metrics.js';
+import { remoteAddressOf } from './remote-address.js';
 
 export type AuthenticateHandler = NonNullable<AedesOptions['authenticate']>;
 
@@ -16,6 +18,7 @@ export interface AuthenticateDeps {
   authenticator: StationAuthenticator;
   serviceAccount?: ServiceAccount | undefined;
   identities: Identities;
+  lockout: AuthLockout;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -30,6 +33,8 @@ const RETURN_CODE: Record<AuthFailureReason, number> = {
   bad_station_id: BAD_USERNAME_OR_PASSWORD,
   bad_token: BAD_USERNAME_OR_PASSWORD,
   unknown_station: NOT_AUTHORIZED,
+  revoked: NOT_AUTHORIZED,
+  locked_out: NOT_AUTHORIZED,
   // The registry is unreachable: "server unavailable" tells the station to retry, not that it is banned.
   authenticator_error: SERVER_UNAVAILABLE,
 };
@@ -37,7 +42,7 @@ const RETURN_CODE: Record<AuthFailureReason, number> = {
 /** aedes `authenticate`: username = station id, password = its token; or the server's service account. */
 export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler {
   return (client, username, password, done) => {
-    identify(deps, username, password).then(
+    identify(deps, username, password, remoteAddressOf(client)).then(
       (outcome) => {
         if (outcome.ok) {
           deps.identities.set(client, outcome.identity);
@@ -55,20 +60,51 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
 
 type Outcome = { ok: true; identity: Parameters<Identities['set']>[1] } | { ok: false; reason: AuthFailureReason };
 
-async function identify(deps: AuthenticateDeps, username: string | undefined, password: Buffer | undefined): Promise<Outcome> {
+async function identify(deps: AuthenticateDeps, username: string | undefined, password: Buffer | undefined, address: string): Promise<Outcome> {
   if (username === undefined || password === undefined) return { ok: false, reason: 'missing_credentials' };
   const service = deps.serviceAccount;
-  if (service && username === service.username) {
-    return sameSecret(password, service.password) ? { ok: true, identity: { kind: 'service' } } : { ok: false, reason: 'bad_token' };
-  }
+  if (service && username === service.username) return identifyService(deps, service, password, address);
   if (!isStationId(username)) return { ok: false, reason: 'bad_station_id' };
+  const { lockout } = deps;
+  const station: Outcome = { ok: true, identity: { kind: 'station', stationId: username } };
+  if (lockout.isLocked(username, address)) {
+    // No scrypt while locked out; only a token already verified since start (the honest station's) gets in.
+    // That exception costs nothing in strength: station tokens are 256 random bits, so guessing one is hopeless anyway.
+    if (deps.authenticator.verifyCached?.(username, password) === 'ok') return station;
+    lockout.refusedWhileLocked();
+    return { ok: false, reason: 'locked_out' };
+  }
   const check = await deps.authenticator.verify(username, password);
-  return check === 'ok' ? { ok: true, identity: { kind: 'station', stationId: username } } : { ok: false, reason: check };
+  if (check === 'bad_token') lockout.recordFailure(username, address);
+  if (check !== 'ok') return { ok: false, reason: check };
+  lockout.recordSuccess(username, address);
+  return station;
+}
+
+/**
+ * The service account's password is the admin token, which an operator may choose (16 characters at least):
+ * the same lockout keeps MQTT from being a fast oracle for it. No exception while locked: the check is cheap,
+ * so an exception would let a guesser go on at full speed.
+ */
+function identifyService(deps: AuthenticateDeps, service: ServiceAccount, password: Buffer, address: string): Outcome {
+  const { lockout } = deps;
+  if (lockout.isLocked(service.username, address)) {
+    lockout.refusedWhileLocked();
+    return { ok: false, reason: 'locked_out' };
+  }
+  if (!sameSecret(password, service.password)) {
+    lockout.recordFailure(service.username, address);
+    return { ok: false, reason: 'bad_token' };
+  }
+  lockout.recordSuccess(service.username, address);
+  return { ok: true, identity: { kind: 'service' } };
 }
 
 function refuse(deps: AuthenticateDeps, client: Client, username: string | undefined, reason: AuthFailureReason, done: Parameters<AuthenticateHandler>[3]): void {
   deps.metrics.authFailures.inc({ reason });
-  deps.logger.warn({ stationId: username, clientId: client.id, reason }, 'MQTT connect refused');
+  // A locked-out pair was logged once when the lockout began; a line per attempt would let a guesser flood the log.
+  const level = reason === 'locked_out' ? 'debug' : 'warn';
+  deps.logger[level]({ stationId: username, clientId: client.id, reason }, 'MQTT connect refused');
   const returnCode = RETURN_CODE[reason] as AuthErrorCode;
   done(Object.assign(new Error(`connect refused: ${reason}`), { returnCode }), false);
 }

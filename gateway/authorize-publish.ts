@@ -12,6 +12,7 @@ import {
   parseStationTopic,
   parseStatusPayload,
 } from '../contracts/index.js';
+import { type ConsumerRelay, RELAYED_TOPIC } from './consumer-relay.js';
 import type { Identities } from './identity.js';
 import type { GatewayMetrics } from './metrics.js';
 import { countByReason } from './reject-log.js';
@@ -22,6 +23,8 @@ export interface AuthorizePublishDeps {
   identities: Identities;
   /** Absent when the gateway runs alone: validate and forward, the server consumes from the broker. */
   sink?: IngestSink | undefined;
+  /** Gateway run alone: a reading is acknowledged only once the server consuming from us has it. */
+  relay?: ConsumerRelay | undefined;
   rejects: RejectRecorder;
   metrics: GatewayMetrics;
   clock: Clock;
@@ -73,10 +76,26 @@ async function acceptReadings(deps: AuthorizePublishDeps, stationId: StationId, 
     deps.logger.error({ err, stationId, readings: readings.length }, 'sink refused readings; not acknowledging');
     return err instanceof Error ? err : new Error(String(err));
   }
-  deps.metrics.messages.inc({ kind: 'readings' });
   // Readings are a stream, never retained state; and subscribers see only the readings that passed.
   packet.retain = false;
   if (firstReject !== undefined) packet.payload = Buffer.from(JSON.stringify(readings), 'utf8');
+  const relayError = await relayFirst(deps, stationId, packet);
+  if (relayError !== null) return relayError;
+  deps.metrics.messages.inc({ kind: 'readings' });
+  return null;
+}
+
+/** Gateway run alone: hand a copy to the server and wait for its PUBACK; the original then goes nowhere. */
+async function relayFirst(deps: AuthorizePublishDeps, stationId: StationId, packet: PublishPacket): Promise<Error | null> {
+  if (!deps.relay) return null;
+  const error = await deps.relay.deliver(packet.topic, payloadOf(packet), packet.retain);
+  if (error !== null) {
+    deps.logger.warn({ err: error.message, stationId, topic: packet.topic }, 'not relayed to the server; not acknowledging');
+    return error;
+  }
+  // Its copy went to the server (and, if retained, into the retained store) already; the original must not go twice.
+  packet.topic = RELAYED_TOPIC;
+  packet.retain = false;
   return null;
 }
 
@@ -89,6 +108,8 @@ async function acceptStatus(deps: AuthorizePublishDeps, stationId: StationId, pa
     deps.logger.error({ err, stationId }, 'sink refused status; not acknowledging');
     return err instanceof Error ? err : new Error(String(err));
   }
+  const relayError = await relayFirst(deps, stationId, packet);
+  if (relayError !== null) return relayError;
   deps.metrics.messages.inc({ kind: 'status' });
   return null;
 }
@@ -115,5 +136,5 @@ function payloadOf(packet: PublishPacket): Buffer {
 
 /** aedes `authorizeForward`: a last guard so nothing diverted can reach a client, whatever it subscribed. */
 export function forwardUnlessRejected(_client: unknown, packet: AedesPublishPacket): AedesPublishPacket | null {
-  return packet.topic.startsWith(`${REJECTED_TOPIC}/`) ? null : packet;
+  return packet.topic.startsWith(`${REJECTED_TOPIC}/`) || packet.topic === RELAYED_TOPIC ? null : packet;
 }

@@ -1,24 +1,36 @@
 import { type EventEmitter, once } from 'node:events';
-import type { Server } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
   type Clock,
+  type CredentialChanges,
   type IngestSink,
   type PayloadLimits,
   type StationAuthenticator,
   DEFAULT_PAYLOAD_LIMITS,
 } from '../contracts/index.js';
+import { AuthLockout, DEFAULT_LOCKOUT, type LockoutPolicy } from './auth-lockout.js';
 import { type ServiceAccount, createAuthenticate } from './authenticate.js';
 import { createAuthorizePublish, forwardUnlessRejected } from './authorize-publish.js';
 import { createAuthorizeSubscribe } from './authorize-subscribe.js';
+import { createConnectionLimiter } from './connection-limits.js';
+import { ConsumerRelay, DEFAULT_RELAY_TIMEOUT_MS } from './consumer-relay.js';
+import { dropOnCredentialChange } from './credential-drop.js';
 import { Identities } from './identity.js';
+import { createLimitLog } from './limit-log.js';
+import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './limits.js';
 import { createGatewayMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-size-guard.js';
+import { limitPublishRate } from './publish-rate.js';
 import { createRejectLog } from './reject-log.js';
+import { tagRemoteAddress } from './remote-address.js';
 import { createTcpServer } from './tcp.js';
+import { closeOnIllFormedTopic } from './topic-guard.js';
+import { type TlsCredentials, createTlsServer } from './tls.js';
 import { type WebSocketTransport, createWebSocketServer } from './websocket.js';
 
 export type { ServiceAccount } from './authenticate.js';
@@ -38,6 +50,16 @@ export interface GatewayOptions {
    * Default 2 × limits.maxBytes: payloads up to that are acknowledged and refused as `too_large`.
    */
   maxPacketBytes?: number;
+  /** Gateway run alone: how long a station's PUBACK may wait for the server's; default DEFAULT_RELAY_TIMEOUT_MS. */
+  relayTimeoutMs?: number;
+  /** Certificate and key: also serve MQTT over TLS (ListenOptions.mqttTlsPort), and wss instead of ws. */
+  tls?: TlsCredentials;
+  /** Revocations and rotations of station tokens; a station's open connections are closed on each. */
+  credentialChanges?: CredentialChanges;
+  /** Lockout after repeated wrong tokens per (station, address); default DEFAULT_LOCKOUT. */
+  lockout?: LockoutPolicy;
+  /** Connection and per-station publish limits; each one not given is DEFAULT_GATEWAY_LIMITS' (gateway/limits.ts). */
+  trafficLimits?: Partial<GatewayLimits>;
 }
 
 export interface ListenOptions {
@@ -46,12 +68,23 @@ export interface ListenOptions {
   mqttPort: number;
   /** MQTT over WebSocket; 0 picks a free port. */
   wsPort: number;
+  /** MQTT over TLS, when the gateway has `tls`; 0 picks a free port. */
+  mqttTlsPort?: number;
+  /** Interface of plain MQTT alone (e.g. loopback while TLS faces the network); default `host`. */
+  mqttHost?: string;
+}
+
+export interface BoundPorts {
+  mqttPort: number;
+  wsPort: number;
+  /** null without TLS. */
+  mqttTlsPort: number | null;
 }
 
 export interface Gateway {
   readonly broker: Aedes;
   /** Resolves with the ports actually bound. */
-  listen(options: ListenOptions): Promise<{ mqttPort: number; wsPort: number }>;
+  listen(options: ListenOptions): Promise<BoundPorts>;
   /** Stops accepting, closes every client (wills fire), then the broker. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -64,13 +97,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const stations = new Set<Client>();
   const metrics = createGatewayMetrics(options.metrics, () => stations.size);
   const rejects = createRejectLog(metrics.rejected, logger, clock);
+  const traffic = { ...DEFAULT_GATEWAY_LIMITS, ...options.trafficLimits };
+  const limitLog = createLimitLog(logger);
+  const connectionLimiter = createConnectionLimiter(traffic, metrics.connectionsRefused, limitLog);
+  // Run alone (no in-process sink), a reading is acknowledged only once the server consuming from us has it.
+  const relay = options.sink === undefined && options.serviceAccount !== undefined
+    ? new ConsumerRelay({ isConsumer: (c) => identities.get(c)?.kind === 'service', timeoutMs: options.relayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS, logger })
+    : undefined;
+  const publishRate = limitPublishRate(closeOnIllFormedTopic(createAuthorizePublish({ identities, sink: options.sink, relay, rejects, metrics, clock, limits, logger })), {
+    limits: traffic, speed: clock.speed, identities, throttled: metrics.publishesThrottled, log: limitLog,
+  });
+  const lockout = new AuthLockout(options.lockout ?? DEFAULT_LOCKOUT, clock, logger, options.metrics);
   const broker = await Aedes.createBroker({
-    authenticate: createAuthenticate({ authenticator: options.authenticator, serviceAccount: options.serviceAccount, identities, metrics, logger }),
-    authorizePublish: createAuthorizePublish({ identities, sink: options.sink, rejects, metrics, clock, limits, logger }),
+    authenticate: createAuthenticate({ authenticator: options.authenticator, serviceAccount: options.serviceAccount, identities, lockout, metrics, logger }),
+    authorizePublish: publishRate.authorizePublish,
     authorizeSubscribe: createAuthorizeSubscribe(identities, logger),
     authorizeForward: forwardUnlessRejected,
+    // A backstop only: connection-limits.ts closes a peer without CONNACK after connectTimeoutMs already.
+    connectTimeout: traffic.connectTimeoutMs + 1_000,
   });
+  relay?.attach(broker);
+  broker.on('clientReady', (client) => connectionLimiter.connected(client.conn as unknown as Duplex));
   trackStations(broker, identities, stations, logger);
+  const unsubscribe = options.credentialChanges ? dropOnCredentialChange(broker, identities, options.credentialChanges, logger, options.metrics) : () => undefined;
 
   const connections = new Set<Duplex>();
   const wrap = (conn: Duplex): Duplex => {
@@ -79,18 +128,31 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       rejects.reject(identities.stationOf(client), 'too_large');
       logger.warn({ clientId: client?.id, announcedBytes: bytes, maxPacketBytes }, 'oversized MQTT packet; connection closed');
     });
+    tagRemoteAddress(guarded, conn);
+    if (!connectionLimiter.admit(guarded, (conn as Partial<Socket>).remoteAddress)) return guarded;
     connections.add(guarded);
     guarded.once('close', () => connections.delete(guarded));
     return guarded;
   };
-  const tcp = createTcpServer((conn) => broker.handle(conn), wrap);
-  const ws = createWebSocketServer((conn, req) => broker.handle(conn, req), wrap, maxPacketBytes + 5);
+  // A connection refused by a limit is already destroyed: no aedes client (parser, timers) is made for it.
+  const handle = (conn: Duplex, req?: IncomingMessage): void => {
+    if (!conn.destroyed) broker.handle(conn, req);
+  };
+  const tcp = createTcpServer(handle, wrap);
+  const ws = createWebSocketServer(handle, wrap, maxPacketBytes + 5, options.tls);
+  const tls = options.tls ? createTlsServer(options.tls, handle, wrap) : null;
+  tls?.on('tlsClientError', (err: Error) => logger.debug({ err: err.message }, 'MQTT TLS handshake failed'));
 
   let closing: Promise<void> | null = null;
   return {
     broker,
-    listen: (listenOptions) => listenBoth(tcp, ws, listenOptions, logger),
-    close: () => (closing ??= closeAll({ broker, tcp, ws, connections, logger })),
+    listen: (listenOptions) => listenAll({ tcp, ws, tls }, listenOptions, logger),
+    close: () => {
+      unsubscribe();
+      connectionLimiter.close();
+      publishRate.close();
+      return (closing ??= closeAll({ broker, tcp, ws, tls, connections, logger }));
+    },
   };
 }
 
@@ -104,15 +166,23 @@ function trackStations(broker: Aedes, identities: Identities, stations: Set<Clie
   (broker as EventEmitter).on('error', (err: Error) => logger.error({ err }, 'MQTT broker error'));
 }
 
-async function listenBoth(tcp: Server, ws: WebSocketTransport, options: ListenOptions, logger: Logger): Promise<{ mqttPort: number; wsPort: number }> {
-  const mqttPort = await listenOn(tcp, options.host, options.mqttPort);
-  const wsPort = await listenOn(ws.http, options.host, options.wsPort);
-  logger.info({ host: options.host, mqttPort, wsPort }, 'MQTT gateway listening');
-  return { mqttPort, wsPort };
+async function listenAll(servers: { tcp: Server; ws: WebSocketTransport; tls: Server | null }, options: ListenOptions, logger: Logger): Promise<BoundPorts> {
+  const mqttHost = options.mqttHost ?? options.host;
+  const mqttPort = await listenOn(servers.tcp, mqttHost, options.mqttPort);
+  const wsPort = await listenOn(servers.ws.http, options.host, options.wsPort);
+  const mqttTlsPort = servers.tls ? await listenOn(servers.tls, options.host, options.mqttTlsPort ?? 8883) : null;
+  logger.info({ host: options.host, mqttHost, mqttPort, wsPort, mqttTlsPort }, 'MQTT gateway listening');
+  return { mqttPort, wsPort, mqttTlsPort };
 }
 
+/**
+ * Node's default accept backlog is 511: in a connect flood or a reconnect storm the rest wait in the kernel,
+ * half-open and out of reach of any limit or timeout of ours. Linux caps this at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 4_096;
+
 async function listenOn(server: Server, host: string, port: number): Promise<number> {
-  server.listen(port, host);
+  server.listen({ port, host, backlog: LISTEN_BACKLOG });
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
@@ -122,14 +192,15 @@ async function listenOn(server: Server, host: string, port: number): Promise<num
 interface Parts {
   broker: Aedes;
   tcp: Server;
+  tls: Server | null;
   ws: WebSocketTransport;
   connections: Set<Duplex>;
   logger: Logger;
 }
 
 /** In the order data flows: stop accepting, close clients and broker, then drop whatever never connected. */
-async function closeAll({ broker, tcp, ws, connections, logger }: Parts): Promise<void> {
-  const serversClosed = [closeServer(tcp), closeServer(ws.http)];
+async function closeAll({ broker, tcp, ws, tls, connections, logger }: Parts): Promise<void> {
+  const serversClosed = [closeServer(tcp), closeServer(ws.http), ...(tls ? [closeServer(tls)] : [])];
   ws.wss.close();
   await new Promise<void>((resolve) => broker.close(() => resolve()));
   // Connections that never sent CONNECT are not aedes clients; they would hold the servers open.

@@ -1,12 +1,16 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, Health, ReadingOut, StationId } from '../contracts/index.js';
 import { registerErrorHandlers } from './http-errors.js';
+import { DEFAULT_HTTP_RATE_LIMITS, type HttpRateLimits, registerRateLimits } from './http-limits.js';
+import { registerSecurityHeaders } from './security-headers.js';
+import type { AuditLog } from './audit/audit-log.js';
+import { auditHook } from './audit/audit-hook.js';
 import type { UserAuth } from './auth/sessions.js';
 import type { StationRepository } from './registry/stations.js';
 import type { AlertStore } from './alerts/alert-store.js';
@@ -58,6 +62,16 @@ export interface AppDeps {
   dashboardDir?: string;
   /** MAP_TILE_URL: the dashboard's map tiles, or none. */
   tileUrl?: string | null;
+  /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): serve HTTPS instead of HTTP; session cookies get Secure. */
+  https?: { cert: Buffer; key: Buffer } | null;
+  /** The audit log of people's actions (routes declare `config.audit`); absent → nothing recorded, no GET /api/audit. */
+  audit?: AuditLog;
+  /** Told of every route as it is registered: the access-matrix and audit tests check that none is left undecided. */
+  onRoute?: (route: RouteOptions) => void;
+  /** Per-address request limits; each one not given is DEFAULT_HTTP_RATE_LIMITS' (server/http-limits.ts). */
+  rateLimits?: Partial<HttpRateLimits>;
+  /** HTTP_TRUSTED_PROXIES: proxies whose X-Forwarded-For is believed; absent → the socket's address counts. */
+  trustedProxies?: string;
 }
 
 /** The HTTP app as one unit; it never listens (main does), so tests drive it with `inject`. */
@@ -68,10 +82,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { module: 'http' },
     { redact: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie', 'headers.cookie'] },
   );
-  const app = Fastify({ loggerInstance });
+  // Typed as the plain-HTTP instance: fastify's https overload differs only in the raw server type, which no route uses.
+  // Behind a trusted proxy, request.ip (what rate limits count by) is the client's address from X-Forwarded-For.
+  const trustProxy = deps.trustedProxies ?? false;
+  const app = deps.https ? (Fastify({ loggerInstance, trustProxy, https: deps.https }) as unknown as FastifyInstance) : Fastify({ loggerInstance, trustProxy });
+  if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandlers(app);
+  // At the root, before any route: every route that declares `config.audit` is recorded after its answer.
+  if (deps.audit) app.addHook('onSend', auditHook(deps.audit));
+  // Both before any route: each hooks the routes as they are added.
+  await registerSecurityHeaders(app, { tileUrl: deps.tileUrl });
+  await registerRateLimits(app, { ...DEFAULT_HTTP_RATE_LIMITS, ...deps.rateLimits }, deps.metrics);
 
   await app.register(swagger, {
     openapi: {

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock, Health, IngestSink, ServerEnv } from '../contracts/index.js';
 import { buildApp } from './app.js';
+import { AuditLog } from './audit/audit-log.js';
 import { type AdminToken, resolveAdminToken } from './auth/admin-token.js';
+import { type CredentialWatch, watchCredentials } from './auth/credential-watch.js';
 import { CachingStationAuthenticator } from './auth/station-authenticator.js';
 import { connectInflux } from './influx/connect.js';
 import { type ConfigPublisher, FrostEngine } from './alerts/frost-engine.js';
@@ -14,6 +16,7 @@ import type { Notifier } from './notify/sender.js';
 import { queryReadings } from './influx/readings-query.js';
 import { StationActivity, withActivity } from './ingest/activity.js';
 import { type IngestService, createIngestService } from './ingest/ingest-service.js';
+import { providerCheck } from './notify/provider-health.js';
 import { dataPaths } from './paths.js';
 import { type Db, openDatabase } from './registry/db.js';
 import { StationRepository } from './registry/stations.js';
@@ -40,6 +43,7 @@ export type ServerSettings = Pick<
   | 'SMS_SEGMENT_COST_USD'
   | 'VOICE_ACK_TIMEOUT_S'
   | 'MAP_TILE_URL'
+  | 'HTTP_TRUSTED_PROXIES'
 >;
 
 export interface ServerRuntimeOptions {
@@ -48,6 +52,8 @@ export interface ServerRuntimeOptions {
   influxUrl: string;
   logger: Logger;
   clock: Clock;
+  /** Certificate and key from TLS_CERT_FILE / TLS_KEY_FILE: HTTPS on HTTP_PORT. */
+  tls?: { cert: Buffer; key: Buffer } | null;
 }
 
 export interface Check {
@@ -65,6 +71,8 @@ export interface ServerRuntime {
   readonly sink: IngestSink;
   readonly stations: StationRepository;
   readonly authenticator: CachingStationAuthenticator;
+  /** Token revocations and rotations, made here or by another process on the registry file (for the gateway). */
+  readonly credentialChanges: CredentialWatch;
   readonly adminToken: AdminToken;
   /** The dashboard user created on the very first start (its password is shown once), else null. */
   readonly bootstrapUser: { username: string; password: string } | null;
@@ -89,6 +97,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const db = openDatabase(paths.registry, logger.child({ module: 'registry' }));
   const stations = new StationRepository(db, clock);
   const authenticator = new CachingStationAuthenticator(stations);
+  const credentialChanges = watchCredentials({ db, stations, logger: logger.child({ module: 'registry' }) });
   const adminToken = await resolveAdminToken({ configured: settings.ADMIN_TOKEN, dataDir: settings.DATA_DIR, logger });
 
   const influx = await connectInflux({
@@ -113,11 +122,12 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const userAuth = new UserAuth({ db, clock, logger: logger.child({ module: 'auth' }) });
   const bootstrapUser = await ensureBootstrapAdmin(userAuth.users, settings.DATA_DIR, logger);
   let brokerCheck: () => Check = () => ({ ok: false, detail: 'no broker attached' });
-  const publicUrl = settings.PUBLIC_URL ?? `http://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const publicUrl = settings.PUBLIC_URL ?? `${scheme}://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
   const query: Parameters<typeof startAlerting>[0]['query'] = (id, range) => queryReadings(influx, id, range);
   const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
   ingest.onDurable((stationId, readings) => alerting.engine.onReadings(stationId, readings));
-  const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db) });
+  const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) });
   const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
   const dashboard = createDashboard({
     db,
@@ -142,7 +152,10 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     metrics,
     adminToken: adminToken.token,
     auth: userAuth,
+    audit: new AuditLog(db, clock),
     tileUrl: settings.MAP_TILE_URL ?? null,
+    trustedProxies: settings.HTTP_TRUSTED_PROXIES,
+    https: options.tls ?? null,
     alerting: {
       people: alerting.people,
       alerts: alerting.alerts,
@@ -160,13 +173,14 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   let closing: Promise<void> | null = null;
   return {
     app,
-    url: `http://${urlHost(settings.HOST)}:${port}`,
+    url: `${scheme}://${urlHost(settings.HOST)}:${port}`,
     bootstrapUser,
     metrics,
     ingest,
     sink,
     stations,
     authenticator,
+    credentialChanges,
     adminToken,
     engine: alerting.engine,
     notifier: alerting.notifier,
@@ -184,6 +198,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
         ['ingest', () => ingest.close()],
         ['notifier', () => alerting.notifier.close()],
         ['influx client', () => influx.close()],
+        ['credential watch', () => credentialChanges.close()],
         ['sqlite', () => db.close()],
       ])),
   };
@@ -200,10 +215,10 @@ async function closeSteps(logger: Logger, steps: Array<[string, () => Promise<un
   }
 }
 
-/** SQLite or the spool failing means nothing can be stored: down. InfluxDB or the broker: degraded. */
-export function health(checks: { broker: Check; influx: Check; spool: Check; sqlite: Check }): Health {
+/** SQLite or the spool failing means nothing can be stored: down. InfluxDB, the broker or Twilio (failing > 5 min): degraded. */
+export function health(checks: { broker: Check; influx: Check; spool: Check; sqlite: Check; twilio?: Check }): Health {
   const down = !checks.sqlite.ok || !checks.spool.ok;
-  const degraded = !checks.broker.ok || !checks.influx.ok;
+  const degraded = !checks.broker.ok || !checks.influx.ok || checks.twilio?.ok === false;
   return { status: down ? 'down' : degraded ? 'degraded' : 'ok', checks };
 }
 

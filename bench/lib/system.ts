@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type StationId, StationIdSchema, UpEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
 import { brokerConfigPublisher } from '../../cli/config-publisher.js';
 import { type Gateway, type ServiceAccount, createGateway } from '../../gateway/gateway.js';
+import { UNLIMITED_FOR_BENCH } from '../../gateway/limits.js';
 import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 import { silentLogger } from './influxd.js';
 
@@ -52,6 +53,7 @@ export async function startBenchSystem(influx: { url: string; database: string }
     metrics: runtime.metrics,
     clock: systemClock,
     serviceAccount: SERVICE_ACCOUNT,
+    trafficLimits: UNLIMITED_FOR_BENCH,
   });
   const ports = await gateway.listen({ host: settings.HOST, mqttPort: 0, wsPort: 0 });
   runtime.setBrokerCheck(() => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }));

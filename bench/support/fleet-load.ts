@@ -45,7 +45,8 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
     const t0 = performance.now();
     const tokens = await registerOffline(dataDir, systemClock, 'fleet', options.stations);
     const registerS = (performance.now() - t0) / 1_000;
-    child = await startChildUp(dataDir, influx.influxd.url, {}, options.nodeArgs ?? []);
+    // Connections over the default limit are the point of this bench.
+    child = await startChildUp(dataDir, influx.influxd.url, { MQTT_MAX_CONNECTIONS: String(options.stations * 2) }, options.nodeArgs ?? []);
     await sleep(2_000);
     const idle = await procSample(child.pid);
     const t1 = performance.now();

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type Logger, pino } from 'pino';
 import { type Clock, type StationCreate, StationIdSchema, UpEnvSchema, loadEnv } from '../../contracts/index.js';
 import { createGateway, type Gateway } from '../../gateway/gateway.js';
+import { UNLIMITED_FOR_BENCH } from '../../gateway/limits.js';
 import { connectInflux } from '../../server/influx/connect.js';
 import { findFreePort, startManagedInfluxd, type ManagedInfluxd } from '../../server/influx/managed-influxd.js';
 import { dataPaths } from '../../server/paths.js';
@@ -66,7 +67,7 @@ export async function startInProcess(options: SystemOptions): Promise<InProcessS
   const dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-bench-data-'));
   const settings = loadEnv(UpEnvSchema, { DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ...options.env });
   const runtime = await startServerRuntime({ settings, influxUrl: influx.influxd.url, logger: silent, clock: options.clock });
-  const gateway = await createGateway({ authenticator: runtime.authenticator, sink: runtime.sink, logger: silent, metrics: runtime.metrics, clock: options.clock });
+  const gateway = await createGateway({ authenticator: runtime.authenticator, sink: runtime.sink, logger: silent, metrics: runtime.metrics, clock: options.clock, trafficLimits: UNLIMITED_FOR_BENCH });
   const ports = await gateway.listen({ host: '127.0.0.1', mqttPort: 0, wsPort: 0 });
   runtime.setBrokerCheck(() => ({ ok: true }));
   let closing: Promise<void> | null = null;

@@ -2,13 +2,16 @@ import type { Command } from 'commander';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { GatewayEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
 import { createGateway } from '../../gateway/gateway.js';
+import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { resolveAdminToken } from '../../server/auth/admin-token.js';
+import { watchCredentials } from '../../server/auth/credential-watch.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
 import { dataPaths } from '../../server/paths.js';
 import { openDatabase } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
+import { loadTlsCredentials } from '../tls-files.js';
 import { out } from '../output.js';
 
 /** The username `frostwatch server` uses to consume from a gateway run apart; its password is the admin token. */
@@ -20,13 +23,16 @@ export function registerGatewayCommand(program: Command): void {
     .description(
       'run the MQTT gateway alone: station authentication, ACL and payload validation; a separate `frostwatch server` ' +
         `consumes from it as "${SERVER_MQTT_USERNAME}" with the admin token as password.\n` +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, DATA_DIR (station registry), ADMIN_TOKEN, LOG_LEVEL.',
+        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, DATA_DIR (station registry), ADMIN_TOKEN, LOG_LEVEL.',
     )
     .action(async () => {
       const env = loadEnv(GatewayEnvSchema, process.env);
+      const tls = await loadTlsCredentials(env);
       const logger = createLogger(env.LOG_LEVEL);
       const db = openDatabase(dataPaths(env.DATA_DIR).registry, logger.child({ module: 'registry' }));
       const stations = new StationRepository(db, systemClock);
+      // Revocations made by the server or the CLI reach this process through the shared registry file.
+      const credentialChanges = watchCredentials({ db, stations, logger: logger.child({ module: 'registry' }) });
       const admin = await resolveAdminToken({ configured: env.ADMIN_TOKEN, dataDir: env.DATA_DIR, logger });
       const metrics = new Registry();
       collectDefaultMetrics({ register: metrics, prefix: 'frostwatch_process_' });
@@ -36,13 +42,24 @@ export function registerGatewayCommand(program: Command): void {
         metrics,
         clock: systemClock,
         serviceAccount: { username: SERVER_MQTT_USERNAME, password: admin.token },
+        ...(tls ? { tls } : {}),
+        credentialChanges,
+        trafficLimits: trafficLimitsFromEnv(env),
       });
-      const ports = await gateway.listen({ host: env.HOST, mqttPort: env.MQTT_PORT, wsPort: env.MQTT_WS_PORT });
-      out(`frostwatch gateway: mqtt://${env.HOST}:${ports.mqttPort}  ws://${env.HOST}:${ports.wsPort}`);
+      const ports = await gateway.listen({
+        host: env.HOST,
+        mqttPort: env.MQTT_PORT,
+        wsPort: env.MQTT_WS_PORT,
+        mqttTlsPort: env.MQTT_TLS_PORT,
+        ...(env.MQTT_HOST ? { mqttHost: env.MQTT_HOST } : {}),
+      });
+      const secure = ports.mqttTlsPort === null ? '' : `  mqtts://${env.HOST}:${ports.mqttTlsPort}`;
+      out(`frostwatch gateway: mqtt://${env.MQTT_HOST ?? env.HOST}:${ports.mqttPort}  ${tls ? 'wss' : 'ws'}://${env.HOST}:${ports.wsPort}${secure}`);
       await untilSignal(logger);
       await closeInOrder(
         [
           { name: 'gateway', close: () => gateway.close() },
+          { name: 'credential watch', close: async () => credentialChanges.close() },
           { name: 'sqlite', close: async () => void db.close() },
         ],
         logger,

@@ -7,6 +7,7 @@ import { clientConfigPublisher } from '../config-publisher.js';
 import { influxEndpoint } from '../influx.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
+import { loadTlsCredentials, loadTrustedCas } from '../tls-files.js';
 import { fail, out } from '../output.js';
 
 export function registerServerCommand(program: Command): void {
@@ -15,15 +16,17 @@ export function registerServerCommand(program: Command): void {
     .description(
       'run the HTTP API and ingest alone, consuming readings from the broker at INGEST_MQTT_URL ' +
         '(a `frostwatch gateway`, Mosquitto or EMQX) with a persistent session.\n' +
-        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, LOG_LEVEL.',
+        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE, HTTP_TRUSTED_PROXIES, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, LOG_LEVEL.',
     )
     .option('--client-id <id>', 'MQTT client id of the consumer; keep it stable so the broker keeps the session', 'frostwatch-ingest')
     .action(async (opts: { clientId: string }) => {
       const env = loadEnv(ServerEnvSchema, process.env);
       if (!env.INGEST_MQTT_URL) fail('INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead');
+      const tls = await loadTlsCredentials(env);
+      const ca = await loadTrustedCas(env);
       const logger = createLogger(env.LOG_LEVEL);
       const influx = await influxEndpoint(env, logger);
-      const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock: systemClock });
+      const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock: systemClock, tls });
       const consumer = startMqttConsumer({
         url: env.INGEST_MQTT_URL,
         clientId: opts.clientId,
@@ -32,6 +35,7 @@ export function registerServerCommand(program: Command): void {
         isKnownStation: (id) => runtime.stations.get(id) !== null,
         clock: systemClock,
         logger: logger.child({ module: 'mqtt-consumer' }),
+        ca,
       });
       runtime.setConfigPublisher(clientConfigPublisher(consumer.client));
       runtime.setBrokerCheck(() => (consumer.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));

@@ -54,7 +54,7 @@ export function registerStationCommands(program: Command): void {
 
   station
     .command('rotate-token')
-    .description('issue a new token for a station; the old one is refused from the next connect')
+    .description('issue a new token for a station; the old one is refused from the next connect, and a running gateway on this DATA_DIR closes the connection made with it')
     .argument('<id>', 'station id')
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
@@ -64,5 +64,17 @@ export function registerStationCommands(program: Command): void {
       if (token === null) return fail(`no station "${id}"`);
       if (opts.json) return out(JSON.stringify({ id, token }));
       out(`New MQTT password for ${id} (shown once): ${token}`);
+    });
+
+  station
+    .command('revoke')
+    .description('withdraw a station\'s token: a running gateway on this DATA_DIR closes its connection within seconds; refused until rotate-token')
+    .argument('<id>', 'station id')
+    .action(async (id: string) => {
+      const parsedId = StationIdSchema.safeParse(id);
+      if (!parsedId.success) return fail(`invalid station id "${id}"`);
+      const revoked = await withRepository(async (repo) => repo.revokeToken(parsedId.data));
+      if (!revoked) return fail(`no station "${id}"`);
+      out(`Token of ${id} revoked. Issue a new one with: frostwatch station rotate-token ${id}`);
     });
 }

@@ -2,13 +2,16 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { UpEnvSchema, loadEnv, type UpEnv } from '../../contracts/index.js';
 import { toStationCreate } from '../../firmware-sim/index.js';
-import { createGateway } from '../../gateway/gateway.js';
+import { type BoundPorts, createGateway } from '../../gateway/gateway.js';
+import type { TlsCredentials } from '../../gateway/tls.js';
+import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { brokerConfigPublisher } from '../config-publisher.js';
 import { dataPaths } from '../../server/paths.js';
 import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 import { influxEndpoint } from '../influx.js';
 import { type Stoppable, closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
+import { loadTlsCredentials } from '../tls-files.js';
 import { out } from '../output.js';
 import { type SimOptions, addSimOptions, checkSimOptions, simClock, startFleet } from '../sim-options.js';
 
@@ -22,21 +25,22 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description(
       'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, HTTP_PORT, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, LOG_LEVEL.',
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, LOG_LEVEL.',
     )
     .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
     .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)');
   addSimOptions(command).action(async (opts: UpOptions) => {
     const env = loadEnv(UpEnvSchema, process.env);
+    const tls = await loadTlsCredentials(env);
     if (!Number.isInteger(opts.sim) || opts.sim < 0 || opts.sim > 10_000) throw new Error(`--sim: 0 to 10000 stations (got "${opts.sim}")`);
     checkSimOptions(opts);
     const toFile = opts.logFile ?? (opts.sim > 0 && process.stdout.isTTY === true);
     const logger = createLogger(env.LOG_LEVEL, toFile ? dataPaths(env.DATA_DIR).log : undefined);
-    await runUp(env, opts, logger);
+    await runUp(env, opts, logger, tls);
   });
 }
 
-async function runUp(env: UpEnv, opts: UpOptions, logger: Logger): Promise<void> {
+async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCredentials | null): Promise<void> {
   const clock = simClock(opts, env.TZ_NAME);
   const parts: Stoppable[] = [];
   const stopAll = () => closeInOrder([...parts].reverse(), logger);
@@ -44,7 +48,7 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger): Promise<void>
     if (!env.INFLUX_URL) out('Starting the local InfluxDB (influxd)…');
     const influx = await influxEndpoint(env, logger);
     parts.push({ name: 'influxd', close: () => influx.stop() });
-    const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock });
+    const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock, tls });
     parts.push({ name: 'server', close: () => runtime.close() });
     const gateway = await createGateway({
       authenticator: runtime.authenticator,
@@ -52,9 +56,18 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger): Promise<void>
       logger: logger.child({ module: 'gateway' }),
       metrics: runtime.metrics,
       clock,
+      ...(tls ? { tls } : {}),
+      credentialChanges: runtime.credentialChanges,
+      trafficLimits: trafficLimitsFromEnv(env, opts.sim),
     });
     parts.push({ name: 'gateway', close: () => gateway.close() });
-    const ports = await gateway.listen({ host: env.HOST, mqttPort: env.MQTT_PORT, wsPort: env.MQTT_WS_PORT });
+    const ports = await gateway.listen({
+      host: env.HOST,
+      mqttPort: env.MQTT_PORT,
+      wsPort: env.MQTT_WS_PORT,
+      mqttTlsPort: env.MQTT_TLS_PORT,
+      ...(env.MQTT_HOST ? { mqttHost: env.MQTT_HOST } : {}),
+    });
     runtime.setBrokerCheck(() => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }));
     runtime.setConfigPublisher(brokerConfigPublisher(gateway.broker));
     printBanner(env, runtime, ports, influx.url);
@@ -91,14 +104,15 @@ async function simCredentials(runtime: ServerRuntime, spec: Parameters<typeof to
   return rotated;
 }
 
-function printBanner(env: UpEnv, runtime: ServerRuntime, ports: { mqttPort: number; wsPort: number }, influxUrl: string): void {
+function printBanner(env: UpEnv, runtime: ServerRuntime, ports: BoundPorts, influxUrl: string): void {
   const lines = [
     '',
     'frostwatch is up.',
     `  Dashboard        ${runtime.url}/`,
     `  API docs         ${runtime.url}/docs`,
     `  Health           ${runtime.url}/health`,
-    `  MQTT             mqtt://${env.HOST}:${ports.mqttPort}   (WebSocket ws://${env.HOST}:${ports.wsPort})`,
+    `  MQTT             mqtt://${env.MQTT_HOST ?? env.HOST}:${ports.mqttPort}   (WebSocket ${ports.mqttTlsPort === null ? 'ws' : 'wss'}://${env.HOST}:${ports.wsPort})`,
+    ...(ports.mqttTlsPort === null ? [] : [`  MQTT over TLS    mqtts://${env.HOST}:${ports.mqttTlsPort}`]),
     `  InfluxDB         ${influxUrl}  database "${env.INFLUX_BUCKET}"`,
     `  Data             ${env.DATA_DIR}`,
   ];

@@ -25,6 +25,7 @@ const EN = {
   messages: 'Messages', reach: 'Reach', leadTime: 'Lead time (h)', loading: 'Loading…', noData: 'No data.',
   readOnly: 'Read-only (viewer)', docs: 'API docs', health: 'Health', back: 'Back', faults: 'Faults', open: 'Open',
   stationIds: 'Stations (comma separated)', signInFailed: 'Sign-in failed', coldest: 'Minima per station',
+  audit: 'Audit log', actor: 'Who', action: 'Action', target: 'Target', address: 'Address', details: 'Details', older: 'Older',
 };
 type Dict = typeof EN;
 export type Key = keyof Dict;
@@ -51,6 +52,7 @@ const VI: Dict = {
   reach: 'Tỉ lệ nhận', leadTime: 'Báo trước (giờ)', loading: 'Đang tải…', noData: 'Không có dữ liệu.',
   readOnly: 'Chỉ xem', docs: 'Tài liệu API', health: 'Tình trạng', back: 'Quay lại', faults: 'Sự cố', open: 'Mở',
   stationIds: 'Trạm (cách nhau bởi dấu phẩy)', signInFailed: 'Đăng nhập thất bại', coldest: 'Nhiệt độ thấp nhất theo trạm',
+  audit: 'Nhật ký thao tác', actor: 'Người thực hiện', action: 'Thao tác', target: 'Đối tượng', address: 'Địa chỉ', details: 'Chi tiết', older: 'Cũ hơn',
 };
 
 const DICTS: Record<Lang, Dict> = { vi: VI, en: EN };

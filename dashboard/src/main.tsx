@@ -4,6 +4,7 @@ import type { Me } from '../../contracts/dashboard.js';
 import { getMe, setUnauthorizedListener, signOut } from './api.js';
 import { I18n, type Lang, loadLang, makeT, saveLang } from './i18n.js';
 import { AlertsPage } from './pages/alerts.js';
+import { AuditPage } from './pages/audit.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { RegistryPage } from './pages/registry.js';
@@ -56,7 +57,7 @@ function App() {
         <a href="#/overview" class="brand">❄ frostwatch</a>
         {me && (
           <nav>
-            {(['overview', 'alerts', 'registry', 'reports'] as const).map((p) => (
+            {(['overview', 'alerts', 'registry', 'reports', ...(me.role === 'admin' ? (['audit'] as const) : [])] as const).map((p) => (
               <a href={`#/${p}`} class={page === p ? 'current' : ''} data-testid={`nav-${p}`}>{t(p)}</a>
             ))}
           </nav>
@@ -78,6 +79,7 @@ function App() {
         {me && page === 'alerts' && <AlertsPage me={me} />}
         {me && page === 'registry' && <RegistryPage me={me} />}
         {me && page === 'reports' && <ReportsPage />}
+        {me?.role === 'admin' && page === 'audit' && <AuditPage />}
       </main>
       <footer class="no-print">
         <a href="/docs" data-testid="link-docs">{t('docs')}</a> · <a href="/health" data-testid="link-health">{t('health')}</a>

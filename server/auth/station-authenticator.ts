@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { StationAuthenticator, TokenCheck } from '../../contracts/index.js';
-import { sha256, verifyToken } from './station-tokens.js';
+import { REVOKED_TOKEN_HASH, sha256, verifyToken } from './station-tokens.js';
 
 /** Where stored token hashes come from (the StationRepository). Read on every CONNECT. */
 export interface TokenHashSource {
@@ -35,16 +35,26 @@ export class CachingStationAuthenticator implements StationAuthenticator {
   }
 
   async verify(stationId: string, token: Buffer): Promise<TokenCheck> {
+    const fast = this.verifyCached(stationId, token);
+    if (fast !== null) return fast;
     const storedHash = this.#source.tokenHash(stationId);
-    if (storedHash === null) {
-      this.#cache.delete(stationId);
-      return 'unknown_station';
-    }
-    const tokenDigest = sha256(token);
-    if (this.#cacheHit(stationId, storedHash, tokenDigest)) return 'ok';
+    if (storedHash === null) return 'unknown_station';
     if (!(await verifyToken(token, storedHash))) return 'bad_token';
-    this.#remember(stationId, { storedHash, tokenDigest });
+    // scrypt took a while: a revocation or rotation in the meantime must win over this success.
+    const now = this.#source.tokenHash(stationId);
+    if (now !== storedHash) return changedMeanwhile(now);
+    this.#remember(stationId, { storedHash, tokenDigest: sha256(token) });
     return 'ok';
+  }
+
+  /** Every answer that needs no scrypt: unknown, revoked, or this very token verified before; else null. */
+  verifyCached(stationId: string, token: Buffer): TokenCheck | null {
+    const storedHash = this.#source.tokenHash(stationId);
+    if (storedHash === null || storedHash === REVOKED_TOKEN_HASH) {
+      this.#cache.delete(stationId);
+      return storedHash === null ? 'unknown_station' : 'revoked';
+    }
+    return this.#cacheHit(stationId, storedHash, sha256(token)) ? 'ok' : null;
   }
 
   /** Number of remembered stations (for metrics and tests). */
@@ -74,4 +84,10 @@ export class CachingStationAuthenticator implements StationAuthenticator {
       this.#cache.delete(oldest.value);
     }
   }
+}
+
+/** The answer for a token that matched a hash which has since been replaced, revoked or deleted. */
+function changedMeanwhile(storedHash: string | null): TokenCheck {
+  if (storedHash === null) return 'unknown_station';
+  return storedHash === REVOKED_TOKEN_HASH ? 'revoked' : 'bad_token';
 }

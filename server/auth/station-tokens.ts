@@ -13,6 +13,12 @@ const KEY_BYTES = 32;
 const MAX_MEMORY_BYTES = 64 * 1024 * 1024;
 const MAX_P = 16;
 
+/**
+ * Stored in place of a hash when a station's token is revoked: it parses as no hash, so no token can
+ * match it, and the authenticator recognises it without running scrypt. A new token re-enables the station.
+ */
+export const REVOKED_TOKEN_HASH = 'revoked';
+
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
 }

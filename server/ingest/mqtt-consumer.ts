@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
@@ -27,6 +28,8 @@ export interface MqttConsumerOptions {
   clock: Clock;
   logger: Logger;
   limits?: PayloadLimits;
+  /** CAs to trust for mqtts:// and wss:// (system roots plus TLS_CA_FILE); undefined → Node's defaults. */
+  ca?: string[] | undefined;
 }
 
 export interface MqttConsumer {
@@ -52,6 +55,7 @@ export function startMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
     reconnectPeriod: 1_000,
     connectTimeout: 10_000,
     resubscribe: true,
+    ...(options.ca ? { ca: options.ca } : {}),
   });
   // mqtt.js sends the PUBACK of a QoS 1 message only when `handleMessage` calls back (its `customHandleAcks`
   // applies to MQTT 5 only), so this is where the acknowledgement waits for the spool.
@@ -66,6 +70,8 @@ export function startMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
     });
   };
   client.on('connect', (connack) => {
+    // One PUBACK per message, each waiting on the previous: Nagle would hold each for the peer's delayed ACK (~40 ms).
+    (client.stream as Partial<Socket>).setNoDelay?.(true);
     logger.info({ url: redactUrl(options.url), sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
     if (!connack.sessionPresent) {
       client.subscribe([ALL_READINGS_FILTER, ALL_STATUS_FILTER], { qos: 1 }, (err) => {

@@ -192,4 +192,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'audit log',
+    sql: `
+      -- People's actions through the API and Twilio keypresses (server/audit). details: JSON of masked facts only,
+      -- never a token, a password or a whole phone number.
+      CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,  -- epoch ms
+        actor_kind  TEXT NOT NULL CHECK (actor_kind IN ('user', 'token', 'twilio', 'anonymous')),
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target      TEXT,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('ok', 'failed')),
+        status_code INTEGER NOT NULL,
+        remote_addr TEXT,
+        details     TEXT
+      ) STRICT;
+      CREATE INDEX audit_log_action ON audit_log(action, id);
+    `,
+  },
 ];

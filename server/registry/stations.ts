@@ -1,13 +1,16 @@
 import Database, { type Statement } from 'better-sqlite3';
 import type { Clock, Crop, StationCreate, StationId } from '../../contracts/index.js';
-import { generateToken, hashToken } from '../auth/station-tokens.js';
+import { REVOKED_TOKEN_HASH, generateToken, hashToken } from '../auth/station-tokens.js';
 import type { Db } from './db.js';
 
-/** A station as the registry keeps it. Times are epoch ms; the token hash never leaves this module except via `tokenHash`. */
+/** A station as the registry keeps it. Times are epoch ms; the token hash never leaves this module except via `tokenHash(es)`. */
 export interface StationRecord extends StationCreate {
   createdAt: number;
   tokenRotatedAt: number | null;
 }
+
+/** What happened to a station's token: first issued (registration), replaced (rotation) or withdrawn. */
+export type CredentialChange = 'issued' | 'rotated' | 'revoked';
 
 export type CreateStationResult = { ok: true; station: StationRecord; token: string } | { ok: false; reason: 'exists' };
 
@@ -27,12 +30,14 @@ const COLUMNS = 'id, name, commune, lat, lon, elevation_m, crop, created_at, tok
 
 export class StationRepository {
   readonly #clock: Clock;
+  readonly #credentialListeners = new Set<(stationId: StationId, change: CredentialChange) => void>();
   readonly #insert: Statement<[StationRow & { token_hash: string }]>;
   readonly #list: Statement<[], StationRow>;
   readonly #get: Statement<[string], StationRow>;
   readonly #exists: Statement<[string], { one: number }>;
   readonly #hash: Statement<[string], { token_hash: string }>;
   readonly #rotate: Statement<[string, number, string]>;
+  readonly #allHashes: Statement<[], { id: string; token_hash: string }>;
 
   constructor(db: Db, clock: Clock) {
     this.#clock = clock;
@@ -45,6 +50,7 @@ export class StationRepository {
     this.#exists = db.prepare('SELECT 1 AS one FROM stations WHERE id = ?');
     this.#hash = db.prepare('SELECT token_hash FROM stations WHERE id = ?');
     this.#rotate = db.prepare('UPDATE stations SET token_hash = ?, token_rotated_at = ? WHERE id = ?');
+    this.#allHashes = db.prepare('SELECT id, token_hash FROM stations');
   }
 
   /** Register a station and issue its token; the caller shows the token once, only its hash is kept. */
@@ -70,6 +76,7 @@ export class StationRepository {
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return { ok: false, reason: 'exists' };
       throw error;
     }
+    this.#credentialsChanged(input.id, 'issued');
     return { ok: true, station: toRecord(row), token };
   }
 
@@ -88,12 +95,37 @@ export class StationRepository {
     const token = generateToken();
     const tokenHash = await hashToken(token);
     const { changes } = this.#rotate.run(tokenHash, Math.round(this.#clock.now()), id);
-    return changes === 1 ? token : null;
+    if (changes !== 1) return null;
+    this.#credentialsChanged(id as StationId, 'rotated');
+    return token;
+  }
+
+  /** Withdraw the station's token: refused from its next CONNECT until a new token is issued. False when unknown. */
+  revokeToken(id: string): boolean {
+    const { changes } = this.#rotate.run(REVOKED_TOKEN_HASH, Math.round(this.#clock.now()), id);
+    if (changes !== 1) return false;
+    this.#credentialsChanged(id as StationId, 'revoked');
+    return true;
+  }
+
+  /** Called after each token issued, rotated or revoked through this repository (this process); returns the unsubscribe. */
+  onCredentialsChanged(listener: (stationId: StationId, change: CredentialChange) => void): () => void {
+    this.#credentialListeners.add(listener);
+    return () => this.#credentialListeners.delete(listener);
+  }
+
+  /** Every station's stored hash, to notice changes made by another process (CredentialWatch). */
+  tokenHashes(): Map<string, string> {
+    return new Map(this.#allHashes.all().map((row) => [row.id, row.token_hash]));
   }
 
   /** The stored `scrypt$…` hash, read fresh every time so a rotation is seen immediately. */
   tokenHash(id: string): string | null {
     return this.#hash.get(id)?.token_hash ?? null;
+  }
+
+  #credentialsChanged(stationId: StationId, change: CredentialChange): void {
+    for (const listener of this.#credentialListeners) listener(stationId, change);
   }
 }
 

@@ -54,6 +54,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
 
     app.post('/alerts/:id/ack', {
       preHandler: requireRole('admin', 'officer'),
+      config: { audit: { action: 'alert.ack' } },
       schema: {
         summary: 'Acknowledge an alert (an officer has seen it and acts)',
         tags: ['alerts'],

@@ -3,6 +3,7 @@ import { UiConfigSchema } from '../../contracts/index.js';
 import type { AppDeps } from '../app.js';
 import { authenticateApi } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
+import { auditRoutes } from './audit.js';
 import { dashboardRoutes } from './dashboard.js';
 import { modelRoutes } from './model.js';
 import { peopleRoutes } from './people.js';
@@ -33,6 +34,7 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       await app.register(modelRoutes({ ...deps.alerting, clock: deps.clock }));
     }
     if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard));
+    if (deps.audit) await app.register(auditRoutes({ audit: deps.audit }));
   };
 }
 

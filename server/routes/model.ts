@@ -48,6 +48,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.put('/stations/:id/rules', {
       preHandler: requireRole('admin'),
+      config: { audit: { action: 'station.rules.set', details: ({ response }) => ({ overrides: response }) } },
       schema: {
         summary: "Replace a station's rule overrides (thresholds in °C, times in ms); {} restores the crop defaults",
         tags: ['stations'],
@@ -64,6 +65,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsyncZod {
 
     app.post('/stations/:id/model', {
       preHandler: requireRole('admin'),
+      config: { audit: { action: 'station.model.fit' } },
       schema: {
         summary: "Fit the station's FFST minimum forecast (Tp = a·T₂ + b·Td₂ + c) on its radiative nights; the rules use it from now on",
         tags: ['stations'],

@@ -16,6 +16,7 @@ import {
   type Farmer,
   type Officer,
 } from '../../contracts/index.js';
+import { type AuditContext, isRecord } from '../audit/audit-hook.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { FarmerRecord, OfficerRecord, PeopleError, PeopleRepository } from '../registry/people.js';
@@ -39,6 +40,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
 
     app.post('/farmers', {
       preHandler: requireRole('admin', 'officer'),
+      config: { audit: { action: 'farmer.create', details: maskedPhoneOfBody } },
       schema: {
         summary: 'Register a farmer; the phone may be E.164 or a Vietnamese local form such as "0912 345 678"',
         tags: ['people'],
@@ -66,6 +68,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
 
     app.delete('/farmers/:id', {
       preHandler: requireRole('admin', 'officer'),
+      config: { audit: { action: 'farmer.delete' } },
       schema: {
         summary: 'Remove a farmer with their subscriptions and escalation chain',
         tags: ['people'],
@@ -80,6 +83,12 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
 
     app.post('/farmers/import', {
       preHandler: requireRole('admin', 'officer'),
+      config: {
+        audit: {
+          action: 'farmer.import',
+          details: ({ response }) => (isRecord(response) ? { created: response['created'], updated: response['updated'], failed: response['failed'] } : null),
+        },
+      },
       schema: {
         summary: 'Import a farmer list (CSV). Good rows are saved, bad rows reported by line; a known phone updates that farmer',
         tags: ['people'],
@@ -97,6 +106,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
 
     app.put('/communes/:commune/station', {
       preHandler: requireRole('admin', 'officer'),
+      config: { audit: { action: 'commune.station.set', details: ({ response }) => (isRecord(response) ? { stationId: response['stationId'], offsetC: response['offsetC'] } : null) } },
       schema: {
         summary: "Set a commune's representative station, for its farmers without a station of their own",
         tags: ['people'],
@@ -117,6 +127,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
 
     app.post('/officers', {
       preHandler: requireRole('admin', 'officer'),
+      config: { audit: { action: 'officer.create', details: maskedPhoneOfBody } },
       schema: {
         summary: 'Register an agriculture officer (station health notices, end of every escalation chain)',
         tags: ['people'],
@@ -134,6 +145,12 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       schema: { summary: 'All officers', tags: ['people'], response: { 200: z.array(OfficerSchema), ...errorResponses(401) } },
     }, async (request) => people.officers().map((officer) => toApiOfficer(officer, request)));
   };
+}
+
+/** The audit keeps which number was registered (E.164, from the answer), masked like every log line. */
+function maskedPhoneOfBody({ response }: AuditContext): Record<string, unknown> {
+  const phone = isRecord(response) && typeof response['phone'] === 'string' ? response['phone'] : '';
+  return { phone: maskPhone(phone) };
 }
 
 /** An unknown station named in a body is a bad reference (400), not a missing resource (404); a taken phone is a conflict. */

@@ -5,6 +5,7 @@ import { LoginSchema, MeSchema, type Me } from '../../contracts/index.js';
 import { SESSION_COOKIE } from '../auth/request-auth.js';
 import type { UserAuth } from '../auth/sessions.js';
 import { ADMIN_TOKEN_SUBJECT } from '../auth/users.js';
+import { isRecord } from '../audit/audit-hook.js';
 import { errorResponses, sendError } from '../http-errors.js';
 
 /** One answer for every failed sign-in, so it never tells whether the username exists. */
@@ -18,6 +19,7 @@ export function loginRoutes(deps: { auth: UserAuth }): FastifyPluginAsyncZod {
   const { auth } = deps;
   return async (app) => {
     app.post('/session', {
+      config: { audit: { action: 'session.signin', failures: true, actor: ({ request }) => ({ kind: 'user', name: typedUser(auth, request.body) }) } },
       schema: {
         summary: 'Sign in: sets the httpOnly session cookie fw_session (12 h, extended by use). 5 failures lock the username for 15 min',
         tags: ['session'],
@@ -45,6 +47,7 @@ export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsy
     }, async (request) => me(request));
 
     app.delete('/session', {
+      config: { audit: { action: 'session.signout' } },
       schema: { summary: 'Sign out: ends the session of the cookie and clears it', tags: ['session'], response: { 204: z.null(), ...errorResponses(401, 403) } },
     }, async (request, reply) => {
       const sessionId = request.cookies[SESSION_COOKIE];
@@ -53,6 +56,15 @@ export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsy
       return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send(null);
     });
   };
+}
+
+/**
+ * Who tried to sign in, for the audit log: a known username, else a placeholder — people type their password into
+ * the username field, and the audit log must not keep it.
+ */
+function typedUser(auth: UserAuth, body: unknown): string {
+  const typed = isRecord(body) && typeof body['username'] === 'string' ? body['username'].trim().toLowerCase() : '';
+  return typed !== '' && auth.users.get(typed) !== null ? typed : '(unknown username)';
 }
 
 function me(request: FastifyRequest): Me {

@@ -14,6 +14,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
   return async (app) => {
     app.post('/stations', {
       preHandler: requireRole('admin'),
+      config: { audit: { action: 'station.create', details: ({ request }) => ({ commune: (request.body as { commune?: unknown }).commune ?? null }) } },
       schema: {
         summary: 'Register a station; the answer holds its MQTT token, shown only this once',
         tags: ['stations'],
@@ -46,6 +47,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
 
     app.post('/stations/:id/token', {
       preHandler: requireRole('admin'),
+      config: { audit: { action: 'station.token.rotate' } },
       schema: {
         summary: 'Issue a new MQTT token; the old one is refused from now on',
         tags: ['stations'],
@@ -57,6 +59,21 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
       if (token === null) return sendError(reply, 404, `station ${request.params.id} not found`);
       request.log.info({ stationId: request.params.id }, 'station token rotated');
       return { id: request.params.id, token };
+    });
+
+    app.delete('/stations/:id/token', {
+      preHandler: requireRole('admin'),
+      config: { audit: { action: 'station.token.revoke' } },
+      schema: {
+        summary: 'Revoke the MQTT token: the station is disconnected and refused until a new token is issued (POST …/token)',
+        tags: ['stations'],
+        params: StationParamsSchema,
+        response: { 204: z.null(), ...errorResponses(400, 401, 403, 404) },
+      },
+    }, async (request, reply) => {
+      if (!stations.revokeToken(request.params.id)) return sendError(reply, 404, `station ${request.params.id} not found`);
+      request.log.warn({ stationId: request.params.id }, 'station token revoked');
+      return reply.code(204).send(null);
     });
   };
 }

@@ -3,7 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import twilio from 'twilio';
 import { z } from 'zod';
+import { type AuditSpec, isRecord } from '../audit/audit-hook.js';
 import { sendError } from '../http-errors.js';
+import { maskPhone } from '../registry/phone.js';
 import type { Language, OutboxRow } from '../notify/outbox.js';
 import type { Notifier, ProviderStatus } from '../notify/sender.js';
 
@@ -51,6 +53,16 @@ const SPEECH: Record<Language, { voice: 'vi-VN' | 'en-US'; prompt: string; noInp
 export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
   const { notifier, authToken } = deps;
   const publicUrl = deps.publicUrl.replace(/\/+$/, '');
+  /** Someone pressed 1 on a known call: the alert is acknowledged by voice. Target: the call's outbox row. */
+  const keypressAudit: AuditSpec = {
+    action: 'alert.ack.keypress',
+    when: (request) => isRecord(request.body) && request.body['Digits'] === '1' && voiceRow(Number((request.params as { rowId?: unknown }).rowId)) !== undefined,
+    actor: () => ({ kind: 'twilio', name: 'twilio keypress' }),
+    details: ({ request }) => {
+      const row = voiceRow(Number((request.params as { rowId?: unknown }).rowId));
+      return row === undefined ? null : { phone: maskPhone(row.phone), escalationStep: row.escalationStep };
+    },
+  };
   return async (app) => {
     if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
     // Before validation, so a forged request learns nothing about what a valid body looks like.
@@ -78,7 +90,7 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
       return twiml(reply, callScript(row, `${publicUrl}/api/twilio/voice/${row.id}/keypress`));
     });
 
-    app.post('/voice/:rowId/keypress', { schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } }, async (request, reply) => {
+    app.post('/voice/:rowId/keypress', { config: { audit: keypressAudit }, schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } }, async (request, reply) => {
       const row = voiceRow(request.params.rowId);
       if (row === undefined) return twiml(reply, hangUp());
       const speech = SPEECH[row.language];

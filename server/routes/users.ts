@@ -4,6 +4,7 @@ import { MeSchema, UserCreateSchema } from '../../contracts/index.js';
 import { requireRole } from '../auth/request-auth.js';
 import type { UserRecord, UserRepository } from '../auth/users.js';
 import { errorResponses, sendError } from '../http-errors.js';
+import { isRecord } from '../audit/audit-hook.js';
 
 /** A user as the API shows it: never the password or its hash. (Candidate for contracts/dashboard.ts.) */
 export const UserSchema = MeSchema.extend({
@@ -23,6 +24,13 @@ export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZ
 
     app.post('/users', {
       preHandler: requireRole('admin'),
+      config: {
+        audit: {
+          action: 'user.create',
+          target: ({ response }) => (isRecord(response) && typeof response['username'] === 'string' ? response['username'] : null),
+          details: ({ response }) => (isRecord(response) ? { role: response['role'] } : null),
+        },
+      },
       schema: {
         summary: 'Create a dashboard user (admin, officer or viewer); the password is stored as an scrypt hash only',
         tags: ['users'],

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import twilio from 'twilio';
 import { systemClock } from '../../contracts/index.js';
+import { type Draw, drawFor } from '../../firmware-sim/random.js';
 import { registerErrorHandlers } from '../../server/http-errors.js';
 import { findFreePort } from '../../server/influx/free-port.js';
 import type { OutboxInsert } from '../../server/notify/outbox.js';
@@ -23,7 +24,18 @@ import { twilioRoutes } from '../../server/routes/twilio.js';
  * package talks to (through TWILIO_API_URL), and that calls back like Twilio does — signed.
  */
 
-export type Fault = 429 | 400 | 500 | 503 | 'hang';
+/** 'hang': never answered, nothing created. 'accept-late': the message IS created, the answer comes after `holdMs`. */
+export type Fault = 429 | 400 | 500 | 503 | 'hang' | 'accept-late';
+
+export interface RandomFaults {
+  seed: number;
+  /** Share of requests that get a fault, 0…1. */
+  rate: number;
+  /** Picked uniformly for each faulty request. */
+  faults: readonly Fault[];
+  /** How long 'accept-late' holds its answer; longer than the client's timeout. */
+  holdMs?: number;
+}
 
 export interface RecordedRequest {
   kind: 'message' | 'call';
@@ -40,6 +52,8 @@ export interface RecordedRequest {
   answer: number | 'hang';
   /** Set when answered 201. */
   sid: string | undefined;
+  /** 'accept-late': created, but answered only after the client had given up. */
+  late?: boolean;
 }
 
 export interface CallbackResult {
@@ -67,6 +81,8 @@ export class TwilioTestServer {
   #port = 0;
   #faults: Fault[] = [];
   #window: { untilMs: number; fault: Fault } | null = null;
+  #random: { draw: Draw; options: RandomFaults } | null = null;
+  readonly #lateAnswers = new Set<NodeJS.Timeout>();
 
   private constructor(accountSid: string, authToken: string) {
     this.accountSid = accountSid;
@@ -92,6 +108,11 @@ export class TwilioTestServer {
   /** Every request in the next `ms` milliseconds gets `fault`. */
   failFor(ms: number, fault: Fault): void {
     this.#window = { untilMs: performance.now() + ms, fault };
+  }
+
+  /** From now on, a seeded random share of requests gets one of `faults` (after queued faults and a window). */
+  failRandomly(options: RandomFaults): void {
+    this.#random = { draw: drawFor('twilio-faults', options.seed), options };
   }
 
   /** Requests that created a message or call (answered 201). */
@@ -163,6 +184,7 @@ export class TwilioTestServer {
     if (server === null) return;
     this.#server = null;
     // Hung requests would keep close() waiting forever.
+    for (const timer of this.#lateAnswers) clearTimeout(timer);
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -206,11 +228,12 @@ export class TwilioTestServer {
       body: form.get('Body') ?? undefined,
       url: form.get('Url') ?? undefined,
       statusCallback: form.get('StatusCallback') ?? undefined,
-      answer: fault ?? 201,
+      answer: fault === undefined || fault === 'accept-late' ? 201 : fault,
       sid: undefined,
     };
     this.requests.push(record);
     if (fault === 'hang') return;
+    if (fault === 'accept-late') return this.#answerLate(record, res);
     if (fault !== undefined) return json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
     record.sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
     json(res, 201, this.#resource(record));
@@ -225,7 +248,19 @@ export class TwilioTestServer {
     const queued = this.#faults.shift();
     if (queued !== undefined) return queued;
     if (this.#window !== null && performance.now() < this.#window.untilMs) return this.#window.fault;
+    if (this.#random !== null && this.#random.draw.chance(this.#random.options.rate)) return this.#random.draw.pick(this.#random.options.faults);
     return undefined;
+  }
+
+  /** Twilio took the message but its answer arrives after the client's timeout. */
+  #answerLate(record: RecordedRequest, res: ServerResponse): void {
+    record.sid = `${record.kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
+    record.late = true;
+    const timer = setTimeout(() => {
+      this.#lateAnswers.delete(timer);
+      if (!res.destroyed) json(res, 201, this.#resource(record));
+    }, this.#random?.options.holdMs ?? 10_000);
+    this.#lateAnswers.add(timer);
   }
 
   #resource(record: RecordedRequest): Record<string, unknown> {

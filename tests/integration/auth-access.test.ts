@@ -1,134 +1,132 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock, Role, StationCreate } from '../../contracts/index.js';
-import { buildApp } from '../../server/app.js';
-import { type Alerting, startAlerting } from '../../server/alerting.js';
-import { UserAuth } from '../../server/auth/sessions.js';
-import { openDatabase, type Db } from '../../server/registry/db.js';
-import { StationActivity } from '../../server/ingest/activity.js';
-import { StationRepository } from '../../server/registry/stations.js';
+import type { Clock, Role } from '../../contracts/index.js';
+import { type Caller, CALLERS, type FullApp, stationBody, startFullApp } from '../helpers/full-app.js';
 
 /**
- * The access-control matrix: every route the app registers under /api × {admin user, admin token, officer, viewer,
- * nobody}. A route missing from ROUTES fails the test, so a new route has to say who may call it.
+ * The access-control matrix: EVERY route the app registers (seen through Fastify's onRoute, hidden ones included) ×
+ * {admin user, admin token, officer, viewer, nobody}. A route missing from ROUTES fails the test, so a new route
+ * has to say who may call it. Twilio callbacks authenticate by signature instead of a role.
  */
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
-const ADMIN_TOKEN = 'test-admin-token-0123456789';
 const STATION = 'ld-matrix-01';
 const ANY: readonly Role[] = ['admin', 'officer', 'viewer'];
 const STAFF: readonly Role[] = ['admin', 'officer'];
 const ADMIN: readonly Role[] = ['admin'];
 
 type Sample = { url: string; payload?: unknown; headers?: Record<string, string> };
+/** `public`: no credentials needed (health, metrics, docs, the dashboard's files); `twilio`: a valid X-Twilio-Signature. */
+type Access = { roles: readonly Role[] } | { public: true } | { twilio: true };
 /** n makes every body unique, so an allowed write is not refused as a duplicate of the previous one. */
-const ROUTES: Record<string, { roles: readonly Role[]; sample: (n: number) => Sample }> = {
+type Entry = Access & { sample: (n: number) => Sample };
+const PUBLIC = { public: true } as const;
+
+const ROUTES: Record<string, Entry> = {
+  'GET /health': { ...PUBLIC, sample: () => ({ url: '/health' }) },
+  'GET /ready': { ...PUBLIC, sample: () => ({ url: '/ready' }) },
+  'GET /metrics': { ...PUBLIC, sample: () => ({ url: '/metrics' }) },
+  'GET /': { ...PUBLIC, sample: () => ({ url: '/' }) },
+  'GET /*': { ...PUBLIC, sample: () => ({ url: '/station/ld-matrix-01' }) },
+  'GET /docs': { ...PUBLIC, sample: () => ({ url: '/docs' }) },
+  'GET /docs/json': { ...PUBLIC, sample: () => ({ url: '/docs/json' }) },
+  'GET /docs/yaml': { ...PUBLIC, sample: () => ({ url: '/docs/yaml' }) },
+  'GET /docs/static/*': { ...PUBLIC, sample: () => ({ url: '/docs/static/index.html' }) },
+  'GET /docs/static/index.html': { ...PUBLIC, sample: () => ({ url: '/docs/static/index.html' }) },
+  'GET /docs/static/swagger-initializer.js': { ...PUBLIC, sample: () => ({ url: '/docs/static/swagger-initializer.js' }) },
+  'POST /api/session': { ...PUBLIC, sample: () => ({ url: '/api/session', payload: { username: 'viewer-user', password: 'viewer-password-long' } }) },
+  'POST /api/twilio/status': { twilio: true, sample: () => ({ url: '/api/twilio/status', payload: { MessageSid: 'SM-unknown', MessageStatus: 'delivered' } }) },
+  'POST /api/twilio/voice/:rowId': { twilio: true, sample: () => ({ url: '/api/twilio/voice/999999', payload: {} }) },
+  'POST /api/twilio/voice/:rowId/keypress': { twilio: true, sample: () => ({ url: '/api/twilio/voice/999999/keypress', payload: { Digits: '1' } }) },
   'GET /api/me': { roles: ANY, sample: () => ({ url: '/api/me' }) },
   'GET /api/ui-config': { roles: ANY, sample: () => ({ url: '/api/ui-config' }) },
   'DELETE /api/session': { roles: ANY, sample: () => ({ url: '/api/session' }) }, // signing out changes nobody's data
   'GET /api/users': { roles: ADMIN, sample: () => ({ url: '/api/users' }) },
   'POST /api/users': { roles: ADMIN, sample: (n) => ({ url: '/api/users', payload: { username: `matrix-${n}`, name: 'M', role: 'viewer', password: 'long-enough-password' } }) },
+  'GET /api/audit': { roles: ADMIN, sample: () => ({ url: '/api/audit' }) },
   'GET /api/stations': { roles: ANY, sample: () => ({ url: '/api/stations' }) },
-  'POST /api/stations': { roles: ADMIN, sample: (n) => ({ url: '/api/stations', payload: station(`ld-m-${n}`) }) },
-  'GET /api/stations/{id}': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}` }) },
-  'POST /api/stations/{id}/token': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/token` }) },
-  'GET /api/stations/{id}/readings': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}/readings` }) },
-  'PUT /api/stations/{id}/rules': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/rules`, payload: { leafOffsetC: 3.5 } }) },
-  'POST /api/stations/{id}/model': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/model`, payload: {} }) },
+  'POST /api/stations': { roles: ADMIN, sample: (n) => ({ url: '/api/stations', payload: stationBody(`ld-m-${n}`) }) },
+  'GET /api/stations/:id': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}` }) },
+  'POST /api/stations/:id/token': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/token` }) },
+  'DELETE /api/stations/:id/token': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/token` }) },
+  'GET /api/stations/:id/readings': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}/readings` }) },
+  'PUT /api/stations/:id/rules': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/rules`, payload: { leafOffsetC: 3.5 } }) },
+  'POST /api/stations/:id/model': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/model`, payload: {} }) },
   'GET /api/farmers': { roles: ANY, sample: () => ({ url: '/api/farmers' }) },
   'POST /api/farmers': { roles: STAFF, sample: (n) => ({ url: '/api/farmers', payload: { name: 'Nông dân', phone: phone(n), stationIds: [STATION] } }) },
-  'GET /api/farmers/{id}': { roles: ANY, sample: () => ({ url: '/api/farmers/1' }) },
-  'DELETE /api/farmers/{id}': { roles: STAFF, sample: () => ({ url: '/api/farmers/999999' }) },
+  'GET /api/farmers/:id': { roles: ANY, sample: () => ({ url: '/api/farmers/1' }) },
+  'DELETE /api/farmers/:id': { roles: STAFF, sample: () => ({ url: '/api/farmers/999999' }) },
   'POST /api/farmers/import': {
     roles: STAFF,
     sample: (n) => ({ url: '/api/farmers/import', payload: `name,phone,language,commune,station_ids,diacritics\nA,${phone(n + 500)},vi,,${STATION},1\n`, headers: { 'content-type': 'text/csv' } }),
   },
   'GET /api/communes': { roles: ANY, sample: () => ({ url: '/api/communes' }) },
-  'PUT /api/communes/{commune}/station': { roles: STAFF, sample: () => ({ url: `/api/communes/${encodeURIComponent('Lát')}/station`, payload: { stationId: STATION } }) },
+  'PUT /api/communes/:commune/station': { roles: STAFF, sample: () => ({ url: `/api/communes/${encodeURIComponent('Lát')}/station`, payload: { stationId: STATION } }) },
   'GET /api/officers': { roles: ANY, sample: () => ({ url: '/api/officers' }) },
   'POST /api/officers': { roles: STAFF, sample: (n) => ({ url: '/api/officers', payload: { name: 'Cán bộ', phone: phone(n + 900) } }) },
   'GET /api/alerts': { roles: ANY, sample: () => ({ url: '/api/alerts' }) },
   'GET /api/alerts/unreached': { roles: ANY, sample: () => ({ url: '/api/alerts/unreached' }) },
-  'GET /api/alerts/{id}': { roles: ANY, sample: () => ({ url: '/api/alerts/999999' }) },
-  'POST /api/alerts/{id}/ack': { roles: STAFF, sample: () => ({ url: '/api/alerts/999999/ack' }) },
+  'GET /api/alerts/:id': { roles: ANY, sample: () => ({ url: '/api/alerts/999999' }) },
+  'POST /api/alerts/:id/ack': { roles: STAFF, sample: () => ({ url: '/api/alerts/999999/ack' }) },
+  'GET /api/overview': { roles: ANY, sample: () => ({ url: '/api/overview' }) },
+  'GET /api/events': { roles: ANY, sample: () => ({ url: '/api/events' }) },
+  'GET /api/stations/:id/chart': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}/chart?range=24h` }) },
+  'GET /api/reports/night': { roles: ANY, sample: () => ({ url: '/api/reports/night?date=2026-01-14' }) },
+  'GET /api/reports/season': { roles: ANY, sample: () => ({ url: '/api/reports/season?from=2025-12-01&to=2026-01-15&format=csv' }) },
 };
-
-function station(id: string): StationCreate {
-  return { id, name: id, commune: 'Lát', lat: 12.03, lon: 108.4, elevationM: 1_500, crop: 'arabica' } as StationCreate;
-}
 
 function phone(n: number): string {
   return `09123${String(n).padStart(5, '0')}`;
 }
 
-type Caller = 'admin' | 'admin-token' | 'officer' | 'viewer' | 'nobody';
-const CALLERS: readonly Caller[] = ['admin', 'admin-token', 'officer', 'viewer', 'nobody'];
-
-const logger = pino({ level: 'silent' });
 const clock: Clock = { now: () => NOW, speed: 1 };
-let dir: string;
-let db: Db;
-let alerting: Alerting;
-let app: FastifyInstance;
-const headersOf: Partial<Record<Caller, Record<string, string>>> = {};
+let fx: FullApp;
+let baseUrl: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'frostwatch-access-'));
-  db = openDatabase(join(dir, 'frostwatch.db'), logger);
-  const stations = new StationRepository(db, clock);
-  await stations.create(station(STATION));
-  const activity = new StationActivity();
-  const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  alerting = startAlerting({ db, stations, activity, settings, publicUrl: 'http://127.0.0.1:1', clock, logger, metrics: new Registry(), query: async () => [] });
-  const auth = new UserAuth({ db, clock, logger });
-  app = await buildApp({
-    logger, clock, stations, readings: { query: async () => [] }, activity, health: async () => ({ status: 'ok', checks: {} }),
-    metrics: new Registry(), adminToken: ADMIN_TOKEN, auth,
-    alerting: {
-      people: alerting.people, alerts: alerting.alerts, deliveries: alerting.deliveries,
-      twilio: { notifier: alerting.notifier, authToken: null, publicUrl: 'http://127.0.0.1:1' },
-      // No InfluxDB here: the fit finds no station data to use. What is under test is who may ask.
-      fitModel: async () => null,
-      setRuleOverrides: (stationId, overrides) => (stations.get(stationId) ? overrides : null),
-    },
-  });
-  headersOf['admin-token'] = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  headersOf.nobody = {};
-  for (const role of ANY) {
-    await auth.users.create({ username: `${role}-user`, name: role, role, password: `${role}-password-long` });
-    const response = await app.inject({ method: 'POST', url: '/api/session', payload: { username: `${role}-user`, password: `${role}-password-long` } });
-    const cookie = response.cookies.find((c) => c.name === 'fw_session');
-    if (!cookie) throw new Error(`no session for ${role}`);
-    headersOf[role] = { cookie: `fw_session=${cookie.value}`, 'x-requested-with': 'frostwatch' };
-  }
-});
+  fx = await startFullApp({ clock });
+  await fx.stations.create(stationBody(STATION));
+  // The event stream never ends on its own: it is asked for over a real socket, not inject.
+  baseUrl = await fx.app.listen({ port: 0, host: '127.0.0.1' });
+}, 120_000);
 
 afterAll(async () => {
-  await app.close();
-  await alerting.notifier.close();
-  alerting.engine.close();
-  db.close();
-  await rm(dir, { recursive: true, force: true });
+  await fx?.close();
 });
-
-function routesOfApp(): string[] {
-  const doc = app.swagger() as { paths?: Record<string, Record<string, unknown>> };
-  return Object.entries(doc.paths ?? {}).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
-}
 
 function roleOf(caller: Caller): Role | null {
   if (caller === 'nobody') return null;
   return caller === 'admin-token' ? 'admin' : caller;
 }
 
+/** Status and body of a request; for the event stream only the head is read, then the socket is dropped. */
+async function call(method: string, url: string, headers: Record<string, string>, payload: unknown): Promise<{ statusCode: number; body: string }> {
+  if (url === '/api/events') return streamHead(url, headers);
+  const response = await fx.app.inject({
+    method: method as 'GET',
+    url,
+    headers,
+    ...(payload === undefined ? {} : { payload: payload as string }),
+  });
+  return { statusCode: response.statusCode, body: response.body };
+}
+
+function streamHead(path: string, headers: Record<string, string>): Promise<{ statusCode: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}${path}`, { headers }, (res) => {
+      const statusCode = res.statusCode ?? 0;
+      res.once('data', (chunk: Buffer) => {
+        req.destroy();
+        resolve({ statusCode, body: chunk.toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('access control', () => {
-  it('knows every /api route the app registers (sign-in and the Twilio callbacks authenticate otherwise)', () => {
-    const api = routesOfApp().filter((route) => / \/api\//.test(route) && !/ \/api\/twilio\//.test(route) && route !== 'POST /api/session');
-    expect(api.sort()).toEqual(Object.keys(ROUTES).sort());
+  it('has a decision for every route the app registers', () => {
+    expect([...fx.routes.keys()].sort()).toEqual(Object.keys(ROUTES).sort());
   });
 
   let n = 0;
@@ -136,26 +134,48 @@ describe('access control', () => {
   it.each(cases)('%s as %s', async (route, caller) => {
     const entry = ROUTES[route];
     if (!entry) throw new Error(`no expectation for ${route}`);
-    const [method] = route.split(' ') as ['GET' | 'POST' | 'PUT' | 'DELETE'];
+    const [method] = route.split(' ') as [string];
     const request: Sample = entry.sample(++n);
-    // DELETE /api/session would end the session the following cases use; sign-out is tested in auth-session.test.ts.
-    const headers = { ...headersOf[caller], ...request.headers };
+    const headers: Record<string, string> = { ...fx.headers[caller], ...request.headers };
     const role = roleOf(caller);
-    if (route === 'DELETE /api/session' && caller !== 'nobody' && caller !== 'admin-token') delete headers.cookie;
-    const response = await app.inject({ method, url: request.url, headers, ...(request.payload === undefined ? {} : { payload: request.payload as string }) });
-    if (role === null || (route === 'DELETE /api/session' && caller !== 'admin-token')) {
-      expect(response.statusCode).toBe(401);
+    if ('twilio' in entry) {
+      // A role is worth nothing here: an unsigned callback is refused whoever sends it.
+      const signed = fx.twilioRequest(request.url.replace('/api/twilio', ''), request.payload as Record<string, string>, false);
+      const response = await call(method, signed.url, { ...headers, ...signed.headers }, signed.payload);
+      expect(response.statusCode, response.body).toBe(403);
+      return;
+    }
+    // DELETE /api/session would end the session the following cases use; sign-out is tested in auth-session.test.ts.
+    if (route === 'DELETE /api/session' && role !== null && caller !== 'admin-token') delete headers.cookie;
+    const response = await call(method, request.url, headers, request.payload);
+    expect(response.statusCode, response.body).toBeLessThan(500);
+    if ('public' in entry) {
+      expect([401, 403], response.body).not.toContain(response.statusCode);
+    } else if (role === null || (route === 'DELETE /api/session' && caller !== 'admin-token')) {
+      expect(response.statusCode, response.body).toBe(401);
     } else if (entry.roles.includes(role)) {
-      expect(response.statusCode, response.body).toBeLessThan(500);
       expect([401, 403], response.body).not.toContain(response.statusCode);
     } else {
       expect(response.statusCode, response.body).toBe(403);
     }
   });
 
+  it.each(Object.entries(ROUTES).filter(([, entry]) => 'twilio' in entry).map(([route]) => route))('%s answers a signed callback', async (route) => {
+    const request = ROUTES[route]!.sample(0);
+    const signed = fx.twilioRequest(request.url.replace('/api/twilio', ''), request.payload as Record<string, string>);
+    const response = await fx.app.inject({ method: 'POST', url: signed.url, headers: signed.headers, payload: signed.payload });
+    expect(response.statusCode, response.body).toBeLessThan(500);
+    expect([401, 403], response.body).not.toContain(response.statusCode);
+  });
+
   it('lets a viewer change nothing: every write route answers a viewer 403', () => {
-    const writes = Object.entries(ROUTES).filter(([route]) => !route.startsWith('GET ') && route !== 'DELETE /api/session');
+    const writes = Object.entries(ROUTES).filter(([route, entry]) => !route.startsWith('GET ') && route !== 'DELETE /api/session' && 'roles' in entry);
     expect(writes.length).toBeGreaterThan(10);
-    for (const [route, { roles }] of writes) expect(roles, route).not.toContain('viewer');
+    for (const [route, entry] of writes) expect('roles' in entry ? entry.roles : [], route).not.toContain('viewer');
+  });
+
+  it('leaves public only what must be: health, readiness, metrics, API docs, the dashboard files and sign-in', () => {
+    const open = Object.entries(ROUTES).filter(([, entry]) => 'public' in entry).map(([route]) => route);
+    for (const route of open) expect(route).toMatch(/^GET \/(health|ready|metrics|docs.*|\*?)$|^POST \/api\/session$/);
   });
 });

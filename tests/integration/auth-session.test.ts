@@ -41,6 +41,9 @@ beforeAll(async () => {
     logger, clock, stations: new StationRepository(db, clock), readings: { query: async () => [] },
     activity: { get: () => ({ lastSeenAt: null, online: null }) }, health: async () => ({ status: 'ok', checks: {} }),
     metrics: new Registry(), adminToken: ADMIN, auth,
+    // This file drives dozens of sign-ins from one address to test the per-username lockout; the per-address
+    // limits are tests/integration/http-limits.test.ts's.
+    rateLimits: { signInsPerMin: 1_000, failedAuthMax: 1_000 },
   });
   await auth.users.create({ username: 'lan', name: 'Nguyễn Thị Lan', role: 'officer', password: PASSWORDS.lan });
   await auth.users.create({ username: 'hai', name: 'Trần Văn Hải', role: 'viewer', password: PASSWORDS.hai });

@@ -72,7 +72,10 @@ function upsertMarker(m: L.Map, all: Map<string, L.CircleMarker>, row: StationOv
   }
   marker.setLatLng([row.lat, row.lon]);
   marker.setStyle({ fillColor: color });
-  marker.bindTooltip(`${row.name}: ${fmtC(row.airTempC)}`);
+  // Leaflet puts a string tooltip in with innerHTML; a station name is data, so it goes in as text.
+  const tip = document.createElement('span');
+  tip.textContent = `${row.name}: ${fmtC(row.airTempC)}`;
+  marker.bindTooltip(tip);
   const path = marker.getElement();
   path?.setAttribute('data-testid', `marker-${row.id}`);
   path?.setAttribute('data-level', shade);

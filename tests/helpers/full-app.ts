@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { Registry } from 'prom-client';
+import twilio from 'twilio';
+import type { Clock, DecisionInputs, Role, StationCreate } from '../../contracts/index.js';
+import { type Alerting, startAlerting } from '../../server/alerting.js';
+import { buildApp } from '../../server/app.js';
+import { AuditLog } from '../../server/audit/audit-log.js';
+import type { HttpRateLimits } from '../../server/http-limits.js';
+import { UserAuth } from '../../server/auth/sessions.js';
+import { type Dashboard, createDashboard } from '../../server/dashboard/dashboard.js';
+import { queryReadings } from '../../server/influx/readings-query.js';
+import { StationActivity } from '../../server/ingest/activity.js';
+import { type Db, openDatabase } from '../../server/registry/db.js';
+import { StationRepository } from '../../server/registry/stations.js';
+import { type TestInfluxd, startTestInfluxd } from './influxd.js';
+
+export const FULL_APP_ADMIN_TOKEN = 'full-app-admin-token-0123456789';
+export const TWILIO_AUTH_TOKEN = 'full-app-twilio-auth-token-0123';
+export const PUBLIC_URL = 'https://frostwatch.example.org';
+
+export type Caller = 'admin' | 'admin-token' | 'officer' | 'viewer' | 'nobody';
+export const CALLERS: readonly Caller[] = ['admin', 'admin-token', 'officer', 'viewer', 'nobody'];
+
+/**
+ * The whole HTTP app as `frostwatch up` composes it — registry, people, alerts, dashboard, sign-in, audit log,
+ * Twilio callbacks with signature checking — over a real SQLite file and a real influxd, driven with `inject`.
+ */
+export interface FullApp {
+  app: FastifyInstance;
+  db: Db;
+  stations: StationRepository;
+  alerting: Alerting;
+  dashboard: Dashboard;
+  audit: AuditLog;
+  auth: UserAuth;
+  influx: TestInfluxd;
+  activity: StationActivity;
+  logger: Logger;
+  /** Every route the app registered, as `METHOD /url` with its options (HEAD twins of GET routes left out). */
+  routes: Map<string, RouteOptions>;
+  /** Headers that authenticate as each caller: a session cookie (+ CSRF header) for users, the bearer token, nothing. */
+  headers: Record<Caller, Record<string, string>>;
+  /** A frost alert opened directly in the alert store (the rule engine is not under test here). */
+  openAlert(stationId: string, reason: string, atMs: number): number;
+  /** Form-encoded Twilio callback headers and body, signed like Twilio does (or not). */
+  twilioRequest(path: string, params: Record<string, string>, sign?: boolean): { url: string; headers: Record<string, string>; payload: string };
+  close(): Promise<void>;
+}
+
+export function stationBody(id: string, extra: Partial<StationCreate> = {}): StationCreate {
+  return { id, name: id, commune: 'Lát', lat: 12.03, lon: 108.4, elevationM: 1_500, crop: 'arabica', ...extra } as StationCreate;
+}
+
+const NO_INPUTS: DecisionInputs = {
+  readingTs: 0, airTempC: null, rhPct: null, windMs: null, dewPointC: null, frostPointC: null, wetBulbC: null, leafEstC: null,
+  trendCPerH: null, nowcastMinC: null, forecastMinC: null, forecastMinAtMs: null, sunsetMs: null, sunriseMs: null, radiative: null, batteryV: null,
+};
+
+/** Default: limits far above what a test sends. The limiter has tests of its own; here it would only answer 429 to a fuzzer. */
+const UNLIMITED: Partial<HttpRateLimits> = { requestsPerMin: 1_000_000, signInsPerMin: 1_000_000, failedAuthMax: 1_000_000, twilioPerMin: 1_000_000 };
+
+export async function startFullApp(options: { clock: Clock; logger?: Logger; influx?: TestInfluxd; rateLimits?: Partial<HttpRateLimits> }): Promise<FullApp> {
+  const { clock } = options;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const influx = options.influx ?? (await startTestInfluxd({ database: 'frostwatch_full_app' }));
+  const dir = await mkdtemp(join(tmpdir(), 'frostwatch-full-app-'));
+  const db = openDatabase(join(dir, 'frostwatch.db'), logger);
+  const stations = new StationRepository(db, clock);
+  const activity = new StationActivity();
+  const query = (id: string, range: { fromMs: number; toMs: number; every?: string }) => queryReadings(influx.conn, id, range);
+  const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
+  const alerting = startAlerting({ db, stations, activity, settings, publicUrl: PUBLIC_URL, clock, logger, metrics: new Registry(), query });
+  const dashboard = createDashboard({
+    db, stations, settings: alerting.stationSettings, alerts: alerting.alerts, engine: alerting.engine, activity, influx: influx.conn,
+    queryReadings: query, clock, logger, timeZone: settings.TZ_NAME,
+  });
+  const auth = new UserAuth({ db, clock, logger });
+  const audit = new AuditLog(db, clock);
+  const routes = new Map<string, RouteOptions>();
+  const onRoute = (route: RouteOptions): void => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.set(`${method} ${route.url}`, route);
+  };
+  const app = await buildApp({
+    logger, clock, stations, activity, metrics: new Registry(), adminToken: FULL_APP_ADMIN_TOKEN, auth, audit, dashboard, onRoute,
+    readings: { query }, tileUrl: null, rateLimits: options.rateLimits ?? UNLIMITED,
+    health: async () => ({ status: 'ok', checks: { broker: { ok: true }, spool: { ok: true }, sqlite: { ok: true } } }),
+    alerting: {
+      people: alerting.people, alerts: alerting.alerts, deliveries: alerting.deliveries,
+      twilio: { notifier: alerting.notifier, authToken: TWILIO_AUTH_TOKEN, publicUrl: PUBLIC_URL },
+      fitModel: alerting.fitModel, setRuleOverrides: alerting.setRuleOverrides,
+    },
+  });
+  const headers = await signInEveryone(app, auth);
+  const close = async (): Promise<void> => {
+    await app.close();
+    dashboard.close();
+    await alerting.notifier.close();
+    alerting.engine.close();
+    db.close();
+    if (!options.influx) await influx.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return {
+    app, db, stations, alerting, dashboard, audit, auth, influx, activity, logger, headers, routes, close,
+    openAlert: (stationId, reason, atMs) => {
+      const applied = alerting.alerts.apply({ kind: 'frost', stationId, from: 'none', to: 'severe', atMs, reason, notify: false, inputs: { ...NO_INPUTS, readingTs: atMs } }, atMs);
+      if (!applied) throw new Error('alert not opened');
+      return applied.alertId;
+    },
+    twilioRequest: (path, params, sign = true) => {
+      const url = `/api/twilio${path}`;
+      const signature = twilio.getExpectedTwilioSignature(TWILIO_AUTH_TOKEN, PUBLIC_URL + url, params);
+      return {
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(sign ? { 'x-twilio-signature': signature } : {}) },
+        payload: new URLSearchParams(params).toString(),
+      };
+    },
+  };
+}
+
+async function signInEveryone(app: FastifyInstance, auth: UserAuth): Promise<Record<Caller, Record<string, string>>> {
+  const headers: Record<Caller, Record<string, string>> = {
+    'admin-token': { authorization: `Bearer ${FULL_APP_ADMIN_TOKEN}` },
+    nobody: {},
+    admin: {},
+    officer: {},
+    viewer: {},
+  };
+  const roles: Role[] = ['admin', 'officer', 'viewer'];
+  for (const role of roles) {
+    await auth.users.create({ username: `${role}-user`, name: `${role} person`, role, password: `${role}-password-long` });
+    const response = await app.inject({ method: 'POST', url: '/api/session', payload: { username: `${role}-user`, password: `${role}-password-long` } });
+    const cookie = response.cookies.find((c) => c.name === 'fw_session');
+    if (!cookie) throw new Error(`no session for ${role}: ${response.statusCode} ${response.body}`);
+    headers[role] = { cookie: `fw_session=${cookie.value}`, 'x-requested-with': 'frostwatch' };
+  }
+  return headers;
+}
