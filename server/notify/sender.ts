@@ -102,6 +102,12 @@ export function createNotifier(options: NotifierOptions): Notifier {
     return Math.min(config.idlePollMs, Math.max(1, (dueAt - clock.now()) / clock.speed));
   }
 
+  /** Until the first paced channel may send again; 1 ms when its pause ran out since the loop looked (never Infinity). */
+  function pacingDelayMs(): number {
+    const delays = CHANNELS.map((c) => limiters[c].delayMs()).filter((ms) => ms > 0);
+    return delays.length === 0 ? 1 : Math.min(...delays);
+  }
+
   async function run(): Promise<void> {
     while (!closing) {
       if (inFlight.size >= config.concurrency) {
@@ -115,7 +121,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       if (row === undefined) {
         // Kicks may cut the wait short; the loop then asks again.
         const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
-        await idle(blocked ? Math.min(...CHANNELS.map((c) => limiters[c].delayMs()).filter((ms) => ms > 0)) : untilNextDueMs());
+        await idle(blocked ? pacingDelayMs() : untilNextDueMs());
         continue;
       }
       if (twilio === null) {
