@@ -74,6 +74,17 @@ export interface ListenOptions {
   mqttHost?: string;
 }
 
+/** The listeners as the environment asks for them (`frostwatch up` and `frostwatch gateway` alike). */
+export function listenOptionsFromEnv(env: { HOST: string; MQTT_PORT: number; MQTT_WS_PORT: number; MQTT_TLS_PORT: number; MQTT_HOST?: string | undefined }): ListenOptions {
+  return {
+    host: env.HOST,
+    mqttPort: env.MQTT_PORT,
+    wsPort: env.MQTT_WS_PORT,
+    mqttTlsPort: env.MQTT_TLS_PORT,
+    ...(env.MQTT_HOST ? { mqttHost: env.MQTT_HOST } : {}),
+  };
+}
+
 export interface BoundPorts {
   mqttPort: number;
   wsPort: number;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { GatewayEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
-import { createGateway } from '../../gateway/gateway.js';
+import { createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { resolveAdminToken } from '../../server/auth/admin-token.js';
 import { watchCredentials } from '../../server/auth/credential-watch.js';
@@ -46,13 +46,7 @@ export function registerGatewayCommand(program: Command): void {
         credentialChanges,
         trafficLimits: trafficLimitsFromEnv(env),
       });
-      const ports = await gateway.listen({
-        host: env.HOST,
-        mqttPort: env.MQTT_PORT,
-        wsPort: env.MQTT_WS_PORT,
-        mqttTlsPort: env.MQTT_TLS_PORT,
-        ...(env.MQTT_HOST ? { mqttHost: env.MQTT_HOST } : {}),
-      });
+      const ports = await gateway.listen(listenOptionsFromEnv(env));
       const secure = ports.mqttTlsPort === null ? '' : `  mqtts://${env.HOST}:${ports.mqttTlsPort}`;
       out(`frostwatch gateway: mqtt://${env.MQTT_HOST ?? env.HOST}:${ports.mqttPort}  ${tls ? 'wss' : 'ws'}://${env.HOST}:${ports.wsPort}${secure}`);
       await untilSignal(logger);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { UpEnvSchema, loadEnv, type UpEnv } from '../../contracts/index.js';
 import { toStationCreate } from '../../firmware-sim/index.js';
-import { type BoundPorts, createGateway } from '../../gateway/gateway.js';
+import { type BoundPorts, createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import type { TlsCredentials } from '../../gateway/tls.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { brokerConfigPublisher } from '../config-publisher.js';
@@ -61,13 +61,7 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
       trafficLimits: trafficLimitsFromEnv(env, opts.sim),
     });
     parts.push({ name: 'gateway', close: () => gateway.close() });
-    const ports = await gateway.listen({
-      host: env.HOST,
-      mqttPort: env.MQTT_PORT,
-      wsPort: env.MQTT_WS_PORT,
-      mqttTlsPort: env.MQTT_TLS_PORT,
-      ...(env.MQTT_HOST ? { mqttHost: env.MQTT_HOST } : {}),
-    });
+    const ports = await gateway.listen(listenOptionsFromEnv(env));
     runtime.setBrokerCheck(() => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }));
     runtime.setConfigPublisher(brokerConfigPublisher(gateway.broker));
     printBanner(env, runtime, ports, influx.url);
