@@ -18,11 +18,30 @@ export const bench: Bench = {
   title: '10,000 concurrent station connections: memory and CPU',
   run: async ({ quick, progress }: BenchOptions): Promise<BenchRow[]> => {
     const stations = quick ? 1_000 : 10_000;
-    const r = await runFleetLoad({ stations, intervalMs: 60_000, durationMs: (quick ? 1 : 3) * 60_000, progress });
+    const r = await runFleetLoad({ stations, intervalMs: 60_000, durationMs: (quick ? 1 : 3) * 60_000, progress, bareAedesCeiling: true });
     const note = `${stations} stations, 1 reading/min each for ${quick ? 1 : 3} min; ${r.published} acknowledged, ${r.failed} failed, ${r.stored} stored`;
     return [
       { group: 4, name: `peak RSS, ${stations} connections`, value: Math.round(r.peakRssMb), unit: 'MB', goal: '≤ 400 MB', ratio: round2(r.peakRssMb / 400), note },
       { group: 4, name: 'RSS before any connection', value: Math.round(r.idle.rssMb), unit: 'MB' },
+      ...(r.bareAedes
+        ? [
+            {
+              group: 4,
+              name: `ceiling: bare Aedes, peak RSS with the same ${stations} connections`,
+              value: Math.round(r.bareAedes.peakMb),
+              unit: 'MB',
+              note: `a process of its own, no hooks; ${Math.round(r.bareAedes.idleMb)} MB before any connection; each station publishes one reading`,
+            },
+            {
+              group: 4,
+              name: 'memory per connection: frostwatch / bare Aedes',
+              value: Math.round(((r.peakRssMb - r.idle.rssMb) * 1_024) / stations),
+              unit: 'KB',
+              goal: `bare Aedes ${Math.round(((r.bareAedes.peakMb - r.bareAedes.idleMb) * 1_024) / stations)} KB`,
+              ratio: round2((r.peakRssMb - r.idle.rssMb) / Math.max(1, r.bareAedes.peakMb - r.bareAedes.idleMb)),
+            },
+          ]
+        : []),
       { group: 4, name: 'CPU while publishing', value: round1(r.cpuPct), unit: '% of a core' },
       { group: 4, name: `connect ${stations} stations (first login, scrypt each)`, value: round1(r.connectS), unit: 's' },
       { group: 4, name: `register ${stations} stations (setup)`, value: round1(r.registerS), unit: 's' },

@@ -7,7 +7,10 @@
 import { systemClock } from '../../contracts/index.js';
 import { type BenchStation, connectAll, disconnectAll, mildReading, publishReadings } from './stations.js';
 import { type ProcSample, countReadings, procSample, registerOffline, sleep, startChildUp, startInfluxd } from './system.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,8 +19,36 @@ export interface FleetLoadOptions {
   intervalMs: number;
   durationMs: number;
   progress(line: string): void;
+  /** Also connect the same stations to a bare Aedes in its own process and report its memory. */
+  bareAedesCeiling?: boolean;
   /** Extra node flags for the child, e.g. --cpu-prof. */
   nodeArgs?: string[];
+}
+
+/** The same stations connected to a bare Aedes in a process of its own, each publishing one reading: its RSS. */
+export async function bareAedesMemory(tokens: ReadonlyMap<string, string>, progress: (line: string) => void): Promise<{ idleMb: number; peakMb: number }> {
+  const script = fileURLToPath(new URL('./bare-aedes-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stations: BenchStation[] = [];
+  try {
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const port = Number(/listening (\d+)/.exec(line.toString())?.[1]);
+    if (!port) throw new Error(`bare aedes child did not start: ${line.toString()}`);
+    const pid = child.pid as number;
+    await sleep(1_000);
+    const idle = await procSample(pid);
+    stations = await connectAll(`mqtt://127.0.0.1:${port}`, tokens, 64, (n) => n % 1_000 === 0 && progress(`bare Aedes: connected ${n}/${tokens.size}`));
+    let peakMb = (await procSample(pid)).rssMb;
+    await Promise.all(stations.map((s, i) => publishReadings(s, mildReading(Date.now(), i))));
+    for (let k = 0; k < 10; k += 1) {
+      await sleep(1_000);
+      peakMb = Math.max(peakMb, (await procSample(pid)).rssMb);
+    }
+    return { idleMb: idle.rssMb, peakMb };
+  } finally {
+    await disconnectAll(stations);
+    child.kill('SIGTERM');
+  }
 }
 
 export interface FleetLoadResult {
@@ -32,6 +63,8 @@ export interface FleetLoadResult {
   published: number;
   failed: number;
   stored: number;
+  /** The same stations on a bare Aedes: the broker's own memory, the ceiling of what a gateway can save. */
+  bareAedes?: { idleMb: number; peakMb: number };
 }
 
 export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoadResult> {
@@ -55,7 +88,10 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
     const load = await publishFor(stations, options, child.pid);
     await sleep(3_000);
     const stored = await countReadings(influx.influxd.url);
-    return { registerS, connectS, idle, ...load, stored };
+    await disconnectAll(stations);
+    stations = [];
+    const bareAedes = options.bareAedesCeiling ? await bareAedesMemory(tokens, progress) : undefined;
+    return { registerS, connectS, idle, ...load, stored, ...(bareAedes ? { bareAedes } : {}) };
   } finally {
     await disconnectAll(stations);
     await child?.stop();
