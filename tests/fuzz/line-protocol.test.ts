@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Reading, StationStatus } from '../../contracts/index.js';
+import type { StationStatus } from '../../contracts/index.js';
 import { quoteIdent, quoteString, timeLiteralMs } from '../../server/influx/influxql.js';
 import { escapeKey, escapeTagValue, readingLine, statusLine } from '../../server/influx/line-protocol.js';
 import { queryReadings } from '../../server/influx/readings-query.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns } from './fuzz-settings.js';
+import { readingAt } from './reading-arbitraries.js';
 
 /**
  * Line protocol out, InfluxQL back, against a real influxd 1.6: what is encoded is stored exactly as meant — a
@@ -25,19 +26,6 @@ afterAll(async () => {
   await influx?.stop();
 });
 
-const reading = (ts: number): fc.Arbitrary<Reading> => fc.record(
-  {
-    ts: fc.constant(ts),
-    airTempC: fc.double({ min: -80, max: 80, noNaN: true }),
-    rhPct: fc.double({ min: 0, max: 105, noNaN: true }),
-    windMs: fc.double({ min: 0, max: 100, noNaN: true }),
-    leafTempC: fc.double({ min: -80, max: 80, noNaN: true }),
-    batteryV: fc.double({ min: 0, max: 30, noNaN: true }),
-    rssiDbm: fc.double({ min: -200, max: 0, noNaN: true }),
-    seq: fc.integer({ min: 0, max: 0xffff_ffff }),
-  },
-  { requiredKeys: ['ts', 'airTempC'] },
-);
 
 /** Text with the characters that matter to both languages, plus anything Unicode (well-formed: UTF-8 has no lone surrogates). */
 const tricky = fc.oneof(
@@ -47,7 +35,7 @@ const tricky = fc.oneof(
 
 describe('line protocol through a real influxd', () => {
   it('stores readings exactly: every field, as a float or an integer, at its millisecond', async () => {
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, k) => reading(T0 + k * 60_000)))), async (readings) => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, k) => readingAt(T0 + k * 60_000)))), async (readings) => {
       const station = `ld-fuzz-${(run += 1)}`;
       await influx.conn.writeLines(readings.map((r) => readingLine(station, r)));
       const back = await queryReadings(influx.conn, station, { fromMs: T0, toMs: T0 + 3_600_000 });

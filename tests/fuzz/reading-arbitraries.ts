@@ -1,22 +1,26 @@
 import fc from 'fast-check';
-import { DEFAULT_PAYLOAD_LIMITS, type ReadingInput } from '../../contracts/index.js';
+import { DEFAULT_PAYLOAD_LIMITS, type Reading, type ReadingInput } from '../../contracts/index.js';
+
+/** The measured fields of a reading, each over the range the contract allows (docs/protocol.md). */
+const MEASUREMENTS = {
+  airTempC: fc.double({ min: -80, max: 80, noNaN: true }),
+  rhPct: fc.double({ min: 0, max: 105, noNaN: true }),
+  windMs: fc.double({ min: 0, max: 100, noNaN: true }),
+  leafTempC: fc.double({ min: -80, max: 80, noNaN: true }),
+  batteryV: fc.double({ min: 0, max: 30, noNaN: true }),
+  rssiDbm: fc.double({ min: -200, max: 0, noNaN: true }),
+  seq: fc.integer({ min: 0, max: 0xffff_ffff }),
+};
+
+/** A parsed reading at `ts`, any subset of optional fields (what the line protocol encodes). */
+export function readingAt(ts: number): fc.Arbitrary<Reading> {
+  return fc.record({ ts: fc.constant(ts), ...MEASUREMENTS }, { requiredKeys: ['ts', 'airTempC'] });
+}
 
 /** Readings a station may send at `nowMs` (docs/protocol.md), epoch ms or ISO 8601, any subset of optional fields. */
 export function validReading(nowMs: number): fc.Arbitrary<ReadingInput> {
   const tsMs = fc.integer({ min: nowMs - DEFAULT_PAYLOAD_LIMITS.maxAgeMs + 1_000, max: nowMs + DEFAULT_PAYLOAD_LIMITS.maxFutureMs });
-  return fc.record(
-    {
-      ts: fc.oneof(tsMs, tsMs.map((ms) => new Date(ms).toISOString())),
-      airTempC: fc.double({ min: -80, max: 80, noNaN: true }),
-      rhPct: fc.double({ min: 0, max: 105, noNaN: true }),
-      windMs: fc.double({ min: 0, max: 100, noNaN: true }),
-      leafTempC: fc.double({ min: -80, max: 80, noNaN: true }),
-      batteryV: fc.double({ min: 0, max: 30, noNaN: true }),
-      rssiDbm: fc.double({ min: -200, max: 0, noNaN: true }),
-      seq: fc.integer({ min: 0, max: 0xffff_ffff }),
-    },
-    { requiredKeys: ['ts', 'airTempC'] },
-  );
+  return fc.record({ ts: fc.oneof(tsMs, tsMs.map((ms) => new Date(ms).toISOString())), ...MEASUREMENTS }, { requiredKeys: ['ts', 'airTempC'] });
 }
 
 /** Not a valid reading: wrong types, out of range, missing air temperature, bad or far timestamps, not an object. */
