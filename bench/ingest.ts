@@ -8,7 +8,8 @@ import { readingLine } from '../server/influx/line-protocol.js';
 import { connectInflux } from '../server/influx/connect.js';
 import { startBareAedes } from './lib/bare-aedes.js';
 import { type BenchInflux, silentLogger, startBenchInflux } from './lib/influxd.js';
-import { type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase, PUBLISHERS, WINDOW } from './lib/publishers.js';
+import type { MqttClient } from 'mqtt';
+import { type PublishRun, type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase, PUBLISHERS, WINDOW } from './lib/publishers.js';
 import { round, waitUntil } from './lib/stats.js';
 import { startLatencySubscriber } from './lib/subscriber.js';
 import { startBenchSystem } from './lib/system.js';
@@ -61,21 +62,24 @@ function cpuUs(): number {
   return user + system;
 }
 
+/** The shared publisher load (PUBLISHERS × WINDOW in flight) for `durationMs`, with when it started and the CPU then. */
+async function loadFor(clients: MqttClient[], specs: PublisherSpec[], durationMs: number, progress: (acked: number, ms: number) => void): Promise<{ run: PublishRun; started: number; cpu0: number }> {
+  const baseTs = readingsBase(Date.now());
+  const started = performance.now();
+  const cpu0 = cpuUs();
+  const run = await publishFor(clients, specs, { durationMs, window: WINDOW, payload: (_i, seq) => readingPayload(baseTs, seq), progress });
+  return { run, started, cpu0 };
+}
+
 async function endToEnd(influx: BenchInflux, durationMs: number, options: BenchOptions): Promise<E2E> {
   const system = await startBenchSystem(influx);
   try {
     const stations = await system.registerStations(PUBLISHERS);
     const specs: PublisherSpec[] = stations.map((s) => ({ url: system.mqttUrl, topic: readingsTopic(s.stationId), username: s.stationId, password: s.token }));
     const clients = await connectPublishers(specs);
-    const baseTs = readingsBase(Date.now());
-    const started = performance.now();
-    const cpu0 = cpuUs();
-    const run = await publishFor(clients, specs, {
-      durationMs,
-      window: WINDOW,
-      payload: (_i, seq) => readingPayload(baseTs, seq),
-      progress: (acked, ms) => options.progress(`ingest end-to-end: ${acked.toLocaleString()} acknowledged, ${((acked * 1_000) / ms).toFixed(0)}/s`),
-    });
+    const { run, started, cpu0 } = await loadFor(clients, specs, durationMs, (acked, ms) =>
+      options.progress(`ingest end-to-end: ${acked.toLocaleString()} acknowledged, ${((acked * 1_000) / ms).toFixed(0)}/s`),
+    );
     await closeClients(clients);
     let stored = 0;
     // PUBACK means "durable in the spool"; the reading is in InfluxDB once the forwarder has written it.
@@ -94,15 +98,9 @@ async function bareAedesRate(durationMs: number, options: BenchOptions): Promise
     const subscriber = await startLatencySubscriber(broker.url, ALL_READINGS_FILTER, () => undefined);
     const specs: PublisherSpec[] = topics.map((topic) => ({ url: broker.url, topic }));
     const clients = await connectPublishers(specs);
-    const baseTs = readingsBase(Date.now());
-    const started = performance.now();
-    const cpu0 = cpuUs();
-    const run = await publishFor(clients, specs, {
-      durationMs,
-      window: WINDOW,
-      payload: (_i, seq) => readingPayload(baseTs, seq),
-      progress: (acked, ms) => options.progress(`ingest ceiling, bare Aedes: ${((acked * 1_000) / ms).toFixed(0)}/s`),
-    });
+    const { run, started, cpu0 } = await loadFor(clients, specs, durationMs, (acked, ms) =>
+      options.progress(`ingest ceiling, bare Aedes: ${((acked * 1_000) / ms).toFixed(0)}/s`),
+    );
     await waitUntil(() => subscriber.received() >= run.acked, 30_000, 20);
     const rate = subscriber.received() / ((performance.now() - started) / 1_000);
     const cpuUsPerMessage = (cpuUs() - cpu0) / Math.max(1, subscriber.received());

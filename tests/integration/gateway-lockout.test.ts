@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock, StationAuthenticator, StationCreate, TokenCheck } from '../../contracts/index.js';
+import type { Clock, StationAuthenticator, TokenCheck } from '../../contracts/index.js';
 import { DEFAULT_LOCKOUT } from '../../gateway/auth-lockout.js';
 import { type Gateway, createGateway } from '../../gateway/gateway.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
 import { type Db, openDatabase } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
+import { registerStation } from '../helpers/register-station.js';
 import { HOST, NOW, capturingLogger, metricValue } from '../helpers/mqtt.js';
 
 /** The real authenticator, counting the calls that may run scrypt (verify), so the test sees which attempts cost it. */
@@ -55,12 +56,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function register(id: string): Promise<string> {
-  const input: StationCreate = { id: id as StationCreate['id'], name: `Trạm ${id}`, commune: 'Lát', lat: 12.02, lon: 108.42, elevationM: 1520, crop: 'arabica' };
-  const created = await stations.create(input);
-  if (!created.ok) throw new Error(`could not register ${id}`);
-  return created.token;
-}
+const register = (id: string): Promise<string> => registerStation(stations, id);
 
 /** CONNECT from `localAddress` with a real mqtt.js client; the CONNACK return code (0 = accepted). */
 function connack(username: string, password: string, localAddress = HOST): Promise<number> {

@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StationCreate } from '../../contracts/index.js';
 import { type Gateway, createGateway } from '../../gateway/gateway.js';
 import { buildApp } from '../../server/app.js';
 import { type CredentialWatch, watchCredentials } from '../../server/auth/credential-watch.js';
@@ -13,6 +12,7 @@ import { CachingStationAuthenticator } from '../../server/auth/station-authentic
 import { dataPaths } from '../../server/paths.js';
 import { type Db, openDatabase } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
+import { registerStation } from '../helpers/register-station.js';
 import { admin } from '../helpers/frost-night.js';
 import { HOST, capturingLogger, closeClients, connackCode, connectStation, eventually, fixedClock, metricValue } from '../helpers/mqtt.js';
 
@@ -60,12 +60,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function register(id: string): Promise<string> {
-  const input: StationCreate = { id: id as StationCreate['id'], name: `Trạm ${id}`, commune: 'Lát', lat: 12.02, lon: 108.42, elevationM: 1520, crop: 'arabica' };
-  const created = await stations.create(input);
-  if (!created.ok) throw new Error(`could not register ${id}`);
-  return created.token;
-}
+const register = (id: string): Promise<string> => registerStation(stations, id);
 
 async function connected(id: string, token: string): Promise<MqttClient> {
   const client = await connectStation(mqttUrl, id, token);
