@@ -1,11 +1,11 @@
 import type { DecisionInputs } from '../contracts/index.js';
 import { eveningT2, forecastMinAirOnlyC, forecastMinC } from './ffst.js';
-import { fitLine, median } from './median.js';
 import { nowcastMin } from './nowcast.js';
 import { dewPointC, frostPointC, stationPressureHPa, wetBulbC } from './psychro.js';
 import type { Rules } from './rules.js';
 import type { NightState, Sample, StationRuleState } from './types.js';
-import { lowerBound, upperBound } from './window.js';
+import { upperBound } from './window.js';
+import { fitValidAir, validMedian, validSpan } from './window-stats.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -27,40 +27,17 @@ export function validSamples(window: readonly Sample[]): Sample[] {
   return window.filter((s) => s.qc === 'ok');
 }
 
-/** The valid samples with `fromTs` ≤ ts ≤ `toTs`, from a window sorted by ts. */
-function validBetween(window: readonly Sample[], fromTs: number, toTs: number): Sample[] {
-  const out: Sample[] = [];
-  for (let i = lowerBound(window, fromTs); i < window.length; i += 1) {
-    const s = window[i] as Sample;
-    if (s.ts > toTs) break;
-    if (s.qc === 'ok') out.push(s);
-  }
-  return out;
-}
+const AIR = (s: Sample): number => s.airC;
+const RH = (s: Sample): number | null => (s.humidityOk ? s.rhPct : null);
+const WIND = (s: Sample): number | null => s.windMs;
+const LEAF = (s: Sample): number | null => s.leafC;
 
-function medianOf(samples: readonly Sample[], pick: (s: Sample) => number | null): number | null {
-  const values: number[] = [];
-  for (const s of samples) {
-    const v = pick(s);
-    if (v !== null) values.push(v);
-  }
-  return median(values);
-}
-
-/** Least-squares slope over the valid samples in (t − windowMs, t]; `valid` sorted, none after t. */
-function trendCPerH(valid: readonly Sample[], t: number, windowMs: number): number | null {
-  const from = upperBound(valid, t - windowMs);
-  const first = valid[from];
-  const n = valid.length - from;
-  if (!first || n < 3 || t - first.ts < windowMs * MIN_TREND_SPAN_FRACTION) return null;
-  const xs = new Array<number>(n);
-  const ys = new Array<number>(n);
-  for (let k = 0; k < n; k += 1) {
-    const s = valid[from + k] as Sample;
-    xs[k] = (s.ts - t) / HOUR_MS;
-    ys[k] = s.airC;
-  }
-  const fit = fitLine(xs, ys);
+/** Least-squares slope over the valid samples in (t − windowMs, t]; window[…, hi) holds none after t. */
+function trendCPerH(window: readonly Sample[], hi: number, t: number, windowMs: number): number | null {
+  const from = upperBound(window, t - windowMs);
+  const { n, firstTs } = validSpan(window, from, hi);
+  if (n < 3 || t - firstTs < windowMs * MIN_TREND_SPAN_FRACTION) return null;
+  const fit = fitValidAir(window, from, hi, (ts) => (ts - t) / HOUR_MS);
   return fit ? fit.slope : null;
 }
 
@@ -76,23 +53,23 @@ function forecast(night: NightState, airC: number, dewC: number | null, t: numbe
 
 /** DecisionInputs at `t` from the valid readings up to `t` (5-minute medians, 1-h trend, nowcast, FFST). */
 export function assess(state: StationRuleState, t: number, rules: Rules): Assessment {
-  // Every rule below looks back at most this far; the window itself may hold hours more.
-  const lookbackMs = Math.max(MEDIAN_WINDOW_MS, rules.trendWindowMs, rules.nowcastMaxSpanMs);
-  const valid = validBetween(state.window, t - lookbackMs, t);
-  const recent = valid.slice(upperBound(valid, t - MEDIAN_WINDOW_MS));
-  const airC = medianOf(recent, (s) => s.airC);
+  // Every rule below reads a slice of the window ending at t, found by binary search; nothing is copied.
+  const { window } = state;
+  const hi = upperBound(window, t);
+  const recent = upperBound(window, t - MEDIAN_WINDOW_MS);
+  const airC = validMedian(window, recent, hi, AIR);
   // Capacitive sensors read up to ~103 % in fog; saturation is 100 % (the excess passed QC's slack).
-  const rhMedian = medianOf(recent, (s) => (s.humidityOk ? s.rhPct : null));
+  const rhMedian = validMedian(window, recent, hi, RH);
   const rhPct = rhMedian === null ? null : Math.min(rhMedian, 100);
-  const windMs = medianOf(recent, (s) => s.windMs);
-  const leafSensorC = medianOf(recent, (s) => s.leafC);
+  const windMs = validMedian(window, recent, hi, WIND);
+  const leafSensorC = validMedian(window, recent, hi, LEAF);
   const batteryV = state.window.at(-1)?.batteryV ?? null;
   const hasRh = airC !== null && rhPct !== null && rhPct > 0;
   const dew = hasRh ? dewPointC(airC, rhPct) : null;
-  const trend = trendCPerH(valid, t, rules.trendWindowMs);
+  const trend = trendCPerH(window, hi, t, rules.trendWindowMs);
   const night = state.night;
   const nc = night && airC !== null
-    ? nowcastMin(valid, t, night.sunsetMs, night.sunriseMs, dew, {
+    ? nowcastMin(window, hi, t, night.sunsetMs, night.sunriseMs, dew, {
         minSpanMs: rules.nowcastMinSpanMs,
         maxSpanMs: rules.nowcastMaxSpanMs,
         floorBelowDewC: rules.nowcastFloorBelowDewC,

@@ -1,6 +1,6 @@
-import { fitLine } from './median.js';
 import type { Sample } from './types.js';
-import { lowerBound, upperBound } from './window.js';
+import { lowerBound } from './window.js';
+import { fitValidAir, validSpan } from './window-stats.js';
 
 const HOUR_MS = 3_600_000;
 /** Fewest readings for a curve: an hour of 10-min data gives 6–7; 4 leaves room for a lost reading or two. */
@@ -16,10 +16,12 @@ export interface Nowcast {
  * Nowcast of the night's minimum (DESIGN.md): fit T = α + β·√t (t hours since sunset — the FFST shape) to the valid
  * readings of the last 60–120 min, extrapolate to sunrise, and floor at dew point − `floorBelowDewC`: once the air
  * reaches saturation, dew or hoar frost releases latent heat and the fall slows (FAO FFST ch. 5).
- * Null before the window spans `minSpanMs` of night. `valid` is sorted by ts (the engine's window order).
+ * Null before the window spans `minSpanMs` of night. `window` is the engine's (sorted by ts, QC flags on each sample;
+ * only valid samples count), and window[…, hi) holds none after t.
  */
 export function nowcastMin(
-  valid: readonly Sample[],
+  window: readonly Sample[],
+  hi: number,
   t: number,
   sunsetMs: number,
   sunriseMs: number,
@@ -28,19 +30,11 @@ export function nowcastMin(
 ): Nowcast | null {
   if (t <= sunsetMs || t >= sunriseMs) return null;
   const from = Math.max(t - opts.maxSpanMs, sunsetMs);
-  const lo = lowerBound(valid, from);
-  const n = upperBound(valid, t) - lo;
-  const first = valid[lo];
-  if (!first || n < MIN_POINTS || t - first.ts < opts.minSpanMs) return null;
+  const lo = lowerBound(window, from);
+  const { n, firstTs } = validSpan(window, lo, hi);
+  if (n < MIN_POINTS || t - firstTs < opts.minSpanMs) return null;
   const x = (ms: number): number => Math.sqrt((ms - sunsetMs) / HOUR_MS);
-  const xs = new Array<number>(n);
-  const ys = new Array<number>(n);
-  for (let k = 0; k < n; k += 1) {
-    const s = valid[lo + k] as Sample;
-    xs[k] = x(s.ts);
-    ys[k] = s.airC;
-  }
-  const fit = fitLine(xs, ys);
+  const fit = fitValidAir(window, lo, hi, x);
   if (!fit) return null;
   const atNow = fit.intercept + fit.slope * x(t);
   const atSunrise = fit.intercept + fit.slope * x(sunriseMs);
