@@ -43,7 +43,7 @@ export interface Evaluation {
 }
 
 /**
- * The rule engine: one event (a durable reading, possibly late or out of order, or a minute tick) in, the new state
+ * The rule engine: one event (a received reading, possibly late or out of order, or a minute tick) in, the new state
  * and the decisions out. Pure: time is `nowMs`, the caller's clock at evaluation; the state is plain JSON.
  */
 export function evaluate(state: StationRuleState, event: EngineEvent, rules: Rules, nowMs: number): Evaluation {

@@ -126,7 +126,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const publicUrl = settings.PUBLIC_URL ?? `${scheme}://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
   const query: Parameters<typeof startAlerting>[0]['query'] = (id, range) => queryReadings(influx, id, range);
   const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
-  ingest.onDurable((stationId, readings) => alerting.engine.onReadings(stationId, readings));
+  ingest.onReceived((stationId, readings) => alerting.engine.onReadings(stationId, readings));
   const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) });
   const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
   const dashboard = createDashboard({

@@ -61,10 +61,11 @@ const STATE_FLUSH_MS = 1_000;
 const FLUSH_SLICE = 64;
 
 /**
- * The imperative shell around the pure rule engine (alerts/): feeds it every durable reading and a tick a
- * minute, and applies its decisions — alert history, rule state and outbox rows in ONE SQLite transaction,
- * so a crash leaves all or none. Called synchronously from the ingest before the PUBACK, so a reading whose
- * evaluation was not committed was not acknowledged either and comes back.
+ * The imperative shell around the pure rule engine (alerts/): feeds it every reading as the ingest receives it
+ * (while the spool makes it durable) and a tick a minute, and applies its decisions — alert history, rule state and
+ * outbox rows in ONE SQLite transaction, so a crash leaves all or none. Called synchronously from the ingest before
+ * the PUBACK, so a reading whose evaluation was not committed was not acknowledged either and comes back (and a
+ * reading seen again is ignored: the window already holds its timestamp).
  */
 export class FrostEngine {
   readonly #o: FrostEngineOptions;

@@ -22,7 +22,7 @@ let restarted: ManagedInfluxd | null = null;
 let spoolRoot: string;
 let service: IngestService;
 let metrics: Registry;
-const durable: { stationId: string; count: number }[] = [];
+const received: { stationId: string; count: number }[] = [];
 
 beforeAll(async () => {
   influx = await startTestInfluxd();
@@ -38,7 +38,7 @@ beforeAll(async () => {
     backoff: { minMs: 100, maxMs: 400 },
     batchLines: 2, // so the outage backlog drains over several writes and their order matters
   });
-  service.onDurable((stationId, readings) => durable.push({ stationId, count: readings.length }));
+  service.onReceived((stationId, readings) => received.push({ stationId, count: readings.length }));
   await service.start();
 });
 
@@ -57,9 +57,13 @@ async function metric(name: string): Promise<number | undefined> {
 const stored = (id: string) => queryReadings(influx.conn, id, { fromMs: T0 - 1, toMs: T0 + 86_400_000 });
 
 describe('ingest service', () => {
-  it('stores accepted readings in InfluxDB and tells listeners once they are durable', async () => {
-    await service.acceptReadings(station('st-01'), [minute(0, 3), minute(1, 2.5), minute(2, 2)]);
-    expect(durable).toContainEqual({ stationId: 'st-01', count: 3 });
+  it('stores accepted readings in InfluxDB and tells listeners on receipt, while the append is made durable', async () => {
+    let settled = false;
+    const accepted = service.acceptReadings(station('st-01'), [minute(0, 3), minute(1, 2.5), minute(2, 2)]).then(() => (settled = true));
+    // The rule engine hears of the readings at once; the caller's acknowledgement still waits for the fdatasync.
+    expect(received).toContainEqual({ stationId: 'st-01', count: 3 });
+    expect(settled).toBe(false);
+    await accepted;
     await expect.poll(async () => (await stored('st-01')).map((r) => r.airTempC), { timeout: 10_000 }).toEqual([3, 2.5, 2]);
     expect(await metric('frostwatch_readings_stored_total')).toBe(3);
     expect(service.health().influx.ok).toBe(true);
