@@ -5,7 +5,7 @@ import { dewPointC, frostPointC, stationPressureHPa, wetBulbC } from './psychro.
 import type { Rules } from './rules.js';
 import type { NightState, Sample, StationRuleState } from './types.js';
 import { upperBound } from './window.js';
-import { fitValidAir, validMedian, validSpan } from './window-stats.js';
+import { fitValidAir, validMedian } from './window-stats.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -34,10 +34,8 @@ const LEAF = (s: Sample): number | null => s.leafC;
 
 /** Least-squares slope over the valid samples in (t − windowMs, t]; window[…, hi) holds none after t. */
 function trendCPerH(window: readonly Sample[], hi: number, t: number, windowMs: number): number | null {
-  const from = upperBound(window, t - windowMs);
-  const { n, firstTs } = validSpan(window, from, hi);
+  const { fit, n, firstTs } = fitValidAir(window, upperBound(window, t - windowMs), hi, (ts) => (ts - t) / HOUR_MS);
   if (n < 3 || t - firstTs < windowMs * MIN_TREND_SPAN_FRACTION) return null;
-  const fit = fitValidAir(window, from, hi, (ts) => (ts - t) / HOUR_MS);
   return fit ? fit.slope : null;
 }
 

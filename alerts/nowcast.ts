@@ -1,6 +1,6 @@
 import type { Sample } from './types.js';
 import { lowerBound } from './window.js';
-import { fitValidAir, validSpan } from './window-stats.js';
+import { fitValidAir } from './window-stats.js';
 
 const HOUR_MS = 3_600_000;
 /** Fewest readings for a curve: an hour of 10-min data gives 6–7; 4 leaves room for a lost reading or two. */
@@ -30,12 +30,9 @@ export function nowcastMin(
 ): Nowcast | null {
   if (t <= sunsetMs || t >= sunriseMs) return null;
   const from = Math.max(t - opts.maxSpanMs, sunsetMs);
-  const lo = lowerBound(window, from);
-  const { n, firstTs } = validSpan(window, lo, hi);
-  if (n < MIN_POINTS || t - firstTs < opts.minSpanMs) return null;
   const x = (ms: number): number => Math.sqrt((ms - sunsetMs) / HOUR_MS);
-  const fit = fitValidAir(window, lo, hi, x);
-  if (!fit) return null;
+  const { fit, n, firstTs } = fitValidAir(window, lowerBound(window, from), hi, x);
+  if (!fit || n < MIN_POINTS || t - firstTs < opts.minSpanMs) return null;
   const atNow = fit.intercept + fit.slope * x(t);
   const atSunrise = fit.intercept + fit.slope * x(sunriseMs);
   const cooling = atSunrise < atNow;

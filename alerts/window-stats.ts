@@ -2,10 +2,8 @@
  * Statistics over a slice [lo, hi) of the engine's window, counting only samples that passed QC — computed in place.
  * The engine evaluates every reading against the last two hours of its station (up to 720 samples at 10 s sampling);
  * copying the valid samples and their x/y values into fresh arrays for each reading made ~20 KB of garbage a reading,
- * which the young-generation GC then had to sweep while PUBACKs and alerts waited. Sums are taken in the same order as
- * before, so every result is bit-for-bit what the copying version gave.
+ * which the young-generation GC then had to sweep while PUBACKs and alerts waited.
  */
-import type { LineFit } from './median.js';
 import type { Sample } from './types.js';
 
 /** Reused sort buffer for medians; grows to the largest slice seen (a few KB). */
@@ -28,47 +26,48 @@ export function validMedian(window: readonly Sample[], lo: number, hi: number, p
   return n % 2 === 1 ? upper : ((sorted[mid - 1] as number) + upper) / 2;
 }
 
-/** How many valid samples window[lo, hi) holds, and the ts of the first; `firstTs` is NaN when there is none. */
-export function validSpan(window: readonly Sample[], lo: number, hi: number): { n: number; firstTs: number } {
-  let n = 0;
-  let firstTs = Number.NaN;
-  for (let i = lo; i < hi; i += 1) {
-    const s = window[i] as Sample;
-    if (s.qc !== 'ok') continue;
-    if (n === 0) firstTs = s.ts;
-    n += 1;
-  }
-  return { n, firstTs };
+export interface LineFit {
+  slope: number;
+  intercept: number;
+}
+
+export interface SliceFit {
+  /** The least-squares line; null when fewer than two samples or when x does not vary. */
+  fit: LineFit | null;
+  /** Valid samples in the slice. */
+  n: number;
+  /** ts of the first of them; NaN when there is none. */
+  firstTs: number;
 }
 
 /**
- * Ordinary least squares airC = intercept + slope·x(ts) over the valid samples of window[lo, hi); null when fewer than
- * two or when x does not vary. Two passes (means, then deviations), as fitLine does.
+ * Ordinary least squares airC = intercept + slope·x(ts) over the valid samples of window[lo, hi), in one pass:
+ * x stays within a few units here (hours of a trend window, √hours since sunset), so the sums of squares lose nothing
+ * that matters to a slope in °C/h.
  */
-export function fitValidAir(window: readonly Sample[], lo: number, hi: number, x: (ts: number) => number): LineFit | null {
+export function fitValidAir(window: readonly Sample[], lo: number, hi: number, x: (ts: number) => number): SliceFit {
   let n = 0;
+  let firstTs = Number.NaN;
   let sx = 0;
   let sy = 0;
-  for (let i = lo; i < hi; i += 1) {
-    const s = window[i] as Sample;
-    if (s.qc !== 'ok') continue;
-    n += 1;
-    sx += x(s.ts);
-    sy += s.airC;
-  }
-  if (n < 2) return null;
-  const mx = sx / n;
-  const my = sy / n;
   let sxx = 0;
   let sxy = 0;
   for (let i = lo; i < hi; i += 1) {
     const s = window[i] as Sample;
     if (s.qc !== 'ok') continue;
-    const dx = x(s.ts) - mx;
-    sxx += dx * dx;
-    sxy += dx * (s.airC - my);
+    if (n === 0) firstTs = s.ts;
+    n += 1;
+    const xi = x(s.ts);
+    sx += xi;
+    sy += s.airC;
+    sxx += xi * xi;
+    sxy += xi * s.airC;
   }
-  if (sxx < 1e-12) return null;
-  const slope = sxy / sxx;
-  return { slope, intercept: my - slope * mx };
+  if (n < 2) return { fit: null, n, firstTs };
+  const mx = sx / n;
+  const my = sy / n;
+  const varX = sxx - n * mx * mx;
+  if (varX < 1e-12) return { fit: null, n, firstTs };
+  const slope = (sxy - n * mx * my) / varX;
+  return { fit: { slope, intercept: my - slope * mx }, n, firstTs };
 }
