@@ -17,15 +17,28 @@ export const TimestampSchema = z.union([
   z.iso.datetime({ offset: true, message: 'ts: ISO 8601 with a time zone (Z or ±hh:mm) expected' }),
 ]);
 
+/** What each field may physically hold; ReadingSchema and the fast path of parseReading are both built from it. */
+const FIELD_BOUNDS = {
+  airTempC: { min: -80, max: 80, int: false },
+  rhPct: { min: 0, max: 105, int: false },
+  windMs: { min: 0, max: 100, int: false },
+  leafTempC: { min: -80, max: 80, int: false },
+  batteryV: { min: 0, max: 30, int: false },
+  rssiDbm: { min: -200, max: 0, int: false },
+  seq: { min: 0, max: 0xffff_ffff, int: true },
+} as const;
+
+const bounded = (b: { min: number; max: number; int: boolean }) => (b.int ? z.number().int() : z.number()).min(b.min).max(b.max);
+
 export const ReadingSchema = z.object({
   ts: TimestampSchema,
-  airTempC: z.number().min(-80).max(80),
-  rhPct: z.number().min(0).max(105).optional(),
-  windMs: z.number().min(0).max(100).optional(),
-  leafTempC: z.number().min(-80).max(80).optional(),
-  batteryV: z.number().min(0).max(30).optional(),
-  rssiDbm: z.number().min(-200).max(0).optional(),
-  seq: z.number().int().min(0).max(0xffff_ffff).optional(),
+  airTempC: bounded(FIELD_BOUNDS.airTempC),
+  rhPct: bounded(FIELD_BOUNDS.rhPct).optional(),
+  windMs: bounded(FIELD_BOUNDS.windMs).optional(),
+  leafTempC: bounded(FIELD_BOUNDS.leafTempC).optional(),
+  batteryV: bounded(FIELD_BOUNDS.batteryV).optional(),
+  rssiDbm: bounded(FIELD_BOUNDS.rssiDbm).optional(),
+  seq: bounded(FIELD_BOUNDS.seq).optional(),
 });
 export type ReadingInput = z.infer<typeof ReadingSchema>;
 
@@ -113,15 +126,57 @@ export type ReadingResult = { ok: true; reading: Reading } | { ok: false; reason
 
 export function parseReading(item: unknown, nowMs: number, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): ReadingResult {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return { ok: false, reason: 'not_object' };
+  const plain = plainReading(item as Record<string, unknown>);
+  return plain ? withinClock(plain, nowMs, limits) : parseReadingWithSchema(item, nowMs, limits);
+}
+
+/**
+ * The schema's whole judgement, with the reason a reading is refused. parseReading gives the same answer faster for
+ * the readings stations actually send (tests/unit/reading-parse.test.ts holds the two to the same result).
+ */
+export function parseReadingWithSchema(item: unknown, nowMs: number, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): ReadingResult {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return { ok: false, reason: 'not_object' };
   if (Object.values(item).some((v) => typeof v === 'number' && !Number.isFinite(v))) return { ok: false, reason: 'non_finite' };
   const parsed = ReadingSchema.safeParse(item, { reportInput: true });
   if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
   const { ts, ...rest } = parsed.data;
   const tsMs = typeof ts === 'number' ? ts : Date.parse(ts);
   if (!Number.isFinite(tsMs)) return { ok: false, reason: 'bad_timestamp' };
-  if (tsMs > nowMs + limits.maxFutureMs) return { ok: false, reason: 'clock_future' };
-  if (tsMs < nowMs - limits.maxAgeMs) return { ok: false, reason: 'clock_past' };
-  return { ok: true, reading: { ...rest, ts: tsMs } };
+  return withinClock({ ...rest, ts: tsMs }, nowMs, limits);
+}
+
+function withinClock(reading: Reading, nowMs: number, limits: PayloadLimits): ReadingResult {
+  if (reading.ts > nowMs + limits.maxFutureMs) return { ok: false, reason: 'clock_future' };
+  if (reading.ts < nowMs - limits.maxAgeMs) return { ok: false, reason: 'clock_past' };
+  return { ok: true, reading };
+}
+
+const OPTIONAL_FIELDS = ['rhPct', 'windMs', 'leafTempC', 'batteryV', 'rssiDbm', 'seq'] as const;
+const KNOWN_KEYS = new Set<string>(['ts', 'airTempC', ...OPTIONAL_FIELDS]);
+
+function inBounds(v: unknown, b: { min: number; max: number; int: boolean }): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= b.min && v <= b.max && (!b.int || Number.isInteger(v));
+}
+
+/**
+ * The reading the schema would return, for an object of known fields that are all in bounds with `ts` in epoch ms;
+ * undefined for anything else, which then goes through the schema for its reason. zod's general machinery cost
+ * ~25 µs a reading at full ingest rate (bench ingest, CPU by part); this check costs a fraction of it.
+ */
+function plainReading(item: Record<string, unknown>): Reading | undefined {
+  for (const key in item) if (!KNOWN_KEYS.has(key)) return undefined;
+  const { ts, airTempC } = item;
+  if (!(typeof ts === 'number' && Number.isInteger(ts) && ts >= EPOCH_MS_MIN && ts <= EPOCH_MS_MAX)) return undefined;
+  if (!inBounds(airTempC, FIELD_BOUNDS.airTempC)) return undefined;
+  // Keys in the order the schema's output has them (ts last), so the JSON a subscriber sees is the same either way.
+  const fields: Partial<Record<(typeof OPTIONAL_FIELDS)[number], number>> = {};
+  for (const field of OPTIONAL_FIELDS) {
+    const v = item[field];
+    if (v === undefined) continue;
+    if (!inBounds(v, FIELD_BOUNDS[field])) return undefined;
+    fields[field] = v;
+  }
+  return { airTempC, ...fields, ts };
 }
 
 function reasonOf(error: z.ZodError): RejectReason {
