@@ -12,6 +12,8 @@ export interface PublishRun {
   acked: number;
   failed: number;
   elapsedMs: number;
+  /** One past the highest `seq` any publisher used: where a following run continues without reusing a timestamp. */
+  nextSeq: number;
 }
 
 export interface PublishOptions {
@@ -20,6 +22,8 @@ export interface PublishOptions {
   window: number;
   /** The payload of the `seq`-th publish of publisher `index`. */
   payload(index: number, seq: number): string;
+  /** The first `seq` of each publisher (default 0). */
+  firstSeq?: number;
   /** Called just before each publish, e.g. to note the send time. */
   onSend?(index: number, seq: number): void;
   progress?(acked: number, elapsedMs: number): void;
@@ -43,16 +47,19 @@ export async function publishFor(clients: readonly MqttClient[], specs: readonly
   const started = performance.now();
   const deadline = started + options.durationMs;
   const run = { acked: 0, failed: 0 };
+  const firstSeq = options.firstSeq ?? 0;
+  let nextSeq = firstSeq;
   const ticker = setInterval(() => options.progress?.(run.acked, performance.now() - started), 500);
   const loops: Array<Promise<void>> = [];
   clients.forEach((client, index) => {
     const topic = specs[index]!.topic;
-    let seq = 0;
+    let seq = firstSeq;
     for (let w = 0; w < options.window; w += 1) {
       loops.push(
         (async () => {
           while (performance.now() < deadline && !client.disconnected) {
             const mine = seq++;
+            nextSeq = Math.max(nextSeq, seq);
             options.onSend?.(index, mine);
             try {
               await client.publishAsync(topic, options.payload(index, mine), { qos: 1 });
@@ -70,7 +77,7 @@ export async function publishFor(clients: readonly MqttClient[], specs: readonly
   } finally {
     clearInterval(ticker);
   }
-  return { ...run, elapsedMs: performance.now() - started };
+  return { ...run, elapsedMs: performance.now() - started, nextSeq };
 }
 
 /** Readings 10 s apart: a 5-minute rule window holds 30 of them, as for a fast station, not thousands. */
