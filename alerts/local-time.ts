@@ -18,11 +18,13 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
  * minute share a local hour and minute; formatting is the costliest step of a reading otherwise. Cleared when it grows
  * (a night of readings touches ~1,000 minutes per zone).
  */
-const byMinute = new Map<string, { hour: number; minute: number }>();
+const byZone = new Map<string, Map<number, { hour: number; minute: number }>>();
 const MAX_CACHED = 20_000;
 
 export function localHourMinute(ms: number, timeZone: string): { hour: number; minute: number } {
-  const key = `${timeZone}|${Math.floor(ms / 60_000)}`;
+  let byMinute = byZone.get(timeZone);
+  if (!byMinute) byZone.set(timeZone, (byMinute = new Map()));
+  const key = Math.floor(ms / 60_000);
   const cached = byMinute.get(key);
   if (cached) return cached;
   let hour = 0;

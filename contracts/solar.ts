@@ -79,19 +79,34 @@ function eventMs(latDeg: number, lonDeg: number, dayStartUtcMs: number, sign: -1
 export function sunTimes(latDeg: number, lonDeg: number, dateUtcMs: number): SunTimes {
   const offsetMs = lonDeg * 4 * MINUTE_MS;
   const dayStartUtcMs = Math.floor((dateUtcMs + offsetMs) / DAY_MS) * DAY_MS;
-  // A pure function of (place, day): every reading asks it twice or more, so remember the recent answers.
-  const key = `${latDeg}|${lonDeg}|${dayStartUtcMs}`;
-  const cached = sunCache.get(key);
+  // A pure function of (place, day): every reading asks it twice or more, so remember the recent answers. Keyed by
+  // the numbers themselves, in nested maps: a string key cost more to build than the lookup saved.
+  const byDay = placeCache(latDeg, lonDeg);
+  const cached = byDay.get(dayStartUtcMs);
   if (cached) return cached;
   const times = Object.freeze(computeSunTimes(latDeg, lonDeg, dayStartUtcMs, offsetMs));
-  if (sunCache.size >= MAX_CACHED_DAYS) sunCache.clear();
-  sunCache.set(key, times);
+  if (cachedDays >= MAX_CACHED_DAYS) {
+    sunCache.clear();
+    cachedDays = 0;
+    return times;
+  }
+  byDay.set(dayStartUtcMs, times);
+  cachedDays += 1;
   return times;
 }
 
 /** Places × days remembered by sunTimes; a fleet of 10,000 stations over three days fits. */
 const MAX_CACHED_DAYS = 40_000;
-const sunCache = new Map<string, SunTimes>();
+const sunCache = new Map<number, Map<number, Map<number, SunTimes>>>();
+let cachedDays = 0;
+
+function placeCache(latDeg: number, lonDeg: number): Map<number, SunTimes> {
+  let byLon = sunCache.get(latDeg);
+  if (!byLon) sunCache.set(latDeg, (byLon = new Map()));
+  let byDay = byLon.get(lonDeg);
+  if (!byDay) byLon.set(lonDeg, (byDay = new Map()));
+  return byDay;
+}
 
 function computeSunTimes(latDeg: number, lonDeg: number, dayStartUtcMs: number, offsetMs: number): SunTimes {
   const noonGuess = dayStartUtcMs + 12 * 3_600_000 - offsetMs;
