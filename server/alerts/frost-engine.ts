@@ -54,11 +54,13 @@ const REFRESH_MS = 5 * 60_000;
  */
 const STATE_FLUSH_MS = 1_000;
 /**
- * Stations saved per slice of a periodic flush. A whole fleet's states in one synchronous transaction held the event
- * loop — and so every PUBACK and every alert — for ~280 ms with 1,000 busy stations (bench alert-latency, p99); a
- * slice of 64 takes a few milliseconds and the next one waits for the event loop's turn.
+ * How long one slice of a periodic flush may hold the event loop. A whole fleet's states in one synchronous
+ * transaction held it — and so every PUBACK and every alert — for ~280 ms with 1,000 busy stations (bench
+ * alert-latency, p99). A slice of a fixed 64 stations still took 10–20 ms once their windows were full (each state is
+ * serialised whole); a slice now ends after this budget (one state past it at most), and the next one waits for the
+ * event loop's turn, so a reading arriving meanwhile waits a few milliseconds at most.
  */
-const FLUSH_SLICE = 64;
+const FLUSH_SLICE_MS = 4;
 
 /**
  * The imperative shell around the pure rule engine (alerts/): feeds it every reading as the ingest receives it
@@ -138,22 +140,31 @@ export class FrostEngine {
   flush(): void {
     this.#round.push(...this.#dirty);
     this.#dirty.clear();
-    while (this.#round.length > 0) this.#saveSlice(this.#round.length);
+    while (this.#round.length > 0) this.#saveSlice(Infinity);
   }
 
-  /** Save up to `max` stations of the round in one transaction; on failure they go back to be saved later. */
-  #saveSlice(max: number): void {
-    const slice = this.#round.splice(0, max);
-    if (slice.length === 0) return; // close() may have saved the round before this turn came
+  /**
+   * Save stations of the round in one transaction until `budgetMs` has passed; on failure the whole rest of the round
+   * goes back to be saved later. The state serialised as the budget runs out still goes in, so a slice saves one at least.
+   */
+  #saveSlice(budgetMs: number): void {
+    if (this.#round.length === 0) return; // close() may have saved the round before this turn came
     const nowMs = this.#o.clock.now();
+    const until = performance.now() + budgetMs;
+    let saved = 0;
     try {
       this.#o.db.transaction(() => {
-        for (const tracked of slice) this.#saveState.run(tracked.station.id, JSON.stringify(tracked.state), nowMs);
+        for (const tracked of this.#round) {
+          this.#saveState.run(tracked.station.id, JSON.stringify(tracked.state), nowMs);
+          saved += 1;
+          if (performance.now() >= until) break;
+        }
       })();
     } catch (err) {
-      for (const tracked of slice) this.#dirty.add(tracked);
+      for (const tracked of this.#round.splice(0)) this.#dirty.add(tracked);
       throw err;
     }
+    this.#round.splice(0, saved);
   }
 
   /** A periodic flush: what is dirty now, a slice per turn of the event loop; what gets dirty meanwhile waits a round. */
@@ -163,10 +174,9 @@ export class FrostEngine {
     this.#dirty.clear();
     const step = (): void => {
       try {
-        this.#saveSlice(FLUSH_SLICE);
+        this.#saveSlice(FLUSH_SLICE_MS);
       } catch (err) {
         this.#o.logger.error({ err }, 'saving rule engine state failed');
-        this.#dirty = new Set([...this.#dirty, ...this.#round.splice(0)]);
         return;
       }
       if (this.#round.length > 0) setImmediate(step);
