@@ -12,7 +12,9 @@ import { acceleratedClock } from '../contracts/index.js';
 import { TwilioTestServer } from '../tests/helpers/twilio-server.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';
 import { runIfMain } from './support/entry.js';
-import { type BenchStation, connectAll, disconnectAll, mildReading, publishReadings } from './support/stations.js';
+import { type BackgroundLoad, backgroundLoad } from './support/background-load.js';
+import { type BenchStation, connectAll, disconnectAll, publishReadings } from './support/stations.js';
+import { watchEventLoop } from './support/event-loop.js';
 import { addFarmers } from './support/people.js';
 import { percentile, registerStations, sleep, startInProcess } from './support/system.js';
 
@@ -43,7 +45,7 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
     },
   });
   let stations: BenchStation[] = [];
-  let timer: NodeJS.Timeout | null = null;
+  let load: BackgroundLoad | null = null;
   try {
     progress('registering stations');
     const t0 = performance.now();
@@ -53,8 +55,12 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
     const phones = addFarmers(system.dataDir, [...probeTokens.keys()], clock);
     progress('connecting stations');
     const probeStations = await connectAll(system.mqttUrl, probeTokens, 16);
-    const bgStations = await connectAll(system.mqttUrl, bgTokens, 16, (n) => n % 50 === 0 && progress(`connected ${n}/${background}`));
-    stations = [...probeStations, ...bgStations];
+    stations = probeStations;
+    // The background stations publish from a process of their own, as real stations do from their own hardware.
+    load = await backgroundLoad(
+      { url: system.mqttUrl, tokens: [...bgTokens.entries()], perS: ratePerStation, clockMs: clock.now(), wallMs: Date.now() },
+      (n) => progress(`connected ${n}/${background}`),
+    );
 
     // When the engine committed each probe's Severe: splits the latency into "to the engine" and "engine to Twilio".
     const severeAt = new Map<string, number>();
@@ -78,14 +84,15 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
     await waitForSevere(twilio, idleCount, 10_000);
     const idle = latenciesOf(twilio, idleSent);
 
-    const bg = startBackground(bgStations, ratePerStation, clock.now);
-    timer = bg.timer;
+    load.start();
     await sleep(2_000); // let the load settle
-    const sentAt = await cross(loadProbes, phones, clock.now, quick ? 250 : 400, (n) => progress(`probes ${n}/${loadProbes.length}, background ${bg.sent()} readings`));
+    const loop = watchEventLoop();
+    const sentAt = await cross(loadProbes, phones, clock.now, quick ? 250 : 400, (n) => progress(`probes ${n}/${loadProbes.length}`));
+    const stalls = loop.stop();
     // Stop the load, then give stragglers up to 15 s to reach the Twilio server.
-    clearInterval(timer);
-    timer = null;
-    const loadPerS = bg.sent() / bg.elapsedS();
+    const bg = await load.stop();
+    load = null;
+    const loadPerS = bg.sent / bg.elapsedS;
     await waitForSevere(twilio, probes, 15_000);
     const latencies = latenciesOf(twilio, sentAt);
     const p99 = percentile(latencies, 99);
@@ -98,11 +105,13 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
       { group: 3, name: `severe → SMS p50, no load (${idle.length}/${idleCount} probes)`, value: round1(percentile(idle, 50)), unit: 'ms' },
       { group: 3, name: 'under load: publish → engine committed Severe, p50', value: round1(percentile(toEngine, 50)), unit: 'ms' },
       { group: 3, name: 'under load: engine committed → SMS at Twilio, p50', value: round1(percentile(engineToSms, 50)), unit: 'ms' },
-      { group: 3, name: 'background load achieved', value: Math.round(loadPerS), unit: 'readings/s', goal: '2,000 readings/s', ratio: round2(loadPerS / 2_000) },
+      { group: 3, name: 'background load achieved', value: Math.round(loadPerS), unit: 'readings/s', goal: '2,000 readings/s', ratio: round2(loadPerS / 2_000), note: 'published from a separate process' },
+      { group: 3, name: 'under load: event-loop delay, p99', value: round1(stalls.delayP99Ms), unit: 'ms', note: `max ${round1(stalls.delayMaxMs)} ms (the system's thread, while the probes crossed)` },
+      { group: 3, name: 'under load: GC pauses, longest', value: round1(stalls.gcMaxMs), unit: 'ms', note: `${stalls.gcMaxKind}; ${stalls.gcCount} pauses, ${round1(stalls.gcTotalMs)} ms in all` },
       { group: 3, name: `register ${probes + background} stations (setup)`, value: round1(registerS), unit: 's' },
     ];
   } finally {
-    if (timer) clearInterval(timer);
+    load?.kill();
     await disconnectAll(stations);
     await system.close();
     await twilio.close();
@@ -162,26 +171,6 @@ function stage(
 async function waitForSevere(twilio: TwilioTestServer, count: number, ms: number): Promise<void> {
   const until = performance.now() + ms;
   while (performance.now() < until && twilio.created('message').filter((r) => SEVERE.test(r.body ?? '')).length < count) await sleep(100);
-}
-
-/** Every background station publishes `perS` mild readings a second; a tick every 100 ms spreads them. */
-function startBackground(stations: BenchStation[], perS: number, now: () => number): { timer: NodeJS.Timeout; sent(): number; elapsedS(): number } {
-  let sent = 0;
-  let owed = 0;
-  let cursor = 0;
-  const started = performance.now();
-  const perTick = (stations.length * perS) / 10;
-  const timer = setInterval(() => {
-    owed += perTick;
-    const ts = now();
-    for (; owed >= 1; owed -= 1) {
-      const s = stations[cursor % stations.length]!;
-      cursor += 1;
-      // ts + cursor offsets keep one station's readings distinct within a tick.
-      void publishReadings(s, mildReading(ts + (cursor % 97), cursor)).then(() => (sent += 1), () => undefined);
-    }
-  }, 100);
-  return { timer, sent: () => sent, elapsedS: () => (performance.now() - started) / 1_000 };
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
