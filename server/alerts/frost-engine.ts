@@ -6,6 +6,7 @@ import type { Db } from '../registry/db.js';
 import type { StationRecord, StationRepository } from '../registry/stations.js';
 import type { AlertStore, AppliedDecision } from './alert-store.js';
 import type { StationSettingsStore } from './station-settings.js';
+import { decodeState, encodeState } from './state-codec.js';
 
 /** Turns an applied decision into outbox rows; runs inside the engine's transaction. */
 export interface NotificationPlanner {
@@ -155,7 +156,7 @@ export class FrostEngine {
     try {
       this.#o.db.transaction(() => {
         for (const tracked of this.#round) {
-          this.#saveState.run(tracked.station.id, JSON.stringify(tracked.state), nowMs);
+          this.#saveState.run(tracked.station.id, encodeState(tracked.state), nowMs);
           saved += 1;
           if (performance.now() >= until) break;
         }
@@ -233,7 +234,7 @@ export class FrostEngine {
           const applied = alerts.apply(decision, nowMs);
           if (applied) planner.plan(applied, tracked.station);
         }
-        this.#saveState.run(tracked.station.id, JSON.stringify(state), nowMs);
+        this.#saveState.run(tracked.station.id, encodeState(state), nowMs);
       })();
       tracked.state = state; // only once committed: a failed commit must not swallow its decisions
       this.#dirty.delete(tracked);
@@ -275,7 +276,7 @@ export class FrostEngine {
 
   #restore(ctx: StationContext): StationRuleState {
     const row = this.#loadState.get(ctx.stationId);
-    return row ? (JSON.parse(row.state) as StationRuleState) : initialState(ctx);
+    return row ? decodeState(row.state) : initialState(ctx);
   }
 
   async #adjustSampling(tracked: Tracked, nowMs: number): Promise<void> {
