@@ -27,7 +27,6 @@ import { createGatewayMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { limitPublishRate } from './publish-rate.js';
 import { createRejectLog } from './reject-log.js';
-import { tagRemoteAddress } from './remote-address.js';
 import { createTcpServer } from './tcp.js';
 import { closeOnIllFormedTopic } from './topic-guard.js';
 import { type TlsCredentials, createTlsServer } from './tls.js';
@@ -133,25 +132,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const unsubscribe = options.credentialChanges ? dropOnCredentialChange(broker, identities, options.credentialChanges, logger, options.metrics) : () => undefined;
 
   const connections = new Set<Duplex>();
-  const wrap = (conn: Duplex): Duplex => {
-    const guarded = guardPacketSize(conn, maxPacketBytes, (g, bytes) => {
-      const client = (g as Duplex & { client?: Client }).client;
-      rejects.reject(identities.stationOf(client), 'too_large');
-      logger.warn({ clientId: client?.id, announcedBytes: bytes, maxPacketBytes }, 'oversized MQTT packet; connection closed');
-    });
-    tagRemoteAddress(guarded, conn);
-    if (!connectionLimiter.admit(guarded, (conn as Partial<Socket>).remoteAddress)) return guarded;
-    connections.add(guarded);
-    guarded.once('close', () => connections.delete(guarded));
-    return guarded;
-  };
-  // A connection refused by a limit is already destroyed: no aedes client (parser, timers) is made for it.
+  // A connection refused by a limit is destroyed at once: no aedes client (parser, timers) is made for it.
   const handle = (conn: Duplex, req?: IncomingMessage): void => {
-    if (!conn.destroyed) broker.handle(conn, req);
+    if (conn.destroyed || !connectionLimiter.admit(conn, (conn as Partial<Socket>).remoteAddress)) return;
+    connections.add(conn);
+    conn.once('close', () => connections.delete(conn));
+    const client = broker.handle(conn, req);
+    guardPacketSize(client, maxPacketBytes, (bytes) => {
+      rejects.reject(identities.stationOf(client), 'too_large');
+      logger.warn({ clientId: client.id, announcedBytes: bytes, maxPacketBytes }, 'oversized MQTT packet; connection closed');
+    });
   };
-  const tcp = createTcpServer(handle, wrap);
-  const ws = createWebSocketServer(handle, wrap, maxPacketBytes + 5, options.tls);
-  const tls = options.tls ? createTlsServer(options.tls, handle, wrap) : null;
+  const tcp = createTcpServer(handle);
+  const ws = createWebSocketServer(handle, maxPacketBytes + 5, options.tls);
+  const tls = options.tls ? createTlsServer(options.tls, handle) : null;
   tls?.on('tlsClientError', (err: Error) => logger.debug({ err: err.message }, 'MQTT TLS handshake failed'));
 
   let closing: Promise<void> | null = null;

@@ -1,10 +1,10 @@
-import { Duplex } from 'node:stream';
+import type { Client } from 'aedes';
 
 /**
  * Neither aedes nor mqtt-packet bounds a packet's size: the parser buffers whatever the fixed header
  * announces (up to 256 MB, MQTT 3.1.1 §2.2.3), even before CONNECT is authenticated. This guard reads only
  * the fixed headers as bytes pass and destroys the connection as soon as a packet announces more than
- * `maxPacketBytes`, before its body is buffered anywhere.
+ * `maxPacketBytes`, before the parser buffers its body.
  */
 export class PacketSizeScanner {
   #state: 'header' | 'length' | 'body' = 'header';
@@ -53,45 +53,31 @@ export class PacketSizeScanner {
   }
 }
 
+/** The one aedes internal the guard relies on: each client parses through its own mqtt-packet parser. */
+interface ParsingClient {
+  _parser?: { parse(buf: Buffer): number };
+}
+
 /**
- * Wraps a connection so that aedes reads through the scanner; writes go straight to the connection.
- * `onOversize` is called once, before the connection is destroyed.
+ * Puts the scanner in front of the client's own parser: every byte aedes reads from the connection (TCP, TLS or
+ * the WebSocket stream) passes `parse`, from the first CONNECT byte on. A packet announcing more than
+ * `maxPacketBytes` never reaches the parser; `onOversize` is called once, then the connection is destroyed.
+ * Hooking the parser rather than wrapping the connection in a second stream keeps aedes reading the socket
+ * itself (as a bare broker does) and saves that stream's state on each of thousands of connections.
  */
-export function guardPacketSize(inner: Duplex, maxPacketBytes: number, onOversize: (guarded: Duplex, announcedBytes: number) => void): Duplex {
+export function guardPacketSize(client: Client, maxPacketBytes: number, onOversize: (announcedBytes: number) => void): void {
+  const parser = (client as unknown as ParsingClient)._parser;
+  // An aedes upgrade that renamed its parser must fail loudly here, not leave the broker unguarded.
+  if (typeof parser?.parse !== 'function') throw new Error('aedes client has no mqtt-packet parser: the packet size guard cannot attach');
   const scanner = new PacketSizeScanner(maxPacketBytes);
-  const guarded: Duplex = new Duplex({
-    read: () => {
-      inner.resume();
-    },
-    write: (chunk: Buffer, _encoding, callback) => {
-      inner.write(chunk, callback);
-    },
-    final: (callback) => {
-      inner.end(callback);
-    },
-    destroy: (err, callback) => {
-      inner.destroy();
-      callback(err);
-    },
-  });
-  inner.on('data', (chunk: Buffer) => {
-    const announced = scanner.scan(chunk);
-    if (announced !== null) {
-      onOversize(guarded, announced);
-      guarded.destroy();
-      return;
-    }
-    if (!guarded.push(chunk)) inner.pause();
-  });
-  let ended = false;
-  inner.on('end', () => {
-    ended = true;
-    guarded.push(null);
-  });
-  inner.on('error', (err) => guarded.destroy(err));
-  // After a clean end, let aedes read what is still buffered (a DISCONNECT must not be lost, or the will fires).
-  inner.on('close', () => {
-    if (!ended) guarded.destroy();
-  });
-  return guarded;
+  const parse = parser.parse;
+  parser.parse = (buf: Buffer): number => {
+    const announced = scanner.scan(buf);
+    if (announced === null) return parse.call(parser, buf);
+    // What aedes may still read before the close is this packet's body: it must not reach the parser's buffer.
+    parser.parse = () => 0;
+    onOversize(announced);
+    client.conn.destroy();
+    return 0;
+  };
 }

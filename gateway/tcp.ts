@@ -1,11 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
-/** Hands each accepted socket, wrapped by `wrap` (the packet size guard), to the broker. */
-export function createTcpServer(handle: (conn: Duplex) => void, wrap: (socket: Duplex) => Duplex): Server {
+/** Hands each accepted socket to `handle` (limits, the broker, the packet size guard). */
+export function createTcpServer(handle: (conn: Duplex) => void): Server {
   return createServer((socket: Socket) => {
     // Nagle holds the small PUBACK back until the peer's delayed ACK: ~40 ms on every QoS 1 round trip.
     socket.setNoDelay(true);
-    handle(wrap(socket));
+    handle(socket);
   });
 }

@@ -11,10 +11,10 @@ export interface TlsCredentials {
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** MQTT over TLS (port 8883): like tcp.ts, once the handshake is done. */
-export function createTlsServer(credentials: TlsCredentials, handle: (conn: Duplex) => void, wrap: (socket: Duplex) => Duplex): Server {
+export function createTlsServer(credentials: TlsCredentials, handle: (conn: Duplex) => void): Server {
   return createServer({ ...credentials, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
     // Nagle holds the small PUBACK back until the peer's delayed ACK: ~40 ms on every QoS 1 round trip.
     socket.setNoDelay(true);
-    handle(wrap(socket));
+    handle(socket);
   });
 }

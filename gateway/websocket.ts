@@ -16,7 +16,6 @@ export interface WebSocketTransport {
  */
 export function createWebSocketServer(
   handle: (conn: Duplex, req: IncomingMessage) => void,
-  wrap: (stream: Duplex) => Duplex,
   maxPayload: number,
   tls?: TlsCredentials,
 ): WebSocketTransport {
@@ -28,7 +27,7 @@ export function createWebSocketServer(
   const wss = new WebSocketServer({ server: http, maxPayload });
   wss.on('connection', (ws, req) => {
     (req.socket as Socket).setNoDelay(true);
-    handle(wrap(createWebSocketStream(ws)), req);
+    handle(createWebSocketStream(ws), req);
   });
   return { http, wss };
 }
