@@ -177,6 +177,8 @@ export async function startChildUp(dataDir: string, influxUrl: string, extraEnv:
     HTTP_PORT: String(httpPort),
     LOG_LEVEL: 'warn',
     ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    // As the shipped start sets it (scripts/up, npm start, the systemd unit of docs/operations.md "Memory").
+    MALLOC_MMAP_THRESHOLD_: '1048576',
     ...extraEnv,
   };
   const child = spawn(process.execPath, [...nodeArgs, main, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
