@@ -6,7 +6,7 @@ export interface StationActivityRecord {
 }
 
 /**
- * When each station was last heard (a durable reading or status), and its last announced online state.
+ * When each station was last heard (a reading or status received), and its last announced online state.
  * In memory: after a restart a station counts as unheard until it next speaks, which at one reading a
  * minute is within a minute.
  */
@@ -26,16 +26,22 @@ export class StationActivity {
   }
 }
 
-/** Wraps a sink so every durable acceptance also updates the activity record. */
+/**
+ * Wraps a sink so every acceptance also updates the activity record, on receipt: the engine evaluates the
+ * readings while the spool syncs, and the dashboard event it triggers must already show the station as heard.
+ * A station whose reading the spool then refuses (full disk) was heard all the same.
+ */
 export function withActivity(sink: IngestSink, activity: StationActivity, clock: Clock): IngestSink {
   return {
-    async acceptReadings(stationId: StationId, readings: readonly Reading[]) {
-      await sink.acceptReadings(stationId, readings);
+    acceptReadings(stationId: StationId, readings: readonly Reading[]) {
+      const accepted = sink.acceptReadings(stationId, readings);
       activity.heard(stationId, clock.now(), true);
+      return accepted;
     },
-    async acceptStatus(stationId: StationId, status: StationStatus) {
-      await sink.acceptStatus(stationId, status);
+    acceptStatus(stationId: StationId, status: StationStatus) {
+      const accepted = sink.acceptStatus(stationId, status);
       activity.heard(stationId, clock.now(), status.online);
+      return accepted;
     },
   };
 }
