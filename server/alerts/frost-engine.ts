@@ -66,9 +66,10 @@ const FLUSH_SLICE_MS = 4;
 /**
  * The imperative shell around the pure rule engine (alerts/): feeds it every reading as the ingest receives it
  * (while the spool makes it durable) and a tick a minute, and applies its decisions — alert history, rule state and
- * outbox rows in ONE SQLite transaction, so a crash leaves all or none. Called synchronously from the ingest before
- * the PUBACK, so a reading whose evaluation was not committed was not acknowledged either and comes back (and a
- * reading seen again is ignored: the window already holds its timestamp).
+ * outbox rows in ONE SQLite transaction, so a crash leaves all or none. A reading whose decisions could not be committed
+ * (SQLite locked) is still acknowledged — it is durable in the spool — but leaves the state unadvanced, so the next
+ * reading decides the same again: delayed, not lost (docs/reliability.md). A reading seen again (a station resending
+ * after a lost PUBACK) is ignored: the window already holds its timestamp.
  */
 export class FrostEngine {
   readonly #o: FrostEngineOptions;
