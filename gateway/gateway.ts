@@ -133,8 +133,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const connections = new Set<Duplex>();
   // A connection refused by a limit is destroyed at once: no aedes client (parser, timers) is made for it.
+  // A WebSocket stream has no address of its own: its peer is the upgraded HTTP request's socket.
   const handle = (conn: Duplex, req?: IncomingMessage): void => {
-    if (conn.destroyed || !connectionLimiter.admit(conn, (conn as Partial<Socket>).remoteAddress)) return;
+    const remoteAddress = (conn as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress;
+    if (conn.destroyed || !connectionLimiter.admit(conn, remoteAddress)) return;
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
     const client = broker.handle(conn, req);

@@ -7,7 +7,7 @@ export interface ConnectionLimits {
   maxConnections: number;
   /** Connections that have not been accepted by a CONNACK yet, all addresses together. */
   maxPending: number;
-  /** Connections not yet accepted by a CONNACK from one remote address (TCP and TLS; WebSocket counts in maxPending only). */
+  /** Connections not yet accepted by a CONNACK from one remote address (TCP, TLS and WebSocket alike). */
   maxPendingPerAddress: number;
   /** Time from accept to a successful CONNACK; a connection still waiting is closed. */
   connectTimeoutMs: number;

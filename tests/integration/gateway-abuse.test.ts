@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { type StationId, readingsTopic } from '../../contracts/index.js';
 import { DEFAULT_GATEWAY_LIMITS } from '../../gateway/limits.js';
 import { NOW, type RunningGateway, closeClients, connectStation, eventually, metricValue, startGateway } from '../helpers/mqtt.js';
@@ -169,6 +171,29 @@ describe('gateway under raw MQTT abuse', () => {
 });
 
 describe('gateway at its connection limit', () => {
+  it('counts half-open WebSocket peers per address too: a flood from one address is refused, a station of another served', async () => {
+    const PER_ADDRESS = 5;
+    const EXTRA = 4;
+    const gw = await startGateway(TOKENS, new RecordingSink(), { trafficLimits: { maxPendingPerAddress: PER_ADDRESS, connectTimeoutMs: CONNECT_TIMEOUT_MS } });
+    const peers: WebSocket[] = [];
+    try {
+      // Upgraded to MQTT over WebSocket, then silent: each holds a pending slot until the connect timeout.
+      for (let i = 0; i < PER_ADDRESS + EXTRA; i += 1) {
+        const peer = new WebSocket(gw.wsUrl, 'mqtt', { localAddress: ATTACKER });
+        peer.on('error', () => undefined);
+        await once(peer, 'open');
+        peers.push(peer);
+      }
+      await eventually(async () => expect(await refused(gw, 'pending_per_address')).toBe(EXTRA));
+      const station = await connectStation(gw.wsUrl, GOOD, TOKENS[GOOD]!);
+      await station.publishAsync(readingsTopic(GOOD), JSON.stringify({ ts: NOW, airTempC: 1 }), { qos: 1 });
+      await station.endAsync();
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await gw.gateway.close();
+    }
+  });
+
   it('refuses connections over maxConnections at once and serves stations again once the flood is gone', async () => {
     const MAX = 20;
     const gw = await startGateway(TOKENS, new RecordingSink(), { trafficLimits: { maxConnections: MAX, connectTimeoutMs: CONNECT_TIMEOUT_MS } });
