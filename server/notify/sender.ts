@@ -57,6 +57,11 @@ export interface Notifier {
 // coldest night costs a delay, not a warning; after that the officers are told to phone.
 const CHANNELS: readonly Channel[] = ['sms', 'voice'];
 
+/** Real time between tries of an outbox write that failed (the database locked by another process). */
+const STORE_RETRY_MS = 1_000;
+/** Once closing, how long an answer from Twilio that could not be written yet is still held for the database. */
+const CLOSE_RECORD_BUDGET_MS = 10_000;
+
 const DEFAULTS = { rateLimitPerSec: 1, callsPerSec: 1, concurrency: 4, maxAttempts: 12, idlePollMs: 1_000 };
 
 export function createNotifier(options: NotifierOptions): Notifier {
@@ -109,32 +114,48 @@ export function createNotifier(options: NotifierOptions): Notifier {
   }
 
   async function run(): Promise<void> {
+    let failures = 0;
     while (!closing) {
-      if (inFlight.size >= config.concurrency) {
-        await Promise.race(inFlight);
-        continue;
+      try {
+        await step();
+        failures = 0;
+      } catch (error) {
+        // The outbox could not be read or a row could not be claimed (another process holding the write lock past
+        // busy_timeout): nothing was sent, so the row simply waits for the next look.
+        failures += 1;
+        if (failures === 1 || failures % 60 === 0) logger.warn({ err: error, failures }, 'outbox unavailable: trying again');
+        await idle(STORE_RETRY_MS);
       }
-      // Only channels whose pacing allows a send now: an SMS never waits behind a call held by the call rate.
-      const ready = twilio === null ? CHANNELS : CHANNELS.filter((c) => limiters[c].delayMs() === 0);
-      const nowMs = clock.now();
-      const row = ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
-      if (row === undefined) {
-        // Kicks may cut the wait short; the loop then asks again.
-        const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
-        await idle(blocked ? pacingDelayMs() : untilNextDueMs());
-        continue;
-      }
-      if (twilio === null) {
-        dryRun(row);
-        continue;
-      }
-      limiters[row.channel].take(row.channel === 'sms' ? row.segments : 1);
-      const task = deliver(twilio, outbox.markSending(row)).finally(() => {
-        inFlight.delete(task);
-        kick();
-      });
-      inFlight.add(task);
     }
+  }
+
+  /** One turn of the worker: wait for room, pacing or a due row, or start one request. */
+  async function step(): Promise<void> {
+    if (inFlight.size >= config.concurrency) {
+      await Promise.race(inFlight);
+      return;
+    }
+    // Only channels whose pacing allows a send now: an SMS never waits behind a call held by the call rate.
+    const ready = twilio === null ? CHANNELS : CHANNELS.filter((c) => limiters[c].delayMs() === 0);
+    const nowMs = clock.now();
+    const row = ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
+    if (row === undefined) {
+      // Kicks may cut the wait short; the loop then asks again.
+      const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
+      await idle(blocked ? pacingDelayMs() : untilNextDueMs());
+      return;
+    }
+    if (twilio === null) {
+      dryRun(row);
+      return;
+    }
+    const sending = outbox.markSending(row);
+    limiters[row.channel].take(row.channel === 'sms' ? row.segments : 1);
+    const task = deliver(twilio, sending).finally(() => {
+      inFlight.delete(task);
+      kick();
+    });
+    inFlight.add(task);
   }
 
   function dryRun(row: OutboxRow): void {
@@ -151,9 +172,36 @@ export function createNotifier(options: NotifierOptions): Notifier {
       logger.error({ err: error, outboxId: row.id }, 'bug while sending; retried like a provider failure');
       outcome = { ok: false, retryable: true, error: 'internal error while sending' };
     }
-    // Recorded in the same tick as the answer: the only window for a duplicate after a crash is
-    // between Twilio creating the message and this synchronous UPDATE.
-    record(row, outcome);
+    await recordDurably(row, outcome);
+  }
+
+  /**
+   * Twilio's answer exists only in memory until it is written. It is recorded in the same tick as it arrives — the
+   * only window for a duplicate after a crash is between Twilio creating the message and that synchronous UPDATE —
+   * and a write that fails (another process holding the SQLite write lock past busy_timeout) is tried again while
+   * the row stays in `sending` at the head of its queue: nothing overtakes it, nothing sends it twice. Only a
+   * process that dies, or closes for longer than CLOSE_RECORD_BUDGET_MS, before the write succeeds leaves the row
+   * in `sending` for the next start to send again.
+   */
+  async function recordDurably(row: OutboxRow, outcome: SendOutcome): Promise<void> {
+    let closingSince: number | null = null;
+    for (let failures = 1; ; failures++) {
+      try {
+        record(row, outcome);
+        if (failures > 1) logger.info({ outboxId: row.id, failures: failures - 1 }, "Twilio's answer recorded after the database was busy");
+        return;
+      } catch (error) {
+        if (closing) closingSince ??= performance.now();
+        if (closingSince !== null && performance.now() - closingSince > CLOSE_RECORD_BUDGET_MS) {
+          logger.error({ err: error, outboxId: row.id }, "could not record Twilio's answer before shutdown: the next start sends this row again");
+          return;
+        }
+        if (failures === 1 || failures % 60 === 0) {
+          logger.warn({ err: error, outboxId: row.id, failures }, "could not record Twilio's answer: keeping it and trying again");
+        }
+        await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+      }
+    }
   }
 
   function record(row: OutboxRow, outcome: SendOutcome): void {

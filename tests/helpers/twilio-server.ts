@@ -77,6 +77,8 @@ export class TwilioTestServer {
   readonly accountSid: string;
   readonly authToken: string;
   readonly requests: RecordedRequest[] = [];
+  /** Called as Twilio accepts a request; its answer is written once this settles: lets a test act in that window. */
+  onAccept: ((request: RecordedRequest) => void | Promise<void>) | null = null;
   #server: Server | null = null;
   #port = 0;
   #faults: Fault[] = [];
@@ -236,6 +238,7 @@ export class TwilioTestServer {
     if (fault === 'accept-late') return this.#answerLate(record, res);
     if (fault !== undefined) return json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
     record.sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
+    await this.onAccept?.(record);
     json(res, 201, this.#resource(record));
   }
 

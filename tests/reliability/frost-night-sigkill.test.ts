@@ -1,12 +1,12 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drawFor } from '../../firmware-sim/random.js';
 import { queryReadings } from '../../server/influx/readings-query.js';
 import { type FrostNightRun, PHONES, levelOf, playPhones, prepareDistrict, runFrostNight } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { eventually } from '../helpers/mqtt.js';
+import { type HeldLock, holdWriteLock } from '../helpers/sqlite-lock.js';
 import { TwilioTestServer } from '../helpers/twilio-server.js';
 
 const START = '2026-12-20T15:00:00+07:00';
@@ -36,7 +36,8 @@ async function lastSpooledMs(dataDir: string): Promise<number> {
 
 /**
  * One simulated frost night with two kinds of fault. First another process (a backup script, an admin's sqlite3
- * shell) holds the registry's write lock for 8 s: frostwatch must not crash, and decisions are delayed, not lost.
+ * shell) holds the registry's write lock for 8 s, taken just as Twilio accepts a farmer's first Watch: frostwatch
+ * must not crash, must not send that Watch again, and decisions are delayed, not lost.
  * Then `frostwatch up` is SIGKILLed at seeded random moments, restarted each time where it had left off. Every
  * farmer gets every level of the ladder, in order, and no level twice — except where a kill fell inside a request
  * to Twilio (the documented window), which is counted.
@@ -65,16 +66,22 @@ describe('a busy SQLite, then SIGKILLs at random moments, through a frost night'
     let killsInsideRequests = 0;
     let lockLines = 0;
     try {
-      await eventually(() => expect(server.created('message').some((r) => levelOf(r.body) === 'watch')).toBe(true), 120_000);
-      const other = new Database(join(district, 'frostwatch.db'));
-      other.exec('BEGIN EXCLUSIVE');
-      await new Promise((r) => setTimeout(r, LOCK_MS));
-      other.exec('COMMIT');
-      other.close();
+      // The lock is taken as Twilio accepts the first farmer's Watch, before its answer leaves: the worst moment,
+      // when frostwatch must write down a message that now exists and cannot be taken back.
+      let lock: Promise<HeldLock> | undefined;
+      server.onAccept = async (request) => {
+        if (lock !== undefined || levelOf(request.body) !== 'watch' || (request.to !== PHONES.ha && request.to !== PHONES.tu)) return;
+        server.onAccept = null;
+        await (lock = holdWriteLock(join(district, 'frostwatch.db'), LOCK_MS));
+      };
+      await eventually(() => expect(lock).toBeDefined(), 120_000);
+      await (await lock!).released;
       expect(run.fw.proc.exitCode).toBeNull(); // rode it out
       lockLines = run.fw.output().split('\n').filter((line) => /SQLITE_BUSY|database is locked/i.test(line)).length;
       for (let kill = 0; kill < KILLS; kill++) {
         await new Promise((r) => setTimeout(r, draw.between(2_000, 9_000)));
+        // Each kill must find it alive: a crash of its own (a write still failing after the lock) would be hidden by the restart.
+        expect(run.fw.proc.exitCode, `frostwatch exited by itself before kill ${kill + 1}:\n${run.fw.output().slice(-2_000)}`).toBeNull();
         // A kill within 100 ms of a request reaching Twilio may fall between Twilio's answer and our record of it.
         if (performance.now() - (server.requests.at(-1)?.atMs ?? -Infinity) < 100) killsInsideRequests++;
         const killedAt = performance.now();
