@@ -185,12 +185,13 @@ export function createNotifier(options: NotifierOptions): Notifier {
    */
   async function recordDurably(row: OutboxRow, outcome: SendOutcome): Promise<void> {
     let closingSince: number | null = null;
-    for (let failures = 1; ; failures++) {
+    for (let failures = 0; ; ) {
       try {
         record(row, outcome);
-        if (failures > 1) logger.info({ outboxId: row.id, failures: failures - 1 }, "Twilio's answer recorded after the database was busy");
+        if (failures > 0) logger.info({ outboxId: row.id, failures }, "Twilio's answer recorded after the database was busy");
         return;
       } catch (error) {
+        failures += 1;
         if (closing) closingSince ??= performance.now();
         if (closingSince !== null && performance.now() - closingSince > CLOSE_RECORD_BUDGET_MS) {
           logger.error({ err: error, outboxId: row.id }, "could not record Twilio's answer before shutdown: the next start sends this row again");
