@@ -1,6 +1,9 @@
 import { FROST_RANK, nightOf, type Decision, type Reading } from '../contracts/index.js';
 import { T2_HALF_WINDOW_MS } from './ffst.js';
-import { validSamples } from './inputs.js';
+import { emptyInputs, validSamples } from './inputs.js';
+import { NO_HOLD } from './ladder.js';
+import { samplingIntervalMs } from './officer.js';
+import type { Step } from './officer-steps.js';
 import { median } from './median.js';
 import { ladderOnReading, ladderOnTick } from './ladder-steps.js';
 import { officerOnReading, officerOnTick } from './officer-steps.js';
@@ -9,17 +12,21 @@ import { inRiskWindow } from './phase.js';
 import { checkReading } from './qc.js';
 import { insertedAt, lowerBound } from './window.js';
 import type { Rules } from './rules.js';
-import type { EngineEvent, NightState, StationContext, StationRuleState } from './types.js';
+import type { EngineEvent, NightState, Sample, StationContext, StationRuleState } from './types.js';
 
 export { inRiskWindow };
 
 const HOUR_MS = 3_600_000;
 /** Keep 3 h of readings: 2 h for the nowcast, 1 h for the trend and stuck checks, T₂ ± 10 min. */
 const RETENTION_MS = 3 * HOUR_MS;
+/** …and at least this many readings, whatever their age (7 h of an hourly station). */
+const MIN_KEPT = 8;
+/** T₂ may be interpolated between readings at most this far apart (hourly stations, or one lost reading). */
+const T2_MAX_BRACKET_MS = 2 * HOUR_MS + 10 * 60_000;
 
 export function initialState(ctx: StationContext): StationRuleState {
   return {
-    version: 1,
+    version: 2,
     ctx: { ...ctx },
     window: [],
     firstSeenMs: null,
@@ -29,7 +36,7 @@ export function initialState(ctx: StationContext): StationRuleState {
     level: 'none',
     notifiedLevel: 'none',
     pendingBackfill: false,
-    hold: { watch: 0, warning: 0, severe: 0 },
+    heldSinceMs: { ...NO_HOLD },
     lastNotifiedMs: {},
     coolingStoppedSinceMs: null,
     officer: { offline: false, sensorFault: false, lastFailMs: null, lowBattery: false },
@@ -58,13 +65,13 @@ function onReading(state: StationRuleState, reading: Reading, rules: Rules, nowM
   const at = lowerBound(state.window, t);
   if (state.window[at]?.ts === t) return { state, decisions: [] }; // a resent reading: seen already
   const { ctx } = state;
-  const night = nightOf(ctx.lat, ctx.lon, t);
-  const atNight = t >= night.sunsetMs && t < night.sunriseMs;
+  const bounds = nightOf(ctx.lat, ctx.lon, t);
+  const atNight = t >= bounds.sunsetMs && t < bounds.sunriseMs;
   const isNewest = state.newestTs === null || t > state.newestTs;
   const earlier = isNewest ? state.window : state.window.slice(0, at);
   const qc = checkReading(reading, earlier, isNewest ? state.stuckValueC : null, atNight, rules.qc);
   const newestTs = isNewest ? t : (state.newestTs as number);
-  const window = insertedAt(state.window, at, qc.sample, newestTs - retentionMs(rules));
+  const window = insertedAt(state.window, at, qc.sample, cutoffMs(state.window, newestTs, rules));
   const next: StationRuleState = {
     ...state,
     window,
@@ -77,28 +84,78 @@ function onReading(state: StationRuleState, reading: Reading, rules: Rules, nowM
   const late = t < nowMs - rules.lateAfterMs;
   const officer = officerOnReading(next, state.newestTs, qc, rules, nowMs, late);
   if (qc.sample.qc !== 'ok') return officer;
-  const ladder = ladderOnReading(withNight(officer.state, t, rules), t, rules, late);
-  return { state: ladder.state, decisions: [...officer.decisions, ...ladder.decisions] };
+  const night = withNight(officer.state, t, rules);
+  const prevValidTs = lastValidTs(state.window);
+  const ladder = ladderOnReading(night.state, t, prevValidTs, rules, late);
+  return { state: ladder.state, decisions: [...officer.decisions, ...night.decisions, ...ladder.decisions] };
 }
 
-function retentionMs(rules: Rules): number {
-  return Math.max(RETENTION_MS, 3 * Math.max(rules.offlineMissingMs, 2 * rules.maxSampleIntervalMs) + HOUR_MS);
+function lastValidTs(window: readonly Sample[]): number | null {
+  for (let i = window.length - 1; i >= 0; i -= 1) if ((window[i] as Sample).qc === 'ok') return (window[i] as Sample).ts;
+  return null;
 }
 
-/** Start a new night when the risk window of a new night begins; capture T₂ and Td₂ once sunset + 2 h is covered. */
-function withNight(state: StationRuleState, t: number, rules: Rules): StationRuleState {
+/**
+ * The oldest time the window must keep: three hours, and at slow sampling enough for the offline check (three of its
+ * thresholds) — but never fewer than the last `MIN_KEPT` readings, so a station reporting once an hour still has the
+ * evening behind it for the trend.
+ */
+function cutoffMs(window: readonly Sample[], newestTs: number, rules: Rules): number {
+  const intervalMs = samplingIntervalMs(window, newestTs, rules);
+  const byTime = newestTs - Math.max(RETENTION_MS, 3 * Math.max(rules.offlineMissingMs, 2 * intervalMs) + HOUR_MS);
+  const nth = window[window.length - MIN_KEPT];
+  return nth === undefined ? Math.min(byTime, window[0]?.ts ?? byTime) : Math.min(byTime, nth.ts);
+}
+
+/**
+ * Start a new night when the risk window of a new night begins — with a fresh level: a night whose cold day gave no
+ * all-clear is closed (recorded, not sent) so the new night climbs its own ladder — and capture T₂ and Td₂ once
+ * sunset + 2 h is covered.
+ */
+function withNight(state: StationRuleState, t: number, rules: Rules): Step {
   const w = inRiskWindow(state.ctx, t, rules);
   let next = state;
+  const decisions: Decision[] = [];
   if (w.inRisk && state.night?.sunriseMs !== w.sunriseMs) {
+    if (state.level !== 'none') {
+      const inputs = state.lastInputs ?? emptyInputs(t, null);
+      const reason = 'a new night begins: the last night ended without an all-clear (the day stayed cold or data were missing)';
+      decisions.push({ kind: 'frost', stationId: state.ctx.stationId, from: state.level, to: 'all_clear', atMs: t, reason, notify: false, inputs });
+    }
     const night: NightState = { sunsetMs: w.sunsetMs, sunriseMs: w.sunriseMs, t2C: null, td2C: null, t2Captured: false, ffstVoid: false, notified: [] };
-    next = { ...state, night, hold: { watch: 0, warning: 0, severe: 0 }, coolingStoppedSinceMs: null };
+    next = { ...state, night, level: 'none', notifiedLevel: 'none', pendingBackfill: false, heldSinceMs: { ...NO_HOLD }, coolingStoppedSinceMs: null };
   }
   const n = next.night;
   const s2 = n ? n.sunsetMs + 2 * HOUR_MS : 0;
-  if (!n || n.t2Captured || t < s2 + T2_HALF_WINDOW_MS || t >= n.sunriseMs) return next;
-  const around = validSamples(next.window).filter((s) => Math.abs(s.ts - s2) <= T2_HALF_WINDOW_MS);
-  const dews = around.flatMap((s) => (s.humidityOk && s.rhPct !== null && s.rhPct > 0 ? [dewPointC(s.airC, s.rhPct)] : []));
-  return { ...next, night: { ...n, t2C: median(around.map((s) => s.airC)), td2C: median(dews), t2Captured: true } };
+  if (!n || n.t2Captured || t < s2 || t >= n.sunriseMs) return { state: next, decisions };
+  const valid = validSamples(next.window);
+  // At fine cadence wait until the readings after sunset + 2 h are in too; at 10 min or coarser, one each side is all.
+  const prev = valid[lowerBound(valid, t) - 1];
+  if (t < s2 + T2_HALF_WINDOW_MS && prev !== undefined && t - prev.ts < T2_HALF_WINDOW_MS) return { state: next, decisions };
+  const at = valuesAt(valid, s2);
+  if (at === null) return { state: next, decisions };
+  return { state: { ...next, night: { ...n, t2C: at.airC, td2C: at.dewC, t2Captured: true } }, decisions };
+}
+
+/**
+ * Air and dew point at `t`: the medians of the readings within ±10 min when there are any, else interpolated between
+ * the readings either side (at most `T2_MAX_BRACKET_MS` apart: two hourly readings, or one either side of a gap).
+ */
+function valuesAt(valid: readonly Sample[], t: number): { airC: number; dewC: number | null } | null {
+  const dew = (s: Sample): number | null => (s.humidityOk && s.rhPct !== null && s.rhPct > 0 ? dewPointC(s.airC, Math.min(s.rhPct, 100)) : null);
+  const around = valid.filter((s) => Math.abs(s.ts - t) <= T2_HALF_WINDOW_MS);
+  if (around.length > 0) {
+    const airC = median(around.map((s) => s.airC)) as number;
+    return { airC, dewC: median(around.flatMap((s) => { const d = dew(s); return d === null ? [] : [d]; })) };
+  }
+  const after = lowerBound(valid, t);
+  const a = valid[after - 1];
+  const b = valid[after];
+  if (!a || !b || b.ts - a.ts > T2_MAX_BRACKET_MS) return null;
+  const f = (t - a.ts) / (b.ts - a.ts);
+  const da = dew(a);
+  const db = dew(b);
+  return { airC: a.airC + f * (b.airC - a.airC), dewC: da !== null && db !== null ? da + f * (db - da) : (da ?? db) };
 }
 
 /**

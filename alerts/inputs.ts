@@ -13,6 +13,8 @@ const HOUR_MS = 3_600_000;
 export const MEDIAN_WINDOW_MS = 5 * MINUTE_MS;
 /** A trend needs readings over at least half its window. */
 const MIN_TREND_SPAN_FRACTION = 0.5;
+/** Where the last hour holds fewer than three readings (sampling every 20–60 min), the trend reaches back this far. */
+const SPARSE_TREND_WINDOW_MS = 3 * HOUR_MS;
 
 /** What the engine computes at `t`, beyond the contract's DecisionInputs. */
 export interface Assessment {
@@ -32,11 +34,17 @@ const RH = (s: Sample): number | null => (s.humidityOk ? s.rhPct : null);
 const WIND = (s: Sample): number | null => s.windMs;
 const LEAF = (s: Sample): number | null => s.leafC;
 
-/** Least-squares slope over the valid samples in (t − windowMs, t]; window[…, hi) holds none after t. */
-function trendCPerH(window: readonly Sample[], hi: number, t: number, windowMs: number): number | null {
-  const { fit, n, firstTs } = fitValidAir(window, upperBound(window, t - windowMs), hi, (ts) => (ts - t) / HOUR_MS);
-  if (n < 3 || t - firstTs < windowMs * MIN_TREND_SPAN_FRACTION) return null;
-  return fit ? fit.slope : null;
+/**
+ * Least-squares slope over the valid samples in (t − windowMs, t]; window[…, hi) holds none after t. At sparse
+ * sampling the window widens to three hours, where two readings an hour or more apart give the slope.
+ */
+export function trendCPerH(window: readonly Sample[], hi: number, t: number, windowMs: number): number | null {
+  const x = (ts: number): number => (ts - t) / HOUR_MS;
+  const near = fitValidAir(window, upperBound(window, t - windowMs), hi, x);
+  if (near.n >= 3 && t - near.firstTs >= windowMs * MIN_TREND_SPAN_FRACTION) return near.fit ? near.fit.slope : null;
+  const wide = fitValidAir(window, upperBound(window, t - Math.max(windowMs, SPARSE_TREND_WINDOW_MS)), hi, x);
+  if (wide.n < 2 || t - wide.firstTs < windowMs * MIN_TREND_SPAN_FRACTION) return null;
+  return wide.fit ? wide.fit.slope : null;
 }
 
 function forecast(night: NightState, airC: number, dewC: number | null, t: number, rules: Rules): { minC: number; evening: boolean } {

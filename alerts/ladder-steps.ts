@@ -1,7 +1,7 @@
 import { FROST_RANK, type Decision, type FrostDecision } from '../contracts/index.js';
 import { inRiskWindow } from './phase.js';
 import { assess, type Assessment } from './inputs.js';
-import { allClearReason, climb, coolingStopped, frostDecision, isSuppressed, levelReasons } from './ladder.js';
+import { allClearReason, climb, coolingStopped, frostDecision, isSuppressed, levelReasons, NO_HOLD } from './ladder.js';
 import type { Step } from './officer-steps.js';
 import type { Rules } from './rules.js';
 import type { LadderLevel, StationRuleState } from './types.js';
@@ -28,18 +28,18 @@ function record(state: StationRuleState, d: Omit<FrostDecision, 'notify'>, late:
 }
 
 function clearAll(state: StationRuleState): StationRuleState {
-  return { ...state, level: 'none', notifiedLevel: 'none', pendingBackfill: false, hold: { watch: 0, warning: 0, severe: 0 }, coolingStoppedSinceMs: null };
+  return { ...state, level: 'none', notifiedLevel: 'none', pendingBackfill: false, heldSinceMs: { ...NO_HOLD }, coolingStoppedSinceMs: null };
 }
 
 /** One valid, newest reading: climb the ladder, tell farmers a level backfill found, or clear. */
-export function ladderOnReading(state: StationRuleState, t: number, rules: Rules, late: boolean): Step {
+export function ladderOnReading(state: StationRuleState, t: number, prevValidTs: number | null, rules: Rules, late: boolean): Step {
   const tz = state.ctx.timeZone;
   const w = inRiskWindow(state.ctx, t, rules);
   const a = assess(state, t, rules);
   const strict = levelReasons(a, w, rules, tz, 0);
   const loose = levelReasons(a, w, rules, tz, rules.hysteresisC);
-  const up = climb(state, strict, loose, rules);
-  let s: StationRuleState = { ...state, hold: up.hold, lastInputs: a.inputs };
+  const up = climb(state, strict, loose, t, prevValidTs, rules);
+  let s: StationRuleState = { ...state, heldSinceMs: up.heldSinceMs, lastInputs: a.inputs };
   const decisions: Decision[] = [];
   if (up.to !== null) {
     const step = record({ ...s, level: up.to }, { kind: 'frost', stationId: s.ctx.stationId, from: s.level, to: up.to, atMs: t, reason: up.reason, inputs: a.inputs }, late, rules, a);

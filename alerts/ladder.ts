@@ -54,26 +54,37 @@ export function levelReasons(a: Assessment, phase: Phase, rules: Rules, tz: stri
   return phase.inRisk ? { watch, warning, severe } : { watch: null, warning: null, severe: null };
 }
 
+export const NO_HOLD: Readonly<Record<LadderLevel, number | null>> = { watch: null, warning: null, severe: null };
+
+/** A reading stands for at most this much time when a hold is counted (a station back from a long gap starts anew). */
+const MAX_READING_SPAN_MS = 3_600_000;
+
 export interface Climb {
-  hold: Record<LadderLevel, number>;
+  heldSinceMs: Record<LadderLevel, number | null>;
   /** The level to move to now, with why; null when the ladder stays. */
   to: LadderLevel | null;
   reason: string;
 }
 
-/** Count how long each level has held (with hysteresis) and pick the highest level held for `holdReadings`. */
-export function climb(state: StationRuleState, strict: LevelReasons, loose: LevelReasons, rules: Rules): Climb {
-  const hold = { ...state.hold };
+/**
+ * How long each level has held (with hysteresis), and the highest level held for `holdMs`. A reading stands for the
+ * time since the reading before it (at most an hour; the fastest sampling interval for a first reading), so one
+ * reading an hour holds a level at once and one a minute after three: the same time of evidence at any cadence. `prevTs` is the previous valid reading's time, null after a gap.
+ */
+export function climb(state: StationRuleState, strict: LevelReasons, loose: LevelReasons, t: number, prevTs: number | null, rules: Rules): Climb {
+  const heldSinceMs = { ...state.heldSinceMs };
+  const start = prevTs === null ? t - rules.sampleIntervalMs : Math.max(prevTs, t - MAX_READING_SPAN_MS);
   for (const level of LADDER) {
-    if (strict[level] !== null) hold[level] += 1;
-    else if (loose[level] === null) hold[level] = 0;
+    if (strict[level] !== null) heldSinceMs[level] ??= start;
+    else if (loose[level] === null) heldSinceMs[level] = null;
   }
   for (const level of [...LADDER].reverse()) {
-    if (hold[level] >= rules.holdReadings && FROST_RANK[level] > FROST_RANK[state.level]) {
-      return { hold, to: level, reason: strict[level] ?? loose[level] ?? level };
+    const since = heldSinceMs[level];
+    if (since !== null && t - since >= rules.holdMs && FROST_RANK[level] > FROST_RANK[state.level]) {
+      return { heldSinceMs, to: level, reason: strict[level] ?? loose[level] ?? level };
     }
   }
-  return { hold, to: null, reason: '' };
+  return { heldSinceMs, to: null, reason: '' };
 }
 
 /** Anti-flap: a level (or all-clear) is sent at most once a night, and not again within `repeatSuppressMs`. */

@@ -17,20 +17,34 @@ export interface MissingWindow {
   missingMs: number;
 }
 
+/** Gaps between readings that tell a station's sampling interval. */
+const INTERVAL_GAPS = 12;
+
+/**
+ * The station's own sampling interval at `t`, from its readings (it may be 1 minute on a risky night, 5 by day, or
+ * an hour for a LoRaWAN sensor): the median of its last gaps, or the smaller of its last two when that is longer (it
+ * was told to sample more slowly), clamped to the legitimate range. An outage is one long gap: it moves neither.
+ */
+export function samplingIntervalMs(window: readonly { ts: number }[], t: number, rules: Rules): number {
+  const end = upperBound(window, t); // readings after t do not count
+  const gaps: number[] = [];
+  for (let i = Math.max(1, end - INTERVAL_GAPS); i < end; i += 1) gaps.push((window[i] as { ts: number }).ts - (window[i - 1] as { ts: number }).ts);
+  if (gaps.length === 0) return rules.sampleIntervalMs;
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1] as number;
+  const lastTwo = gaps.length >= 2 ? Math.min(gaps[gaps.length - 1] as number, gaps[gaps.length - 2] as number) : (gaps[0] as number);
+  return Math.min(rules.maxSampleIntervalMs, Math.max(rules.sampleIntervalMs, median, lastTwo));
+}
+
 /**
  * Missing time in the recent window: each gap between readings (and the open gap up to `t`) counts beyond one
  * sampling interval. "5 missing minutes in 15" at 1-min sampling; at slower sampling the threshold is two intervals
- * (one lost reading over flaky 3G is not an outage) and the window three thresholds. The interval is the largest
- * recent gap clamped to the legitimate range, so a switch of sampling rate is not mistaken for loss, and a gap stays
- * judged at the same interval for as long as it sits in the window (no raise/clear/raise).
+ * (one lost reading over flaky 3G is not an outage) and the window three thresholds.
  */
 export function missingTime(window: readonly { ts: number }[], firstSeenMs: number, t: number, rules: Rules): MissingWindow {
-  const lookbackMs = 3 * Math.max(rules.offlineMissingMs, 2 * rules.maxSampleIntervalMs);
   const end = upperBound(window, t); // readings after t do not count
   const tsAt = (i: number): number => (window[i] as { ts: number }).ts;
-  let maxGap = 0;
-  for (let i = Math.max(1, upperBound(window, t - lookbackMs)); i < end; i += 1) maxGap = Math.max(maxGap, tsAt(i) - tsAt(i - 1));
-  const intervalMs = Math.min(rules.maxSampleIntervalMs, Math.max(rules.sampleIntervalMs, maxGap));
+  const intervalMs = samplingIntervalMs(window, t, rules);
   const thresholdMs = Math.max(rules.offlineMissingMs, 2 * intervalMs);
   const windowMs = 3 * thresholdMs;
   const start = Math.max(t - windowMs, firstSeenMs);

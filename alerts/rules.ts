@@ -30,7 +30,7 @@ export interface Rules {
   severeLeafC: number;
   allClearAirC: number;
   hysteresisC: number;
-  holdReadings: number;
+  holdMs: number;
   repeatSuppressMs: number;
   lateAfterMs: number;
   watchStartHour: number;
@@ -90,7 +90,7 @@ const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   severeLeafC: 0, // DESIGN.md: a leaf sensor at ≤ 0 °C; ice forms on leaves (FAO FFST ch. 2)
   allClearAirC: 4, // DESIGN.md: all clear after sunrise with air > 4 °C and rising
   hysteresisC: 0.5, // anti-flap band: two DWD 0.1 °C resolution steps plus sensor noise (±0.2 °C class-B thermistors)
-  holdReadings: 3, // anti-flap: a level holds for 3 consecutive readings (DESIGN.md "a few readings")
+  holdMs: 3 * MINUTE_MS, // anti-flap: 3 min of readings (DESIGN.md "a few readings": 3 at 1 min; one reading stands for ≥ 3 min)
   repeatSuppressMs: 6 * HOUR_MS, // DESIGN.md: no repeat of the same level for hours
   lateAfterMs: 10 * MINUTE_MS, // older than this when evaluated → recorded, not notified
   watchStartHour: 15, // DESIGN.md: Watch window 15:00–19:00 local
@@ -108,7 +108,7 @@ const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   nowcastMaxSpanMs: 2 * HOUR_MS,
   trendWindowMs: HOUR_MS, // cooling rate over the last hour, as °C/h is stated
   sampleIntervalMs: MINUTE_MS, // fastest sampling asked of stations on risky nights (DESIGN.md config topic)
-  maxSampleIntervalMs: 5 * MINUTE_MS, // slowest legitimate sampling (the shell's relaxed interval, 300 s)
+  maxSampleIntervalMs: HOUR_MS, // slowest legitimate sampling: LoRaWAN sensors report every 10–60 min (the shell asks ours for 300 s by day)
   offlineMissingMs: 5 * MINUTE_MS, // DESIGN.md: 5 missing minutes in 15 → offline (scaled up at slow sampling, officer.ts)
   offlineClearFraction: 0.4, // hysteresis: back online when ≤ 2 of those 5 minutes are missing
   lowBatteryV: 3.4, // Li-ion cell near empty under load; ESP32 LDOs drop out at ~3.3 V

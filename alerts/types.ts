@@ -81,7 +81,7 @@ export interface NightState {
 
 /** Everything the engine remembers about one station. Plain JSON: persisted after each evaluation. */
 export interface StationRuleState {
-  version: 1;
+  version: 2;
   ctx: StationContext;
   /** Readings of the last few hours, sorted by ts, no duplicate ts. */
   window: Sample[];
@@ -95,7 +95,12 @@ export interface StationRuleState {
   notifiedLevel: FrostLevel;
   /** The current level was reached on late (backfilled) data and not sent: send it when live data confirm it. */
   pendingBackfill: boolean;
-  hold: Record<LadderLevel, number>;
+  /**
+   * For each level, since when the data have supported it without a break (the time of the reading before the first
+   * supporting one: a reading stands for the interval it ends); null while they do not. Holds are time, not readings,
+   * so a level holds as long at one reading an hour as at one a minute.
+   */
+  heldSinceMs: Record<LadderLevel, number | null>;
   /** When each level (or the all-clear) was last notified: repeat suppression. */
   lastNotifiedMs: Partial<Record<LadderLevel | 'all_clear', number>>;
   /** Since when the cooling has stopped (wind or cloud) at night; null while it cools. */

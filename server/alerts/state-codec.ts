@@ -19,7 +19,13 @@ interface WindowColumns {
   humidityOk: string;
 }
 
-type StoredState = Omit<StationRuleState, 'window'> & { window: Sample[] | WindowColumns };
+/** Version 1 counted holds in readings (`hold`); version 2 keeps since when each level has held (`heldSinceMs`). */
+type StoredState = Omit<StationRuleState, 'window' | 'version' | 'heldSinceMs'> & {
+  version: 1 | 2;
+  window: Sample[] | WindowColumns;
+  heldSinceMs?: StationRuleState['heldSinceMs'];
+  hold?: unknown;
+};
 
 const FLAG_LETTER: Record<QcFlag, string> = { ok: 'o', range: 'r', step: 'j', stuck: 's' };
 const LETTER_FLAG: Record<string, QcFlag> = { o: 'ok', r: 'range', j: 'step', s: 'stuck' };
@@ -41,9 +47,14 @@ export function encodeState(state: StationRuleState): string {
 }
 
 export function decodeState(json: string): StationRuleState {
-  const stored = JSON.parse(json) as StoredState;
-  const { window } = stored;
-  return { ...stored, window: Array.isArray(window) ? window : samplesOf(window) };
+  const { window, hold: _countedHolds, heldSinceMs, ...rest } = JSON.parse(json) as StoredState;
+  // A version-1 state's hold counts cannot become times: its levels hold afresh (a few minutes' delay, once).
+  return {
+    ...rest,
+    version: 2,
+    heldSinceMs: heldSinceMs ?? { watch: null, warning: null, severe: null },
+    window: Array.isArray(window) ? window : samplesOf(window),
+  };
 }
 
 function samplesOf(c: WindowColumns): Sample[] {
