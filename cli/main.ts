@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../contracts/index.js';
+import { registerBacktestCommand } from './commands/backtest.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerPeopleCommands } from './commands/people.js';
@@ -25,6 +26,7 @@ registerStationCommands(program);
 registerPeopleCommands(program);
 registerModelCommands(program);
 registerUserCommands(program);
+registerBacktestCommand(program);
 
 try {
   await program.parseAsync(process.argv);
