@@ -36,17 +36,6 @@ export function ffstCurveC(t2C: number, tpC: number, sunsetMs: number, sunriseMs
   return t2C + ((tpC - t2C) / Math.sqrt(n - 2)) * Math.sqrt(i - 2);
 }
 
-/**
- * Evening approximation, used only before T₂ exists (15:00 → sunset + 2 h) and only for Watch: T₂ is projected
- * from the current air temperature at `coolingCPerH` per hour still to go (an assumption, default 1.5 °C/h, to be
- * calibrated per station), Td₂ is the current dew point (the evening dew point changes little before saturation,
- * FAO ch. 5), never above the projected T₂.
- */
-export function eveningT2(airC: number, dewC: number | null, hoursToT2: number, coolingCPerH: number): { t2C: number; td2C: number | null } {
-  const t2C = airC - coolingCPerH * Math.max(0, hoursToT2);
-  return { t2C, td2C: dewC === null ? null : Math.min(dewC, t2C) };
-}
-
 /** Solve a 3×3 (or 2×2) linear system by Gaussian elimination with partial pivoting; null when singular. */
 function solve(m: number[][], v: number[]): number[] | null {
   const n = v.length;

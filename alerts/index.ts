@@ -1,8 +1,10 @@
 /** The frost rule engine: a pure functional core (no clock, no IO). The server wires it (server/alerts/). */
 export type { EngineEvent, FfstAirOnlyModel, FfstModel, NightFeatures, NightState, OfficerState, QcFlag, Sample, StationContext, StationRuleState } from './types.js';
 export { evaluate, initialState, inRiskWindow, wantsFastSampling, type Evaluation } from './engine.js';
-export { CROP_SHIFT_C, DEFAULT_FFST, DEFAULT_FFST_AIR_ONLY, DEFAULT_FFST_SOURCE, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';
+export { CROP_SHIFT_C, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';
 export { ffstCurveC, fitFfst, fitFfstAirOnly, forecastMinAirOnlyC, forecastMinC, nightFeatures, type FfstFitMethod } from './ffst.js';
 export type { RiskWindow } from './phase.js';
 export { dewPointC, frostPointC, saturationVapourPressureHPa, stationPressureHPa, vapourPressureHPa, wetBulbC } from './psychro.js';
 export { nowcastMin } from './nowcast.js';
+export { DEFAULT_MINIMUM_MODEL } from './minimum-default.js';
+export { fitMinimumModel, MINIMUM_BUCKETS as MINIMUM_BUCKETS_COUNT, predictMinimum, type MinimumFeatures, type MinimumModel, type MinimumRow } from './minimum-model.js';

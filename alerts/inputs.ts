@@ -1,5 +1,6 @@
 import type { DecisionInputs } from '../contracts/index.js';
-import { eveningT2, forecastMinAirOnlyC, forecastMinC } from './ffst.js';
+import { forecastMinC } from './ffst.js';
+import { predictMinimum } from './minimum-model.js';
 import { nowcastMin } from './nowcast.js';
 import { dewPointC, frostPointC, stationPressureHPa, wetBulbC } from './psychro.js';
 import type { Rules } from './rules.js';
@@ -19,8 +20,10 @@ const SPARSE_TREND_WINDOW_MS = 3 * HOUR_MS;
 /** What the engine computes at `t`, beyond the contract's DecisionInputs. */
 export interface Assessment {
   inputs: DecisionInputs;
-  /** The forecast comes from the evening approximation (before T₂), not from T₂ itself. */
+  /** The forecast was made before sunset: good for a Watch only. */
   forecastIsEvening: boolean;
+  /** Spread of the forecast's error, °C (the model's residual deviation at this hour); null when unknown. */
+  forecastSdC: number | null;
   /** Median of a real leaf sensor; null without one. */
   leafSensorC: number | null;
 }
@@ -47,14 +50,33 @@ export function trendCPerH(window: readonly Sample[], hi: number, t: number, win
   return wide.fit ? wide.fit.slope : null;
 }
 
-function forecast(night: NightState, airC: number, dewC: number | null, t: number, rules: Rules): { minC: number; evening: boolean } {
-  if (night.t2Captured && night.t2C !== null) {
-    const minC = night.td2C !== null ? forecastMinC(rules.ffst, night.t2C, night.td2C) : forecastMinAirOnlyC(rules.ffstAirOnly, night.t2C);
-    return { minC, evening: false };
+export interface Forecast {
+  minC: number;
+  /** Spread of the error of `minC` (the minimum model's residual deviation at this hour); null for a station's FFST. */
+  sdC: number | null;
+  /** Before sunset: an estimate for the Watch only. */
+  evening: boolean;
+  source: 'model' | 'station-ffst';
+}
+
+/**
+ * The night's minimum as known at `t`: the minimum model on this reading (alerts/minimum-model.ts) — or, once T₂ is
+ * captured, the station's own FFST where `frostwatch model fit` has fitted one on its nights. Before sunset the model
+ * runs outside the hours it was fitted on; its estimate may raise a Watch, never more.
+ */
+export function forecastAt(night: NightState, airC: number, dewC: number | null, trend: number | null, t: number, rules: Rules): Forecast {
+  const station = rules.ffst;
+  if (station && night.t2Captured && night.t2C !== null && night.td2C !== null) {
+    return { minC: Math.min(airC, forecastMinC(station, night.t2C, night.td2C)), sdC: null, evening: false, source: 'station-ffst' };
   }
-  const est = eveningT2(airC, dewC, (night.sunsetMs + 2 * HOUR_MS - t) / HOUR_MS, rules.eveningCoolingCPerH);
-  const minC = est.td2C !== null ? forecastMinC(rules.ffst, est.t2C, est.td2C) : forecastMinAirOnlyC(rules.ffstAirOnly, est.t2C);
-  return { minC, evening: true };
+  const f = predictMinimum(rules.minimumModel, {
+    airC,
+    dewC,
+    trendCPerH: trend,
+    sinceSunsetH: (t - night.sunsetMs) / HOUR_MS,
+    toSunriseH: (night.sunriseMs - t) / HOUR_MS,
+  });
+  return { minC: f.minC, sdC: f.sdC, evening: t < night.sunsetMs, source: 'model' };
 }
 
 /** DecisionInputs at `t` from the valid readings up to `t` (5-minute medians, 1-h trend, nowcast, FFST). */
@@ -81,7 +103,7 @@ export function assess(state: StationRuleState, t: number, rules: Rules): Assess
         floorBelowDewC: rules.nowcastFloorBelowDewC,
       })
     : null;
-  const fc = night && !night.ffstVoid && airC !== null && t < night.sunriseMs ? forecast(night, airC, dew, t, rules) : null;
+  const fc = night && !night.ffstVoid && airC !== null && t < night.sunriseMs ? forecastAt(night, airC, dew, trend, t, rules) : null;
   const radiative = trend === null ? null : (windMs === null || windMs < rules.radiativeWindMs) && trend < 0;
   const inputs: DecisionInputs = {
     readingTs: t,
@@ -101,7 +123,7 @@ export function assess(state: StationRuleState, t: number, rules: Rules): Assess
     radiative,
     batteryV,
   };
-  return { inputs, forecastIsEvening: fc?.evening ?? false, leafSensorC };
+  return { inputs, forecastIsEvening: fc?.evening ?? false, forecastSdC: fc?.sdC ?? null, leafSensorC };
 }
 
 export function emptyInputs(t: number, batteryV: number | null): DecisionInputs {

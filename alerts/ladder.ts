@@ -30,21 +30,27 @@ const le = (v: number | null, limit: number): v is number => v !== null && v <= 
  */
 export function levelReasons(a: Assessment, phase: Phase, rules: Rules, tz: string, slackC: number): LevelReasons {
   const i = a.inputs;
-  const at = i.forecastMinAtMs === null ? '' : ` at ${hhmm(i.forecastMinAtMs, tz)}`;
-  const fcReal = a.forecastIsEvening ? null : i.forecastMinC;
+  const spread = a.forecastSdC === null ? '' : ` ± ${fmt(a.forecastSdC)}`;
+  const at = `${spread}${i.forecastMinAtMs === null ? '' : ` by ${hhmm(i.forecastMinAtMs, tz)}`}`;
+  // The forecast the ladder acts on, from sunset on: for a Warning, raised by `forecastMarginSd` spreads of its error;
+  // for a Severe (voice calls in the night) by `severeMarginSd` — an early, uncertain forecast must be colder to call
+  // a farmer out of bed than a late, sure one.
+  const sd = a.forecastSdC ?? 0;
+  const fcReal = a.forecastIsEvening || i.forecastMinC === null ? null : i.forecastMinC + rules.forecastMarginSd * sd;
+  const fcSure = fcReal === null || i.forecastMinC === null ? null : i.forecastMinC + Math.max(rules.forecastMarginSd, rules.severeMarginSd) * sd;
   const fallLimit = -rules.severeFallCPerH * (slackC > 0 ? 0.5 : 1);
   let severe: string | null = null;
-  if (le(fcReal, rules.severeForecastMinC + slackC)) severe = `forecast minimum ${fmt(fcReal)} °C ≤ ${fmt(rules.severeForecastMinC)} °C${at}`;
+  if (le(fcSure, rules.severeForecastMinC + slackC)) severe = `forecast minimum ${fmt(i.forecastMinC as number)} °C${at}, ≤ ${fmt(rules.severeForecastMinC)} °C even ${fmt(fcSure - (i.forecastMinC as number))} warmer`;
   else if (le(i.airTempC, rules.severeAirC + slackC) && le(i.trendCPerH, fallLimit)) {
     severe = `air ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeAirC)} °C and falling ${fmt(-i.trendCPerH)} °C/h`;
   } else if (le(a.leafSensorC, rules.severeLeafC + slackC)) severe = `leaf sensor ${fmt(a.leafSensorC)} °C ≤ ${fmt(rules.severeLeafC)} °C`;
   // The night's minimum can be no warmer than the air now: an observation is the surest "forecast".
   else if (le(i.airTempC, rules.severeForecastMinC + slackC)) severe = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeForecastMinC)} °C`;
   let warning: string | null = null;
-  if (le(fcReal, rules.warningMinC + slackC)) warning = `forecast minimum ${fmt(fcReal)} °C ≤ ${fmt(rules.warningMinC)} °C${at}`;
-  else if (le(i.nowcastMinC, rules.warningMinC + slackC)) {
-    warning = `nowcast minimum ${fmt(i.nowcastMinC)} °C ≤ ${fmt(rules.warningMinC)} °C by ${i.sunriseMs === null ? 'sunrise' : hhmm(i.sunriseMs, tz)}`;
-  } else if (le(i.airTempC, rules.warningMinC + slackC)) warning = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.warningMinC)} °C`;
+  // The √t nowcast is not a route any more: extrapolating one or two hours of a curve to sunrise ran to −5 °C on
+  // nights that ended at +3 °C (docs/frost-model.md). The minimum model carries the trend with its measured error.
+  if (le(fcReal, rules.warningMinC + slackC)) warning = `forecast minimum ${fmt(i.forecastMinC as number)} °C${at} ≤ ${fmt(rules.warningMinC)} °C`;
+  else if (le(i.airTempC, rules.warningMinC + slackC)) warning = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.warningMinC)} °C`;
   let watch: string | null = null;
   if (phase.inWatchHours && i.radiative === true) {
     const est = a.forecastIsEvening ? ' (evening estimate)' : '';
@@ -68,12 +74,14 @@ export interface Climb {
 
 /**
  * How long each level has held (with hysteresis), and the highest level held for `holdMs`. A reading stands for the
- * time since the reading before it (at most an hour; the fastest sampling interval for a first reading), so one
- * reading an hour holds a level at once and one a minute after three: the same time of evidence at any cadence. `prevTs` is the previous valid reading's time, null after a gap.
+ * time since the reading before it (at most an hour), so one reading an hour holds a level at once and one a minute
+ * after three: the same time of evidence at any cadence. `prevTs` is the previous valid reading's time, null after a gap.
  */
 export function climb(state: StationRuleState, strict: LevelReasons, loose: LevelReasons, t: number, prevTs: number | null, rules: Rules): Climb {
   const heldSinceMs = { ...state.heldSinceMs };
-  const start = prevTs === null ? t - rules.sampleIntervalMs : Math.max(prevTs, t - MAX_READING_SPAN_MS);
+  // A first reading (or the first after a gap) is judged on its own: waiting for a second would cost an hour at hourly
+  // sampling, and quality control has already found it plausible.
+  const start = prevTs === null ? t - rules.holdMs : Math.max(prevTs, t - MAX_READING_SPAN_MS);
   for (const level of LADDER) {
     if (strict[level] !== null) heldSinceMs[level] ??= start;
     else if (loose[level] === null) heldSinceMs[level] = null;

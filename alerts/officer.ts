@@ -29,7 +29,8 @@ export function samplingIntervalMs(window: readonly { ts: number }[], t: number,
   const end = upperBound(window, t); // readings after t do not count
   const gaps: number[] = [];
   for (let i = Math.max(1, end - INTERVAL_GAPS); i < end; i += 1) gaps.push((window[i] as { ts: number }).ts - (window[i - 1] as { ts: number }).ts);
-  if (gaps.length === 0) return rules.sampleIntervalMs;
+  // Until a station has shown its cadence, a gap is judged at the slowest legitimate interval.
+  if (gaps.length < 2) return rules.maxSampleIntervalMs;
   const sorted = [...gaps].sort((a, b) => a - b);
   const median = sorted[sorted.length >> 1] as number;
   const lastTwo = gaps.length >= 2 ? Math.min(gaps[gaps.length - 1] as number, gaps[gaps.length - 2] as number) : (gaps[0] as number);

@@ -1,5 +1,7 @@
 import type { Crop } from '../contracts/index.js';
-import type { FfstAirOnlyModel, FfstModel } from './types.js';
+import { DEFAULT_MINIMUM_MODEL } from './minimum-default.js';
+import type { MinimumModel } from './minimum-model.js';
+import type { FfstModel } from './types.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -40,9 +42,14 @@ export interface Rules {
   nightClearHoldMs: number;
   allClearAnywayAfterSunriseMs: number;
   leafOffsetC: number;
-  ffst: FfstModel;
-  ffstAirOnly: FfstAirOnlyModel;
-  eveningCoolingCPerH: number;
+  /** The night's minimum from any reading (minimum-model.ts); the default is fitted on real nights of several stations. */
+  minimumModel: MinimumModel;
+  /** Warning and Severe act on the forecast plus this many standard deviations of its error (0: the expected minimum). */
+  forecastMarginSd: number;
+  /** Severe acts on the forecast plus this many standard deviations of its error (at least forecastMarginSd). */
+  severeMarginSd: number;
+  /** A station's own FFST, fitted by `frostwatch model fit` on its nights: used from T₂ on instead of the model. */
+  ffst: FfstModel | null;
   nowcastFloorBelowDewC: number;
   nowcastMinSpanMs: number;
   nowcastMaxSpanMs: number;
@@ -70,22 +77,13 @@ export type RuleOverrides = Partial<Omit<Rules, 'qc' | 'crop' | 'cropShiftC'>> &
  */
 export const CROP_SHIFT_C: Record<Crop, number> = { arabica: 0, robusta: 1.5, young: 1 };
 
-/**
- * FFST default until a station has its own fit: the FFST.xls two-stage fit (fitFfst) on the 57 radiative nights
- * (strong ground inversion) of DWD 03379 München 2018/19 in tests/fixtures/frost-nights, rounded — real radiative
- * cooling curves, but not Lạc Dương's: refit per station after a season (fitFfst on its own radiative nights).
- * In-sample RMSE 1.6 °C. Temperature-only variant: the first stage of the same fit.
- */
-export const DEFAULT_FFST: FfstModel = { a: 0.61, b: 0.16, c: -2.7 };
-export const DEFAULT_FFST_AIR_ONLY: FfstAirOnlyModel = { a: 0.61, c: -2.7 };
-export const DEFAULT_FFST_SOURCE = 'FFST.xls two-stage fit on the radiative nights of DWD 03379 München 2018/19';
 
 const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   watchForecastMinC: 4, // DESIGN.md ladder: Watch when the forecast minimum ≤ 4 °C
   watchDewPointC: 2, // DESIGN.md ladder: or dew point ≤ 2 °C (the night cannot stay above Td for long; FAO FFST ch. 5)
-  warningMinC: 2, // DESIGN.md ladder: forecast or nowcast minimum ≤ 2 °C → leaves near −1 °C with a 3 °C offset
+  warningMinC: 0.5, // forecast minimum ≤ 0.5 °C → leaves −1.5…−2.5 °C with the 2–3 °C offset, where arabica damage starts (−2 °C); was 2 °C, moved on real nights (docs/frost-model.md)
   severeForecastMinC: 0, // DESIGN.md: ≤ 0 °C at 2 m ≈ −2…−3 °C on leaves, arabica damage (SBICafé; Caramori et al. 2001)
-  severeAirC: 1.5, // DESIGN.md: air ≤ 1.5 °C and still falling ≥ 0.5 °C/h
+  severeAirC: 0.5, // air at the Warning threshold and still falling ≥ 0.5 °C/h (DESIGN.md had 1.5 °C; it fired on near misses)
   severeFallCPerH: 0.5, // DESIGN.md: cooling of at least 0.5 °C/h
   severeLeafC: 0, // DESIGN.md: a leaf sensor at ≤ 0 °C; ice forms on leaves (FAO FFST ch. 2)
   allClearAirC: 4, // DESIGN.md: all clear after sunrise with air > 4 °C and rising
@@ -100,9 +98,10 @@ const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   nightClearHoldMs: 2 * HOUR_MS, // cooling stopped for 2 h before a night-time all clear: passing clouds stop it for ~1 h (DWD München replay)
   allClearAnywayAfterSunriseMs: 3 * HOUR_MS, // 3 h after sunrise the frost window is over even if the air is not rising
   leafOffsetC: 3, // DESIGN.md: leaves ~2 °C (up to 4) below screen air on clear calm nights; default 3
-  ffst: DEFAULT_FFST,
-  ffstAirOnly: DEFAULT_FFST_AIR_ONLY,
-  eveningCoolingCPerH: 1.5, // assumption for the 15:00 → sunset+2 h extrapolation (see ffst.ts eveningForecast)
+  minimumModel: DEFAULT_MINIMUM_MODEL, // fitted on 2,000 real frost and near-miss nights of 8 stations (minimum-default.ts)
+  ffst: null,
+  forecastMarginSd: 0, // act on the expected minimum; raising it trades lead time for fewer false alarms (docs/frost-model.md)
+  severeMarginSd: 1, // voice calls only when the minimum's upper ~84 % bound is ≤ 0 °C: a 2.5 °C-uncertain sunset forecast alone does not wake anyone
   nowcastFloorBelowDewC: 3, // DESIGN.md: nowcast floored at dew point − 3 °C (latent heat of dew/frost slows cooling)
   nowcastMinSpanMs: HOUR_MS, // DESIGN.md: fit over the last 60–120 min
   nowcastMaxSpanMs: 2 * HOUR_MS,

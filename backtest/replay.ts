@@ -17,8 +17,8 @@ export const FRESH_START_GAP_MS = 6 * HOUR_MS;
 export interface ReplayOptions {
   /** Keep one reading per this many minutes (the first in each clock-aligned slot): replay 10-minute data as hourly. */
   cadenceMin?: number | undefined;
-  /** The same overrides a station's settings give it on the server. */
-  overrides?: RuleOverrides | undefined;
+  /** The same overrides a station's settings give it on the server (per station: leave-one-station-out models). */
+  overrides?: RuleOverrides | ((station: string) => RuleOverrides) | undefined;
   /** Called after each station. */
   onStation?: (done: number, total: number, station: string) => void;
 }
@@ -82,8 +82,16 @@ export function contextOf(s: RecordedStation): StationContext {
   return { stationId: s.station, lat: s.lat, lon: s.lon, elevationM: s.elevationM, crop: s.crop, timeZone: s.timeZone };
 }
 
-/** One station's records: a fresh state at the start and after every long gap, ticks on every whole minute between. */
-export function replayStation(ctx: StationContext, rules: Rules, readings: readonly RecordedReading[]): { decisions: Decision[]; ticks: number } {
+/**
+ * One station's records: a fresh state at the start and after every long gap, ticks on every whole minute between.
+ * `onReading` sees the state after each reading (the minimum model's training rows are read off it).
+ */
+export function replayStation(
+  ctx: StationContext,
+  rules: Rules,
+  readings: readonly RecordedReading[],
+  onReading?: (state: StationRuleState, reading: RecordedReading) => void,
+): { decisions: Decision[]; ticks: number } {
   const decisions: Decision[] = [];
   let ticks = 0;
   let state: StationRuleState = initialState(ctx);
@@ -104,13 +112,18 @@ export function replayStation(ctx: StationContext, rules: Rules, readings: reado
     const out = evaluate(state, { kind: 'reading', reading: toReading(r), receivedAtMs: r.ts }, rules, r.ts);
     state = out.state;
     decisions.push(...out.decisions);
+    onReading?.(state, r);
     prevTs = r.ts;
   }
   return { decisions, ticks };
 }
 
 export function replay(readings: readonly RecordedReading[], stations: readonly RecordedStation[], opts: ReplayOptions = {}): ReplayResult {
-  const readingsByStation = prepareReadings(readings, opts.cadenceMin);
+  return replayPrepared(prepareReadings(readings, opts.cadenceMin), stations, opts);
+}
+
+/** `replay` of readings already grouped, sorted and thinned by `prepareReadings` (the map is kept as the result's). */
+export function replayPrepared(readingsByStation: Map<string, RecordedReading[]>, stations: readonly RecordedStation[], opts: ReplayOptions = {}): ReplayResult {
   const known = new Map(stations.map((s) => [s.station, s]));
   const ids = [...readingsByStation.keys()].filter((id) => known.has(id)).sort();
   const decisions: BacktestDecision[] = [];
@@ -119,7 +132,8 @@ export function replay(readings: readonly RecordedReading[], stations: readonly 
   ids.forEach((id, i) => {
     const station = known.get(id) as RecordedStation;
     const list = readingsByStation.get(id) ?? [];
-    const out = replayStation(contextOf(station), rulesFor(station.crop, opts.overrides), list);
+    const overrides = typeof opts.overrides === 'function' ? opts.overrides(id) : opts.overrides;
+    const out = replayStation(contextOf(station), rulesFor(station.crop, overrides), list);
     decisions.push(...out.decisions.map(decisionOut));
     ticks += out.ticks;
     count += list.length;

@@ -1,10 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
+import { rulesFor, type RuleOverrides } from '../../alerts/index.js';
 import { CropSchema, type Crop } from '../../contracts/index.js';
 import { BacktestInputError, loadNights, loadReadings, loadStations, type Loaded } from '../../backtest/csv.js';
 import { renderChartSvg } from '../../backtest/chart-svg.js';
-import { replay } from '../../backtest/replay.js';
+import { fitExcept, minimumRows } from '../../backtest/minimum-fit.js';
+import { replayLeaveOneStationOut } from '../../backtest/loso.js';
+import { readModelFile } from '../../backtest/model-file.js';
+import { prepareReadings, replayPrepared } from '../../backtest/replay.js';
 import { renderReport } from '../../backtest/report.js';
 import { engineAlarmTimes, plainAlarmTimes, scoreAlarms, type AlarmScore } from '../../backtest/score.js';
 import type { NightLabel, RecordedReading, RecordedStation } from '../../backtest/types.js';
@@ -19,6 +23,10 @@ interface BacktestOptions {
   cadence?: string;
   crop: string;
   timeZone?: string;
+  loso?: boolean;
+  fit?: string;
+  model?: string;
+  rule: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -42,6 +50,10 @@ export function registerBacktestCommand(program: Command): void {
     .option('--cadence <minutes>', 'replay one reading per this many minutes (e.g. 60: 10-minute records as an hourly station)')
     .option('--crop <crop>', 'crop of stations whose file does not say: arabica | robusta | young', 'arabica')
     .option('--time-zone <iana>', 'time zone of stations whose file does not say (default: the whole-hour zone of their longitude)')
+    .option('--loso', 'leave one station out: replay each station with a minimum model fitted on the other stations\' nights (needs --nights)')
+    .option('--fit <out.json>', 'fit the minimum model on these readings and nights and write it (needs --nights)')
+    .option('--model <file.json>', 'replay with this minimum model (from --fit) instead of the default')
+    .option('--rule <name=value>', 'override a rule as PUT /api/stations/{id}/rules does, e.g. warningMinC=1 or qc.stuckDeltaC=0.3 (repeatable)', collect, [])
     .action((opts: BacktestOptions) => {
       try {
         run(opts);
@@ -58,15 +70,26 @@ function run(opts: BacktestOptions): void {
   const cadenceMin = opts.cadence === undefined ? undefined : Number(opts.cadence);
   if (cadenceMin !== undefined && !(Number.isInteger(cadenceMin) && cadenceMin >= 1 && cadenceMin <= 180)) fail(`--cadence: "${opts.cadence}" is not a whole number of minutes from 1 to 180`);
   if (opts.report !== undefined && opts.nights.length === 0) fail('--report needs --nights (the labels to score against)');
+  if ((opts.loso || opts.fit !== undefined) && opts.nights.length === 0) fail(`${opts.loso ? '--loso' : '--fit'} needs --nights (the minimum of each night)`);
+  if (opts.loso && opts.model !== undefined) fail('--loso fits its own models; leave out --model');
+  const model = opts.model === undefined ? undefined : readModelFile(opts.model);
+  const ruleOverrides = parseRules(opts.rule);
 
   const readings = loadAll(opts.readings, loadReadings);
   const stations = loadAll(opts.stations, (f) => loadStations(f, { timeZone: opts.timeZone, crop: crop.data as Crop }));
   const nights = loadAll(opts.nights, loadNights);
   const started = performance.now();
-  const result = replay(readings, stations, {
-    cadenceMin,
-    onStation: (done, total, station) => progress(`backtest: ${done}/${total} stations replayed (${station})`, done === total),
-  });
+  const byStation = prepareReadings(readings, cadenceMin);
+  const onStation = (done: number, total: number, station: string): void => progress(`backtest: ${done}/${total} stations replayed (${station})`, done === total);
+  if (opts.fit !== undefined) {
+    const rows = minimumRows(byStation, stations, nights);
+    const fitted = fitExcept(rows, null, `fitted by frostwatch backtest on ${nights.length} nights of ${rows.size} stations`);
+    writeOut(opts.fit, `${JSON.stringify(fitted, null, 1)}\n`);
+    out(`Minimum model fitted on ${[...rows.values()].reduce((n, r) => n + r.length, 0)} readings of ${rows.size} stations, written to ${opts.fit}`);
+  }
+  const result = opts.loso
+    ? replayLeaveOneStationOut(byStation, stations, nights, { onStation, overrides: ruleOverrides })
+    : replayPrepared(byStation, stations, { onStation, overrides: { ...ruleOverrides, ...(model ? { minimumModel: model } : {}) } });
   const seconds = (performance.now() - started) / 1000;
   out(`Replayed ${result.readings} readings of ${result.readingsByStation.size} stations (${result.ticks} minute ticks) in ${seconds.toFixed(1)} s; ${result.decisions.length} decisions.`);
   if (result.unknownStations.length > 0) out(`Not replayed (not in the stations file): ${result.unknownStations.join(', ')}`);
@@ -89,13 +112,36 @@ function run(opts: BacktestOptions): void {
       stations: result.readingsByStation.size,
       readings: result.readings,
       nights: scored.length,
-      cadenceNote: cadenceMin === undefined ? 'each station at its recorded cadence' : `thinned to one reading per ${cadenceMin} min`,
+      cadenceNote: `${cadenceMin === undefined ? 'each station at its recorded cadence' : `thinned to one reading per ${cadenceMin} min`}${opts.loso ? '; leave one station out: each station judged by a minimum model fitted on the others' : ''}`,
       svgName: basename(svgPath),
     };
     writeOut(opts.report, renderReport(scores, meta));
     writeOut(svgPath, renderChartSvg(scores));
     out(`Report written to ${opts.report} (picture ${svgPath})`);
   }
+}
+
+/** `name=value` pairs into rule overrides: the numeric rules only, as the API takes them. */
+function parseRules(pairs: readonly string[]): RuleOverrides {
+  const overrides: RuleOverrides = {};
+  const qc: Record<string, number> = {};
+  const defaults = rulesFor('arabica');
+  for (const pair of pairs) {
+    const m = /^([A-Za-z.]+)=(-?[0-9.]+)$/.exec(pair);
+    if (!m) fail(`--rule: "${pair}" is not name=number`);
+    const [, name, raw] = m as unknown as [string, string, string];
+    const value = Number(raw);
+    if (!Number.isFinite(value)) fail(`--rule: "${raw}" is not a number`);
+    if (name.startsWith('qc.')) {
+      const key = name.slice(3);
+      if (typeof (defaults.qc as unknown as Record<string, unknown>)[key] !== 'number') fail(`--rule: no numeric rule ${name}`);
+      qc[key] = value;
+    } else {
+      if (typeof (defaults as unknown as Record<string, unknown>)[name] !== 'number') fail(`--rule: no numeric rule ${name}`);
+      (overrides as Record<string, unknown>)[name] = value;
+    }
+  }
+  return Object.keys(qc).length > 0 ? { ...overrides, qc } : overrides;
 }
 
 function loadAll<T>(files: readonly string[], load: (file: string) => Loaded<T>): T[] {

@@ -153,7 +153,7 @@ describe('GET /api/stations/:id/chart', () => {
     expect(chart.airTempMinC[i]).toBeCloseTo(Math.min(inWindow[0]!.airTempC, inWindow[1]!.airTempC), 6);
     expect(chart.dewPointC[i]).toBeCloseTo(dewPointC(meanAir, meanRh), 1);
     expect(chart.leafEstC[i]).toBeCloseTo(meanAir - 3, 1);
-    expect(chart.thresholds).toEqual({ watchC: 4, warningC: 2, severeC: 0, leafOffsetC: 3 });
+    expect(chart.thresholds).toEqual({ watchC: 4, warningC: 0.5, severeC: 0, leafOffsetC: 3 });
   });
 
   it('shows a season in 2-hour windows, with gaps as nulls', async () => {
