@@ -1,7 +1,9 @@
 import { FROST_RANK, nightOf, type Decision, type Reading } from '../contracts/index.js';
 import { T2_HALF_WINDOW_MS } from './ffst.js';
 import { emptyInputs, validSamples } from './inputs.js';
+import { emptyCalibration, learnFromNight } from './calibration.js';
 import { NO_HOLD } from './ladder.js';
+import { MINIMUM_BUCKETS } from './minimum-model.js';
 import { samplingIntervalMs } from './officer.js';
 import type { Step } from './officer-steps.js';
 import { median } from './median.js';
@@ -41,6 +43,7 @@ export function initialState(ctx: StationContext): StationRuleState {
     coolingStoppedSinceMs: null,
     officer: { offline: false, sensorFault: false, lastFailMs: null, lowBattery: false },
     lastInputs: null,
+    calibration: emptyCalibration(),
   };
 }
 
@@ -117,13 +120,14 @@ function withNight(state: StationRuleState, t: number, rules: Rules): Step {
   let next = state;
   const decisions: Decision[] = [];
   if (w.inRisk && state.night?.sunriseMs !== w.sunriseMs) {
+    next = learnFromNight(state, rules);
     if (state.level !== 'none') {
       const inputs = state.lastInputs ?? emptyInputs(t, null);
       const reason = 'a new night begins: the last night ended without an all-clear (the day stayed cold or data were missing)';
       decisions.push({ kind: 'frost', stationId: state.ctx.stationId, from: state.level, to: 'all_clear', atMs: t, reason, notify: false, inputs });
     }
-    const night: NightState = { sunsetMs: w.sunsetMs, sunriseMs: w.sunriseMs, t2C: null, td2C: null, t2Captured: false, ffstVoid: false, notified: [] };
-    next = { ...state, night, level: 'none', notifiedLevel: 'none', pendingBackfill: false, heldSinceMs: { ...NO_HOLD }, coolingStoppedSinceMs: null };
+    const night = freshNight(w.sunsetMs, w.sunriseMs);
+    next = { ...next, night, level: 'none', notifiedLevel: 'none', pendingBackfill: false, heldSinceMs: { ...NO_HOLD }, coolingStoppedSinceMs: null };
   }
   const n = next.night;
   const s2 = n ? n.sunsetMs + 2 * HOUR_MS : 0;
@@ -135,6 +139,10 @@ function withNight(state: StationRuleState, t: number, rules: Rules): Step {
   const at = valuesAt(valid, s2);
   if (at === null) return { state: next, decisions };
   return { state: { ...next, night: { ...n, t2C: at.airC, td2C: at.dewC, t2Captured: true } }, decisions };
+}
+
+function freshNight(sunsetMs: number, sunriseMs: number): NightState {
+  return { sunsetMs, sunriseMs, t2C: null, td2C: null, t2Captured: false, ffstVoid: false, notified: [], forecastByHourC: new Array<number | null>(MINIMUM_BUCKETS).fill(null), minAirC: null };
 }
 
 /**

@@ -1,5 +1,6 @@
 /** The frost rule engine: a pure functional core (no clock, no IO). The server wires it (server/alerts/). */
-export type { EngineEvent, FfstAirOnlyModel, FfstModel, NightFeatures, NightState, OfficerState, QcFlag, Sample, StationContext, StationRuleState } from './types.js';
+export type { EngineEvent, FfstAirOnlyModel, FfstModel, NightFeatures, NightState, OfficerState, QcFlag, Sample, StationCalibration, StationContext, StationRuleState } from './types.js';
+export { emptyCalibration, learnFromNight } from './calibration.js';
 export { evaluate, initialState, inRiskWindow, wantsFastSampling, type Evaluation } from './engine.js';
 export { CROP_SHIFT_C, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';
 export { ffstCurveC, fitFfst, fitFfstAirOnly, forecastMinAirOnlyC, forecastMinC, nightFeatures, type FfstFitMethod } from './ffst.js';

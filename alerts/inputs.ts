@@ -1,10 +1,11 @@
 import type { DecisionInputs } from '../contracts/index.js';
 import { forecastMinC } from './ffst.js';
+import { calibrationOffsetC } from './calibration.js';
 import { predictMinimum } from './minimum-model.js';
 import { nowcastMin } from './nowcast.js';
 import { dewPointC, frostPointC, stationPressureHPa, wetBulbC } from './psychro.js';
 import type { Rules } from './rules.js';
-import type { NightState, Sample, StationRuleState } from './types.js';
+import type { NightState, Sample, StationCalibration, StationRuleState } from './types.js';
 import { upperBound } from './window.js';
 import { fitValidAir, validMedian } from './window-stats.js';
 
@@ -24,6 +25,8 @@ export interface Assessment {
   forecastIsEvening: boolean;
   /** Spread of the forecast's error, °C (the model's residual deviation at this hour); null when unknown. */
   forecastSdC: number | null;
+  /** The minimum model's own forecast, before the station's correction; null when it did not forecast. */
+  modelForecastC: number | null;
   /** Median of a real leaf sensor; null without one. */
   leafSensorC: number | null;
 }
@@ -52,6 +55,8 @@ export function trendCPerH(window: readonly Sample[], hi: number, t: number, win
 
 export interface Forecast {
   minC: number;
+  /** The model's forecast before the station's own correction (what calibration.ts learns from); null for an FFST. */
+  modelMinC: number | null;
   /** Spread of the error of `minC` (the minimum model's residual deviation at this hour); null for a station's FFST. */
   sdC: number | null;
   /** Before sunset: an estimate for the Watch only. */
@@ -64,10 +69,10 @@ export interface Forecast {
  * captured, the station's own FFST where `frostwatch model fit` has fitted one on its nights. Before sunset the model
  * runs outside the hours it was fitted on; its estimate may raise a Watch, never more.
  */
-export function forecastAt(night: NightState, airC: number, dewC: number | null, trend: number | null, t: number, rules: Rules): Forecast {
+export function forecastAt(night: NightState, cal: StationCalibration, airC: number, dewC: number | null, trend: number | null, t: number, rules: Rules): Forecast {
   const station = rules.ffst;
   if (station && night.t2Captured && night.t2C !== null && night.td2C !== null) {
-    return { minC: Math.min(airC, forecastMinC(station, night.t2C, night.td2C)), sdC: null, evening: false, source: 'station-ffst' };
+    return { minC: Math.min(airC, forecastMinC(station, night.t2C, night.td2C)), modelMinC: null, sdC: null, evening: false, source: 'station-ffst' };
   }
   const f = predictMinimum(rules.minimumModel, {
     airC,
@@ -76,7 +81,8 @@ export function forecastAt(night: NightState, airC: number, dewC: number | null,
     sinceSunsetH: (t - night.sunsetMs) / HOUR_MS,
     toSunriseH: (night.sunriseMs - t) / HOUR_MS,
   });
-  return { minC: f.minC, sdC: f.sdC, evening: t < night.sunsetMs, source: 'model' };
+  const corrected = Math.min(airC, f.minC - calibrationOffsetC(cal, (t - night.sunsetMs) / HOUR_MS, rules));
+  return { minC: corrected, modelMinC: f.minC, sdC: f.sdC, evening: t < night.sunsetMs, source: 'model' };
 }
 
 /** DecisionInputs at `t` from the valid readings up to `t` (5-minute medians, 1-h trend, nowcast, FFST). */
@@ -103,7 +109,7 @@ export function assess(state: StationRuleState, t: number, rules: Rules): Assess
         floorBelowDewC: rules.nowcastFloorBelowDewC,
       })
     : null;
-  const fc = night && !night.ffstVoid && airC !== null && t < night.sunriseMs ? forecastAt(night, airC, dew, trend, t, rules) : null;
+  const fc = night && !night.ffstVoid && airC !== null && t < night.sunriseMs ? forecastAt(night, state.calibration, airC, dew, trend, t, rules) : null;
   const radiative = trend === null ? null : (windMs === null || windMs < rules.radiativeWindMs) && trend < 0;
   const inputs: DecisionInputs = {
     readingTs: t,
@@ -123,7 +129,7 @@ export function assess(state: StationRuleState, t: number, rules: Rules): Assess
     radiative,
     batteryV,
   };
-  return { inputs, forecastIsEvening: fc?.evening ?? false, forecastSdC: fc?.sdC ?? null, leafSensorC };
+  return { inputs, forecastIsEvening: fc?.evening ?? false, forecastSdC: fc?.sdC ?? null, modelForecastC: fc?.modelMinC ?? null, leafSensorC };
 }
 
 export function emptyInputs(t: number, batteryV: number | null): DecisionInputs {

@@ -1,4 +1,5 @@
 import { FROST_RANK, type Decision, type FrostDecision } from '../contracts/index.js';
+import { observeNight } from './calibration.js';
 import { inRiskWindow } from './phase.js';
 import { assess, type Assessment } from './inputs.js';
 import { allClearReason, climb, coolingStopped, frostDecision, isSuppressed, levelReasons, NO_HOLD } from './ladder.js';
@@ -39,7 +40,8 @@ export function ladderOnReading(state: StationRuleState, t: number, prevValidTs:
   const strict = levelReasons(a, w, rules, tz, 0);
   const loose = levelReasons(a, w, rules, tz, rules.hysteresisC);
   const up = climb(state, strict, loose, t, prevValidTs, rules);
-  let s: StationRuleState = { ...state, heldSinceMs: up.heldSinceMs, lastInputs: a.inputs };
+  const night = state.night && a.inputs.airTempC !== null ? observeNight(state.night, t, a.inputs.airTempC, a.modelForecastC) : state.night;
+  let s: StationRuleState = { ...state, night, heldSinceMs: up.heldSinceMs, lastInputs: a.inputs };
   const decisions: Decision[] = [];
   if (up.to !== null) {
     const step = record({ ...s, level: up.to }, { kind: 'frost', stationId: s.ctx.stationId, from: s.level, to: up.to, atMs: t, reason: up.reason, inputs: a.inputs }, late, rules, a);

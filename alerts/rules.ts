@@ -48,6 +48,12 @@ export interface Rules {
   forecastMarginSd: number;
   /** Severe acts on the forecast plus this many standard deviations of its error (at least forecastMarginSd). */
   severeMarginSd: number;
+  /** Weight of the latest night in a station's learnt forecast error (calibration.ts). */
+  calibrationWeight: number;
+  /** A station's learnt error counts n / (n + this) after n nights. */
+  calibrationPriorNights: number;
+  /** Only hours whose forecast was at most this cold-ish teach the calibration. */
+  calibrationMaxForecastC: number;
   /** A station's own FFST, fitted by `frostwatch model fit` on its nights: used from T₂ on instead of the model. */
   ffst: FfstModel | null;
   nowcastFloorBelowDewC: number;
@@ -101,6 +107,9 @@ const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   minimumModel: DEFAULT_MINIMUM_MODEL, // fitted on 2,000 real frost and near-miss nights of 8 stations (minimum-default.ts)
   ffst: null,
   forecastMarginSd: 0, // act on the expected minimum; raising it trades lead time for fewer false alarms (docs/frost-model.md)
+  calibrationWeight: 0.2, // about the last five nights count: a season's weather regimes change within weeks
+  calibrationPriorNights: 3, // half weight after 3 nights: one odd night moves a new station little
+  calibrationMaxForecastC: 8, // nights forecast warmer than this are not the frost nights the error matters on
   severeMarginSd: 1, // voice calls only when the minimum's upper ~84 % bound is ≤ 0 °C: a 2.5 °C-uncertain sunset forecast alone does not wake anyone
   nowcastFloorBelowDewC: 3, // DESIGN.md: nowcast floored at dew point − 3 °C (latent heat of dew/frost slows cooling)
   nowcastMinSpanMs: HOUR_MS, // DESIGN.md: fit over the last 60–120 min

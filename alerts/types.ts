@@ -77,6 +77,18 @@ export interface NightState {
   ffstVoid: boolean;
   /** Levels (and all-clears) already sent to farmers this night: each at most once a night. */
   notified: (LadderLevel | 'all_clear')[];
+  /** The minimum model's first (uncorrected) forecast in each hour after sunset: what the night teaches the station. */
+  forecastByHourC: (number | null)[];
+  /** The lowest 5-minute air median from sunset to sunrise + 3 h, so far. */
+  minAirC: number | null;
+}
+
+/** What a station has learnt of the minimum model's error on its own nights, per hour after sunset (calibration.ts). */
+export interface StationCalibration {
+  /** Exponentially weighted mean of forecast − measured minimum, °C. */
+  biasC: number[];
+  /** Nights each hour's mean rests on. */
+  nights: number[];
 }
 
 /** Everything the engine remembers about one station. Plain JSON: persisted after each evaluation. */
@@ -107,4 +119,5 @@ export interface StationRuleState {
   coolingStoppedSinceMs: number | null;
   officer: OfficerState;
   lastInputs: DecisionInputs | null;
+  calibration: StationCalibration;
 }

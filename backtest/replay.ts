@@ -1,4 +1,4 @@
-import { evaluate, initialState, rulesFor, type RuleOverrides, type Rules, type StationContext, type StationRuleState } from '../alerts/index.js';
+import { evaluate, initialState, learnFromNight, rulesFor, type RuleOverrides, type Rules, type StationContext, type StationRuleState } from '../alerts/index.js';
 import type { Decision, Reading } from '../contracts/index.js';
 import { rhFromDewPct } from './csv.js';
 import type { BacktestDecision, RecordedReading, RecordedStation } from './types.js';
@@ -98,7 +98,9 @@ export function replayStation(
   let prevTs: number | null = null;
   for (const r of readings) {
     if (prevTs !== null && r.ts - prevTs > FRESH_START_GAP_MS) {
-      state = initialState(ctx);
+      // Window, level and night start afresh; what the station has learnt of its own forecast error stays, as it
+      // stays in the server's saved state through an outage.
+      state = { ...initialState(ctx), calibration: learnFromNight(state, rules).calibration };
       prevTs = null;
     }
     if (prevTs !== null) {

@@ -5,7 +5,7 @@
  * one string — the same window takes about a third of that, and serialising arrays of numbers is faster too.
  * States saved before this format (window as an array of objects) still load.
  */
-import type { QcFlag, Sample, StationRuleState } from '../../alerts/index.js';
+import { emptyCalibration, type NightState, type QcFlag, type Sample, type StationCalibration, type StationRuleState } from '../../alerts/index.js';
 
 /** The window by column; `qc` holds one letter a sample, `humidityOk` one digit. */
 interface WindowColumns {
@@ -20,10 +20,13 @@ interface WindowColumns {
 }
 
 /** Version 1 counted holds in readings (`hold`); version 2 keeps since when each level has held (`heldSinceMs`). */
-type StoredState = Omit<StationRuleState, 'window' | 'version' | 'heldSinceMs'> & {
+type StoredNight = Omit<NightState, 'forecastByHourC' | 'minAirC'> & Partial<Pick<NightState, 'forecastByHourC' | 'minAirC'>>;
+type StoredState = Omit<StationRuleState, 'window' | 'version' | 'heldSinceMs' | 'calibration' | 'night'> & {
   version: 1 | 2;
   window: Sample[] | WindowColumns;
+  night: StoredNight | null;
   heldSinceMs?: StationRuleState['heldSinceMs'];
+  calibration?: StationCalibration;
   hold?: unknown;
 };
 
@@ -47,12 +50,15 @@ export function encodeState(state: StationRuleState): string {
 }
 
 export function decodeState(json: string): StationRuleState {
-  const { window, hold: _countedHolds, heldSinceMs, ...rest } = JSON.parse(json) as StoredState;
-  // A version-1 state's hold counts cannot become times: its levels hold afresh (a few minutes' delay, once).
+  const { window, hold: _countedHolds, heldSinceMs, calibration, night, ...rest } = JSON.parse(json) as StoredState;
+  // A version-1 state's hold counts cannot become times: its levels hold afresh (a few minutes' delay, once). States
+  // from before the station calibration start it empty; their night notes no forecasts.
   return {
     ...rest,
     version: 2,
     heldSinceMs: heldSinceMs ?? { watch: null, warning: null, severe: null },
+    calibration: calibration ?? emptyCalibration(),
+    night: night === null ? null : { ...night, forecastByHourC: night.forecastByHourC ?? new Array<number | null>(10).fill(null), minAirC: night.minAirC ?? null },
     window: Array.isArray(window) ? window : samplesOf(window),
   };
 }
