@@ -1,4 +1,4 @@
-import type { AlarmScore, AlarmSummary } from './score.js';
+import { MISS_CAUSES, type AlarmScore, type AlarmSummary, type MissCause } from './score.js';
 
 /** What was replayed, for the report's opening lines. */
 export interface ReportMeta {
@@ -104,8 +104,15 @@ function missedFrost(score: AlarmScore, time: (ms: number | null) => string): st
     o.possible ? 'yes' : 'no',
     time(o.firstAlarmMs),
     hoursCell(o.leadH),
+    md(o.missCause ?? ''),
   ]);
-  return table(['night', 'station', 'target', '2 h possible', 'first alarm', 'lead h'], rows);
+  return table(['night', 'station', 'target', '2 h possible', 'first alarm', 'lead h', 'why'], rows);
+}
+
+/** How many frost nights each cause cost, for every alarm side by side: what physics bounds, and what the rules do. */
+function missCauses(scores: readonly AlarmScore[]): string[] {
+  const count = (s: AlarmScore, cause: MissCause): string => String(s.outcomes.filter((o) => o.missCause === cause).length);
+  return table(['why a frost night was missed', ...scores.map((s) => md(s.name))], MISS_CAUSES.map((cause) => [md(cause), ...scores.map((s) => count(s, cause))]));
 }
 
 function falseAlarms(score: AlarmScore, time: (ms: number | null) => string): string[] {
@@ -114,6 +121,12 @@ function falseAlarms(score: AlarmScore, time: (ms: number | null) => string): st
   const rows = nights.map((o) => [md(o.nightId), md(o.station), time(o.firstAlarmMs), fixed(o.minAirC, 1), time(o.minAtMs)]);
   return table(['night', 'station', 'first alarm', 'minimum °C', 'minimum at'], rows);
 }
+
+const MISS_CAUSE_TEXT =
+  'The first four causes are in the weather, and make a 2 h lead hard for any alarm that reads only this station: the ' +
+  'air was already cold at the first reading, the cold came after sunrise, it fell ≥ 3 °C in the hour before the target ' +
+  '(a front, cold air draining in, or a late clearing), or only the ground froze while the 2 m air stayed above 0.5 °C. ' +
+  'The last two are the alarm’s own misses.';
 
 /** The backtest report in Markdown: the table of alarms, the engine by station, and its misses and false alarms. */
 export function renderReport(scores: readonly AlarmScore[], meta: ReportMeta): string {
@@ -127,6 +140,8 @@ export function renderReport(scores: readonly AlarmScore[], meta: ReportMeta): s
     const name = md(engine.name);
     lines.push(`## ${name} by station`, '');
     lines.push(...table(['station', ...SUMMARY_HEADER], engine.byStation.map((s) => [md(s.station), ...summaryCells(s)])), '');
+    lines.push('## Why frost nights were missed', '', MISS_CAUSE_TEXT, '');
+    lines.push(...missCauses(scores), '');
     lines.push(`## ${name}: missed frost nights`, '', `Times in ${md(zone)}; nights where 2 h was possible first.`, '');
     lines.push(...missedFrost(engine, time), '');
     lines.push(`## ${name}: false alarms`, '', `Times in ${md(zone)}.`, '');

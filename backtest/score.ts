@@ -131,7 +131,23 @@ export interface NightOutcome {
   leadH: number | null;
   /** A frost night warned ≥ 2 h before the target. Always false on a near miss. */
   hit: boolean;
+  /** Why a frost night was not warned 2 h ahead (null for hits and near misses); see `MissCause`. */
+  missCause: MissCause | null;
 }
+
+/**
+ * Why a frost night was missed, from its readings — what bounds any alarm first:
+ * - `cold at the first reading`: the air reached 1.5 °C within 2 h of the first reading (no 2 h lead was possible);
+ * - `cold came after sunrise`: the target fell after sunrise (a cold morning, not a radiative night);
+ * - `sudden fall`: ≥ 3 °C lost in the hour before the target (a front, cold air draining in, or sky clearing late);
+ * - `2 m stayed above 0.5 °C`: a frost of the 5 cm air or the ground only; the screen air never reached the threshold;
+ * - `warned late`: none of these, and the alarm came, but < 2 h ahead;
+ * - `forecast too warm`: none of these, and no alarm at all.
+ */
+export type MissCause = 'cold at the first reading' | 'cold came after sunrise' | 'sudden fall' | '2 m stayed above 0.5 °C' | 'warned late' | 'forecast too warm';
+export const MISS_CAUSES: readonly MissCause[] = ['cold at the first reading', 'cold came after sunrise', 'sudden fall', '2 m stayed above 0.5 °C', 'warned late', 'forecast too warm'];
+const SUDDEN_FALL_C = 3;
+const WARNING_AIR_C = 0.5;
 
 /** Counts and ratios; a ratio or lead is null when there is nothing to divide by or take it over. */
 export interface AlarmSummary {
@@ -173,6 +189,8 @@ interface NightFacts {
   minAirC: number;
   minAtMs: number;
   possible: boolean;
+  /** What bounds any alarm on this night, whatever the alarm; null when nothing does. */
+  bound: Exclude<MissCause, 'warned late' | 'forecast too warm'> | null;
 }
 
 function nightFacts(night: NightLabel, readings: readonly RecordedReading[]): NightFacts {
@@ -192,7 +210,19 @@ function nightFacts(night: NightLabel, readings: readonly RecordedReading[]): Ni
     coldAtMs !== null ? [coldAtMs, 'air ≤ 1.5 °C'] : [minAtMs, min ? 'minimum' : 'label minimum'];
   const first = readings[lowerBound(readings, windowStartMs, tsOf)];
   const possible = first !== undefined && first.ts < windowEndMs && targetMs - first.ts >= LEAD_WANTED_MS;
-  return { night, windowStartMs, windowEndMs, targetMs, targetBasis, minAirC, minAtMs, possible };
+  const before = readings[lowerBound(readings, targetMs - HOUR_MS, tsOf)];
+  const atTarget = readings[lowerBound(readings, targetMs, tsOf)];
+  const fell = before !== undefined && atTarget !== undefined && atTarget.ts === targetMs ? before.airC - atTarget.airC : 0;
+  const bound: NightFacts['bound'] = !possible
+    ? 'cold at the first reading'
+    : targetMs >= night.sunriseMs
+      ? 'cold came after sunrise'
+      : fell >= SUDDEN_FALL_C
+        ? 'sudden fall'
+        : minAirC > WARNING_AIR_C
+          ? '2 m stayed above 0.5 °C'
+          : null;
+  return { night, windowStartMs, windowEndMs, targetMs, targetBasis, minAirC, minAtMs, possible, bound };
 }
 
 function outcome(facts: NightFacts, times: readonly number[]): NightOutcome {
@@ -200,6 +230,7 @@ function outcome(facts: NightFacts, times: readonly number[]): NightOutcome {
   const next = times[lowerBound(times, facts.windowStartMs, itself)];
   const firstAlarmMs = next !== undefined && next < facts.windowEndMs ? next : null;
   const leadMs = firstAlarmMs === null ? null : targetMs - firstAlarmMs;
+  const hit = night.kind === 'frost' && leadMs !== null && leadMs >= LEAD_WANTED_MS;
   return {
     nightId: night.nightId,
     station: night.station,
@@ -211,7 +242,8 @@ function outcome(facts: NightFacts, times: readonly number[]): NightOutcome {
     possible: facts.possible,
     firstAlarmMs,
     leadH: leadMs === null ? null : leadMs / HOUR_MS,
-    hit: night.kind === 'frost' && leadMs !== null && leadMs >= LEAD_WANTED_MS,
+    hit,
+    missCause: night.kind !== 'frost' || hit ? null : (facts.bound ?? (firstAlarmMs === null ? 'forecast too warm' : 'warned late')),
   };
 }
 

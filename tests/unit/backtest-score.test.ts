@@ -275,3 +275,26 @@ describe('the report and the chart', () => {
     expect(renderReport([], meta)).toContain('# Frost backtest');
   });
 });
+
+describe('why a frost night was missed', () => {
+  const causeOf = (n: Night, times: number[]): string | null => (score([n], [at(...times)])[0]?.outcomes[0]?.missCause ?? null);
+  it.each([
+    { name: 'a hit has no cause', n: FROST, times: [TARGET - 3 * HOUR], cause: null },
+    { name: 'no alarm on a night that cooled steadily: the forecast was too warm', n: FROST, times: [], cause: 'forecast too warm' },
+    { name: 'an alarm 1 h ahead: warned late', n: FROST, times: [TARGET - HOUR], cause: 'warned late' },
+    { name: 'first reading 1 h before the target: cold at the first reading', n: night('late-start', 'frost', coolingFrom8, 0, 'ld-01', 5.5), times: [], cause: 'cold at the first reading' },
+    { name: '5 °C lost in the hour before the target: a sudden fall', n: night('front', 'frost', (h) => (h < 6 ? 8 : h < 7 ? 8 - 5 * (h - 6) : -1)), times: [], cause: 'sudden fall' },
+    { name: 'the cold arrives after sunrise', n: night('morning', 'frost', (h) => (h < NIGHT_H + 0.5 ? 6 : 0)), times: [], cause: 'cold came after sunrise' },
+    { name: 'a ground-only frost: 2 m stayed above 0.5 °C', n: night('ground', 'frost', (h) => Math.max(1.2, 8 - Math.max(0, h))), times: [], cause: '2 m stayed above 0.5 °C' },
+  ])('$name', ({ n, times, cause }) => {
+    expect(causeOf(n, times)).toBe(cause);
+  });
+
+  it('near misses have no cause, and the report counts the causes for every alarm', () => {
+    const near = night('near', 'near_miss', bottomAt9(3), 1);
+    expect(score([near], [at()])[0]?.outcomes[0]?.missCause).toBeNull();
+    const md = renderReport(score([FROST, near], [at(), at(TARGET - HOUR)]), { files: ['x.csv'], stations: 1, readings: 1, nights: 2, cadenceNote: '10 min', svgName: 'x.svg' });
+    expect(md).toMatch(/\| forecast too warm \| 1 \| 0 \|/);
+    expect(md).toMatch(/\| warned late \| 0 \| 1 \|/);
+  });
+});
