@@ -27,6 +27,7 @@ interface BacktestOptions {
   fit?: string;
   model?: string;
   rule: string[];
+  variant: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -54,6 +55,7 @@ export function registerBacktestCommand(program: Command): void {
     .option('--fit <out.json>', 'fit the minimum model on these readings and nights and write it (needs --nights)')
     .option('--model <file.json>', 'replay with this minimum model (from --fit) instead of the default')
     .option('--rule <name=value>', 'override a rule as PUT /api/stations/{id}/rules does, e.g. warningMinC=1 or qc.stuckDeltaC=0.3 (repeatable)', collect, [])
+    .option('--variant <"name: rule=value …">', 'also replay the engine with these rules, scored beside it, e.g. "cautious: forecastMarginSd=0.35" (repeatable)', collect, [])
     .action((opts: BacktestOptions) => {
       try {
         run(opts);
@@ -72,8 +74,10 @@ function run(opts: BacktestOptions): void {
   if (opts.report !== undefined && opts.nights.length === 0) fail('--report needs --nights (the labels to score against)');
   if ((opts.loso || opts.fit !== undefined) && opts.nights.length === 0) fail(`${opts.loso ? '--loso' : '--fit'} needs --nights (the minimum of each night)`);
   if (opts.loso && opts.model !== undefined) fail('--loso fits its own models; leave out --model');
+  if (opts.variant.length > 0 && opts.nights.length === 0) fail('--variant needs --nights (variants are compared by their scores)');
   const model = opts.model === undefined ? undefined : readModelFile(opts.model);
   const ruleOverrides = parseRules(opts.rule);
+  const variants = opts.variant.map(parseVariant);
 
   const readings = loadAll(opts.readings, loadReadings);
   const stations = loadAll(opts.stations, (f) => loadStations(f, { timeZone: opts.timeZone, crop: crop.data as Crop }));
@@ -102,7 +106,14 @@ function run(opts: BacktestOptions): void {
 
   const scored = nights.filter((n) => result.readingsByStation.has(n.station));
   if (scored.length < nights.length) out(`${nights.length - scored.length} labelled nights have no replayed readings and are not scored.`);
-  const alarms = [engineAlarmTimes('frostwatch Warning', result.decisions), ...plainAlarmTimes(result.readingsByStation)];
+  const variantAlarms = variants.map((v) => {
+    const overrides = { ...ruleOverrides, ...v.overrides };
+    const replayed = opts.loso
+      ? replayLeaveOneStationOut(byStation, stations, nights, { overrides })
+      : replayPrepared(byStation, stations, { overrides: { ...overrides, ...(model ? { minimumModel: model } : {}) } });
+    return engineAlarmTimes(`frostwatch Warning, ${v.name}`, replayed.decisions);
+  });
+  const alarms = [engineAlarmTimes('frostwatch Warning', result.decisions), ...variantAlarms, ...plainAlarmTimes(result.readingsByStation)];
   const scores = scoreAlarms(scored, result.readingsByStation, alarms);
   printScores(scores);
   if (opts.report !== undefined) {
@@ -142,6 +153,14 @@ function parseRules(pairs: readonly string[]): RuleOverrides {
     }
   }
   return Object.keys(qc).length > 0 ? { ...overrides, qc } : overrides;
+}
+
+/** `"name: rule=value rule=value"` → a named set of overrides. */
+function parseVariant(text: string): { name: string; overrides: RuleOverrides } {
+  const m = /^\s*([^:]+):\s*(.+)$/.exec(text);
+  if (!m) fail(`--variant: "${text}" is not "name: rule=value …"`);
+  const [, name, rules] = m as unknown as [string, string, string];
+  return { name: name.trim(), overrides: parseRules(rules.trim().split(/[\s,]+/)) };
 }
 
 function loadAll<T>(files: readonly string[], load: (file: string) => Loaded<T>): T[] {
