@@ -12,6 +12,7 @@ import {
   type AlarmScore,
   type AlarmTimes,
 } from '../../backtest/score.js';
+import { toReading } from '../../backtest/replay.js';
 import type { BacktestDecision, NightLabel, RecordedReading } from '../../backtest/types.js';
 
 const MIN = 60_000;
@@ -296,5 +297,17 @@ describe('why a frost night was missed', () => {
     const md = renderReport(score([FROST, near], [at(), at(TARGET - HOUR)]), { files: ['x.csv'], stations: 1, readings: 1, nights: 2, cadenceNote: '10 min', svgName: 'x.svg' });
     expect(md).toMatch(/\| forecast too warm \| 1 \| 0 \|/);
     expect(md).toMatch(/\| warned late \| 0 \| 1 \|/);
+  });
+});
+
+describe('a recorded reading as a station would publish it', () => {
+  it.each([
+    { name: 'a measured dew point without humidity becomes the humidity it implies', rec: { rhPct: null, dewC: -4 }, dew: -4 },
+    { name: 'humidity, when given, is used as it is', rec: { rhPct: 50, dewC: null }, dew: dewPointC(6, 50) },
+    { name: 'neither: no humidity', rec: { rhPct: null, dewC: null }, dew: null },
+  ])('$name', ({ rec, dew }) => {
+    const r = toReading(reading('ld-01', SUNSET, 6, rec));
+    if (dew === null) expect(r.rhPct).toBeUndefined();
+    else expect(dewPointC(r.airTempC, r.rhPct as number)).toBeCloseTo(dew, 6);
   });
 });
