@@ -3,8 +3,8 @@
  * build-nights.mjs — extract cold-season frost and near-miss nights from raw public station files
  * into the frost-nights layout (observations.csv + nights.csv), same as tests/fixtures/frost-nights.
  *
- * Plain Node 20 ESM, no dependencies. Sunset/sunrise: a faithful port of contracts/solar.ts
- * (NOAA solar calculator, apparent sunrise/sunset at zenith 90.833°, each event evaluated twice).
+ * Plain Node 20 ESM, no dependencies. Sunset/sunrise: contracts/solar.ts itself (NOAA solar calculator), from the
+ * build in dist/ — run `npm run build` first.
  *
  * Usage:
  *   node scripts/real-nights/build-nights.mjs --format <fmt> --station <ID> --lat <deg> --lon <deg>
@@ -27,67 +27,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-// ---------------------------------------------------------------- solar (port of contracts/solar.ts)
+// Sunset and sunrise: the server's own code (contracts/solar.ts), as built by `npm run build`.
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
-const JD_UNIX_EPOCH = 2_440_587.5;
-const ZENITH_SUNRISE_DEG = 90.833;
-const rad = (d) => (d * Math.PI) / 180;
-const deg = (r) => (r * 180) / Math.PI;
-function solarState(tMs) {
-  const jc = (tMs / DAY_MS + JD_UNIX_EPOCH - 2_451_545) / 36_525;
-  const meanLong = (280.46646 + jc * (36_000.76983 + jc * 0.000_303_2)) % 360;
-  const meanAnom = 357.52911 + jc * (35_999.05029 - 0.000_153_7 * jc);
-  const ecc = 0.016_708_634 - jc * (0.000_042_037 + 0.000_000_126_7 * jc);
-  const eqCentre =
-    Math.sin(rad(meanAnom)) * (1.914602 - jc * (0.004817 + 0.000014 * jc)) +
-    Math.sin(rad(2 * meanAnom)) * (0.019993 - 0.000101 * jc) +
-    Math.sin(rad(3 * meanAnom)) * 0.000289;
-  const omega = 125.04 - 1934.136 * jc;
-  const appLong = meanLong + eqCentre - 0.00569 - 0.00478 * Math.sin(rad(omega));
-  const meanObliq = 23 + (26 + (21.448 - jc * (46.815 + jc * (0.00059 - jc * 0.001813))) / 60) / 60;
-  const obliq = meanObliq + 0.00256 * Math.cos(rad(omega));
-  const declinationRad = Math.asin(Math.sin(rad(obliq)) * Math.sin(rad(appLong)));
-  const y = Math.tan(rad(obliq / 2)) ** 2;
-  const l0 = rad(meanLong);
-  const m = rad(meanAnom);
-  const eqTimeRad =
-    y * Math.sin(2 * l0) -
-    2 * ecc * Math.sin(m) +
-    4 * ecc * y * Math.sin(m) * Math.cos(2 * l0) -
-    0.5 * y * y * Math.sin(4 * l0) -
-    1.25 * ecc * ecc * Math.sin(2 * m);
-  return { declinationRad, eqTimeMin: 4 * deg(eqTimeRad) };
-}
-function sunriseHourAngleDeg(latDeg, declinationRad) {
-  const lat = rad(latDeg);
-  const cosHa = Math.cos(rad(ZENITH_SUNRISE_DEG)) / (Math.cos(lat) * Math.cos(declinationRad)) - Math.tan(lat) * Math.tan(declinationRad);
-  if (cosHa < -1 || cosHa > 1) throw new RangeError(`no sunrise/sunset at latitude ${latDeg}`);
-  return deg(Math.acos(cosHa));
-}
-function eventMs(latDeg, lonDeg, dayStartUtcMs, sign, atMs) {
-  const { declinationRad, eqTimeMin } = solarState(atMs);
-  const noonMin = 720 - 4 * lonDeg - eqTimeMin;
-  return dayStartUtcMs + (noonMin + sign * 4 * sunriseHourAngleDeg(latDeg, declinationRad)) * MINUTE_MS;
-}
-export function sunTimes(latDeg, lonDeg, dateUtcMs) {
-  const offsetMs = lonDeg * 4 * MINUTE_MS;
-  const dayStartUtcMs = Math.floor((dateUtcMs + offsetMs) / DAY_MS) * DAY_MS;
-  const noonGuess = dayStartUtcMs + 12 * 3_600_000 - offsetMs;
-  const firstRise = eventMs(latDeg, lonDeg, dayStartUtcMs, -1, noonGuess);
-  const firstSet = eventMs(latDeg, lonDeg, dayStartUtcMs, 1, noonGuess);
-  return {
-    sunriseMs: Math.round(eventMs(latDeg, lonDeg, dayStartUtcMs, -1, firstRise)),
-    sunsetMs: Math.round(eventMs(latDeg, lonDeg, dayStartUtcMs, 1, firstSet)),
-  };
-}
-export function nightOf(latDeg, lonDeg, tMs) {
-  const today = sunTimes(latDeg, lonDeg, tMs);
-  if (tMs < today.sunriseMs) return { sunsetMs: sunTimes(latDeg, lonDeg, tMs - DAY_MS).sunsetMs, sunriseMs: today.sunriseMs };
-  return { sunsetMs: today.sunsetMs, sunriseMs: sunTimes(latDeg, lonDeg, tMs + DAY_MS).sunriseMs };
-}
+const { nightOf } = await import(new URL('../../dist/contracts/solar.js', import.meta.url).href).catch(() => {
+  process.stderr.write('build-nights: run `npm run build` first (it uses dist/contracts/solar.js)\n');
+  process.exit(1);
+});
 
-// ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
   const opts = { files: [], months: '10,11,12,1,2,3,4', 'uscrn-temp': 'T_CALC', coverage: '0.8' };
   for (let i = 0; i < argv.length; i++) {
