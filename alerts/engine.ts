@@ -124,10 +124,27 @@ function withNight(state: StationRuleState, t: number, rules: Rules): Step {
     if (state.level !== 'none') {
       const inputs = state.lastInputs ?? emptyInputs(t, null);
       const reason = 'a new night begins: the last night ended without an all-clear (the day stayed cold or data were missing)';
-      decisions.push({ kind: 'frost', stationId: state.ctx.stationId, from: state.level, to: 'all_clear', atMs: t, reason, notify: false, inputs });
+      decisions.push({
+        kind: 'frost',
+        stationId: state.ctx.stationId,
+        from: state.level,
+        to: 'all_clear',
+        atMs: t,
+        reason,
+        notify: false,
+        inputs,
+      });
     }
     const night = freshNight(w.sunsetMs, w.sunriseMs);
-    next = { ...next, night, level: 'none', notifiedLevel: 'none', pendingBackfill: false, heldSinceMs: { ...NO_HOLD }, coolingStoppedSinceMs: null };
+    next = {
+      ...next,
+      night,
+      level: 'none',
+      notifiedLevel: 'none',
+      pendingBackfill: false,
+      heldSinceMs: { ...NO_HOLD },
+      coolingStoppedSinceMs: null,
+    };
   }
   const n = next.night;
   const s2 = n ? n.sunsetMs + 2 * HOUR_MS : 0;
@@ -142,7 +159,17 @@ function withNight(state: StationRuleState, t: number, rules: Rules): Step {
 }
 
 function freshNight(sunsetMs: number, sunriseMs: number): NightState {
-  return { sunsetMs, sunriseMs, t2C: null, td2C: null, t2Captured: false, ffstVoid: false, notified: [], forecastByHourC: new Array<number | null>(MINIMUM_BUCKETS).fill(null), minAirC: null };
+  return {
+    sunsetMs,
+    sunriseMs,
+    t2C: null,
+    td2C: null,
+    t2Captured: false,
+    ffstVoid: false,
+    notified: [],
+    forecastByHourC: new Array<number | null>(MINIMUM_BUCKETS).fill(null),
+    minAirC: null,
+  };
 }
 
 /**
@@ -150,11 +177,20 @@ function freshNight(sunsetMs: number, sunriseMs: number): NightState {
  * the readings either side (at most `T2_MAX_BRACKET_MS` apart: two hourly readings, or one either side of a gap).
  */
 function valuesAt(valid: readonly Sample[], t: number): { airC: number; dewC: number | null } | null {
-  const dew = (s: Sample): number | null => (s.humidityOk && s.rhPct !== null && s.rhPct > 0 ? dewPointC(s.airC, Math.min(s.rhPct, 100)) : null);
+  const dew = (s: Sample): number | null =>
+    s.humidityOk && s.rhPct !== null && s.rhPct > 0 ? dewPointC(s.airC, Math.min(s.rhPct, 100)) : null;
   const around = valid.filter((s) => Math.abs(s.ts - t) <= T2_HALF_WINDOW_MS);
   if (around.length > 0) {
     const airC = median(around.map((s) => s.airC)) as number;
-    return { airC, dewC: median(around.flatMap((s) => { const d = dew(s); return d === null ? [] : [d]; })) };
+    return {
+      airC,
+      dewC: median(
+        around.flatMap((s) => {
+          const d = dew(s);
+          return d === null ? [] : [d];
+        }),
+      ),
+    };
   }
   const after = lowerBound(valid, t);
   const a = valid[after - 1];

@@ -1,5 +1,17 @@
 /** The frost rule engine: a pure functional core (no clock, no IO). The server wires it (server/alerts/). */
-export type { EngineEvent, FfstAirOnlyModel, FfstModel, NightFeatures, NightState, OfficerState, QcFlag, Sample, StationCalibration, StationContext, StationRuleState } from './types.js';
+export type {
+  EngineEvent,
+  FfstAirOnlyModel,
+  FfstModel,
+  NightFeatures,
+  NightState,
+  OfficerState,
+  QcFlag,
+  Sample,
+  StationCalibration,
+  StationContext,
+  StationRuleState,
+} from './types.js';
 export { emptyCalibration, learnFromNight } from './calibration.js';
 export { evaluate, initialState, inRiskWindow, wantsFastSampling, type Evaluation } from './engine.js';
 export { CROP_SHIFT_C, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';
@@ -8,4 +20,11 @@ export type { RiskWindow } from './phase.js';
 export { dewPointC, frostPointC, saturationVapourPressureHPa, stationPressureHPa, vapourPressureHPa, wetBulbC } from './psychro.js';
 export { nowcastMin } from './nowcast.js';
 export { DEFAULT_MINIMUM_MODEL } from './minimum-default.js';
-export { fitMinimumModel, MINIMUM_BUCKETS as MINIMUM_BUCKETS_COUNT, predictMinimum, type MinimumFeatures, type MinimumModel, type MinimumRow } from './minimum-model.js';
+export {
+  fitMinimumModel,
+  MINIMUM_BUCKETS as MINIMUM_BUCKETS_COUNT,
+  predictMinimum,
+  type MinimumFeatures,
+  type MinimumModel,
+  type MinimumRow,
+} from './minimum-model.js';

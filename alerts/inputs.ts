@@ -69,10 +69,24 @@ export interface Forecast {
  * captured, the station's own FFST where `frostwatch model fit` has fitted one on its nights. Before sunset the model
  * runs outside the hours it was fitted on; its estimate may raise a Watch, never more.
  */
-export function forecastAt(night: NightState, cal: StationCalibration, airC: number, dewC: number | null, trend: number | null, t: number, rules: Rules): Forecast {
+export function forecastAt(
+  night: NightState,
+  cal: StationCalibration,
+  airC: number,
+  dewC: number | null,
+  trend: number | null,
+  t: number,
+  rules: Rules,
+): Forecast {
   const station = rules.ffst;
   if (station && night.t2Captured && night.t2C !== null && night.td2C !== null) {
-    return { minC: Math.min(airC, forecastMinC(station, night.t2C, night.td2C)), modelMinC: null, sdC: null, evening: false, source: 'station-ffst' };
+    return {
+      minC: Math.min(airC, forecastMinC(station, night.t2C, night.td2C)),
+      modelMinC: null,
+      sdC: null,
+      evening: false,
+      source: 'station-ffst',
+    };
   }
   const f = predictMinimum(rules.minimumModel, {
     airC,
@@ -102,14 +116,18 @@ export function assess(state: StationRuleState, t: number, rules: Rules): Assess
   const dew = hasRh ? dewPointC(airC, rhPct) : null;
   const trend = trendCPerH(window, hi, t, rules.trendWindowMs);
   const night = state.night;
-  const nc = night && airC !== null
-    ? nowcastMin(window, hi, t, night.sunsetMs, night.sunriseMs, dew, {
-        minSpanMs: rules.nowcastMinSpanMs,
-        maxSpanMs: rules.nowcastMaxSpanMs,
-        floorBelowDewC: rules.nowcastFloorBelowDewC,
-      })
-    : null;
-  const fc = night && !night.ffstVoid && airC !== null && t < night.sunriseMs ? forecastAt(night, state.calibration, airC, dew, trend, t, rules) : null;
+  const nc =
+    night && airC !== null
+      ? nowcastMin(window, hi, t, night.sunsetMs, night.sunriseMs, dew, {
+          minSpanMs: rules.nowcastMinSpanMs,
+          maxSpanMs: rules.nowcastMaxSpanMs,
+          floorBelowDewC: rules.nowcastFloorBelowDewC,
+        })
+      : null;
+  const fc =
+    night && !night.ffstVoid && airC !== null && t < night.sunriseMs
+      ? forecastAt(night, state.calibration, airC, dew, trend, t, rules)
+      : null;
   const radiative = trend === null ? null : (windMs === null || windMs < rules.radiativeWindMs) && trend < 0;
   const inputs: DecisionInputs = {
     readingTs: t,
@@ -129,7 +147,13 @@ export function assess(state: StationRuleState, t: number, rules: Rules): Assess
     radiative,
     batteryV,
   };
-  return { inputs, forecastIsEvening: fc?.evening ?? false, forecastSdC: fc?.sdC ?? null, modelForecastC: fc?.modelMinC ?? null, leafSensorC };
+  return {
+    inputs,
+    forecastIsEvening: fc?.evening ?? false,
+    forecastSdC: fc?.sdC ?? null,
+    modelForecastC: fc?.modelMinC ?? null,
+    leafSensorC,
+  };
 }
 
 export function emptyInputs(t: number, batteryV: number | null): DecisionInputs {

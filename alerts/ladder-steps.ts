@@ -29,7 +29,14 @@ function record(state: StationRuleState, d: Omit<FrostDecision, 'notify'>, late:
 }
 
 function clearAll(state: StationRuleState): StationRuleState {
-  return { ...state, level: 'none', notifiedLevel: 'none', pendingBackfill: false, heldSinceMs: { ...NO_HOLD }, coolingStoppedSinceMs: null };
+  return {
+    ...state,
+    level: 'none',
+    notifiedLevel: 'none',
+    pendingBackfill: false,
+    heldSinceMs: { ...NO_HOLD },
+    coolingStoppedSinceMs: null,
+  };
 }
 
 /** One valid, newest reading: climb the ladder, tell farmers a level backfill found, or clear. */
@@ -44,7 +51,13 @@ export function ladderOnReading(state: StationRuleState, t: number, prevValidTs:
   let s: StationRuleState = { ...state, night, heldSinceMs: up.heldSinceMs, lastInputs: a.inputs };
   const decisions: Decision[] = [];
   if (up.to !== null) {
-    const step = record({ ...s, level: up.to }, { kind: 'frost', stationId: s.ctx.stationId, from: s.level, to: up.to, atMs: t, reason: up.reason, inputs: a.inputs }, late, rules, a);
+    const step = record(
+      { ...s, level: up.to },
+      { kind: 'frost', stationId: s.ctx.stationId, from: s.level, to: up.to, atMs: t, reason: up.reason, inputs: a.inputs },
+      late,
+      rules,
+      a,
+    );
     s = step.state;
     decisions.push(...step.decisions);
   } else if (!late && s.pendingBackfill && FROST_RANK[s.level] > FROST_RANK[s.notifiedLevel] && s.level !== 'none') {
@@ -52,7 +65,21 @@ export function ladderOnReading(state: StationRuleState, t: number, prevValidTs:
     const level = s.level as LadderLevel;
     const why = loose[level];
     if (why !== null) {
-      const step = record(s, { kind: 'frost', stationId: s.ctx.stationId, from: s.notifiedLevel, to: level, atMs: t, reason: `${why} (confirmed by live data after a backfill)`, inputs: a.inputs }, false, rules, a);
+      const step = record(
+        s,
+        {
+          kind: 'frost',
+          stationId: s.ctx.stationId,
+          from: s.notifiedLevel,
+          to: level,
+          atMs: t,
+          reason: `${why} (confirmed by live data after a backfill)`,
+          inputs: a.inputs,
+        },
+        false,
+        rules,
+        a,
+      );
       s = step.state;
       decisions.push(...step.decisions);
     }
@@ -68,7 +95,13 @@ function clearOnReading(state: StationRuleState, a: Assessment, t: number, rules
   if (s.officer.offline || s.officer.sensorFault) return { state: s, decisions: [] }; // never clear on doubtful data
   const reason = allClearReason(s, a, t, rules, s.ctx.timeZone);
   if (reason === null) return { state: s, decisions: [] };
-  const step = record(s, { kind: 'frost', stationId: s.ctx.stationId, from: s.level, to: 'all_clear', atMs: t, reason, inputs: a.inputs }, late, rules, a);
+  const step = record(
+    s,
+    { kind: 'frost', stationId: s.ctx.stationId, from: s.level, to: 'all_clear', atMs: t, reason, inputs: a.inputs },
+    late,
+    rules,
+    a,
+  );
   // Wind or cloud has broken the radiative night: FFST (a radiative-night regression) no longer applies to it.
   const night = step.state.night && t < step.state.night.sunriseMs ? { ...step.state.night, ffstVoid: true } : step.state.night;
   return { state: clearAll({ ...step.state, night }), decisions: step.decisions };
@@ -78,11 +111,18 @@ function clearOnReading(state: StationRuleState, a: Assessment, t: number, rules
 export function ladderOnTick(state: StationRuleState, rules: Rules, nowMs: number): Step {
   const night = state.night;
   const newest = state.newestTs;
-  if (state.level === 'none' || !night || newest === null || state.officer.offline || state.officer.sensorFault) return { state, decisions: [] };
+  if (state.level === 'none' || !night || newest === null || state.officer.offline || state.officer.sensorFault)
+    return { state, decisions: [] };
   if (nowMs < night.sunriseMs + rules.allClearAnywayAfterSunriseMs || nowMs - newest > FRESH_MS) return { state, decisions: [] };
   const a = assess(state, newest, rules);
   const reason = allClearReason(state, a, nowMs, rules, state.ctx.timeZone);
   if (reason === null) return { state, decisions: [] };
-  const step = record(state, { kind: 'frost', stationId: state.ctx.stationId, from: state.level, to: 'all_clear', atMs: nowMs, reason, inputs: a.inputs }, false, rules, a);
+  const step = record(
+    state,
+    { kind: 'frost', stationId: state.ctx.stationId, from: state.level, to: 'all_clear', atMs: nowMs, reason, inputs: a.inputs },
+    false,
+    rules,
+    a,
+  );
   return { state: clearAll(step.state), decisions: step.decisions };
 }

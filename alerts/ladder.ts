@@ -37,25 +37,31 @@ export function levelReasons(a: Assessment, phase: Phase, rules: Rules, tz: stri
   // a farmer out of bed than a late, sure one.
   const sd = a.forecastSdC ?? 0;
   const fcReal = a.forecastIsEvening || i.forecastMinC === null ? null : i.forecastMinC + rules.forecastMarginSd * sd;
-  const fcSure = fcReal === null || i.forecastMinC === null ? null : i.forecastMinC + Math.max(rules.forecastMarginSd, rules.severeMarginSd) * sd;
+  const fcSure =
+    fcReal === null || i.forecastMinC === null ? null : i.forecastMinC + Math.max(rules.forecastMarginSd, rules.severeMarginSd) * sd;
   const fallLimit = -rules.severeFallCPerH * (slackC > 0 ? 0.5 : 1);
   let severe: string | null = null;
-  if (le(fcSure, rules.severeForecastMinC + slackC)) severe = `forecast minimum ${fmt(i.forecastMinC as number)} °C${at}, ≤ ${fmt(rules.severeForecastMinC)} °C even ${fmt(fcSure - (i.forecastMinC as number))} warmer`;
+  if (le(fcSure, rules.severeForecastMinC + slackC))
+    severe = `forecast minimum ${fmt(i.forecastMinC as number)} °C${at}, ≤ ${fmt(rules.severeForecastMinC)} °C even ${fmt(fcSure - (i.forecastMinC as number))} warmer`;
   else if (le(i.airTempC, rules.severeAirC + slackC) && le(i.trendCPerH, fallLimit)) {
     severe = `air ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeAirC)} °C and falling ${fmt(-i.trendCPerH)} °C/h`;
   } else if (le(a.leafSensorC, rules.severeLeafC + slackC)) severe = `leaf sensor ${fmt(a.leafSensorC)} °C ≤ ${fmt(rules.severeLeafC)} °C`;
   // The night's minimum can be no warmer than the air now: an observation is the surest "forecast".
-  else if (le(i.airTempC, rules.severeForecastMinC + slackC)) severe = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeForecastMinC)} °C`;
+  else if (le(i.airTempC, rules.severeForecastMinC + slackC))
+    severe = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.severeForecastMinC)} °C`;
   let warning: string | null = null;
   // The √t nowcast is not a route any more: extrapolating one or two hours of a curve to sunrise ran to −5 °C on
   // nights that ended at +3 °C (docs/frost-model.md). The minimum model carries the trend with its measured error.
-  if (le(fcReal, rules.warningMinC + slackC)) warning = `forecast minimum ${fmt(i.forecastMinC as number)} °C${at} ≤ ${fmt(rules.warningMinC)} °C`;
+  if (le(fcReal, rules.warningMinC + slackC))
+    warning = `forecast minimum ${fmt(i.forecastMinC as number)} °C${at} ≤ ${fmt(rules.warningMinC)} °C`;
   else if (le(i.airTempC, rules.warningMinC + slackC)) warning = `air already ${fmt(i.airTempC)} °C ≤ ${fmt(rules.warningMinC)} °C`;
   let watch: string | null = null;
   if (phase.inWatchHours && i.radiative === true) {
     const est = a.forecastIsEvening ? ' (evening estimate)' : '';
-    if (le(i.forecastMinC, rules.watchForecastMinC + slackC)) watch = `radiative evening, forecast minimum ${fmt(i.forecastMinC)} °C ≤ ${fmt(rules.watchForecastMinC)} °C${est}`;
-    else if (le(i.dewPointC, rules.watchDewPointC + slackC)) watch = `radiative evening, dew point ${fmt(i.dewPointC)} °C ≤ ${fmt(rules.watchDewPointC)} °C`;
+    if (le(i.forecastMinC, rules.watchForecastMinC + slackC))
+      watch = `radiative evening, forecast minimum ${fmt(i.forecastMinC)} °C ≤ ${fmt(rules.watchForecastMinC)} °C${est}`;
+    else if (le(i.dewPointC, rules.watchDewPointC + slackC))
+      watch = `radiative evening, dew point ${fmt(i.dewPointC)} °C ≤ ${fmt(rules.watchDewPointC)} °C`;
   }
   return phase.inRisk ? { watch, warning, severe } : { watch: null, warning: null, severe: null };
 }
@@ -77,7 +83,14 @@ export interface Climb {
  * time since the reading before it (at most an hour), so one reading an hour holds a level at once and one a minute
  * after three: the same time of evidence at any cadence. `prevTs` is the previous valid reading's time, null after a gap.
  */
-export function climb(state: StationRuleState, strict: LevelReasons, loose: LevelReasons, t: number, prevTs: number | null, rules: Rules): Climb {
+export function climb(
+  state: StationRuleState,
+  strict: LevelReasons,
+  loose: LevelReasons,
+  t: number,
+  prevTs: number | null,
+  rules: Rules,
+): Climb {
   const heldSinceMs = { ...state.heldSinceMs };
   // A first reading (or the first after a gap) is judged on its own: waiting for a second would cost an hour at hourly
   // sampling, and quality control has already found it plausible.
@@ -97,7 +110,8 @@ export function climb(state: StationRuleState, strict: LevelReasons, loose: Leve
 
 /** Anti-flap: a level (or all-clear) is sent at most once a night, and not again within `repeatSuppressMs`. */
 export function isSuppressed(state: StationRuleState, to: LadderLevel | 'all_clear', t: number, rules: Rules): string | null {
-  if (state.night?.notified.includes(to) && t < state.night.sunriseMs + rules.allClearAnywayAfterSunriseMs) return 'already sent this night';
+  if (state.night?.notified.includes(to) && t < state.night.sunriseMs + rules.allClearAnywayAfterSunriseMs)
+    return 'already sent this night';
   const last = state.lastNotifiedMs[to];
   return last !== undefined && t - last < rules.repeatSuppressMs ? `repeat within ${rules.repeatSuppressMs / 3_600_000} h` : null;
 }

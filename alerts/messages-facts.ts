@@ -71,7 +71,10 @@ export function farmerFacts(input: FarmerMessageInput, opts: MessageOptions): Fa
     readingClock: formatClock(decision.atMs, opts.timeZone),
     temp: temp === null ? null : formatTemp(temp, language),
     farmEstimate: offset !== 0,
-    trend: trend !== null && Math.abs(trend) >= TREND_SHOWN_C_PER_H ? { direction: trend < 0 ? 'falling' : 'rising', rate: formatRate(trend, language) } : null,
+    trend:
+      trend !== null && Math.abs(trend) >= TREND_SHOWN_C_PER_H
+        ? { direction: trend < 0 ? 'falling' : 'rising', rate: formatRate(trend, language) }
+        : null,
     min: min === null ? null : formatTemp(min + offset, language),
     minClock: level === 'all_clear' || inputs.forecastMinAtMs === null ? null : formatClock(inputs.forecastMinAtMs, opts.timeZone),
     actBy: deadline === null ? null : formatClock(deadline, opts.timeZone),
@@ -123,7 +126,12 @@ export function estimateActByMs(decision: Pick<FrostDecision, 'atMs' | 'inputs'>
 const HOUR_MS = 3_600_000;
 
 /** Where the cooling curve from `from` to `to` crosses `thresholdC` (strictly between them by construction). */
-function curveCrossingMs(from: { atMs: number; tempC: number }, to: { atMs: number; tempC: number }, thresholdC: number, sunsetMs: number | null): number {
+function curveCrossingMs(
+  from: { atMs: number; tempC: number },
+  to: { atMs: number; tempC: number },
+  thresholdC: number,
+  sunsetMs: number | null,
+): number {
   const fraction = (from.tempC - thresholdC) / (from.tempC - to.tempC);
   if (sunsetMs === null || sunsetMs >= from.atMs) return from.atMs + fraction * (to.atMs - from.atMs);
   // √(i − 2) is linear in temperature along the curve; before i = 2 the curve is flat at its start, so clamp.
@@ -134,4 +142,3 @@ function curveCrossingMs(from: { atMs: number; tempC: number }, to: { atMs: numb
   const r = r0 + fraction * (r1 - r0);
   return Math.max(from.atMs, sunsetMs + (r * r + 2) * HOUR_MS);
 }
-

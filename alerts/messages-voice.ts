@@ -1,5 +1,11 @@
 import type { Language } from '../contracts/index.js';
-import { actByDeadlineMs, DEFAULT_MESSAGE_OPTIONS, expectedMinimum, type FarmerMessageInput, type MessageOptions } from './messages-facts.js';
+import {
+  actByDeadlineMs,
+  DEFAULT_MESSAGE_OPTIONS,
+  expectedMinimum,
+  type FarmerMessageInput,
+  type MessageOptions,
+} from './messages-facts.js';
 import { clockParts, stripDiacritics } from './messages-format.js';
 
 /**
@@ -35,7 +41,10 @@ export function composeVoiceScript(input: FarmerMessageInput, options: Partial<M
     say.action(decision.to, deadline === null ? null : spokenClock(deadline)),
     VOICE_CONFIRM[input.language],
   ];
-  const text = sentences.filter((s) => s !== null).join(' ').normalize('NFC');
+  const text = sentences
+    .filter((s) => s !== null)
+    .join(' ')
+    .normalize('NFC');
   // An English voice reads Vietnamese letters badly; plain letters give a recognisable name.
   return { text: input.language === 'vi' ? text : stripDiacritics(text), language: input.language === 'vi' ? 'vi-VN' : 'en-US' };
 }
@@ -84,7 +93,12 @@ const vi: Speech = {
   clock: ({ hour, minute }) => (minute === 0 ? `${hour} giờ` : `${hour} giờ ${minute}`),
 };
 
-const EN_LEVEL: Record<Level, string> = { watch: 'frost watch', warning: 'frost warning', severe: 'severe frost alert', all_clear: 'frost all clear' };
+const EN_LEVEL: Record<Level, string> = {
+  watch: 'frost watch',
+  warning: 'frost warning',
+  severe: 'severe frost alert',
+  all_clear: 'frost all clear',
+};
 
 const en: Speech = {
   intro: (level, station, commune) => `This is a ${EN_LEVEL[level]} from station ${station}, ${commune}.`,

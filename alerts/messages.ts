@@ -48,5 +48,10 @@ function render(input: FarmerMessageInput, facts: FarmerFacts, opts: MessageOpti
 
 function truncate(text: string, max: number): string {
   const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('').trimEnd()}.`;
+  return chars.length <= max
+    ? text
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}.`;
 }

@@ -31,5 +31,5 @@ export const DEFAULT_MINIMUM_MODEL: MinimumModel = {
     { coef: [-1.7035, -0.2643, 0.2384], sdC: 1.75, n: 2830 },
     { coef: [-0.8688, -1.0479, -0.3788], sdC: 1.28, n: 13029 },
   ],
-  source: "fitted on 2164 real nights of 8 stations",
+  source: 'fitted on 2164 real nights of 8 stations',
 };

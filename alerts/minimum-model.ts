@@ -126,7 +126,11 @@ function fitBucket(xs: number[][], ys: number[]): MinimumBucket | null {
     const fit = x.reduce((sum, v, j) => sum + v * (beta[j] as number), 0);
     ss += ((ys[i] as number) - fit) ** 2;
   });
-  return { coef: beta.map((v) => Math.round(v * 1e4) / 1e4), sdC: Math.round(Math.sqrt(ss / Math.max(1, xs.length - beta.length)) * 100) / 100, n: xs.length };
+  return {
+    coef: beta.map((v) => Math.round(v * 1e4) / 1e4),
+    sdC: Math.round(Math.sqrt(ss / Math.max(1, xs.length - beta.length)) * 100) / 100,
+    n: xs.length,
+  };
 }
 
 function fillGaps(buckets: readonly (MinimumBucket | null)[]): MinimumBucket[] {

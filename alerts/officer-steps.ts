@@ -17,7 +17,14 @@ function inputsOf(state: StationRuleState, t: number): DecisionInputs {
 }
 
 /** Officer alerts that a newest reading can move: offline (a gap in its own time line), sensor fault, battery. */
-export function officerOnReading(state: StationRuleState, prevNewest: number | null, qc: QcResult, rules: Rules, nowMs: number, late: boolean): Step {
+export function officerOnReading(
+  state: StationRuleState,
+  prevNewest: number | null,
+  qc: QcResult,
+  rules: Rules,
+  nowMs: number,
+  late: boolean,
+): Step {
   const t = qc.sample.ts;
   const id = state.ctx.stationId;
   const inputs = inputsOf(state, t);
@@ -27,18 +34,41 @@ export function officerOnReading(state: StationRuleState, prevNewest: number | n
   if (!o.offline && prevNewest !== null && m.missingMs >= m.thresholdMs) {
     // The gap is in the past: the station was offline from when the gap reached the threshold (no tick saw it).
     const atMs = Math.min(t, prevNewest + m.intervalMs + m.thresholdMs);
-    decisions.push(officerDecision('station_offline', id, 'raised', atMs, `no readings for ${minutes(t - prevNewest)}`, atMs >= nowMs - rules.lateAfterMs, inputs));
+    decisions.push(
+      officerDecision(
+        'station_offline',
+        id,
+        'raised',
+        atMs,
+        `no readings for ${minutes(t - prevNewest)}`,
+        atMs >= nowMs - rules.lateAfterMs,
+        inputs,
+      ),
+    );
     o = { ...o, offline: true };
   } else if (o.offline && !late && m.missingMs <= rules.offlineClearFraction * m.thresholdMs) {
-    decisions.push(officerDecision('station_offline', id, 'cleared', t, `readings back, ${minutes(m.missingMs)} missing in the last ${minutes(m.windowMs)}`, true, inputs));
+    decisions.push(
+      officerDecision(
+        'station_offline',
+        id,
+        'cleared',
+        t,
+        `readings back, ${minutes(m.missingMs)} missing in the last ${minutes(m.windowMs)}`,
+        true,
+        inputs,
+      ),
+    );
     o = { ...o, offline: false };
   }
   const failed = qc.reason !== null;
   if (failed) {
-    if (!o.sensorFault) decisions.push(officerDecision('sensor_fault', id, 'raised', t, qc.reason ?? 'quality control failed', !late, inputs));
+    if (!o.sensorFault)
+      decisions.push(officerDecision('sensor_fault', id, 'raised', t, qc.reason ?? 'quality control failed', !late, inputs));
     o = { ...o, sensorFault: true, lastFailMs: t };
   } else if (o.sensorFault && o.lastFailMs !== null && t - o.lastFailMs >= rules.qc.faultClearMs) {
-    decisions.push(officerDecision('sensor_fault', id, 'cleared', t, `no quality-control failure for ${minutes(t - o.lastFailMs)}`, !late, inputs));
+    decisions.push(
+      officerDecision('sensor_fault', id, 'cleared', t, `no quality-control failure for ${minutes(t - o.lastFailMs)}`, !late, inputs),
+    );
     o = { ...o, sensorFault: false };
   }
   const battery = batteryTransition(o.lowBattery, qc.sample.batteryV, rules);

@@ -28,7 +28,8 @@ const INTERVAL_GAPS = 12;
 export function samplingIntervalMs(window: readonly { ts: number }[], t: number, rules: Rules): number {
   const end = upperBound(window, t); // readings after t do not count
   const gaps: number[] = [];
-  for (let i = Math.max(1, end - INTERVAL_GAPS); i < end; i += 1) gaps.push((window[i] as { ts: number }).ts - (window[i - 1] as { ts: number }).ts);
+  for (let i = Math.max(1, end - INTERVAL_GAPS); i < end; i += 1)
+    gaps.push((window[i] as { ts: number }).ts - (window[i - 1] as { ts: number }).ts);
   // Until a station has shown its cadence, a gap is judged at the slowest legitimate interval.
   if (gaps.length < 2) return rules.maxSampleIntervalMs;
   const sorted = [...gaps].sort((a, b) => a - b);

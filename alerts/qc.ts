@@ -62,9 +62,19 @@ interface AirJudgement {
   reason: string | null;
 }
 
-function judgeAir(s: Omit<Sample, 'qc'>, earlier: readonly Sample[], stuckValueC: number | null, atNight: boolean, qc: QcRules): AirJudgement {
+function judgeAir(
+  s: Omit<Sample, 'qc'>,
+  earlier: readonly Sample[],
+  stuckValueC: number | null,
+  atNight: boolean,
+  qc: QcRules,
+): AirJudgement {
   if (s.airC < qc.minAirC || s.airC > qc.maxAirC) {
-    return { flag: 'range', stuckValueC, reason: `air ${fmt(s.airC)} °C outside ${fmt(qc.minAirC).replace('.0', '')}…${fmt(qc.maxAirC).replace('.0', '')} °C` };
+    return {
+      flag: 'range',
+      stuckValueC,
+      reason: `air ${fmt(s.airC)} °C outside ${fmt(qc.minAirC).replace('.0', '')}…${fmt(qc.maxAirC).replace('.0', '')} °C`,
+    };
   }
   const ref = lastValidBefore(earlier, s.ts);
   if (ref && s.ts - ref.ts <= STEP_REFERENCE_MAX_MS) {

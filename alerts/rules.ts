@@ -83,7 +83,6 @@ export type RuleOverrides = Partial<Omit<Rules, 'qc' | 'crop' | 'cropShiftC'>> &
  */
 export const CROP_SHIFT_C: Record<Crop, number> = { arabica: 0, robusta: 1.5, young: 1 };
 
-
 const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   watchForecastMinC: 4, // DESIGN.md ladder: Watch when the forecast minimum ≤ 4 °C
   watchDewPointC: 2, // DESIGN.md ladder: or dew point ≤ 2 °C (the night cannot stay above Td for long; FAO FFST ch. 5)

@@ -39,7 +39,11 @@ const labelWidth = (label: string, fontSize: number): number => label.length * f
 /** A coordinate, to 0.1 px. */
 const n1 = (x: number): string => String(Math.round(x * 10) / 10);
 /** A number to read, with a typographic minus. */
-const shown = (x: number, digits: number): string => x.toFixed(digits).replace(/^-(?=.*[1-9])/, '−').replace(/^-/, '');
+const shown = (x: number, digits: number): string =>
+  x
+    .toFixed(digits)
+    .replace(/^-(?=.*[1-9])/, '−')
+    .replace(/^-/, '');
 
 function text(x: number, y: number, body: string, attrs = ''): string {
   return `<text x="${n1(x)}" y="${n1(y)}"${attrs ? ` ${attrs}` : ''}>${esc(body)}</text>`;
@@ -68,7 +72,9 @@ function axisA(box: Box, x: (far: number) => number, y: (pod: number) => number)
     out.push(text(box.left - 6, y(t) + 4, t.toFixed(1), 'text-anchor="end"'));
   }
   const goalAttrs = `fill="#e5f4e8" stroke="#2e7d32" stroke-dasharray="4 3"`;
-  out.push(`<rect x="${n1(x(0))}" y="${n1(y(1))}" width="${n1(x(GOAL.maxFar) - x(0))}" height="${n1(y(GOAL.minPod) - y(1))}" ${goalAttrs}/>`);
+  out.push(
+    `<rect x="${n1(x(0))}" y="${n1(y(1))}" width="${n1(x(GOAL.maxFar) - x(0))}" height="${n1(y(GOAL.minPod) - y(1))}" ${goalAttrs}/>`,
+  );
   out.push(text(x(0) + 4, y(1) + 12, 'goal', 'font-size="10" fill="#2e7d32"'));
   out.push(`<rect x="${box.left}" y="${box.top}" width="${box.width}" height="${box.height}" fill="none" stroke="${AXIS}"/>`);
   out.push(text(box.left + box.width / 2, box.top + box.height + 34, 'false-alarm ratio', 'text-anchor="middle"'));
@@ -94,7 +100,12 @@ interface Point {
 /** Leaders first, then the points over them, then the labels on top; labels spread apart when points crowd. */
 function pointMarks(points: readonly Point[], box: Box): string[] {
   const sorted = [...points].sort((a, b) => a.py - b.py);
-  const labelYs = spread(sorted.map((p) => p.py + 4), 13, box.top + 10, box.top + box.height - 4);
+  const labelYs = spread(
+    sorted.map((p) => p.py + 4),
+    13,
+    box.top + 10,
+    box.top + box.height - 4,
+  );
   const leaders: string[] = [];
   const dots: string[] = [];
   const labels: string[] = [];

@@ -34,13 +34,20 @@ function readRows(file: string, required: readonly string[]): Row[] {
   }
   let rows: Row[];
   try {
-    rows = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Row[];
+    rows = parse(text, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      relax_column_count: true,
+    }) as Row[];
   } catch (err) {
     throw new BacktestInputError(`${file}: not a CSV file (${(err as Error).message})`);
   }
   const header = rows.length > 0 ? Object.keys(rows[0] as Row) : [];
   const missing = required.filter((c) => !header.includes(c));
-  if (rows.length > 0 && missing.length > 0) throw new BacktestInputError(`${file}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  if (rows.length > 0 && missing.length > 0)
+    throw new BacktestInputError(`${file}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   if (rows.length === 0) throw new BacktestInputError(`${file}: no rows`);
   return rows;
 }
@@ -150,7 +157,13 @@ export function loadStations(file: string, defaults: { timeZone?: string | undef
   for (const s of loaded.rows) {
     const seen = byId.get(s.station);
     if (!seen) byId.set(s.station, s);
-    else if (seen.lat !== s.lat || seen.lon !== s.lon || seen.elevationM !== s.elevationM || seen.timeZone !== s.timeZone || seen.crop !== s.crop) {
+    else if (
+      seen.lat !== s.lat ||
+      seen.lon !== s.lon ||
+      seen.elevationM !== s.elevationM ||
+      seen.timeZone !== s.timeZone ||
+      seen.crop !== s.crop
+    ) {
       throw new BacktestInputError(`${file}: station ${s.station} appears with different values`);
     }
   }

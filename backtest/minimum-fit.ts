@@ -27,7 +27,13 @@ export function minimumRows(
       const night = labels[k];
       if (!night || reading.ts < night.sunsetMs || Math.abs(night.sunsetMs - i.sunsetMs) > 5 * 60_000) return;
       rows.push({
-        f: { airC: i.airTempC, dewC: i.dewPointC, trendCPerH: i.trendCPerH, sinceSunsetH: (reading.ts - i.sunsetMs) / 3_600_000, toSunriseH: (i.sunriseMs - reading.ts) / 3_600_000 },
+        f: {
+          airC: i.airTempC,
+          dewC: i.dewPointC,
+          trendCPerH: i.trendCPerH,
+          sinceSunsetH: (reading.ts - i.sunsetMs) / 3_600_000,
+          toSunriseH: (i.sunriseMs - reading.ts) / 3_600_000,
+        },
         minC: night.minAirC,
       });
     });

@@ -20,6 +20,9 @@ export function readModelFile(file: string): MinimumModel {
     throw new BacktestInputError(`${file}: not a JSON file (${(err as Error).message})`);
   }
   const parsed = MinimumModelSchema.safeParse(json);
-  if (!parsed.success) throw new BacktestInputError(`${file}: not a minimum model (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+  if (!parsed.success)
+    throw new BacktestInputError(
+      `${file}: not a minimum model (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
+    );
   return parsed.data;
 }

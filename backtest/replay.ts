@@ -1,4 +1,13 @@
-import { evaluate, initialState, learnFromNight, rulesFor, type RuleOverrides, type Rules, type StationContext, type StationRuleState } from '../alerts/index.js';
+import {
+  evaluate,
+  initialState,
+  learnFromNight,
+  rulesFor,
+  type RuleOverrides,
+  type Rules,
+  type StationContext,
+  type StationRuleState,
+} from '../alerts/index.js';
 import type { Decision, Reading } from '../contracts/index.js';
 import { rhFromDewPct } from './csv.js';
 import type { BacktestDecision, RecordedReading, RecordedStation } from './types.js';
@@ -125,7 +134,11 @@ export function replay(readings: readonly RecordedReading[], stations: readonly 
 }
 
 /** `replay` of readings already grouped, sorted and thinned by `prepareReadings` (the map is kept as the result's). */
-export function replayPrepared(readingsByStation: Map<string, RecordedReading[]>, stations: readonly RecordedStation[], opts: ReplayOptions = {}): ReplayResult {
+export function replayPrepared(
+  readingsByStation: Map<string, RecordedReading[]>,
+  stations: readonly RecordedStation[],
+  opts: ReplayOptions = {},
+): ReplayResult {
   const known = new Map(stations.map((s) => [s.station, s]));
   const ids = [...readingsByStation.keys()].filter((id) => known.has(id)).sort();
   const decisions: BacktestDecision[] = [];

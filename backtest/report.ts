@@ -112,7 +112,10 @@ function missedFrost(score: AlarmScore, time: (ms: number | null) => string): st
 /** How many frost nights each cause cost, for every alarm side by side: what physics bounds, and what the rules do. */
 function missCauses(scores: readonly AlarmScore[]): string[] {
   const count = (s: AlarmScore, cause: MissCause): string => String(s.outcomes.filter((o) => o.missCause === cause).length);
-  return table(['why a frost night was missed', ...scores.map((s) => md(s.name))], MISS_CAUSES.map((cause) => [md(cause), ...scores.map((s) => count(s, cause))]));
+  return table(
+    ['why a frost night was missed', ...scores.map((s) => md(s.name))],
+    MISS_CAUSES.map((cause) => [md(cause), ...scores.map((s) => count(s, cause))]),
+  );
 }
 
 function falseAlarms(score: AlarmScore, time: (ms: number | null) => string): string[] {
@@ -133,13 +136,25 @@ export function renderReport(scores: readonly AlarmScore[], meta: ReportMeta): s
   const zone = meta.timeZone ?? 'UTC';
   const time = timeFormat(zone);
   const lines = ['# Frost backtest', '', ...replayed(scores, meta), ''];
-  lines.push(...table(['alarm', ...SUMMARY_HEADER], scores.map((s) => [md(s.name), ...summaryCells(s)])), '');
+  lines.push(
+    ...table(
+      ['alarm', ...SUMMARY_HEADER],
+      scores.map((s) => [md(s.name), ...summaryCells(s)]),
+    ),
+    '',
+  );
   lines.push(`![lead time against false alarms](${linkTarget(meta.svgName)})`, '');
   const engine = scores[0];
   if (engine) {
     const name = md(engine.name);
     lines.push(`## ${name} by station`, '');
-    lines.push(...table(['station', ...SUMMARY_HEADER], engine.byStation.map((s) => [md(s.station), ...summaryCells(s)])), '');
+    lines.push(
+      ...table(
+        ['station', ...SUMMARY_HEADER],
+        engine.byStation.map((s) => [md(s.station), ...summaryCells(s)]),
+      ),
+      '',
+    );
     lines.push('## Why frost nights were missed', '', MISS_CAUSE_TEXT, '');
     lines.push(...missCauses(scores), '');
     lines.push(`## ${name}: missed frost nights`, '', `Times in ${md(zone)}; nights where 2 h was possible first.`, '');

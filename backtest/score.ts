@@ -144,8 +144,16 @@ export interface NightOutcome {
  * - `warned late`: none of these, and the alarm came, but < 2 h ahead;
  * - `forecast too warm`: none of these, and no alarm at all.
  */
-export type MissCause = 'cold at the first reading' | 'cold came after sunrise' | 'sudden fall' | '2 m stayed above 0.5 °C' | 'warned late' | 'forecast too warm';
-export const MISS_CAUSES: readonly MissCause[] = ['cold at the first reading', 'cold came after sunrise', 'sudden fall', '2 m stayed above 0.5 °C', 'warned late', 'forecast too warm'];
+export type MissCause =
+  'cold at the first reading' | 'cold came after sunrise' | 'sudden fall' | '2 m stayed above 0.5 °C' | 'warned late' | 'forecast too warm';
+export const MISS_CAUSES: readonly MissCause[] = [
+  'cold at the first reading',
+  'cold came after sunrise',
+  'sudden fall',
+  '2 m stayed above 0.5 °C',
+  'warned late',
+  'forecast too warm',
+];
 const SUDDEN_FALL_C = 3;
 const WARNING_AIR_C = 0.5;
 

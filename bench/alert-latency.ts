@@ -105,9 +105,29 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
       { group: 3, name: `severe → SMS p50, no load (${idle.length}/${idleCount} probes)`, value: round1(percentile(idle, 50)), unit: 'ms' },
       { group: 3, name: 'under load: publish → engine committed Severe, p50', value: round1(percentile(toEngine, 50)), unit: 'ms' },
       { group: 3, name: 'under load: engine committed → SMS at Twilio, p50', value: round1(percentile(engineToSms, 50)), unit: 'ms' },
-      { group: 3, name: 'background load achieved', value: Math.round(loadPerS), unit: 'readings/s', goal: '2,000 readings/s', ratio: round2(loadPerS / 2_000), note: 'published from a separate process' },
-      { group: 3, name: 'under load: event-loop delay, p99', value: round1(stalls.delayP99Ms), unit: 'ms', note: `max ${round1(stalls.delayMaxMs)} ms (the system's thread, while the probes crossed)` },
-      { group: 3, name: 'under load: GC pauses, longest', value: round1(stalls.gcMaxMs), unit: 'ms', note: `${stalls.gcMaxKind}; ${stalls.gcCount} pauses, ${round1(stalls.gcTotalMs)} ms in all` },
+      {
+        group: 3,
+        name: 'background load achieved',
+        value: Math.round(loadPerS),
+        unit: 'readings/s',
+        goal: '2,000 readings/s',
+        ratio: round2(loadPerS / 2_000),
+        note: 'published from a separate process',
+      },
+      {
+        group: 3,
+        name: 'under load: event-loop delay, p99',
+        value: round1(stalls.delayP99Ms),
+        unit: 'ms',
+        note: `max ${round1(stalls.delayMaxMs)} ms (the system's thread, while the probes crossed)`,
+      },
+      {
+        group: 3,
+        name: 'under load: GC pauses, longest',
+        value: round1(stalls.gcMaxMs),
+        unit: 'ms',
+        note: `${stalls.gcMaxKind}; ${stalls.gcCount} pauses, ${round1(stalls.gcTotalMs)} ms in all`,
+      },
       { group: 3, name: `register ${probes + background} stations (setup)`, value: round1(registerS), unit: 's' },
     ];
   } finally {

@@ -34,7 +34,13 @@ async function runBackfillStorm({ quick, progress }: BenchOptions): Promise<Benc
   const twilio = await TwilioTestServer.start();
   const system = await startInProcess({
     clock,
-    env: { TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_FROM: '+15005550006', TWILIO_API_URL: twilio.url, SMS_SEGMENTS_PER_S: '1000' },
+    env: {
+      TWILIO_ACCOUNT_SID: twilio.accountSid,
+      TWILIO_AUTH_TOKEN: twilio.authToken,
+      TWILIO_FROM: '+15005550006',
+      TWILIO_API_URL: twilio.url,
+      SMS_SEGMENTS_PER_S: '1000',
+    },
   });
   let stations: BenchStation[] = [];
   try {
@@ -51,7 +57,9 @@ async function runBackfillStorm({ quick, progress }: BenchOptions): Promise<Benc
     while (stored < expected && performance.now() - t0 < TIMEOUT_MS) {
       await sleep(500);
       stored = await countReadings(system.influxUrl);
-      progress(`${stored.toLocaleString()} / ${expected.toLocaleString()} readings stored after ${((performance.now() - t0) / 1_000).toFixed(1)} s`);
+      progress(
+        `${stored.toLocaleString()} / ${expected.toLocaleString()} readings stored after ${((performance.now() - t0) / 1_000).toFixed(1)} s`,
+      );
     }
     const storedS = (performance.now() - t0) / 1_000;
     await sending;
@@ -62,8 +70,22 @@ async function runBackfillStorm({ quick, progress }: BenchOptions): Promise<Benc
     return [
       { group: 5, name: `all ${expected.toLocaleString()} readings stored`, value: Math.round(storedS * 10) / 10, unit: 's', note },
       { group: 5, name: 'backfill throughput', value: Math.round(stored / storedS), unit: 'readings/s' },
-      { group: 5, name: 'Twilio requests for past frost (must be 0)', value: sms, unit: 'requests', goal: '0', note: sms === 0 ? 'no farmer warned about a past moment' : 'FAIL: a past moment was warned about' },
-      { group: 5, name: 'control: the same frost sent live is warned', value: control ? 1 : 0, unit: 'yes=1', goal: '1', note: 'three live readings at −1.5 °C from one of the stations afterwards' },
+      {
+        group: 5,
+        name: 'Twilio requests for past frost (must be 0)',
+        value: sms,
+        unit: 'requests',
+        goal: '0',
+        note: sms === 0 ? 'no farmer warned about a past moment' : 'FAIL: a past moment was warned about',
+      },
+      {
+        group: 5,
+        name: 'control: the same frost sent live is warned',
+        value: control ? 1 : 0,
+        unit: 'yes=1',
+        goal: '1',
+        note: 'three live readings at −1.5 °C from one of the stations afterwards',
+      },
     ];
   } finally {
     await disconnectAll(stations);
@@ -74,7 +96,8 @@ async function runBackfillStorm({ quick, progress }: BenchOptions): Promise<Benc
 
 /** The check above means something only if live frost does warn: three live frosty readings must bring an SMS. */
 async function controlWarns(station: BenchStation, nowMs: number, twilio: TwilioTestServer): Promise<boolean> {
-  for (const back of [2, 1, 0]) await publishReadings(station, { ts: nowMs - back * MINUTE, airTempC: -1.5 - back / 10, rhPct: 95, windMs: 0.3 });
+  for (const back of [2, 1, 0])
+    await publishReadings(station, { ts: nowMs - back * MINUTE, airTempC: -1.5 - back / 10, rhPct: 95, windMs: 0.3 });
   const until = performance.now() + 10_000;
   while (performance.now() < until && twilio.created('message').length === 0) await sleep(100);
   return twilio.created('message').length > 0;

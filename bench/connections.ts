@@ -21,7 +21,15 @@ export const bench: Bench = {
     const r = await runFleetLoad({ stations, intervalMs: 60_000, durationMs: (quick ? 1 : 3) * 60_000, progress, bareAedesCeiling: true });
     const note = `${stations} stations, 1 reading/min each for ${quick ? 1 : 3} min; ${r.published} acknowledged, ${r.failed} failed, ${r.stored} stored`;
     return [
-      { group: 4, name: `peak RSS, ${stations} connections`, value: Math.round(r.peakRssMb), unit: 'MB', goal: '≤ 400 MB', ratio: round2(r.peakRssMb / 400), note },
+      {
+        group: 4,
+        name: `peak RSS, ${stations} connections`,
+        value: Math.round(r.peakRssMb),
+        unit: 'MB',
+        goal: '≤ 400 MB',
+        ratio: round2(r.peakRssMb / 400),
+        note,
+      },
       { group: 4, name: 'RSS before any connection', value: Math.round(r.idle.rssMb), unit: 'MB' },
       ...(r.bareAedes
         ? [

@@ -4,13 +4,28 @@
  * CPU per reading, whatever the transport does. A clear frost night from 15:00 to 09:00 local, at the two cadences a
  * station uses (60 s when risky, and 10 s — the benchmark publishers' spacing, a window six times fuller).
  */
-import { evaluate, initialState, inRiskWindow, rulesFor, saturationVapourPressureHPa, type StationContext, type StationRuleState } from '../alerts/index.js';
+import {
+  evaluate,
+  initialState,
+  inRiskWindow,
+  rulesFor,
+  saturationVapourPressureHPa,
+  type StationContext,
+  type StationRuleState,
+} from '../alerts/index.js';
 import type { Reading } from '../contracts/index.js';
 import { round } from './lib/stats.js';
 import type { Bench, BenchRow } from './types.js';
 
 const HOUR_MS = 3_600_000;
-const CTX: StationContext = { stationId: 'bench-engine', lat: 11.9404, lon: 108.4583, elevationM: 1_500, crop: 'arabica', timeZone: 'Asia/Ho_Chi_Minh' };
+const CTX: StationContext = {
+  stationId: 'bench-engine',
+  lat: 11.9404,
+  lon: 108.4583,
+  elevationM: 1_500,
+  crop: 'arabica',
+  timeZone: 'Asia/Ho_Chi_Minh',
+};
 /** 15:00 local (UTC+7) on a January day: the Watch window opens. */
 const START_MS = Date.parse('2025-01-15T08:00:00Z');
 const NIGHT_MS = 18 * HOUR_MS;

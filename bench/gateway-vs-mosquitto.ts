@@ -7,12 +7,20 @@
 import { ALL_READINGS_FILTER, StationIdSchema, readingsTopic } from '../contracts/index.js';
 import { startBenchInflux } from './lib/influxd.js';
 import { startMosquitto } from './lib/mosquitto.js';
-import { type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase, PUBLISHERS, WINDOW } from './lib/publishers.js';
+import {
+  type PublisherSpec,
+  closeClients,
+  connectPublishers,
+  publishFor,
+  readingPayload,
+  readingsBase,
+  PUBLISHERS,
+  WINDOW,
+} from './lib/publishers.js';
 import { percentile, round, waitUntil } from './lib/stats.js';
 import { SendTimes, startLatencySubscriber } from './lib/subscriber.js';
 import { SERVICE_ACCOUNT, startBenchSystem } from './lib/system.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';
-
 
 interface Result {
   rate: number;
@@ -39,7 +47,12 @@ async function againstGateway(durationMs: number, options: BenchOptions): Promis
     const system = await startBenchSystem(influx);
     try {
       const stations = await system.registerStations(PUBLISHERS);
-      const specs = stations.map((s) => ({ url: system.mqttUrl, topic: readingsTopic(s.stationId), username: s.stationId, password: s.token }));
+      const specs = stations.map((s) => ({
+        url: system.mqttUrl,
+        topic: readingsTopic(s.stationId),
+        username: s.stationId,
+        password: s.token,
+      }));
       return await measure(specs, SERVICE_ACCOUNT, durationMs, (line) => options.progress(`gateway: ${line}`));
     } finally {
       await system.close();
@@ -52,14 +65,22 @@ async function againstGateway(durationMs: number, options: BenchOptions): Promis
 async function againstMosquitto(durationMs: number, options: BenchOptions): Promise<Result> {
   const mosquitto = await startMosquitto();
   try {
-    const specs = Array.from({ length: PUBLISHERS }, (_, i) => ({ url: mosquitto.url, topic: readingsTopic(StationIdSchema.parse(`bench-${i + 1}`)) }));
+    const specs = Array.from({ length: PUBLISHERS }, (_, i) => ({
+      url: mosquitto.url,
+      topic: readingsTopic(StationIdSchema.parse(`bench-${i + 1}`)),
+    }));
     return await measure(specs, {}, durationMs, (line) => options.progress(`mosquitto: ${line}`));
   } finally {
     await mosquitto.stop();
   }
 }
 
-async function measure(specs: PublisherSpec[], subscriberAuth: { username?: string; password?: string }, durationMs: number, progress: (line: string) => void): Promise<Result> {
+async function measure(
+  specs: PublisherSpec[],
+  subscriberAuth: { username?: string; password?: string },
+  durationMs: number,
+  progress: (line: string) => void,
+): Promise<Result> {
   const url = specs[0]!.url;
   const times = new SendTimes(specs.map((s) => s.topic));
   const subscriber = await startLatencySubscriber(url, ALL_READINGS_FILTER, (topic, seq) => times.get(topic, seq), subscriberAuth);
@@ -72,7 +93,8 @@ async function measure(specs: PublisherSpec[], subscriberAuth: { username?: stri
       window: WINDOW,
       payload: (_i, seq) => readingPayload(baseTs, seq),
       onSend: (i, seq) => times.note(i, seq),
-      progress: (acked, ms) => progress(`${((subscriber.received() * 1_000) / ms).toFixed(0)} msg/s received, ${acked.toLocaleString()} acknowledged`),
+      progress: (acked, ms) =>
+        progress(`${((subscriber.received() * 1_000) / ms).toFixed(0)} msg/s received, ${acked.toLocaleString()} acknowledged`),
     });
     await waitUntil(() => subscriber.received() >= run.acked, 30_000, 20);
     const latencies = subscriber.latencies();
@@ -100,7 +122,13 @@ function rows(gw: Result, mq: Result): BenchRow[] {
       ratio: round(gw.rate / mq.rate),
       note: `${setup}; every publish stored durably before PUBACK${gw.received < gw.acked ? `; ${gw.acked - gw.received} not received` : ''}`,
     },
-    { group: 2, name: 'Mosquitto: messages/s to the subscriber', value: round(mq.rate), unit: 'msg/s', note: `${setup}${mq.received < mq.acked ? `; ${mq.acked - mq.received} not received` : ''}` },
+    {
+      group: 2,
+      name: 'Mosquitto: messages/s to the subscriber',
+      value: round(mq.rate),
+      unit: 'msg/s',
+      note: `${setup}${mq.received < mq.acked ? `; ${mq.acked - mq.received} not received` : ''}`,
+    },
     {
       group: 2,
       name: 'gateway (whole system): p99 publish→receive',

@@ -9,7 +9,17 @@ import { connectInflux } from '../server/influx/connect.js';
 import { startBareAedes } from './lib/bare-aedes.js';
 import { type BenchInflux, silentLogger, startBenchInflux } from './lib/influxd.js';
 import type { MqttClient } from 'mqtt';
-import { type PublishRun, type PublisherSpec, closeClients, connectPublishers, publishFor, readingPayload, readingsBase, PUBLISHERS, WINDOW } from './lib/publishers.js';
+import {
+  type PublishRun,
+  type PublisherSpec,
+  closeClients,
+  connectPublishers,
+  publishFor,
+  readingPayload,
+  readingsBase,
+  PUBLISHERS,
+  WINDOW,
+} from './lib/publishers.js';
 import { CPU_PARTS, type CpuPart, profileParts } from './lib/cpu-parts.js';
 import { round, waitUntil } from './lib/stats.js';
 import { startLatencySubscriber } from './lib/subscriber.js';
@@ -27,7 +37,9 @@ interface Plan {
 }
 
 const plan = (quick: boolean): Plan =>
-  quick ? { e2eMs: 5_000, aedesMs: 2_500, influxMs: 2_500, profileMs: 2_500 } : { e2eMs: 30_000, aedesMs: 12_000, influxMs: 12_000, profileMs: 8_000 };
+  quick
+    ? { e2eMs: 5_000, aedesMs: 2_500, influxMs: 2_500, profileMs: 2_500 }
+    : { e2eMs: 30_000, aedesMs: 12_000, influxMs: 12_000, profileMs: 8_000 };
 
 export const bench: Bench = {
   id: 'ingest',
@@ -91,11 +103,21 @@ interface Load {
 }
 
 /** The shared publisher load (PUBLISHERS × WINDOW in flight) for `durationMs`, with when it started and the CPU then. */
-async function loadFor(clients: MqttClient[], specs: PublisherSpec[], load: Load): Promise<{ run: PublishRun; started: number; cpu0: number }> {
+async function loadFor(
+  clients: MqttClient[],
+  specs: PublisherSpec[],
+  load: Load,
+): Promise<{ run: PublishRun; started: number; cpu0: number }> {
   const started = performance.now();
   const cpu0 = cpuUs();
   const { durationMs, baseTs, firstSeq, progress } = load;
-  const run = await publishFor(clients, specs, { durationMs, window: WINDOW, firstSeq, payload: (_i, seq) => readingPayload(baseTs, seq), progress });
+  const run = await publishFor(clients, specs, {
+    durationMs,
+    window: WINDOW,
+    firstSeq,
+    payload: (_i, seq) => readingPayload(baseTs, seq),
+    progress,
+  });
   return { run, started, cpu0 };
 }
 
@@ -103,11 +125,22 @@ async function endToEnd(influx: BenchInflux, p: Plan, options: BenchOptions): Pr
   const system = await startBenchSystem(influx);
   try {
     const stations = await system.registerStations(PUBLISHERS);
-    const specs: PublisherSpec[] = stations.map((s) => ({ url: system.mqttUrl, topic: readingsTopic(s.stationId), username: s.stationId, password: s.token }));
+    const specs: PublisherSpec[] = stations.map((s) => ({
+      url: system.mqttUrl,
+      topic: readingsTopic(s.stationId),
+      username: s.stationId,
+      password: s.token,
+    }));
     const clients = await connectPublishers(specs);
     const baseTs = readingsBase(Date.now());
-    const progress = (label: string) => (acked: number, ms: number) => options.progress(`${label}: ${acked.toLocaleString()} acknowledged, ${((acked * 1_000) / ms).toFixed(0)}/s`);
-    const { run, started, cpu0 } = await loadFor(clients, specs, { durationMs: p.e2eMs, baseTs, firstSeq: 0, progress: progress('ingest end-to-end') });
+    const progress = (label: string) => (acked: number, ms: number) =>
+      options.progress(`${label}: ${acked.toLocaleString()} acknowledged, ${((acked * 1_000) / ms).toFixed(0)}/s`);
+    const { run, started, cpu0 } = await loadFor(clients, specs, {
+      durationMs: p.e2eMs,
+      baseTs,
+      firstSeq: 0,
+      progress: progress('ingest end-to-end'),
+    });
     let stored = 0;
     // PUBACK means "durable in the spool"; the reading is in InfluxDB once the forwarder has written it.
     await waitUntil(async () => (stored = await influx.countReadings()) >= run.acked, 120_000, 100);
@@ -115,7 +148,12 @@ async function endToEnd(influx: BenchInflux, p: Plan, options: BenchOptions): Pr
     const cpuUsPerReading = (cpuUs() - cpu0) / Math.max(1, stored);
     // The same stations carry on (their timestamps continue), under the profiler, until InfluxDB holds every reading.
     const parts = await profiledPerMessage(async () => {
-      const more = await loadFor(clients, specs, { durationMs: p.profileMs, baseTs, firstSeq: run.nextSeq, progress: progress('ingest end-to-end, profiled') });
+      const more = await loadFor(clients, specs, {
+        durationMs: p.profileMs,
+        baseTs,
+        firstSeq: run.nextSeq,
+        progress: progress('ingest end-to-end, profiled'),
+      });
       let now = stored;
       await waitUntil(async () => (now = await influx.countReadings()) >= stored + more.run.acked, 120_000, 100);
       return now - stored;
@@ -136,13 +174,23 @@ async function bareAedesRate(p: Plan, options: BenchOptions): Promise<Ceiling> {
     const clients = await connectPublishers(specs);
     const baseTs = readingsBase(Date.now());
     const progress = (label: string) => (acked: number, ms: number) => options.progress(`${label}: ${((acked * 1_000) / ms).toFixed(0)}/s`);
-    const { run, started, cpu0 } = await loadFor(clients, specs, { durationMs: p.aedesMs, baseTs, firstSeq: 0, progress: progress('ingest ceiling, bare Aedes') });
+    const { run, started, cpu0 } = await loadFor(clients, specs, {
+      durationMs: p.aedesMs,
+      baseTs,
+      firstSeq: 0,
+      progress: progress('ingest ceiling, bare Aedes'),
+    });
     await waitUntil(() => subscriber.received() >= run.acked, 30_000, 20);
     const received = subscriber.received();
     const rate = received / ((performance.now() - started) / 1_000);
     const cpuUsPerMessage = (cpuUs() - cpu0) / Math.max(1, received);
     const parts = await profiledPerMessage(async () => {
-      const more = await loadFor(clients, specs, { durationMs: p.profileMs, baseTs, firstSeq: run.nextSeq, progress: progress('ingest ceiling, bare Aedes, profiled') });
+      const more = await loadFor(clients, specs, {
+        durationMs: p.profileMs,
+        baseTs,
+        firstSeq: run.nextSeq,
+        progress: progress('ingest ceiling, bare Aedes, profiled'),
+      });
       await waitUntil(() => subscriber.received() >= received + more.run.acked, 30_000, 20);
       return subscriber.received() - received;
     });
@@ -165,7 +213,15 @@ async function rawInfluxRate(url: string, durationMs: number, options: BenchOpti
       const lines: string[] = [];
       for (let k = 0; k < BATCH; k += 1) {
         const seq = written + k;
-        lines.push(readingLine(`bench-${(seq % PUBLISHERS) + 1}`, { ts: baseTs + Math.floor(seq / PUBLISHERS), airTempC: 1.5, rhPct: 92, windMs: 0.4, seq }));
+        lines.push(
+          readingLine(`bench-${(seq % PUBLISHERS) + 1}`, {
+            ts: baseTs + Math.floor(seq / PUBLISHERS),
+            airTempC: 1.5,
+            rhPct: 92,
+            windMs: 0.4,
+            seq,
+          }),
+        );
       }
       await conn.writeLines(lines);
       written += BATCH;
@@ -192,7 +248,13 @@ function rows(e2e: E2E, ceiling: Ceiling, raw: number): BenchRow[] {
       ratio: round(e2e.rate / lower),
       note: `${PUBLISHERS} QoS 1 publishers × ${WINDOW} in flight; ${e2e.stored.toLocaleString()} counted in InfluxDB${lost > 0 ? `, ${lost} acknowledged but not found` : ''}`,
     },
-    { group: 1, name: 'ingest ceiling: bare Aedes QoS 1 publish→subscribe', value: round(aedes), unit: 'msg/s', note: 'new Aedes(), no hooks, one subscriber' },
+    {
+      group: 1,
+      name: 'ingest ceiling: bare Aedes QoS 1 publish→subscribe',
+      value: round(aedes),
+      unit: 'msg/s',
+      note: 'new Aedes(), no hooks, one subscriber',
+    },
     {
       group: 1,
       name: 'ingest: CPU per stored reading, end to end',
@@ -202,7 +264,13 @@ function rows(e2e: E2E, ceiling: Ceiling, raw: number): BenchRow[] {
       ratio: round(e2e.cpuUsPerReading / ceiling.cpuUsPerMessage),
       note: 'this process: publishers, gateway, ingest, rule engine, forwarder (InfluxDB apart); Aedes: publishers, broker, subscriber',
     },
-    { group: 1, name: 'ingest ceiling: InfluxDB line-protocol writes', value: round(raw), unit: 'lines/s', note: `one writer, ${BATCH.toLocaleString()}-line batches` },
+    {
+      group: 1,
+      name: 'ingest ceiling: InfluxDB line-protocol writes',
+      value: round(raw),
+      unit: 'lines/s',
+      note: `one writer, ${BATCH.toLocaleString()}-line batches`,
+    },
     ...partRows(e2e.parts, ceiling.parts),
   ];
 }
@@ -219,6 +287,7 @@ function partRows(e2e: PartsPerMessage, aedes: PartsPerMessage): BenchRow[] {
   const parts = CPU_PARTS.map((part: CpuPart) => row(part, e2e.byPart.get(part) ?? 0, aedes.byPart.get(part) ?? 0));
   const rows = [...parts, row('outside the JS thread (libuv pool: fdatasync; GC helpers)', e2e.offThread, aedes.offThread)];
   const first = rows[0];
-  if (first) first.note = 'V8 sampling profiler over a further loaded phase of each path; self time charged to the file each function is in';
+  if (first)
+    first.note = 'V8 sampling profiler over a further loaded phase of each path; self time charged to the file each function is in';
   return rows;
 }

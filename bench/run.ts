@@ -20,7 +20,10 @@ if (values.help) {
   process.stdout.write(`usage: npm run bench -- [--quick] [--only ${ORDER.join(',')}]\n`);
   process.exit(0);
 }
-const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = values.only
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = only?.filter((id) => !ORDER.includes(id)) ?? [];
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${ORDER.join(', ')}\n`);
@@ -30,7 +33,10 @@ const ids = ORDER.filter((id) => only === undefined || only.includes(id));
 const quick = values.quick ?? false;
 const args = process.argv.slice(2).join(' ');
 // Read once here, in the command's main: which of the two ways the run was started, for the report.
-const command = process.env['npm_lifecycle_event'] === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `node dist/bench/run.js${args ? ` ${args}` : ''}`;
+const command =
+  process.env['npm_lifecycle_event'] === 'bench'
+    ? `npm run bench${args ? ` -- ${args}` : ''}`
+    : `node dist/bench/run.js${args ? ` ${args}` : ''}`;
 const startedAt = new Date().toISOString();
 const runStart = performance.now();
 
@@ -79,12 +85,16 @@ const machine = await machineInfo();
 const benches: BenchOutcome[] = [];
 for (const [index, id] of ids.entries()) {
   const outcome = await runOne(id, index);
-  if (outcome.rows.length === 0 && outcome.seconds === 0) endLine(`[${index + 1}/${ids.length} ${id}] ${outcome.status}: ${outcome.note ?? ''}`);
+  if (outcome.rows.length === 0 && outcome.seconds === 0)
+    endLine(`[${index + 1}/${ids.length} ${id}] ${outcome.status}: ${outcome.note ?? ''}`);
   benches.push(outcome);
 }
 // Only a run of every benchmark rewrites the table in BENCHMARKS.md; `--only` prints and keeps its JSON.
 const written = await writeReport(ROOT, { startedAt, command, quick, machine, benches }, only === undefined);
-const wrote = written.markdown === null ? `${written.json} (BENCHMARKS.md is rewritten only by a run of every benchmark)` : `${written.json} and ${written.markdown}`;
+const wrote =
+  written.markdown === null
+    ? `${written.json} (BENCHMARKS.md is rewritten only by a run of every benchmark)`
+    : `${written.json} and ${written.markdown}`;
 process.stdout.write(`\n${markdownTable(benches)}\n\nWrote ${wrote}\n`);
 // Anything a failed bench left open must not keep the command alive.
 process.exit(benches.some((b) => b.status === 'failed') ? 1 : 0);

@@ -10,7 +10,11 @@ export interface ApiAnswer {
  * One HTTP(S) request to the frostwatch API. Not `fetch`: Node 20's fetch cannot be told to trust an
  * extra CA (TLS_CA_FILE) without a dependency, and turning verification off is not an option.
  */
-export function apiRequest(url: string, init: { method: string; headers: Record<string, string>; body?: string }, ca?: string[]): Promise<ApiAnswer> {
+export function apiRequest(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  ca?: string[],
+): Promise<ApiAnswer> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

@@ -8,7 +8,14 @@ export function brokerConfigPublisher(broker: Aedes): ConfigPublisher {
   return {
     publish: (stationId, config) =>
       new Promise((resolve, reject) => {
-        const packet = { cmd: 'publish' as const, topic: configTopic(stationId), payload: Buffer.from(JSON.stringify(config)), qos: 1 as const, retain: true, dup: false };
+        const packet = {
+          cmd: 'publish' as const,
+          topic: configTopic(stationId),
+          payload: Buffer.from(JSON.stringify(config)),
+          qos: 1 as const,
+          retain: true,
+          dup: false,
+        };
         broker.publish(packet, (err) => (err ? reject(err) : resolve()));
       }),
   };

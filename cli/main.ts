@@ -13,7 +13,9 @@ import { registerUserCommands } from './commands/users.js';
 import { CliError } from './output.js';
 
 const program = new Command('frostwatch')
-  .description('Frost early warning for coffee farms in Lạc Dương: stations over MQTT → InfluxDB → warnings.\nConfiguration comes from environment variables; see README.md.')
+  .description(
+    'Frost early warning for coffee farms in Lạc Dương: stations over MQTT → InfluxDB → warnings.\nConfiguration comes from environment variables; see README.md.',
+  )
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();

@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { type Clock, acceleratedClock, systemClock } from '../contracts/index.js';
-import { SCENARIOS, type Scenario, type SimDeviceSpec, type SimStationSpec, createFleet, fleetLayout, renderProgress } from '../firmware-sim/index.js';
+import {
+  SCENARIOS,
+  type Scenario,
+  type SimDeviceSpec,
+  type SimStationSpec,
+  createFleet,
+  fleetLayout,
+  renderProgress,
+} from '../firmware-sim/index.js';
 import type { Logger } from 'pino';
 import { fail } from './output.js';
 
@@ -40,10 +48,26 @@ export function simClock(opts: SimOptions, timeZone: string, now: number = Date.
 }
 
 function localHourToday(hour: number, timeZone: string, now: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  })
     .formatToParts(new Date(now))
     .reduce<Record<string, number>>((acc, p) => (p.type === 'literal' ? acc : { ...acc, [p.type]: Number(p.value) }), {});
-  const asUtc = Date.UTC(parts['year'] ?? 1970, (parts['month'] ?? 1) - 1, parts['day'] ?? 1, parts['hour'] ?? 0, parts['minute'] ?? 0, parts['second'] ?? 0);
+  const asUtc = Date.UTC(
+    parts['year'] ?? 1970,
+    (parts['month'] ?? 1) - 1,
+    parts['day'] ?? 1,
+    parts['hour'] ?? 0,
+    parts['minute'] ?? 0,
+    parts['second'] ?? 0,
+  );
   const offsetMs = asUtc - Math.floor(now / 1000) * 1000;
   return Date.UTC(parts['year'] ?? 1970, (parts['month'] ?? 1) - 1, parts['day'] ?? 1, hour) - offsetMs;
 }
@@ -79,7 +103,8 @@ export async function startFleet(args: {
     clock: args.clock,
     logger: args.logger,
     progressEveryMs: tty ? 1_000 : 10_000,
-    onProgress: (stats) => process.stderr.write(tty ? `\r\x1b[2K${renderProgress(stats, args.timeZone)}` : `${renderProgress(stats, args.timeZone)}\n`),
+    onProgress: (stats) =>
+      process.stderr.write(tty ? `\r\x1b[2K${renderProgress(stats, args.timeZone)}` : `${renderProgress(stats, args.timeZone)}\n`),
   });
   fleet.start();
   return {

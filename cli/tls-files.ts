@@ -23,7 +23,8 @@ export async function loadTlsCredentials(env: TlsServerEnv): Promise<TlsCredenti
   const key = await readPem('TLS_KEY_FILE', keyPath);
   const x509 = parse('TLS_CERT_FILE', certPath, 'not a PEM certificate', () => new X509Certificate(cert));
   const privateKey = parse('TLS_KEY_FILE', keyPath, 'not a PEM private key', (): KeyObject => createPrivateKey(key));
-  if (!x509.checkPrivateKey(privateKey)) throw new ConfigError(`TLS_KEY_FILE: ${keyPath} is not the key of the certificate in TLS_CERT_FILE`);
+  if (!x509.checkPrivateKey(privateKey))
+    throw new ConfigError(`TLS_KEY_FILE: ${keyPath} is not the key of the certificate in TLS_CERT_FILE`);
   return { cert, key };
 }
 

@@ -7,7 +7,9 @@ import { z } from 'zod';
 export const AuditActorKindSchema = z.enum(['user', 'token', 'twilio', 'anonymous']);
 export type AuditActorKind = z.infer<typeof AuditActorKindSchema>;
 
-export const AuditOutcomeSchema = z.enum(['ok', 'failed']).describe('ok: it took effect (2xx); failed: refused (only sign-ins are recorded when refused)');
+export const AuditOutcomeSchema = z
+  .enum(['ok', 'failed'])
+  .describe('ok: it took effect (2xx); failed: refused (only sign-ins are recorded when refused)');
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
 
 export const AuditEntrySchema = z.object({

@@ -11,7 +11,10 @@ export const MeSchema = z.object({ username: z.string(), role: RoleSchema, name:
 export type Me = z.infer<typeof MeSchema>;
 
 export const UserCreateSchema = z.object({
-  username: z.string().trim().regex(/^[a-z0-9._-]{2,64}$/, 'username: 2–64 lower-case letters, digits, . _ -'),
+  username: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9._-]{2,64}$/, 'username: 2–64 lower-case letters, digits, . _ -'),
   name: z.string().trim().min(1).max(100),
   role: RoleSchema,
   password: z.string().min(10, 'password: at least 10 characters').max(200),
@@ -19,7 +22,14 @@ export const UserCreateSchema = z.object({
 export type UserCreate = z.infer<typeof UserCreateSchema>;
 
 /** One row of the overview: what an officer needs to judge a station at a glance. */
-export const StationOverviewSchema = StationSchema.pick({ id: true, name: true, commune: true, lat: true, lon: true, elevationM: true }).extend({
+export const StationOverviewSchema = StationSchema.pick({
+  id: true,
+  name: true,
+  commune: true,
+  lat: true,
+  lon: true,
+  elevationM: true,
+}).extend({
   level: FrostLevelSchema.describe('the frost ladder level now'),
   airTempC: z.number().nullable(),
   dewPointC: z.number().nullable(),

@@ -60,9 +60,15 @@ const influx = {
 const server = {
   HTTP_PORT: port(8080),
   /** Addresses (or CIDRs, comma-separated) of reverse proxies whose X-Forwarded-For is believed: rate limits count the real client. */
-  HTTP_TRUSTED_PROXIES: z.string().regex(/^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/, 'expected IP addresses or CIDRs, comma-separated').optional(),
+  HTTP_TRUSTED_PROXIES: z
+    .string()
+    .regex(/^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/, 'expected IP addresses or CIDRs, comma-separated')
+    .optional(),
   /** Map tiles for the dashboard, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; unset → stations on a plain map. */
-  MAP_TILE_URL: z.string().regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'expected an http(s) tile URL template with {z}, {x} and {y}').optional(),
+  MAP_TILE_URL: z
+    .string()
+    .regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'expected an http(s) tile URL template with {z}, {x} and {y}')
+    .optional(),
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   PUBLIC_URL: url.optional(),
   /** The broker to consume readings from when the server runs on its own (`frostwatch server`). */
@@ -85,7 +91,13 @@ const server = {
 export const GatewayEnvSchema = z.object({ ...common, ...gateway, ...tlsServer, ADMIN_TOKEN: server.ADMIN_TOKEN });
 export const ServerEnvSchema = z.object({ ...common, ...influx, ...server, ...tlsServer, ...tlsClient });
 export const UpEnvSchema = z.object({ ...common, ...gateway, ...influx, ...server, ...tlsServer });
-export const SimEnvSchema = z.object({ ...common, MQTT_PORT: gateway.MQTT_PORT, HTTP_PORT: server.HTTP_PORT, ADMIN_TOKEN: server.ADMIN_TOKEN, ...tlsClient });
+export const SimEnvSchema = z.object({
+  ...common,
+  MQTT_PORT: gateway.MQTT_PORT,
+  HTTP_PORT: server.HTTP_PORT,
+  ADMIN_TOKEN: server.ADMIN_TOKEN,
+  ...tlsClient,
+});
 export const AdminEnvSchema = z.object({ ...common });
 
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;

@@ -38,7 +38,7 @@ export const FarmerCreateSchema = z.object({
   phone: PhoneInputSchema,
   language: LanguageSchema.default('vi'),
   diacritics: z.boolean().default(true).describe('false: SMS without diacritics (GSM-7, cheaper, for phones that garble Unicode)'),
-  commune: CommuneSchema.optional().describe('warned through the commune\'s representative station when no station is listed'),
+  commune: CommuneSchema.optional().describe("warned through the commune's representative station when no station is listed"),
   stationIds: z.array(StationIdSchema).max(20).default([]).describe('stations the farm depends on, offset 0'),
   subscriptions: z.array(SubscriptionSchema).max(20).optional().describe('stations with an offset; wins over stationIds'),
   contacts: z.array(ContactInputSchema).max(10).default([]).describe('escalation chain in order: household, village head, officer'),

@@ -51,12 +51,26 @@ export function createFleet(options: FleetOptions): Fleet {
   const timers = options.timers ?? realTimers;
   const plan = planScenario(options.stations, { scenario: options.scenario, seed: options.seed });
   const devices = options.stations.map((station) =>
-    createDevice({ brokerUrl: options.brokerUrl, ca: options.ca, station, plan, clock: options.clock, logger: options.logger, timers, tuning: options.tuning, startMs: options.startMs }),
+    createDevice({
+      brokerUrl: options.brokerUrl,
+      ca: options.ca,
+      station,
+      plan,
+      clock: options.clock,
+      logger: options.logger,
+      timers,
+      tuning: options.tuning,
+      startMs: options.startMs,
+    }),
   );
   let progressTimer: unknown = null;
   let stopping: Promise<void> | null = null;
 
-  const stats = (): FleetStats => summarize(options.clock.now(), devices.map((d) => d.stats()));
+  const stats = (): FleetStats =>
+    summarize(
+      options.clock.now(),
+      devices.map((d) => d.stats()),
+    );
   const report = (): void => {
     progressTimer = null;
     options.onProgress?.(stats());
@@ -68,7 +82,10 @@ export function createFleet(options: FleetOptions): Fleet {
     devices,
     start() {
       if (stopping) throw new Error('fleet already stopped');
-      options.logger.info({ stations: devices.length, scenario: options.scenario, seed: options.seed, faults: Object.fromEntries(plan.faults) }, 'fleet starting');
+      options.logger.info(
+        { stations: devices.length, scenario: options.scenario, seed: options.seed, faults: Object.fromEntries(plan.faults) },
+        'fleet starting',
+      );
       for (const device of devices) device.start();
       if (options.onProgress && progressTimer === null) report();
     },
@@ -89,7 +106,8 @@ function summarize(simTimeMs: number, devices: DeviceStats[]): FleetStats {
   const sum = (pick: (d: DeviceStats) => number): number => devices.reduce((acc, d) => acc + pick(d), 0);
   let coldest: FleetStats['coldest'] = null;
   for (const d of devices) {
-    if (d.lastAirTempC !== null && (coldest === null || d.lastAirTempC < coldest.airTempC)) coldest = { stationId: d.stationId, airTempC: d.lastAirTempC };
+    if (d.lastAirTempC !== null && (coldest === null || d.lastAirTempC < coldest.airTempC))
+      coldest = { stationId: d.stationId, airTempC: d.lastAirTempC };
   }
   return {
     simTimeMs,

@@ -6,4 +6,14 @@ export { generateReadings, runScenarioOffline, type OfflineOptions, type SimReco
 export { renderProgress } from './progress.js';
 export * from './scenario.js';
 export { realTimers, type SimTimers } from './timers.js';
-export { nightWeather, relativeHumidityPct, sampleWeather, SCENARIOS, type NightWeather, type Scenario, type SimWorld, type WeatherSample, type WeatherSite } from './weather.js';
+export {
+  nightWeather,
+  relativeHumidityPct,
+  sampleWeather,
+  SCENARIOS,
+  type NightWeather,
+  type Scenario,
+  type SimWorld,
+  type WeatherSample,
+  type WeatherSite,
+} from './weather.js';

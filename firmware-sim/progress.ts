@@ -6,9 +6,14 @@ import type { FleetStats } from './fleet.js';
  * (simulated time in the farmers' time zone).
  */
 export function renderProgress(stats: FleetStats, timeZone = 'Asia/Ho_Chi_Minh'): string {
-  const when = new Intl.DateTimeFormat('en-GB', { timeZone, day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).format(
-    new Date(stats.simTimeMs),
-  );
+  const when = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    day: '2-digit',
+    month: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(new Date(stats.simTimeMs));
   const coldest = stats.coldest ? `${stats.coldest.stationId} ${formatC(stats.coldest.airTempC)}` : '—';
   const parts = [
     `sim ${when.replace(',', '')}`,

@@ -81,7 +81,10 @@ export class AuthLockout {
     entry.windowStart = now;
     this.#lockouts.inc();
     // One line per lockout: at most one per (station, address) per cooldown, so the log cannot be flooded.
-    this.logger.warn({ stationId, address: maskAddress(address), cooldownS: this.policy.cooldownMs / 1000 }, 'MQTT login locked out after repeated wrong tokens');
+    this.logger.warn(
+      { stationId, address: maskAddress(address), cooldownS: this.policy.cooldownMs / 1000 },
+      'MQTT login locked out after repeated wrong tokens',
+    );
   }
 
   /** Remembered (station, address) pairs. */

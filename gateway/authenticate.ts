@@ -60,7 +60,12 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
 
 type Outcome = { ok: true; identity: Parameters<Identities['set']>[1] } | { ok: false; reason: AuthFailureReason };
 
-async function identify(deps: AuthenticateDeps, username: string | undefined, password: Buffer | undefined, address: string): Promise<Outcome> {
+async function identify(
+  deps: AuthenticateDeps,
+  username: string | undefined,
+  password: Buffer | undefined,
+  address: string,
+): Promise<Outcome> {
   if (username === undefined || password === undefined) return { ok: false, reason: 'missing_credentials' };
   const service = deps.serviceAccount;
   if (service && username === service.username) return identifyService(deps, service, password, address);
@@ -100,7 +105,13 @@ function identifyService(deps: AuthenticateDeps, service: ServiceAccount, passwo
   return { ok: true, identity: { kind: 'service' } };
 }
 
-function refuse(deps: AuthenticateDeps, client: Client, username: string | undefined, reason: AuthFailureReason, done: Parameters<AuthenticateHandler>[3]): void {
+function refuse(
+  deps: AuthenticateDeps,
+  client: Client,
+  username: string | undefined,
+  reason: AuthFailureReason,
+  done: Parameters<AuthenticateHandler>[3],
+): void {
   deps.metrics.authFailures.inc({ reason });
   // A locked-out pair was logged once when the lockout began; a line per attempt would let a guesser flood the log.
   const level = reason === 'locked_out' ? 'debug' : 'warn';

@@ -16,7 +16,9 @@ export function createAuthorizeSubscribe(identities: Identities, logger: Logger)
   return (client, sub, callback) => {
     const identity = identities.get(client);
     const allowed =
-      identity?.kind === 'station' ? sub.topic === configTopic(identity.stationId) : identity?.kind === 'service' && SERVICE_FILTERS.has(sub.topic);
+      identity?.kind === 'station'
+        ? sub.topic === configTopic(identity.stationId)
+        : identity?.kind === 'service' && SERVICE_FILTERS.has(sub.topic);
     if (allowed) return callback(null, sub);
     logger.warn({ clientId: client.id, identity, filter: sub.topic }, 'subscription refused');
     callback(null, null);

@@ -8,7 +8,13 @@ import type { Identities } from './identity.js';
  * Closes a station's open connections as soon as its token is revoked or replaced: the token it connected with
  * is no longer valid, so it must CONNECT again and prove the current one. Returns the unsubscribe function.
  */
-export function dropOnCredentialChange(broker: Aedes, identities: Identities, changes: CredentialChanges, logger: Logger, registry: Registry): () => void {
+export function dropOnCredentialChange(
+  broker: Aedes,
+  identities: Identities,
+  changes: CredentialChanges,
+  logger: Logger,
+  registry: Registry,
+): () => void {
   const dropped = new Counter({
     name: 'frostwatch_gateway_credential_drops_total',
     help: 'Station connections closed because the station token was revoked or rotated',

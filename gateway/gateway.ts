@@ -74,7 +74,13 @@ export interface ListenOptions {
 }
 
 /** The listeners as the environment asks for them (`frostwatch up` and `frostwatch gateway` alike). */
-export function listenOptionsFromEnv(env: { HOST: string; MQTT_PORT: number; MQTT_WS_PORT: number; MQTT_TLS_PORT: number; MQTT_HOST?: string | undefined }): ListenOptions {
+export function listenOptionsFromEnv(env: {
+  HOST: string;
+  MQTT_PORT: number;
+  MQTT_WS_PORT: number;
+  MQTT_TLS_PORT: number;
+  MQTT_HOST?: string | undefined;
+}): ListenOptions {
   return {
     host: env.HOST,
     mqttPort: env.MQTT_PORT,
@@ -111,15 +117,34 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const limitLog = createLimitLog(logger);
   const connectionLimiter = createConnectionLimiter(traffic, metrics.connectionsRefused, limitLog);
   // Run alone (no in-process sink), a reading is acknowledged only once the server consuming from us has it.
-  const relay = options.sink === undefined && options.serviceAccount !== undefined
-    ? new ConsumerRelay({ isConsumer: (c) => identities.get(c)?.kind === 'service', timeoutMs: options.relayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS, logger })
-    : undefined;
-  const publishRate = limitPublishRate(closeOnIllFormedTopic(createAuthorizePublish({ identities, sink: options.sink, relay, rejects, metrics, clock, limits, logger })), {
-    limits: traffic, speed: clock.speed, identities, throttled: metrics.publishesThrottled, log: limitLog,
-  });
+  const relay =
+    options.sink === undefined && options.serviceAccount !== undefined
+      ? new ConsumerRelay({
+          isConsumer: (c) => identities.get(c)?.kind === 'service',
+          timeoutMs: options.relayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS,
+          logger,
+        })
+      : undefined;
+  const publishRate = limitPublishRate(
+    closeOnIllFormedTopic(createAuthorizePublish({ identities, sink: options.sink, relay, rejects, metrics, clock, limits, logger })),
+    {
+      limits: traffic,
+      speed: clock.speed,
+      identities,
+      throttled: metrics.publishesThrottled,
+      log: limitLog,
+    },
+  );
   const lockout = new AuthLockout(options.lockout ?? DEFAULT_LOCKOUT, clock, logger, options.metrics);
   const broker = await Aedes.createBroker({
-    authenticate: createAuthenticate({ authenticator: options.authenticator, serviceAccount: options.serviceAccount, identities, lockout, metrics, logger }),
+    authenticate: createAuthenticate({
+      authenticator: options.authenticator,
+      serviceAccount: options.serviceAccount,
+      identities,
+      lockout,
+      metrics,
+      logger,
+    }),
     authorizePublish: publishRate.authorizePublish,
     authorizeSubscribe: createAuthorizeSubscribe(identities, logger),
     authorizeForward: forwardUnlessRejected,
@@ -129,7 +154,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   relay?.attach(broker);
   broker.on('clientReady', (client) => connectionLimiter.connected(client.conn as unknown as Duplex));
   trackStations(broker, identities, stations, logger);
-  const unsubscribe = options.credentialChanges ? dropOnCredentialChange(broker, identities, options.credentialChanges, logger, options.metrics) : () => undefined;
+  const unsubscribe = options.credentialChanges
+    ? dropOnCredentialChange(broker, identities, options.credentialChanges, logger, options.metrics)
+    : () => undefined;
 
   const connections = new Set<Duplex>();
   // A connection refused by a limit is destroyed at once: no aedes client (parser, timers) is made for it.
@@ -173,7 +200,11 @@ function trackStations(broker: Aedes, identities: Identities, stations: Set<Clie
   (broker as EventEmitter).on('error', (err: Error) => logger.error({ err }, 'MQTT broker error'));
 }
 
-async function listenAll(servers: { tcp: Server; ws: WebSocketTransport; tls: Server | null }, options: ListenOptions, logger: Logger): Promise<BoundPorts> {
+async function listenAll(
+  servers: { tcp: Server; ws: WebSocketTransport; tls: Server | null },
+  options: ListenOptions,
+  logger: Logger,
+): Promise<BoundPorts> {
   const mqttHost = options.mqttHost ?? options.host;
   const mqttPort = await listenOn(servers.tcp, mqttHost, options.mqttPort);
   const wsPort = await listenOn(servers.ws.http, options.host, options.wsPort);

@@ -51,7 +51,10 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
  * The limits an operator sets (MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S); the rest stay at their defaults.
  * `ownStations`: stations this process connects itself (`up --sim N`), which the connection limit must not refuse.
  */
-export function trafficLimitsFromEnv(env: { MQTT_MAX_CONNECTIONS?: number | undefined; MQTT_MAX_PUBLISH_PER_S?: number | undefined }, ownStations = 0): Partial<GatewayLimits> {
+export function trafficLimitsFromEnv(
+  env: { MQTT_MAX_CONNECTIONS?: number | undefined; MQTT_MAX_PUBLISH_PER_S?: number | undefined },
+  ownStations = 0,
+): Partial<GatewayLimits> {
   const maxConnections = env.MQTT_MAX_CONNECTIONS ?? DEFAULT_GATEWAY_LIMITS.maxConnections;
   return {
     maxConnections: Math.max(maxConnections, ownStations * 2),
@@ -63,4 +66,9 @@ export function trafficLimitsFromEnv(env: { MQTT_MAX_CONNECTIONS?: number | unde
  * For throughput benchmarks only: a few publishers pushing as hard as they can are exactly what the per-station
  * limits exist to slow down, so with them the bench would measure the limit, not the gateway.
  */
-export const UNLIMITED_FOR_BENCH: Partial<GatewayLimits> = { maxConnections: 1_000_000, maxPending: 100_000, maxPendingPerAddress: 100_000, publishesPerS: 1_000_000 };
+export const UNLIMITED_FOR_BENCH: Partial<GatewayLimits> = {
+  maxConnections: 1_000_000,
+  maxPending: 100_000,
+  maxPendingPerAddress: 100_000,
+  publishesPerS: 1_000_000,
+};

@@ -3,13 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export type MessageKind = 'readings' | 'status' | 'config' | 'rejected';
 
 export type AuthFailureReason =
-  | 'missing_credentials'
-  | 'bad_station_id'
-  | 'unknown_station'
-  | 'bad_token'
-  | 'revoked'
-  | 'locked_out'
-  | 'authenticator_error';
+  'missing_credentials' | 'bad_station_id' | 'unknown_station' | 'bad_token' | 'revoked' | 'locked_out' | 'authenticator_error';
 
 export interface GatewayMetrics {
   messages: Counter<'kind'>;

@@ -51,7 +51,11 @@ export function limitPublishRate(inner: AuthorizePublish, deps: PublishRateDeps)
       if (!over.has(client)) {
         over.add(client);
         throttled.inc({ outcome: 'disconnected' });
-        log('publish_rate', { stationId: identities.stationOf(client), clientId: client.id, publishesPerS: limits.publishesPerS }, 'station over its publish rate; connection closed');
+        log(
+          'publish_rate',
+          { stationId: identities.stationOf(client), clientId: client.id, publishesPerS: limits.publishesPerS },
+          'station over its publish rate; connection closed',
+        );
       }
       return callback(new Error('publish rate exceeded'));
     }

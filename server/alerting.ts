@@ -90,7 +90,17 @@ export function startAlerting(args: {
     },
   });
   const stationSettings = new StationSettingsStore(db);
-  const engine = new FrostEngine({ db, stations, settings: stationSettings, alerts, planner, clock, logger, timeZone, onCommitted: () => notifier?.kick() });
+  const engine = new FrostEngine({
+    db,
+    stations,
+    settings: stationSettings,
+    alerts,
+    planner,
+    clock,
+    logger,
+    timeZone,
+    onCommitted: () => notifier?.kick(),
+  });
   engine.start();
   notifier.start();
   const useModel = (stationId: string, model: StoredFfstModel): void => {
@@ -99,7 +109,11 @@ export function startAlerting(args: {
   };
   const useOverrides = (stationId: string, overrides: Record<string, number>): void => {
     // Flat keys from the API ("qc.stuckDeltaC") become the nested shape rulesFor takes.
-    const qc = Object.fromEntries(Object.entries(overrides).filter(([k]) => k.startsWith('qc.')).map(([k, v]) => [k.slice(3), v]));
+    const qc = Object.fromEntries(
+      Object.entries(overrides)
+        .filter(([k]) => k.startsWith('qc.'))
+        .map(([k, v]) => [k.slice(3), v]),
+    );
     const top = Object.fromEntries(Object.entries(overrides).filter(([k]) => !k.startsWith('qc.')));
     stationSettings.saveOverrides(stationId, { ...top, ...(Object.keys(qc).length > 0 ? { qc } : {}) }, clock.now());
     engine.forget(stationId);
@@ -138,11 +152,14 @@ function alertOfEvent(db: Db, eventId: number): number | null {
 
 /** Once a (simulated) minute: the evening "armed" SMS and dependency failures, told to officers. */
 export function watchDependencies(notices: OfficerNotices, health: () => Promise<Health>, clock: Clock, logger: Logger): NodeJS.Timeout {
-  return setInterval(() => {
-    void (async () => {
-      notices.checkArmed();
-      const { checks } = await health();
-      for (const [name, check] of Object.entries(checks)) notices.checkDependency(name, check.ok, check.detail);
-    })().catch((err: unknown) => logger.error({ err }, 'self-watch failed'));
-  }, Math.max(1_000, 60_000 / clock.speed));
+  return setInterval(
+    () => {
+      void (async () => {
+        notices.checkArmed();
+        const { checks } = await health();
+        for (const [name, check] of Object.entries(checks)) notices.checkDependency(name, check.ok, check.detail);
+      })().catch((err: unknown) => logger.error({ err }, 'self-watch failed'));
+    },
+    Math.max(1_000, 60_000 / clock.speed),
+  );
 }

@@ -85,7 +85,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Typed as the plain-HTTP instance: fastify's https overload differs only in the raw server type, which no route uses.
   // Behind a trusted proxy, request.ip (what rate limits count by) is the client's address from X-Forwarded-For.
   const trustProxy = deps.trustedProxies ?? false;
-  const app = deps.https ? (Fastify({ loggerInstance, trustProxy, https: deps.https }) as unknown as FastifyInstance) : Fastify({ loggerInstance, trustProxy });
+  const app = deps.https
+    ? (Fastify({ loggerInstance, trustProxy, https: deps.https }) as unknown as FastifyInstance)
+    : Fastify({ loggerInstance, trustProxy });
   if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -51,12 +51,14 @@ function bucketOf(request: FastifyRequest): Bucket {
 export async function registerRateLimits(app: FastifyInstance, limits: HttpRateLimits, metrics: Registry): Promise<void> {
   const name = 'frostwatch_http_rate_limited_total';
   // One registry may serve several apps in a test process; a second Counter of the same name would throw.
-  const limited = (metrics.getSingleMetric(name) as Counter<'bucket'> | undefined) ?? new Counter({
-    name,
-    help: 'HTTP requests answered 429 by a rate limit, by bucket (general, signin, twilio, failed_auth)',
-    labelNames: ['bucket'] as const,
-    registers: [metrics],
-  });
+  const limited =
+    (metrics.getSingleMetric(name) as Counter<'bucket'> | undefined) ??
+    new Counter({
+      name,
+      help: 'HTTP requests answered 429 by a rate limit, by bucket (general, signin, twilio, failed_auth)',
+      labelNames: ['bucket'] as const,
+      registers: [metrics],
+    });
   const perMin: Record<Bucket, number> = { general: limits.requestsPerMin, signin: limits.signInsPerMin, twilio: limits.twilioPerMin };
   await app.register(rateLimit, {
     timeWindow: 60_000,
@@ -68,14 +70,19 @@ export async function registerRateLimits(app: FastifyInstance, limits: HttpRateL
     allowList: (request) => bucketOf(request) === 'general' && isLoopback(request.ip),
     max: (request) => perMin[bucketOf(request)],
     onExceeded: (request) => limited.inc({ bucket: bucketOf(request) }),
-    errorResponseBuilder: (_request, context) => Object.assign(new Error(`too many requests; try again in ${context.after}`), { statusCode: context.statusCode }),
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`too many requests; try again in ${context.after}`), { statusCode: context.statusCode }),
   });
   limitFailedCredentials(app, limits, () => limited.inc({ bucket: 'failed_auth' }));
 }
 
 /** Counts 401s to requests that tried a credential; once an address has `failedAuthMax`, /api refuses it for the window. */
 function limitFailedCredentials(app: FastifyInstance, limits: HttpRateLimits, onRefused: () => void): void {
-  const failures = app.createRateLimit({ max: limits.failedAuthMax, timeWindow: limits.failedAuthWindowMs, keyGenerator: (request) => request.ip });
+  const failures = app.createRateLimit({
+    max: limits.failedAuthMax,
+    timeWindow: limits.failedAuthWindowMs,
+    keyGenerator: (request) => request.ip,
+  });
   const guarded = (request: FastifyRequest): boolean => request.url.startsWith('/api/') && bucketOf(request) !== 'twilio';
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!guarded(request)) return undefined;
@@ -83,7 +90,11 @@ function limitFailedCredentials(app: FastifyInstance, limits: HttpRateLimits, on
     if (state.isAllowed || state.remaining > 0) return undefined;
     onRefused();
     const minutes = Math.max(1, Math.ceil(state.ttlInSeconds / 60));
-    return sendError(reply.header('retry-after', String(state.ttlInSeconds)), 429, `too many failed sign-ins or tokens from this address; try again in ${minutes} min`);
+    return sendError(
+      reply.header('retry-after', String(state.ttlInSeconds)),
+      429,
+      `too many failed sign-ins or tokens from this address; try again in ${minutes} min`,
+    );
   });
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     if (reply.statusCode === 401 && guarded(request) && triedCredential(request)) await failures(request);

@@ -127,7 +127,8 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const query: Parameters<typeof startAlerting>[0]['query'] = (id, range) => queryReadings(influx, id, range);
   const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
   ingest.onReceived((stationId, readings) => alerting.engine.onReadings(stationId, readings));
-  const healthNow = async () => health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) });
+  const healthNow = async () =>
+    health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) });
   const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
   const dashboard = createDashboard({
     db,

@@ -38,7 +38,23 @@ function partOfPackage(name: string): CpuPart {
   if (name === 'zod') return 'validation (payload, topic, zod)';
   if (name === 'mqtt') return 'publishers (mqtt.js)';
   if (name === '@influxdata/influxdb-client') return 'spool and InfluxDB forwarder';
-  if (['aedes', 'mqtt-packet', 'bl', 'qlobber', 'fastfall', 'fastparallel', 'fastseries', 'reusify', 'mqemitter', 'aedes-persistence', 'hyperid', 'retimer', 'debug'].includes(name)) {
+  if (
+    [
+      'aedes',
+      'mqtt-packet',
+      'bl',
+      'qlobber',
+      'fastfall',
+      'fastparallel',
+      'fastseries',
+      'reusify',
+      'mqemitter',
+      'aedes-persistence',
+      'hyperid',
+      'retimer',
+      'debug',
+    ].includes(name)
+  ) {
     return 'broker (Aedes, mqtt-packet)';
   }
   return 'other';

@@ -20,12 +20,15 @@ export interface BenchInflux {
 /** A throwaway influxd (the same supervisor `frostwatch up` uses) on a free 127.0.0.1 port in a temp dir. */
 export async function startBenchInflux(database = 'frostwatch'): Promise<BenchInflux> {
   const dir = await mkdtemp(join(tmpdir(), 'frostwatch-bench-influx-'));
-  const influxd = await startManagedInfluxd({ dataDir: join(dir, 'influxdb'), port: 0, logger: silentLogger, installIfMissing: false }).catch(
-    async (err: unknown) => {
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    },
-  );
+  const influxd = await startManagedInfluxd({
+    dataDir: join(dir, 'influxdb'),
+    port: 0,
+    logger: silentLogger,
+    installIfMissing: false,
+  }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   const conn = await connectInflux({ url: influxd.url, bucket: database, logger: silentLogger, timeoutMs: 60_000 });
   await conn.ensureDatabase();
   let stopping: Promise<void> | null = null;

@@ -23,7 +23,10 @@ export async function startMosquitto(): Promise<BenchMosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'frostwatch-bench-mosquitto-'));
   const port = await findFreePort();
   const conf = join(dir, 'mosquitto.conf');
-  await writeFile(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', 'max_queued_messages 0', ''].join('\n'));
+  await writeFile(
+    conf,
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', 'max_queued_messages 0', ''].join('\n'),
+  );
   const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

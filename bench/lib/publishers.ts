@@ -43,7 +43,11 @@ export async function closeClients(clients: readonly MqttClient[]): Promise<void
 }
 
 /** Every publisher keeps `window` QoS 1 publishes in flight until the duration is over, then waits for the last PUBACKs. */
-export async function publishFor(clients: readonly MqttClient[], specs: readonly PublisherSpec[], options: PublishOptions): Promise<PublishRun> {
+export async function publishFor(
+  clients: readonly MqttClient[],
+  specs: readonly PublisherSpec[],
+  options: PublishOptions,
+): Promise<PublishRun> {
   const started = performance.now();
   const deadline = started + options.durationMs;
   const run = { acked: 0, failed: 0 };

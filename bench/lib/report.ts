@@ -34,7 +34,9 @@ export function markdownTable(benches: readonly BenchOutcome[]): string {
   const lines = ['| # | name | value | unit | goal / peer | ratio | note |', '| --- | --- | ---: | --- | --- | ---: | --- |'];
   for (const b of benches) {
     for (const r of b.rows) {
-      lines.push(`| ${r.group} | ${cell(r.name)} | ${formatValue(r.value)} | ${cell(r.unit)} | ${cell(r.goal ?? '')} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} | ${cell(r.note ?? '')} |`);
+      lines.push(
+        `| ${r.group} | ${cell(r.name)} | ${formatValue(r.value)} | ${cell(r.unit)} | ${cell(r.goal ?? '')} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} | ${cell(r.note ?? '')} |`,
+      );
     }
   }
   const notes = benches.filter((b) => b.status !== 'ok').map((b) => `- \`${b.id}\` ${b.status}${b.note ? `: ${b.note}` : ''}`);

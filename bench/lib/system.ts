@@ -70,7 +70,15 @@ export async function startBenchSystem(influx: { url: string; database: string }
       for (let i = 0; i < count; i += 1) {
         registered += 1;
         const stationId = StationIdSchema.parse(`bench-${String(registered).padStart(4, '0')}`);
-        const created = await runtime.stations.create({ id: stationId, name: `Bench ${registered}`, commune: 'Lát', lat, lon, elevationM: 1520, crop: 'arabica' });
+        const created = await runtime.stations.create({
+          id: stationId,
+          name: `Bench ${registered}`,
+          commune: 'Lát',
+          lat,
+          lon,
+          elevationM: 1520,
+          crop: 'arabica',
+        });
         if (!created.ok) throw new Error(`could not register ${stationId}`);
         out.push({ stationId, token: created.token });
       }

@@ -55,7 +55,11 @@ async function handle(message: ParentMessage): Promise<void> {
 }
 
 /** Every background station publishes `perS` mild readings a second; a tick every 100 ms spreads them. */
-function startBackground(all: BenchStation[], rate: number, clock: () => number): { timer: NodeJS.Timeout; sent(): number; elapsedS(): number } {
+function startBackground(
+  all: BenchStation[],
+  rate: number,
+  clock: () => number,
+): { timer: NodeJS.Timeout; sent(): number; elapsedS(): number } {
   let sent = 0;
   let owed = 0;
   let cursor = 0;
@@ -68,7 +72,10 @@ function startBackground(all: BenchStation[], rate: number, clock: () => number)
       const s = all[cursor % all.length]!;
       cursor += 1;
       // ts + cursor offsets keep one station's readings distinct within a tick.
-      void publishReadings(s, mildReading(ts + (cursor % 97), cursor)).then(() => (sent += 1), () => undefined);
+      void publishReadings(s, mildReading(ts + (cursor % 97), cursor)).then(
+        () => (sent += 1),
+        () => undefined,
+      );
     }
   }, 100);
   return { timer, sent: () => sent, elapsedS: () => (performance.now() - started) / 1_000 };

@@ -26,7 +26,10 @@ export interface FleetLoadOptions {
 }
 
 /** The same stations connected to a bare Aedes in a process of its own, each publishing one reading: its RSS. */
-export async function bareAedesMemory(tokens: ReadonlyMap<string, string>, progress: (line: string) => void): Promise<{ idleMb: number; peakMb: number }> {
+export async function bareAedesMemory(
+  tokens: ReadonlyMap<string, string>,
+  progress: (line: string) => void,
+): Promise<{ idleMb: number; peakMb: number }> {
   const script = fileURLToPath(new URL('./bare-aedes-child.js', import.meta.url));
   const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stations: BenchStation[] = [];
@@ -37,7 +40,12 @@ export async function bareAedesMemory(tokens: ReadonlyMap<string, string>, progr
     const pid = child.pid as number;
     await sleep(1_000);
     const idle = await procSample(pid);
-    stations = await connectAll(`mqtt://127.0.0.1:${port}`, tokens, 64, (n) => n % 1_000 === 0 && progress(`bare Aedes: connected ${n}/${tokens.size}`));
+    stations = await connectAll(
+      `mqtt://127.0.0.1:${port}`,
+      tokens,
+      64,
+      (n) => n % 1_000 === 0 && progress(`bare Aedes: connected ${n}/${tokens.size}`),
+    );
     let peakMb = (await procSample(pid)).rssMb;
     await Promise.all(stations.map((s, i) => publishReadings(s, mildReading(Date.now(), i))));
     for (let k = 0; k < 10; k += 1) {
@@ -111,15 +119,18 @@ async function publishFor(
   const cpu0 = await procSample(pid);
   // Station i publishes at start + i/N of the interval, then every interval: an even spread.
   const timers = stations.map((s, i) =>
-    setTimeout(() => {
-      const send = (): void =>
-        void publishReadings(s, mildReading(Date.now(), i)).then(
-          () => (published += 1),
-          () => (failed += 1),
-        );
-      send();
-      timers[i] = setInterval(send, options.intervalMs);
-    }, (i / stations.length) * options.intervalMs),
+    setTimeout(
+      () => {
+        const send = (): void =>
+          void publishReadings(s, mildReading(Date.now(), i)).then(
+            () => (published += 1),
+            () => (failed += 1),
+          );
+        send();
+        timers[i] = setInterval(send, options.intervalMs);
+      },
+      (i / stations.length) * options.intervalMs,
+    ),
   );
   let peakRssMb = 0;
   let last = cpu0;

@@ -13,7 +13,14 @@ export function addFarmers(dataDir: string, stationIds: string[], clock: Clock):
     const people = new PeopleRepository(db, clock);
     stationIds.forEach((id, i) => {
       const phone = `+8491${String(2_000_000 + i).padStart(7, '0')}`;
-      const created = people.createFarmer({ name: `Nông dân ${i}`, phone, language: 'vi', diacritics: true, stationIds: [StationIdSchema.parse(id)], contacts: [] });
+      const created = people.createFarmer({
+        name: `Nông dân ${i}`,
+        phone,
+        language: 'vi',
+        diacritics: true,
+        stationIds: [StationIdSchema.parse(id)],
+        contacts: [],
+      });
       if (!created.ok) throw new Error(`farmer for ${id}: ${created.message}`);
       phones.set(id, created.farmer.phone);
     });
@@ -22,4 +29,3 @@ export function addFarmers(dataDir: string, stationIds: string[], clock: Clock):
   }
   return phones;
 }
-

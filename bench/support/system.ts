@@ -67,7 +67,14 @@ export async function startInProcess(options: SystemOptions): Promise<InProcessS
   const dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-bench-data-'));
   const settings = loadEnv(UpEnvSchema, { DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ...options.env });
   const runtime = await startServerRuntime({ settings, influxUrl: influx.influxd.url, logger: silent, clock: options.clock });
-  const gateway = await createGateway({ authenticator: runtime.authenticator, sink: runtime.sink, logger: silent, metrics: runtime.metrics, clock: options.clock, trafficLimits: UNLIMITED_FOR_BENCH });
+  const gateway = await createGateway({
+    authenticator: runtime.authenticator,
+    sink: runtime.sink,
+    logger: silent,
+    metrics: runtime.metrics,
+    clock: options.clock,
+    trafficLimits: UNLIMITED_FOR_BENCH,
+  });
   const ports = await gateway.listen({ host: '127.0.0.1', mqttPort: 0, wsPort: 0 });
   runtime.setBrokerCheck(() => ({ ok: true }));
   let closing: Promise<void> | null = null;
@@ -92,13 +99,26 @@ export async function startInProcess(options: SystemOptions): Promise<InProcessS
 }
 
 export function stationCreate(id: string, i: number): StationCreate {
-  return { id: StationIdSchema.parse(id), name: `Bench ${i}`, commune: 'Lát', lat: 12.0 + (i % 100) * 0.001, lon: 108.4 + Math.floor(i / 100) * 0.001, elevationM: 1_500, crop: 'arabica' };
+  return {
+    id: StationIdSchema.parse(id),
+    name: `Bench ${i}`,
+    commune: 'Lát',
+    lat: 12.0 + (i % 100) * 0.001,
+    lon: 108.4 + Math.floor(i / 100) * 0.001,
+    elevationM: 1_500,
+    crop: 'arabica',
+  };
 }
 
 export const stationIdOf = (prefix: string, i: number): string => `${prefix}-${String(i).padStart(5, '0')}`;
 
 /** Register `count` stations (scrypt each, `parallel` at a time); returns id → token. */
-export async function registerStations(stations: StationRepository, prefix: string, count: number, parallel = 8): Promise<Map<string, string>> {
+export async function registerStations(
+  stations: StationRepository,
+  prefix: string,
+  count: number,
+  parallel = 8,
+): Promise<Map<string, string>> {
   const tokens = new Map<string, string>();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -164,7 +184,12 @@ export interface ChildSystem {
 }
 
 /** `node dist/cli/main.js up` on DATA_DIR, storing into an InfluxDB this process runs (so its memory is not counted). */
-export async function startChildUp(dataDir: string, influxUrl: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ChildSystem> {
+export async function startChildUp(
+  dataDir: string,
+  influxUrl: string,
+  extraEnv: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<ChildSystem> {
   const [mqttPort, wsPort, httpPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
   const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
   const env: NodeJS.ProcessEnv = {
@@ -190,7 +215,10 @@ export async function startChildUp(dataDir: string, influxUrl: string, extraEnv:
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`frostwatch up exited ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`${httpUrl}/health`).then((r) => r.status < 500, () => false);
+    const ok = await fetch(`${httpUrl}/health`).then(
+      (r) => r.status < 500,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

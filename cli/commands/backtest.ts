@@ -43,19 +43,42 @@ export function registerBacktestCommand(program: Command): void {
       'replay recorded readings through the rule engine the server runs (same rules, holds and minute ticks, on a simulated clock)\n' +
         'and score its Warning against labelled frost nights and near misses. Reads no environment and touches no data directory.',
     )
-    .requiredOption('--readings <file.csv>', 'readings: station,ts_utc,air_temp_c[,rh_pct,dew_point_c,wind_ms,leaf_temp_c] (repeatable)', collect, [])
-    .requiredOption('--stations <file.csv>', 'stations: station,lat,lon,elevation_m[,time_zone,crop]; a nights.csv reads as is (repeatable)', collect, [])
+    .requiredOption(
+      '--readings <file.csv>',
+      'readings: station,ts_utc,air_temp_c[,rh_pct,dew_point_c,wind_ms,leaf_temp_c] (repeatable)',
+      collect,
+      [],
+    )
+    .requiredOption(
+      '--stations <file.csv>',
+      'stations: station,lat,lon,elevation_m[,time_zone,crop]; a nights.csv reads as is (repeatable)',
+      collect,
+      [],
+    )
     .option('--nights <file.csv>', 'labelled nights in the nights.csv layout: score the alarms (repeatable)', collect, [])
     .option('--json <out.json>', 'write every decision: {"decisions":[{station,at,kind,to,notify,reason}], …}')
     .option('--report <out.md>', 'write the scores as Markdown, with the picture beside it as <out>.svg (needs --nights)')
     .option('--cadence <minutes>', 'replay one reading per this many minutes (e.g. 60: 10-minute records as an hourly station)')
     .option('--crop <crop>', 'crop of stations whose file does not say: arabica | robusta | young', 'arabica')
     .option('--time-zone <iana>', 'time zone of stations whose file does not say (default: the whole-hour zone of their longitude)')
-    .option('--loso', 'leave one station out: replay each station with a minimum model fitted on the other stations\' nights (needs --nights)')
+    .option(
+      '--loso',
+      "leave one station out: replay each station with a minimum model fitted on the other stations' nights (needs --nights)",
+    )
     .option('--fit <out.json>', 'fit the minimum model on these readings and nights and write it (needs --nights)')
     .option('--model <file.json>', 'replay with this minimum model (from --fit) instead of the default')
-    .option('--rule <name=value>', 'override a rule as PUT /api/stations/{id}/rules does, e.g. warningMinC=1 or qc.stuckDeltaC=0.3 (repeatable)', collect, [])
-    .option('--variant <"name: rule=value …">', 'also replay the engine with these rules, scored beside it, e.g. "cautious: forecastMarginSd=0.35" (repeatable)', collect, [])
+    .option(
+      '--rule <name=value>',
+      'override a rule as PUT /api/stations/{id}/rules does, e.g. warningMinC=1 or qc.stuckDeltaC=0.3 (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--variant <"name: rule=value …">',
+      'also replay the engine with these rules, scored beside it, e.g. "cautious: forecastMarginSd=0.35" (repeatable)',
+      collect,
+      [],
+    )
     .action((opts: BacktestOptions) => {
       try {
         run(opts);
@@ -70,9 +93,11 @@ function run(opts: BacktestOptions): void {
   const crop = CropSchema.safeParse(opts.crop);
   if (!crop.success) fail(`--crop: "${opts.crop}" is not one of ${CropSchema.options.join(', ')}`);
   const cadenceMin = opts.cadence === undefined ? undefined : Number(opts.cadence);
-  if (cadenceMin !== undefined && !(Number.isInteger(cadenceMin) && cadenceMin >= 1 && cadenceMin <= 180)) fail(`--cadence: "${opts.cadence}" is not a whole number of minutes from 1 to 180`);
+  if (cadenceMin !== undefined && !(Number.isInteger(cadenceMin) && cadenceMin >= 1 && cadenceMin <= 180))
+    fail(`--cadence: "${opts.cadence}" is not a whole number of minutes from 1 to 180`);
   if (opts.report !== undefined && opts.nights.length === 0) fail('--report needs --nights (the labels to score against)');
-  if ((opts.loso || opts.fit !== undefined) && opts.nights.length === 0) fail(`${opts.loso ? '--loso' : '--fit'} needs --nights (the minimum of each night)`);
+  if ((opts.loso || opts.fit !== undefined) && opts.nights.length === 0)
+    fail(`${opts.loso ? '--loso' : '--fit'} needs --nights (the minimum of each night)`);
   if (opts.loso && opts.model !== undefined) fail('--loso fits its own models; leave out --model');
   if (opts.variant.length > 0 && opts.nights.length === 0) fail('--variant needs --nights (variants are compared by their scores)');
   const model = opts.model === undefined ? undefined : readModelFile(opts.model);
@@ -84,22 +109,30 @@ function run(opts: BacktestOptions): void {
   const nights = loadAll(opts.nights, loadNights);
   const started = performance.now();
   const byStation = prepareReadings(readings, cadenceMin);
-  const onStation = (done: number, total: number, station: string): void => progress(`backtest: ${done}/${total} stations replayed (${station})`, done === total);
+  const onStation = (done: number, total: number, station: string): void =>
+    progress(`backtest: ${done}/${total} stations replayed (${station})`, done === total);
   if (opts.fit !== undefined) {
     const rows = minimumRows(byStation, stations, nights);
     const fitted = fitExcept(rows, null, `fitted by frostwatch backtest on ${nights.length} nights of ${rows.size} stations`);
     writeOut(opts.fit, `${JSON.stringify(fitted, null, 1)}\n`);
-    out(`Minimum model fitted on ${[...rows.values()].reduce((n, r) => n + r.length, 0)} readings of ${rows.size} stations, written to ${opts.fit}`);
+    out(
+      `Minimum model fitted on ${[...rows.values()].reduce((n, r) => n + r.length, 0)} readings of ${rows.size} stations, written to ${opts.fit}`,
+    );
   }
   const result = opts.loso
     ? replayLeaveOneStationOut(byStation, stations, nights, { onStation, overrides: ruleOverrides })
     : replayPrepared(byStation, stations, { onStation, overrides: { ...ruleOverrides, ...(model ? { minimumModel: model } : {}) } });
   const seconds = (performance.now() - started) / 1000;
-  out(`Replayed ${result.readings} readings of ${result.readingsByStation.size} stations (${result.ticks} minute ticks) in ${seconds.toFixed(1)} s; ${result.decisions.length} decisions.`);
+  out(
+    `Replayed ${result.readings} readings of ${result.readingsByStation.size} stations (${result.ticks} minute ticks) in ${seconds.toFixed(1)} s; ${result.decisions.length} decisions.`,
+  );
   if (result.unknownStations.length > 0) out(`Not replayed (not in the stations file): ${result.unknownStations.join(', ')}`);
 
   if (opts.json !== undefined) {
-    writeOut(opts.json, `${JSON.stringify({ decisions: result.decisions.map(({ atMs: _atMs, ...d }) => d), readings: result.readings, stations: result.readingsByStation.size, cadenceMin: cadenceMin ?? null }, null, 1)}\n`);
+    writeOut(
+      opts.json,
+      `${JSON.stringify({ decisions: result.decisions.map(({ atMs: _atMs, ...d }) => d), readings: result.readings, stations: result.readingsByStation.size, cadenceMin: cadenceMin ?? null }, null, 1)}\n`,
+    );
     out(`Decisions written to ${opts.json}`);
   }
   if (nights.length === 0) return;
@@ -181,11 +214,15 @@ function printScores(scores: readonly AlarmScore[]): void {
   const ratio = (v: number | null): string => (v === null || Number.isNaN(v) ? '—' : v.toFixed(2));
   const hours = (v: number | null): string => (v === null || Number.isNaN(v) ? '—' : `${v.toFixed(1)} h`);
   out('');
-  out(`${'alarm'.padEnd(34)} ${'POD ≥2h'.padStart(14)} ${'where possible'.padStart(14)} ${'FAR'.padStart(6)} ${'median lead'.padStart(11)} ${'p10 lead'.padStart(9)}`);
+  out(
+    `${'alarm'.padEnd(34)} ${'POD ≥2h'.padStart(14)} ${'where possible'.padStart(14)} ${'FAR'.padStart(6)} ${'median lead'.padStart(11)} ${'p10 lead'.padStart(9)}`,
+  );
   for (const s of scores) {
     const pod = `${ratio(s.pod)} (${s.hits}/${s.frostNights})`;
     const possible = `${ratio(s.podPossible)} (${s.possibleHits}/${s.possibleNights})`;
-    out(`${s.name.padEnd(34)} ${pod.padStart(14)} ${possible.padStart(14)} ${ratio(s.far).padStart(6)} ${hours(s.medianLeadH).padStart(11)} ${hours(s.p10LeadH).padStart(9)}`);
+    out(
+      `${s.name.padEnd(34)} ${pod.padStart(14)} ${possible.padStart(14)} ${ratio(s.far).padStart(6)} ${hours(s.medianLeadH).padStart(11)} ${hours(s.p10LeadH).padStart(9)}`,
+    );
   }
 }
 

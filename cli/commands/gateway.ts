@@ -48,7 +48,9 @@ export function registerGatewayCommand(program: Command): void {
       });
       const ports = await gateway.listen(listenOptionsFromEnv(env));
       const secure = ports.mqttTlsPort === null ? '' : `  mqtts://${env.HOST}:${ports.mqttTlsPort}`;
-      out(`frostwatch gateway: mqtt://${env.MQTT_HOST ?? env.HOST}:${ports.mqttPort}  ${tls ? 'wss' : 'ws'}://${env.HOST}:${ports.wsPort}${secure}`);
+      out(
+        `frostwatch gateway: mqtt://${env.MQTT_HOST ?? env.HOST}:${ports.mqttPort}  ${tls ? 'wss' : 'ws'}://${env.HOST}:${ports.wsPort}${secure}`,
+      );
       await untilSignal(logger);
       await closeInOrder(
         [

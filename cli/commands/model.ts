@@ -24,15 +24,23 @@ export function registerModelCommands(program: Command): void {
       const apiUrl = opts.api ?? `http://127.0.0.1:${env.HTTP_PORT}`;
       const token = env.ADMIN_TOKEN ?? (await readAdminToken(env.DATA_DIR));
       const headers = { authorization: `Bearer ${token}` };
-      if (opts.station !== undefined && !StationIdSchema.safeParse(opts.station).success) fail(`--station: invalid station id "${opts.station}"`);
+      if (opts.station !== undefined && !StationIdSchema.safeParse(opts.station).success)
+        fail(`--station: invalid station id "${opts.station}"`);
       const ids = opts.station ? [opts.station] : await listStations(apiUrl, headers);
       let failures = 0;
       for (const id of ids) {
         const body = JSON.stringify({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
-        const res = await fetch(`${apiUrl}/api/stations/${id}/model`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+        const res = await fetch(`${apiUrl}/api/stations/${id}/model`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body,
+        });
         const answer = (await res.json()) as { a: number; b: number; c: number; nights: number; rmseC: number; message?: string };
-        if (res.ok) out(`${id.padEnd(16)} Tp = ${answer.a.toFixed(3)}·T₂ + ${answer.b.toFixed(3)}·Td₂ + ${answer.c.toFixed(2)}   ${answer.nights} nights, RMSE ${answer.rmseC.toFixed(2)} °C`);
-        else (failures += 1, out(`${id.padEnd(16)} not fitted: ${answer.message ?? res.status}`));
+        if (res.ok)
+          out(
+            `${id.padEnd(16)} Tp = ${answer.a.toFixed(3)}·T₂ + ${answer.b.toFixed(3)}·Td₂ + ${answer.c.toFixed(2)}   ${answer.nights} nights, RMSE ${answer.rmseC.toFixed(2)} °C`,
+          );
+        else ((failures += 1), out(`${id.padEnd(16)} not fitted: ${answer.message ?? res.status}`));
       }
       if (failures > 0) process.exitCode = 2;
     });

@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { AdminEnvSchema, CommuneStationSetSchema, FarmerCreateSchema, OfficerCreateSchema, loadEnv, systemClock, type ContactInput } from '../../contracts/index.js';
+import {
+  AdminEnvSchema,
+  CommuneStationSetSchema,
+  FarmerCreateSchema,
+  OfficerCreateSchema,
+  loadEnv,
+  systemClock,
+  type ContactInput,
+} from '../../contracts/index.js';
 import { openDatabase } from '../../server/registry/db.js';
 import { PeopleRepository, type FarmerRecord } from '../../server/registry/people.js';
 import { dataPaths } from '../../server/paths.js';
@@ -46,23 +54,39 @@ function registerFarmerCommands(program: Command): void {
     .option('--no-diacritics', 'SMS without diacritics (GSM-7), for phones that garble Vietnamese')
     .option('--commune <commune>', 'commune, for warnings through its representative station')
     .option('--station <id>', 'a station the farm depends on (repeatable)', collect, [])
-    .option('--contact <role:name:phone>', 'escalation chain entry, in order; role household | village_head | officer (repeatable)', collect, [])
+    .option(
+      '--contact <role:name:phone>',
+      'escalation chain entry, in order; role household | village_head | officer (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print the farmer as JSON')
-    .action(async (opts: { name: string; phone: string; language: string; diacritics: boolean; commune?: string; station: string[]; contact: string[]; json?: boolean }) => {
-      const parsed = FarmerCreateSchema.safeParse({
-        name: opts.name,
-        phone: opts.phone,
-        language: opts.language,
-        diacritics: opts.diacritics,
-        commune: opts.commune,
-        stationIds: opts.station,
-        contacts: opts.contact.map(parseContact),
-      });
-      if (!parsed.success) return fail(`invalid farmer: ${issues(parsed.error)}`);
-      const result = await withPeople((people) => people.createFarmer(parsed.data));
-      if (!result.ok) return fail(result.message);
-      out(opts.json ? JSON.stringify(result.farmer) : `Farmer ${result.farmer.id} registered: ${describeFarmer(result.farmer)}`);
-    });
+    .action(
+      async (opts: {
+        name: string;
+        phone: string;
+        language: string;
+        diacritics: boolean;
+        commune?: string;
+        station: string[];
+        contact: string[];
+        json?: boolean;
+      }) => {
+        const parsed = FarmerCreateSchema.safeParse({
+          name: opts.name,
+          phone: opts.phone,
+          language: opts.language,
+          diacritics: opts.diacritics,
+          commune: opts.commune,
+          stationIds: opts.station,
+          contacts: opts.contact.map(parseContact),
+        });
+        if (!parsed.success) return fail(`invalid farmer: ${issues(parsed.error)}`);
+        const result = await withPeople((people) => people.createFarmer(parsed.data));
+        if (!result.ok) return fail(result.message);
+        out(opts.json ? JSON.stringify(result.farmer) : `Farmer ${result.farmer.id} registered: ${describeFarmer(result.farmer)}`);
+      },
+    );
 
   farmer
     .command('list')
@@ -81,7 +105,9 @@ function registerFarmerCommands(program: Command): void {
     .argument('<file.csv>', 'the spreadsheet exported as CSV (comma or semicolon separated, UTF-8)')
     .option('--json', 'print the report as JSON')
     .action(async (path: string, opts: { json?: boolean }) => {
-      const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => fail(`cannot read ${path}: ${error.code ?? error.message}`));
+      const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) =>
+        fail(`cannot read ${path}: ${error.code ?? error.message}`),
+      );
       const result = await withPeople((people) => people.importFarmersCsv(text));
       if (!result.ok) return fail(result.message);
       const { report } = result;
@@ -110,7 +136,11 @@ function registerOfficerCommands(program: Command): void {
       if (!parsed.success) return fail(`invalid officer: ${issues(parsed.error)}`);
       const result = await withPeople((people) => people.createOfficer(parsed.data));
       if (!result.ok) return fail(result.message);
-      out(opts.json ? JSON.stringify(result.officer) : `Officer ${result.officer.id} registered: ${result.officer.name} ${result.officer.phone}`);
+      out(
+        opts.json
+          ? JSON.stringify(result.officer)
+          : `Officer ${result.officer.id} registered: ${result.officer.name} ${result.officer.phone}`,
+      );
     });
 
   officer
@@ -133,19 +163,23 @@ function registerCommuneCommands(program: Command): void {
     .description("set a commune's representative station, for its farmers without a station of their own")
     .argument('<commune>', 'commune (xã), e.g. "Đạ Sar"')
     .argument('<stationId>', 'station id')
-    .option('--offset <c>', 'the commune\'s farms are this much warmer (+) or colder (−) than the station, °C', Number, 0)
+    .option('--offset <c>', "the commune's farms are this much warmer (+) or colder (−) than the station, °C", Number, 0)
     .action(async (commune: string, stationId: string, opts: { offset: number }) => {
       const parsed = CommuneStationSetSchema.safeParse({ stationId, offsetC: opts.offset });
       if (!parsed.success) return fail(`invalid: ${issues(parsed.error)}`);
       const result = await withPeople((people) => people.setCommuneStation(commune, parsed.data.stationId, parsed.data.offsetC));
       if (!result.ok) return fail(result.message);
-      out(`Commune ${result.communeStation.commune} → station ${result.communeStation.stationId} (offset ${result.communeStation.offsetC} °C).`);
+      out(
+        `Commune ${result.communeStation.commune} → station ${result.communeStation.stationId} (offset ${result.communeStation.offsetC} °C).`,
+      );
     });
 }
 
 /** Admin terminal output: the full phone is what the officer needs to check the list. */
 function describeFarmer(f: FarmerRecord): string {
-  const stations = f.subscriptions.map((s) => (s.offsetC === 0 ? s.stationId : `${s.stationId}(${s.offsetC > 0 ? '+' : ''}${s.offsetC})`)).join(',');
+  const stations = f.subscriptions
+    .map((s) => (s.offsetC === 0 ? s.stationId : `${s.stationId}(${s.offsetC > 0 ? '+' : ''}${s.offsetC})`))
+    .join(',');
   const via = stations || (f.commune ? `commune ${f.commune}` : '—');
   return `${f.name.padEnd(24)} ${f.phone.padEnd(14)} ${f.language}${f.diacritics ? '' : '/no-diacritics'}  ${via}`;
 }

@@ -21,7 +21,10 @@ export function registerServerCommand(program: Command): void {
     .option('--client-id <id>', 'MQTT client id of the consumer; keep it stable so the broker keeps the session', 'frostwatch-ingest')
     .action(async (opts: { clientId: string }) => {
       const env = loadEnv(ServerEnvSchema, process.env);
-      if (!env.INGEST_MQTT_URL) fail('INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead');
+      if (!env.INGEST_MQTT_URL)
+        fail(
+          'INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead',
+        );
       const tls = await loadTlsCredentials(env);
       const ca = await loadTrustedCas(env);
       const logger = createLogger(env.LOG_LEVEL);
@@ -40,7 +43,10 @@ export function registerServerCommand(program: Command): void {
       runtime.setConfigPublisher(clientConfigPublisher(consumer.client));
       runtime.setBrokerCheck(() => (consumer.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
       out(`frostwatch server: API ${runtime.url}/api  docs ${runtime.url}/docs  health ${runtime.url}/health`);
-      if (runtime.bootstrapUser) out(`Dashboard sign-in (shown once, kept in DATA_DIR/admin-password): ${runtime.bootstrapUser.username} / ${runtime.bootstrapUser.password}`);
+      if (runtime.bootstrapUser)
+        out(
+          `Dashboard sign-in (shown once, kept in DATA_DIR/admin-password): ${runtime.bootstrapUser.username} / ${runtime.bootstrapUser.password}`,
+        );
       if (runtime.adminToken.generated) out(`Admin token (shown once, kept in DATA_DIR/admin-token): ${runtime.adminToken.token}`);
       await untilSignal(logger);
       await closeInOrder(

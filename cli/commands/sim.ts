@@ -29,7 +29,8 @@ export function registerSimCommand(program: Command): void {
   addSimOptions(command).action(async (opts: SimCommandOptions) => {
     const env = loadEnv(SimEnvSchema, process.env);
     checkSimOptions(opts);
-    if (!Number.isInteger(opts.stations) || opts.stations < 1 || opts.stations > 10_000) fail(`--stations: 1 to 10000 (got "${opts.stations}")`);
+    if (!Number.isInteger(opts.stations) || opts.stations < 1 || opts.stations > 10_000)
+      fail(`--stations: 1 to 10000 (got "${opts.stations}")`);
     const ca = await loadTrustedCas(env);
     const logger = createLogger(env.LOG_LEVEL);
     const apiUrl = opts.api ?? `http://127.0.0.1:${env.HTTP_PORT}`;
@@ -57,8 +58,11 @@ async function registerThroughApi(apiUrl: string, adminToken: string, spec: SimS
   const created = await apiRequest(`${apiUrl}/api/stations`, { method: 'POST', headers, body: JSON.stringify(toStationCreate(spec)) }, ca);
   if (created.status === 201) return (JSON.parse(created.text) as { token: string }).token;
   if (created.status !== 409) fail(`registering ${spec.id}: HTTP ${created.status} ${created.text}`);
-  const rotated = await apiRequest(`${apiUrl}/api/stations/${spec.id}/token`, { method: 'POST', headers: { authorization: headers.authorization } }, ca);
+  const rotated = await apiRequest(
+    `${apiUrl}/api/stations/${spec.id}/token`,
+    { method: 'POST', headers: { authorization: headers.authorization } },
+    ca,
+  );
   if (rotated.status !== 200) fail(`re-keying ${spec.id}: HTTP ${rotated.status} ${rotated.text}`);
   return (JSON.parse(rotated.text) as { token: string }).token;
 }
-

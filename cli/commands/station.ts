@@ -32,7 +32,8 @@ export function registerStationCommands(program: Command): void {
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const parsed = StationCreateSchema.safeParse({ ...opts, elevationM: opts['elevation'] });
-      if (!parsed.success) return fail(`invalid station: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        return fail(`invalid station: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       const result = await withRepository((repo) => repo.create(parsed.data));
       if (!result.ok) return fail(`station ${parsed.data.id} already exists (use rotate-token for a new token)`);
       if (opts['json']) return out(JSON.stringify({ id: result.station.id, token: result.token }));
@@ -48,13 +49,17 @@ export function registerStationCommands(program: Command): void {
       if (opts.json) return out(JSON.stringify(stations, null, 2));
       if (stations.length === 0) return out('No stations registered.');
       for (const s of stations) {
-        out(`${s.id.padEnd(20)} ${s.name.padEnd(28)} ${s.commune.padEnd(14)} ${s.lat.toFixed(4)},${s.lon.toFixed(4)} ${s.elevationM} m  ${s.crop}`);
+        out(
+          `${s.id.padEnd(20)} ${s.name.padEnd(28)} ${s.commune.padEnd(14)} ${s.lat.toFixed(4)},${s.lon.toFixed(4)} ${s.elevationM} m  ${s.crop}`,
+        );
       }
     });
 
   station
     .command('rotate-token')
-    .description('issue a new token for a station; the old one is refused from the next connect, and a running gateway on this DATA_DIR closes the connection made with it')
+    .description(
+      'issue a new token for a station; the old one is refused from the next connect, and a running gateway on this DATA_DIR closes the connection made with it',
+    )
     .argument('<id>', 'station id')
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
@@ -68,7 +73,9 @@ export function registerStationCommands(program: Command): void {
 
   station
     .command('revoke')
-    .description('withdraw a station\'s token: a running gateway on this DATA_DIR closes its connection within seconds; refused until rotate-token')
+    .description(
+      "withdraw a station's token: a running gateway on this DATA_DIR closes its connection within seconds; refused until rotate-token",
+    )
     .argument('<id>', 'station id')
     .action(async (id: string) => {
       const parsedId = StationIdSchema.safeParse(id);

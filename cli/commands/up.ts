@@ -111,9 +111,12 @@ function printBanner(env: UpEnv, runtime: ServerRuntime, ports: BoundPorts, infl
     `  Data             ${env.DATA_DIR}`,
   ];
   if (runtime.bootstrapUser) {
-    lines.push(`  Sign in          ${runtime.bootstrapUser.username} / ${runtime.bootstrapUser.password}   (shown once; kept in ${env.DATA_DIR}/admin-password)`);
+    lines.push(
+      `  Sign in          ${runtime.bootstrapUser.username} / ${runtime.bootstrapUser.password}   (shown once; kept in ${env.DATA_DIR}/admin-password)`,
+    );
   }
-  if (runtime.adminToken.generated) lines.push(`  Admin token      ${runtime.adminToken.token}   (shown once; kept in ${env.DATA_DIR}/admin-token)`);
+  if (runtime.adminToken.generated)
+    lines.push(`  Admin token      ${runtime.adminToken.token}   (shown once; kept in ${env.DATA_DIR}/admin-token)`);
   else lines.push(`  Admin token      in ${env.ADMIN_TOKEN ? 'ADMIN_TOKEN' : `${env.DATA_DIR}/admin-token`}`);
   lines.push('Stop with Ctrl+C.', '');
   out(lines.join('\n'));

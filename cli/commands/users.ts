@@ -23,7 +23,9 @@ async function withUsers<T>(action: (users: UserRepository) => Promise<T>): Prom
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Asks on the terminal without echoing what is typed. */
@@ -70,7 +72,10 @@ export function registerUserCommands(program: Command): void {
     .action(async (opts: { username: string; name: string; role: string; passwordStdin?: boolean; json?: boolean }) => {
       const password = await readPassword(opts.passwordStdin === true);
       const parsed = UserCreateSchema.safeParse({ username: opts.username, name: opts.name, role: opts.role, password });
-      if (!parsed.success) return fail(`invalid user: ${parsed.error.issues.map((i) => i.message.includes(':') ? i.message : `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        return fail(
+          `invalid user: ${parsed.error.issues.map((i) => (i.message.includes(':') ? i.message : `${i.path.join('.')}: ${i.message}`)).join('; ')}`,
+        );
       const result = await withUsers((users) => users.create(parsed.data));
       if (!result.ok) return fail(result.message);
       const { username, name, role } = result.user;
@@ -84,7 +89,20 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const users = await withUsers(async (repo) => repo.list());
-      if (opts.json) return out(JSON.stringify(users.map(({ username, name, role, disabled, createdAt }) => ({ username, name, role, disabled, createdAt: new Date(createdAt).toISOString() })), null, 2));
+      if (opts.json)
+        return out(
+          JSON.stringify(
+            users.map(({ username, name, role, disabled, createdAt }) => ({
+              username,
+              name,
+              role,
+              disabled,
+              createdAt: new Date(createdAt).toISOString(),
+            })),
+            null,
+            2,
+          ),
+        );
       if (users.length === 0) return out('No users. Create the first admin with: frostwatch user add --username … --name … --role admin');
       for (const u of users) out(`${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.name}${u.disabled ? '  (disabled)' : ''}`);
     });

@@ -2,7 +2,11 @@ import type { Me } from '../../contracts/dashboard.js';
 
 /** A failed request, carrying the server's `{error, message}` so forms can show it as is. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -23,11 +23,20 @@ export function useAction(): { busy: boolean; error: string | null; run: (fn: ()
 }
 
 export function Field(props: { label: string; children: ComponentChildren }) {
-  return <label class="field"><span>{props.label}</span>{props.children}</label>;
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      {props.children}
+    </label>
+  );
 }
 
 export function FormError({ error, testid }: { error: string | null; testid: string }) {
-  return error ? <p class="error" role="alert" data-testid={testid}>{error}</p> : null;
+  return error ? (
+    <p class="error" role="alert" data-testid={testid}>
+      {error}
+    </p>
+  ) : null;
 }
 
 /** Text of an input by name, read at submit: the forms stay uncontrolled and short. */

@@ -8,5 +8,9 @@ export function shadeOf(row: Pick<StationOverview, 'level' | 'online'>): Shade {
 }
 
 export const SHADE_COLOR: Record<Shade, string> = {
-  none: '#2e9d4f', watch: '#e8c31c', warning: '#f07f16', severe: '#d7263d', offline: '#8a8f98',
+  none: '#2e9d4f',
+  watch: '#e8c31c',
+  warning: '#f07f16',
+  severe: '#d7263d',
+  offline: '#8a8f98',
 };

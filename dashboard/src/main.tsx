@@ -14,7 +14,12 @@ import './styles.css';
 
 /** Hash routes: the server serves index.html anyway, and hashes survive any proxy prefix. */
 function useRoute(): string[] {
-  const read = (): string[] => location.hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const read = (): string[] =>
+    location.hash
+      .replace(/^#\/?/, '')
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const onChange = (): void => setRoute(read());
@@ -54,11 +59,15 @@ function App() {
   return (
     <I18n.Provider value={i18n}>
       <header class="top no-print">
-        <a href="#/overview" class="brand">❄ frostwatch</a>
+        <a href="#/overview" class="brand">
+          ❄ frostwatch
+        </a>
         {me && (
           <nav>
             {(['overview', 'alerts', 'registry', 'reports', ...(me.role === 'admin' ? (['audit'] as const) : [])] as const).map((p) => (
-              <a href={`#/${p}`} class={page === p ? 'current' : ''} data-testid={`nav-${p}`}>{t(p)}</a>
+              <a href={`#/${p}`} class={page === p ? 'current' : ''} data-testid={`nav-${p}`}>
+                {t(p)}
+              </a>
             ))}
           </nav>
         )}
@@ -66,8 +75,13 @@ function App() {
         {langToggle}
         {me && (
           <span class="who" data-testid="me">
-            {me.name} <span class={`role role-${me.role}`} data-testid="me-role">{me.role}</span>
-            <button type="button" data-testid="sign-out" onClick={() => void logout()}>{t('signOut')}</button>
+            {me.name}{' '}
+            <span class={`role role-${me.role}`} data-testid="me-role">
+              {me.role}
+            </span>
+            <button type="button" data-testid="sign-out" onClick={() => void logout()}>
+              {t('signOut')}
+            </button>
           </span>
         )}
       </header>
@@ -82,7 +96,13 @@ function App() {
         {me?.role === 'admin' && page === 'audit' && <AuditPage />}
       </main>
       <footer class="no-print">
-        <a href="/docs" data-testid="link-docs">{t('docs')}</a> · <a href="/health" data-testid="link-health">{t('health')}</a>
+        <a href="/docs" data-testid="link-docs">
+          {t('docs')}
+        </a>{' '}
+        ·{' '}
+        <a href="/health" data-testid="link-health">
+          {t('health')}
+        </a>
       </footer>
     </I18n.Provider>
   );

@@ -139,7 +139,8 @@ function localDate(ms, lon) {
 }
 function main() {
   const o = parseArgs(process.argv.slice(2));
-  const lat = Number(o.lat), lon = Number(o.lon);
+  const lat = Number(o.lat),
+    lon = Number(o.lon);
   const months = new Set(o.months.split(',').map(Number));
   let recs = [];
   for (const file of o.files) {
@@ -157,7 +158,10 @@ function main() {
   if (recs.length === 0) throw new Error('no records');
   // cadence = most common spacing
   const gaps = new Map();
-  for (let i = 1; i < recs.length; i++) { const g = recs[i].t - recs[i - 1].t; gaps.set(g, (gaps.get(g) ?? 0) + 1); }
+  for (let i = 1; i < recs.length; i++) {
+    const g = recs[i].t - recs[i - 1].t;
+    gaps.set(g, (gaps.get(g) ?? 0) + 1);
+  }
   const cadenceMs = [...gaps.entries()].sort((a, b) => b[1] - a[1])[0][0];
   const cadenceMin = cadenceMs / MINUTE_MS;
   const from = o.from ? Date.parse(o.from + 'T00:00:00Z') : -Infinity;
@@ -182,13 +186,25 @@ function main() {
     for (let j = idx; j < recs.length && recs[j].t <= endMs; j++) win.push(recs[j]);
     const expected = Math.floor(endMs / cadenceMs) - Math.ceil(sunsetMs / cadenceMs) + 1;
     if (win.length < Number(o.coverage) * expected) continue;
-    let minAir = Infinity, minAirT = 0, minAirS = '', minG = Infinity, minGS = '', inversion = false;
+    let minAir = Infinity,
+      minAirT = 0,
+      minAirS = '',
+      minG = Infinity,
+      minGS = '',
+      inversion = false;
     for (const r of win) {
       const a = Number(r.air);
-      if (a < minAir) { minAir = a; minAirT = r.t; minAirS = r.air; }
+      if (a < minAir) {
+        minAir = a;
+        minAirT = r.t;
+        minAirS = r.air;
+      }
       if (r.ground !== '') {
         const g = Number(r.ground);
-        if (g < minG) { minG = g; minGS = r.ground; }
+        if (g < minG) {
+          minG = g;
+          minGS = r.ground;
+        }
         if (g <= a - 1.5 + 1e-9) inversion = true;
       }
     }
@@ -196,14 +212,30 @@ function main() {
     const nearMiss = !frost && minAir >= 1 && minAir <= 5;
     if (!frost && !nearMiss) continue;
     const id = `${o.station}_${evening}`;
-    nights.push([id, o.station, frost ? 'frost' : 'near_miss', iso(sunsetMs), iso(sunriseMs), minAirS, iso(minAirT), minGS,
-      o.lat, o.lon, o.elev, String(cadenceMin), inversion ? 'yes' : 'no'].join(','));
+    nights.push(
+      [
+        id,
+        o.station,
+        frost ? 'frost' : 'near_miss',
+        iso(sunsetMs),
+        iso(sunriseMs),
+        minAirS,
+        iso(minAirT),
+        minGS,
+        o.lat,
+        o.lon,
+        o.elev,
+        String(cadenceMin),
+        inversion ? 'yes' : 'no',
+      ].join(','),
+    );
     for (const r of win) obsRows.push([id, o.station, iso(r.t), r.air, r.rh, r.dew, r.wind, r.ground].join(','));
   }
   fs.mkdirSync(o.out, { recursive: true });
   const nPath = path.join(o.out, 'nights.csv');
   const oPath = path.join(o.out, 'observations.csv');
-  const nHead = 'night_id,station,kind,sunset_utc,sunrise_utc,min_air_c,time_of_min_utc,min_ground_c,lat,lon,elevation_m,resolution_min,strong_ground_inversion';
+  const nHead =
+    'night_id,station,kind,sunset_utc,sunrise_utc,min_air_c,time_of_min_utc,min_ground_c,lat,lon,elevation_m,resolution_min,strong_ground_inversion';
   const oHead = 'night_id,station,ts_utc,air_temp_c,rh_pct,dew_point_c,wind_ms,ground_temp_c';
   const write = (p, head, rows) => {
     if (o.append && fs.existsSync(p)) fs.appendFileSync(p, rows.map((r) => r + '\n').join(''));
@@ -212,6 +244,8 @@ function main() {
   write(nPath, nHead, nights);
   write(oPath, oHead, obsRows);
   const frostN = nights.filter((n) => n.split(',')[2] === 'frost').length;
-  console.log(`${o.station}: cadence ${cadenceMin} min, ${recs.length} records ${iso(recs[0].t)}..${iso(lastT)}; nights: ${frostN} frost, ${nights.length - frostN} near_miss; ${obsRows.length} observation rows -> ${o.out}`);
+  console.log(
+    `${o.station}: cadence ${cadenceMin} min, ${recs.length} records ${iso(recs[0].t)}..${iso(lastT)}; nights: ${frostN} frost, ${nights.length - frostN} near_miss; ${obsRows.length} observation rows -> ${o.out}`,
+  );
 }
 main();

@@ -54,7 +54,9 @@ export class AlertStore {
   constructor(db: Db) {
     this.#db = db;
     this.#open = db.prepare(`SELECT * FROM alerts WHERE station_id = ? AND kind = ? AND status != 'cleared' ORDER BY id DESC LIMIT 1`);
-    this.#insertAlert = db.prepare(`INSERT INTO alerts (station_id, kind, level, status, opened_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?)`);
+    this.#insertAlert = db.prepare(
+      `INSERT INTO alerts (station_id, kind, level, status, opened_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?)`,
+    );
     // A worse level is news: an alert acknowledged at Watch becomes active again at Warning.
     this.#escalate = db.prepare(
       `UPDATE alerts SET level = ?, status = 'active', acknowledged_at = NULL, acknowledged_by = NULL, updated_at = ? WHERE id = ?`,
@@ -64,8 +66,12 @@ export class AlertStore {
       `INSERT INTO alert_events (alert_id, at, recorded_at, transition, level, reason, inputs, notify) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#get = db.prepare(`SELECT * FROM alerts WHERE id = ?`);
-    this.#events = db.prepare(`SELECT id, alert_id, at, transition, level, reason, inputs FROM alert_events WHERE alert_id = ? ORDER BY id`);
-    this.#ack = db.prepare(`UPDATE alerts SET status = 'acknowledged', acknowledged_by = ?, acknowledged_at = ?, updated_at = ? WHERE id = ?`);
+    this.#events = db.prepare(
+      `SELECT id, alert_id, at, transition, level, reason, inputs FROM alert_events WHERE alert_id = ? ORDER BY id`,
+    );
+    this.#ack = db.prepare(
+      `UPDATE alerts SET status = 'acknowledged', acknowledged_by = ?, acknowledged_at = ?, updated_at = ? WHERE id = ?`,
+    );
   }
 
   /** Record one decision; returns null when it changes nothing (e.g. a clear for an alert that is not open). */
@@ -133,10 +139,22 @@ export class AlertStore {
     if (filter.status) (where.push('status = ?'), params.push(filter.status));
     if (filter.stationId) (where.push('station_id = ?'), params.push(filter.stationId));
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id DESC LIMIT ?`;
-    return this.#db.prepare<Array<string | number>, AlertRow>(sql).all(...params, filter.limit).map((row) => toAlert(row));
+    return this.#db
+      .prepare<Array<string | number>, AlertRow>(sql)
+      .all(...params, filter.limit)
+      .map((row) => toAlert(row));
   }
 
-  #event(alertId: number, at: number, recordedAt: number, transition: string, level: string, reason: string, inputs: DecisionInputs | null, notify: boolean): number {
+  #event(
+    alertId: number,
+    at: number,
+    recordedAt: number,
+    transition: string,
+    level: string,
+    reason: string,
+    inputs: DecisionInputs | null,
+    notify: boolean,
+  ): number {
     const json = inputs === null ? null : JSON.stringify(inputs);
     return Number(this.#insertEvent.run(alertId, at, recordedAt, transition, level, reason, json, notify ? 1 : 0).lastInsertRowid);
   }

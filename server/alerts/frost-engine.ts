@@ -1,7 +1,16 @@
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock, Decision, Reading, StationConfig, StationId } from '../../contracts/index.js';
-import { type EngineEvent, type Rules, type StationContext, type StationRuleState, evaluate, initialState, rulesFor, wantsFastSampling } from '../../alerts/index.js';
+import {
+  type EngineEvent,
+  type Rules,
+  type StationContext,
+  type StationRuleState,
+  evaluate,
+  initialState,
+  rulesFor,
+  wantsFastSampling,
+} from '../../alerts/index.js';
 import type { Db } from '../registry/db.js';
 import type { StationRecord, StationRepository } from '../registry/stations.js';
 import type { AlertStore, AppliedDecision } from './alert-store.js';
@@ -243,7 +252,10 @@ export class FrostEngine {
     if (decisions.length > 0) this.#o.onCommitted?.();
     this.#emitChanged(tracked.station.id, state);
     for (const d of decisions) {
-      logger.info({ stationId: d.stationId, kind: d.kind, to: d.kind === 'frost' ? d.to : d.state, notify: d.notify, reason: d.reason }, 'alert decision');
+      logger.info(
+        { stationId: d.stationId, kind: d.kind, to: d.kind === 'frost' ? d.to : d.state, notify: d.notify, reason: d.reason },
+        'alert decision',
+      );
     }
   }
 
@@ -264,9 +276,19 @@ export class FrostEngine {
     if (known && nowMs < known.refreshAtMs) return known;
     const station = this.#o.stations.get(stationId);
     if (!station) return null;
-    const ctx: StationContext = { stationId, lat: station.lat, lon: station.lon, elevationM: station.elevationM, crop: station.crop, timeZone: this.#o.timeZone };
+    const ctx: StationContext = {
+      stationId,
+      lat: station.lat,
+      lon: station.lon,
+      elevationM: station.elevationM,
+      crop: station.crop,
+      timeZone: this.#o.timeZone,
+    };
     const settings = this.#o.settings.get(stationId);
-    const overrides = { ...settings.ruleOverrides, ...(settings.ffst ? { ffst: { a: settings.ffst.a, b: settings.ffst.b, c: settings.ffst.c } } : {}) };
+    const overrides = {
+      ...settings.ruleOverrides,
+      ...(settings.ffst ? { ffst: { a: settings.ffst.a, b: settings.ffst.b, c: settings.ffst.c } } : {}),
+    };
     const rules = rulesFor(station.crop, overrides);
     // The registry is the truth about where a station is and what grows there; the saved state may predate an edit.
     const state = { ...(known?.state ?? this.#restore(ctx)), ctx };

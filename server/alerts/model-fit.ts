@@ -45,9 +45,19 @@ export async function fitStationModel(args: {
   }
   try {
     const fit = fitFfst(nights);
-    return { ok: true, report: { model: { a: fit.a, b: fit.b, c: fit.c, n: fit.n, rmseC: fit.rmseC, fittedAt: args.nowMs }, nightsSeen: seen, nightsUsed: nights.length } };
+    return {
+      ok: true,
+      report: {
+        model: { a: fit.a, b: fit.b, c: fit.c, n: fit.n, rmseC: fit.rmseC, fittedAt: args.nowMs },
+        nightsSeen: seen,
+        nightsUsed: nights.length,
+      },
+    };
   } catch (err) {
-    return { ok: false, reason: `cannot fit ${station.id} from ${nights.length} radiative nights of ${seen}: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      reason: `cannot fit ${station.id} from ${nights.length} radiative nights of ${seen}: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }
 

@@ -48,7 +48,13 @@ export class OfficerNotices {
     const stations = this.#o.stations.list();
     if (stations.length === 0) return;
     const silent = stations.filter((s) => (this.#o.activity.get(s.id).lastSeenAt ?? 0) < now - REPORTING_WITHIN_MS);
-    this.#send(`armed:${local.date}`, { kind: 'system_armed', atMs: now, reporting: stations.length - silent.length, total: stations.length, silent: silent.map((s) => s.name) });
+    this.#send(`armed:${local.date}`, {
+      kind: 'system_armed',
+      atMs: now,
+      reporting: stations.length - silent.length,
+      total: stations.length,
+      silent: silent.map((s) => s.name),
+    });
   }
 
   /** Called with each health check: a dependency failing longer than the grace period is announced once per outage. */
@@ -57,7 +63,13 @@ export class OfficerNotices {
     const since = this.#failingSince.get(name);
     if (ok) {
       if (since !== undefined && this.#announced.has(`${name}:${since}`)) {
-        this.#send(`dependency:${name}:${since}:cleared`, { kind: 'dependency_failing', state: 'cleared', dependency: name, atMs: now, sinceMs: since });
+        this.#send(`dependency:${name}:${since}:cleared`, {
+          kind: 'dependency_failing',
+          state: 'cleared',
+          dependency: name,
+          atMs: now,
+          sinceMs: since,
+        });
       }
       this.#failingSince.delete(name);
       return;
@@ -65,20 +77,41 @@ export class OfficerNotices {
     if (since === undefined) return void this.#failingSince.set(name, now);
     if (now - since < (this.#o.dependencyGraceMs ?? 5 * 60_000) || this.#announced.has(`${name}:${since}`)) return;
     this.#announced.add(`${name}:${since}`);
-    this.#send(`dependency:${name}:${since}:raised`, { kind: 'dependency_failing', state: 'raised', dependency: name, atMs: now, sinceMs: since, ...(detail ? { detail } : {}) });
+    this.#send(`dependency:${name}:${since}:raised`, {
+      kind: 'dependency_failing',
+      state: 'raised',
+      dependency: name,
+      atMs: now,
+      sinceMs: since,
+      ...(detail ? { detail } : {}),
+    });
   }
 
   /** The outbox gave a message up: an officer has to call that person. */
   gaveUp(row: OutboxRow): void {
     if (row.recipientKind === 'officer') return; // telling officers by SMS that SMS to officers fails helps nobody
     const name = this.#recipientName(row);
-    this.#send(`gave-up:${row.dedupeKey}`, { kind: 'delivery_gave_up', atMs: this.#o.clock.now(), recipientName: name, phone: row.phone, channel: row.channel, attempts: row.attempts });
+    this.#send(`gave-up:${row.dedupeKey}`, {
+      kind: 'delivery_gave_up',
+      atMs: this.#o.clock.now(),
+      recipientName: name,
+      phone: row.phone,
+      channel: row.channel,
+      attempts: row.attempts,
+    });
   }
 
   /** Nobody in a Severe call's chain pressed 1. */
   unreached(row: OutboxRow): void {
     this.#o.logger.warn({ rowId: row.id, phoneMasked: maskPhone(row.phone) }, 'severe warning not acknowledged by anyone in the chain');
-    this.#send(`unreached:${row.dedupeKey}`, { kind: 'delivery_gave_up', atMs: this.#o.clock.now(), recipientName: this.#recipientName(row), phone: row.phone, channel: 'voice', attempts: row.escalationStep + 1 });
+    this.#send(`unreached:${row.dedupeKey}`, {
+      kind: 'delivery_gave_up',
+      atMs: this.#o.clock.now(),
+      recipientName: this.#recipientName(row),
+      phone: row.phone,
+      channel: 'voice',
+      attempts: row.escalationStep + 1,
+    });
   }
 
   #recipientName(row: OutboxRow): string {
@@ -86,14 +119,24 @@ export class OfficerNotices {
   }
 
   #send(key: string, notice: OfficerNotice): void {
-    const rows = officerSmsRows(this.#o.people.officers(), notice, `notice:${key}`, null, { ...this.#o.messages, timeZone: this.#o.timeZone });
+    const rows = officerSmsRows(this.#o.people.officers(), notice, `notice:${key}`, null, {
+      ...this.#o.messages,
+      timeZone: this.#o.timeZone,
+    });
     if (rows.length === 0) this.#o.logger.warn({ notice: notice.kind }, 'no officer registered to tell');
     this.#o.enqueue(rows);
   }
 }
 
 function localParts(ms: number, timeZone: string): { date: string; hour: number } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms));
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(ms));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return { date: `${get('year')}-${get('month')}-${get('day')}`, hour: Number(get('hour')) };
 }

@@ -1,5 +1,11 @@
 import type { FrostDecision, OfficerDecision } from '../../contracts/index.js';
-import { composeFarmerMessage, composeOfficerMessage, composeVoiceScript, type MessageOptions, type OfficerNotice } from '../../alerts/messages.js';
+import {
+  composeFarmerMessage,
+  composeOfficerMessage,
+  composeVoiceScript,
+  type MessageOptions,
+  type OfficerNotice,
+} from '../../alerts/messages.js';
 import type { OutboxInsert, OutboxRepository, OutboxRow } from '../notify/outbox.js';
 import type { ChainStep } from '../notify/escalation.js';
 import type { OfficerRecord, PeopleRepository, Recipient } from '../registry/people.js';
@@ -22,7 +28,10 @@ export class OutboxPlanner implements NotificationPlanner {
   plan(applied: AppliedDecision, station: StationRecord): void {
     const { decision } = applied;
     if (!decision.notify) return;
-    const rows = decision.kind === 'frost' ? this.#farmerRows(applied.eventId, decision, station) : this.#officerRows(applied.eventId, decision, station);
+    const rows =
+      decision.kind === 'frost'
+        ? this.#farmerRows(applied.eventId, decision, station)
+        : this.#officerRows(applied.eventId, decision, station);
     this.outbox.enqueue(rows);
   }
 
@@ -35,11 +44,15 @@ export class OutboxPlanner implements NotificationPlanner {
       let texts = composed.get(key);
       if (!texts) {
         const input = { decision, station, language: recipient.language, diacritics: recipient.diacritics, offsetC: recipient.offsetC };
-        texts = { sms: composeFarmerMessage(input, this.options), voice: decision.to === 'severe' ? composeVoiceScript(input, this.options).text : null };
+        texts = {
+          sms: composeFarmerMessage(input, this.options),
+          voice: decision.to === 'severe' ? composeVoiceScript(input, this.options).text : null,
+        };
         composed.set(key, texts);
       }
       rows.push(farmerRow(eventId, recipient, 'sms', texts.sms.text, texts.sms));
-      if (texts.voice !== null) rows.push(farmerRow(eventId, recipient, 'voice', texts.voice, { encoding: 'voice', segments: 0, costUsd: 0 }));
+      if (texts.voice !== null)
+        rows.push(farmerRow(eventId, recipient, 'voice', texts.voice, { encoding: 'voice', segments: 0, costUsd: 0 }));
     }
     return rows;
   }
@@ -83,7 +96,13 @@ export function officerSmsRows(
   });
 }
 
-function farmerRow(eventId: number, r: Recipient, channel: 'sms' | 'voice', body: string, m: { encoding: string; segments: number; costUsd: number }): OutboxInsert {
+function farmerRow(
+  eventId: number,
+  r: Recipient,
+  channel: 'sms' | 'voice',
+  body: string,
+  m: { encoding: string; segments: number; costUsd: number },
+): OutboxInsert {
   return {
     dedupeKey: `event:${eventId}:farmer:${r.farmerId}:${channel}`,
     eventId,
@@ -104,7 +123,13 @@ function officerNotice(d: OfficerDecision, station: StationRecord): OfficerNotic
   const ref = { name: station.name, commune: station.commune };
   switch (d.kind) {
     case 'station_offline':
-      return { kind: 'station_offline', state: d.state, station: ref, atMs: d.atMs, lastSeenMs: d.inputs.readingTs > 0 ? d.inputs.readingTs : null };
+      return {
+        kind: 'station_offline',
+        state: d.state,
+        station: ref,
+        atMs: d.atMs,
+        lastSeenMs: d.inputs.readingTs > 0 ? d.inputs.readingTs : null,
+      };
     case 'sensor_fault':
       return { kind: 'sensor_fault', state: d.state, station: ref, atMs: d.atMs, detail: d.reason };
     case 'low_battery':

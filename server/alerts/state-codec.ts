@@ -5,7 +5,14 @@
  * one string — the same window takes about a third of that, and serialising arrays of numbers is faster too.
  * States saved before this format (window as an array of objects) still load.
  */
-import { emptyCalibration, type NightState, type QcFlag, type Sample, type StationCalibration, type StationRuleState } from '../../alerts/index.js';
+import {
+  emptyCalibration,
+  type NightState,
+  type QcFlag,
+  type Sample,
+  type StationCalibration,
+  type StationRuleState,
+} from '../../alerts/index.js';
 
 /** The window by column; `qc` holds one letter a sample, `humidityOk` one digit. */
 interface WindowColumns {
@@ -58,7 +65,10 @@ export function decodeState(json: string): StationRuleState {
     version: 2,
     heldSinceMs: heldSinceMs ?? { watch: null, warning: null, severe: null },
     calibration: calibration ?? emptyCalibration(),
-    night: night === null ? null : { ...night, forecastByHourC: night.forecastByHourC ?? new Array<number | null>(10).fill(null), minAirC: night.minAirC ?? null },
+    night:
+      night === null
+        ? null
+        : { ...night, forecastByHourC: night.forecastByHourC ?? new Array<number | null>(10).fill(null), minAirC: night.minAirC ?? null },
     window: Array.isArray(window) ? window : samplesOf(window),
   };
 }

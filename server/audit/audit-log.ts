@@ -74,7 +74,13 @@ export class AuditLog {
     const action = query.action ?? null;
     const actor = query.actor ?? null;
     // One row more than asked tells whether an older page exists.
-    const rows = this.#page.all({ before, action, actionPrefix: action === null ? null : likePrefix(action), actor, limit: query.limit + 1 });
+    const rows = this.#page.all({
+      before,
+      action,
+      actionPrefix: action === null ? null : likePrefix(action),
+      actor,
+      limit: query.limit + 1,
+    });
     const entries = rows.slice(0, query.limit).map(toEntry);
     const last = entries.at(-1);
     return { entries, nextBefore: rows.length > query.limit && last ? last.id : null };

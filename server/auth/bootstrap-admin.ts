@@ -11,7 +11,11 @@ export const ADMIN_PASSWORD_FILE = 'admin-password';
  * keep it in DATA_DIR/admin-password (mode 0600, like the admin token) and let the CLI print it once.
  * Change it by creating your own users (`frostwatch user add`) and disabling this one.
  */
-export async function ensureBootstrapAdmin(users: UserRepository, dataDir: string, logger: Logger): Promise<{ username: string; password: string } | null> {
+export async function ensureBootstrapAdmin(
+  users: UserRepository,
+  dataDir: string,
+  logger: Logger,
+): Promise<{ username: string; password: string } | null> {
   if (users.list().length > 0) return null;
   const password = randomBytes(12).toString('base64url');
   const created = await users.create({ username: 'admin', name: 'Administrator', role: 'admin', password });

@@ -53,12 +53,19 @@ export class UserRepository {
   }
 
   async create(input: UserCreate): Promise<CreateUserResult> {
-    if (input.username === ADMIN_TOKEN_SUBJECT) return { ok: false, reason: 'reserved', message: `username ${ADMIN_TOKEN_SUBJECT} is reserved` };
+    if (input.username === ADMIN_TOKEN_SUBJECT)
+      return { ok: false, reason: 'reserved', message: `username ${ADMIN_TOKEN_SUBJECT} is reserved` };
     if (this.#byName.get(input.username)) return exists(input.username);
     const passwordHash = await hashToken(input.password);
     const createdAt = Math.round(this.#clock.now());
     try {
-      this.#insert.run({ username: input.username, name: input.name, role: input.role, password_hash: passwordHash, created_at: createdAt });
+      this.#insert.run({
+        username: input.username,
+        name: input.name,
+        role: input.role,
+        password_hash: passwordHash,
+        created_at: createdAt,
+      });
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') return exists(input.username);
       throw error;

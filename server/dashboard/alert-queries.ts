@@ -60,7 +60,9 @@ export class AlertQueries {
   }
 
   markers(stationId: string, fromMs: number, toMs: number): Marker[] {
-    return this.#markers.all(stationId, fromMs, toMs).map((r) => ({ atMs: r.at, transition: r.transition, level: r.level, reason: r.reason }));
+    return this.#markers
+      .all(stationId, fromMs, toMs)
+      .map((r) => ({ atMs: r.at, transition: r.transition, level: r.level, reason: r.reason }));
   }
 
   warnings(stationId: string, fromMs: number, toMs: number): WarningStats {

@@ -35,7 +35,11 @@ export interface ChartInputs {
 }
 
 /** The window of a range at `nowMs`; `night` is the current night, or by day the last one until 2 h before sunset. */
-export function chartWindow(station: Pick<StationRecord, 'lat' | 'lon'>, range: ChartRange, nowMs: number): { fromMs: number; toMs: number } {
+export function chartWindow(
+  station: Pick<StationRecord, 'lat' | 'lon'>,
+  range: ChartRange,
+  nowMs: number,
+): { fromMs: number; toMs: number } {
   if (range === '24h') return { fromMs: nowMs - DAY_MS, toMs: nowMs };
   if (range === '7d') return { fromMs: nowMs - 7 * DAY_MS, toMs: nowMs };
   if (range === 'season') return { fromMs: nowMs - SEASON_DAYS * DAY_MS, toMs: nowMs };
@@ -64,7 +68,12 @@ export async function buildChart(input: ChartInputs): Promise<Chart> {
     airTempMinC: [],
     dewPointC: [],
     leafEstC: [],
-    thresholds: { watchC: rules.watchForecastMinC, warningC: rules.warningMinC, severeC: rules.severeForecastMinC, leafOffsetC: rules.leafOffsetC },
+    thresholds: {
+      watchC: rules.watchForecastMinC,
+      warningC: rules.warningMinC,
+      severeC: rules.severeForecastMinC,
+      leafOffsetC: rules.leafOffsetC,
+    },
     forecast: forecastCurve(input.state, fromMs, toMs),
     markers: input.markers(fromMs, toMs).map((m) => ({ at: m.atMs / 1_000, transition: m.transition, level: m.level, reason: m.reason })),
   };

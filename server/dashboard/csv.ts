@@ -2,8 +2,20 @@ import type { Report } from '../../contracts/index.js';
 
 /** The CSV columns: every field of a report row, in schema order. */
 export const REPORT_COLUMNS = [
-  'stationId', 'name', 'commune', 'minAirC', 'minAt', 'hoursBelow2C', 'hoursBelow0C', 'hoursBelowMinus2C',
-  'highestLevel', 'messagesSent', 'recipients', 'reached', 'reachRate', 'leadTimeH',
+  'stationId',
+  'name',
+  'commune',
+  'minAirC',
+  'minAt',
+  'hoursBelow2C',
+  'hoursBelow0C',
+  'hoursBelowMinus2C',
+  'highestLevel',
+  'messagesSent',
+  'recipients',
+  'reached',
+  'reachRate',
+  'leadTimeH',
 ] as const;
 
 /**

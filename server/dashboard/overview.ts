@@ -9,7 +9,12 @@ export interface Activity {
 }
 
 /** One overview row from the registry entry, the engine's state (null before its first reading) and the open faults. */
-export function stationOverview(station: StationRecord, state: StationRuleState | null, activity: Activity, faults: readonly Fault[]): StationOverview {
+export function stationOverview(
+  station: StationRecord,
+  state: StationRuleState | null,
+  activity: Activity,
+  faults: readonly Fault[],
+): StationOverview {
   const inputs = state?.lastInputs ?? null;
   const newest = state?.window.at(-1);
   const row: Omit<StationOverview, 'risk'> = {

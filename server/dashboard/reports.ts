@@ -21,7 +21,9 @@ export async function nightReport(src: ReportSources, date: string, timeZone: st
     const night = nightOf(s.lat, s.lon, noonMs); // by day nightOf gives the night that follows
     return { fromMs: night.sunsetMs - NIGHT_BEFORE_SUNSET_MS, toMs: night.sunriseMs + NIGHT_AFTER_SUNRISE_MS };
   });
-  const rows = await Promise.all(src.stations.map((s, i) => reportRow(src, s, windows[i] ?? { fromMs: noonMs, toMs: noonMs + 24 * HOUR_MS })));
+  const rows = await Promise.all(
+    src.stations.map((s, i) => reportRow(src, s, windows[i] ?? { fromMs: noonMs, toMs: noonMs + 24 * HOUR_MS })),
+  );
   const fromMs = windows.length > 0 ? Math.min(...windows.map((w) => w.fromMs)) : noonMs;
   const toMs = windows.length > 0 ? Math.max(...windows.map((w) => w.toMs)) : noonMs + 24 * HOUR_MS;
   return { kind: 'night', from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), rows };
@@ -66,7 +68,16 @@ export function localMidnightMs(date: string, timeZone: string): number {
 }
 
 function offsetMs(atMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(atMs);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(atMs);
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(atMs / 1_000) * 1_000;

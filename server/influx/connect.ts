@@ -98,7 +98,8 @@ class Connection implements InfluxConnection {
       await res.arrayBuffer();
       const version = parseVersion(res.headers.get('x-influxdb-version'));
       if (!res.ok) return { ok: false, error: `HTTP ${res.status} from /ping` };
-      if (version === null) return { ok: false, error: `unknown InfluxDB version ${JSON.stringify(res.headers.get('x-influxdb-version'))}` };
+      if (version === null)
+        return { ok: false, error: `unknown InfluxDB version ${JSON.stringify(res.headers.get('x-influxdb-version'))}` };
       this.detected = version;
       return { ok: true, version: version.raw };
     } catch (err) {

@@ -24,7 +24,11 @@ function run(command: string, args: string[], onLine?: (line: string) => void): 
     const collect = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
       output = (output + text).slice(-4_000);
-      if (onLine) text.split('\n').filter((l) => l.trim() !== '').forEach(onLine);
+      if (onLine)
+        text
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .forEach(onLine);
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);

@@ -69,7 +69,11 @@ function createMetrics(registry: Registry, spool: () => Spool | null): IngestMet
   });
   const linesWritten = new Counter({ name: 'frostwatch_influx_lines_written_total', help: 'Lines InfluxDB accepted', registers });
   const failures = new Counter({ name: 'frostwatch_influx_write_failures_total', help: 'Failed InfluxDB writes (retried)', registers });
-  const rejected = new Counter({ name: 'frostwatch_influx_rejected_lines_total', help: 'Lines InfluxDB refused and were skipped', registers });
+  const rejected = new Counter({
+    name: 'frostwatch_influx_rejected_lines_total',
+    help: 'Lines InfluxDB refused and were skipped',
+    registers,
+  });
   const up = new Gauge({ name: 'frostwatch_influx_up', help: '1 when the last InfluxDB write or ping succeeded', registers });
   new Gauge({
     name: 'frostwatch_spool_backlog_bytes',
@@ -172,7 +176,8 @@ class SpoolingIngestService implements IngestService {
   private influxCheck(): IngestCheck {
     const status = this.forwarder?.status();
     const version = this.opts.influx.version ?? 'version unknown';
-    if (!status || status.up === null) return { ok: this.opts.influx.version !== null, detail: `${this.opts.influx.url} (${version}), no write yet` };
+    if (!status || status.up === null)
+      return { ok: this.opts.influx.version !== null, detail: `${this.opts.influx.url} (${version}), no write yet` };
     if (status.up) return { ok: true, detail: `${this.opts.influx.url} (${version})` };
     const since = status.sinceMs === null ? '' : ` since ${new Date(status.sinceMs).toISOString()}`;
     return { ok: false, detail: `${this.opts.influx.url} unavailable${since}: ${status.lastError ?? 'unknown error'}` };

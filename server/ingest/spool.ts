@@ -241,10 +241,12 @@ class FileSpool implements Spool {
     const done = this.segments.filter((s) => s.id < cursor.segment);
     this.segments.splice(0, done.length);
     // Chained so checkpoints land in order; a failed one does not block the next.
-    const write = this.checkpointWrite.catch(() => undefined).then(async () => {
-      await writeCheckpoint(this.opts.dir, cursor);
-      for (const seg of done) await removeSegment(this.opts.dir, seg.id);
-    });
+    const write = this.checkpointWrite
+      .catch(() => undefined)
+      .then(async () => {
+        await writeCheckpoint(this.opts.dir, cursor);
+        for (const seg of done) await removeSegment(this.opts.dir, seg.id);
+      });
     this.checkpointWrite = write;
     await write;
     if (this.fullWarned && this.backlogBytes() < this.opts.maxBytes) {

@@ -54,20 +54,22 @@ export function createEscalation(deps: { outbox: OutboxRepository; clock: Clock;
 
   function escalate(row: OutboxRow, next: ChainStep): OutboxRow[] {
     const step = row.escalationStep + 1;
-    return outbox.enqueue([{
-      dedupeKey: escalationKey(escalationRootKey(row), step),
-      eventId: row.eventId,
-      recipientKind: next.recipientKind,
-      recipientId: next.recipientId,
-      channel: 'voice',
-      phone: next.phone,
-      language: next.language,
-      body: next.body ?? row.body,
-      encoding: row.encoding,
-      segments: row.segments,
-      costUsd: row.costUsd,
-      escalationStep: step,
-    }]);
+    return outbox.enqueue([
+      {
+        dedupeKey: escalationKey(escalationRootKey(row), step),
+        eventId: row.eventId,
+        recipientKind: next.recipientKind,
+        recipientId: next.recipientId,
+        channel: 'voice',
+        phone: next.phone,
+        language: next.language,
+        body: next.body ?? row.body,
+        encoding: row.encoding,
+        segments: row.segments,
+        costUsd: row.costUsd,
+        escalationStep: step,
+      },
+    ]);
   }
 
   return {
@@ -81,14 +83,20 @@ export function createEscalation(deps: { outbox: OutboxRepository; clock: Clock;
         if (next === null) {
           reported.add(row.id);
           unreached.push(row);
-          logger.warn({ outboxId: row.id, step: row.escalationStep, phone: maskPhone(row.phone) }, 'escalation chain exhausted without acknowledgement');
+          logger.warn(
+            { outboxId: row.id, step: row.escalationStep, phone: maskPhone(row.phone) },
+            'escalation chain exhausted without acknowledgement',
+          );
           safely(logger, 'onUnreached', () => options.onUnreached?.(row));
           continue;
         }
         const created = escalate(row, next);
         escalated.push(...created);
         for (const call of created) {
-          logger.info({ outboxId: call.id, from: row.id, step: call.escalationStep, phone: maskPhone(call.phone) }, 'call not acknowledged: calling the next contact');
+          logger.info(
+            { outboxId: call.id, from: row.id, step: call.escalationStep, phone: maskPhone(call.phone) },
+            'call not acknowledged: calling the next contact',
+          );
         }
       }
       return { escalated, unreached };

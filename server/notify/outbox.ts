@@ -127,7 +127,9 @@ export class OutboxRepository {
     this.#get = db.prepare('SELECT * FROM outbox WHERE id = ?');
     this.#bySid = db.prepare('SELECT * FROM outbox WHERE provider_sid = ?');
     this.#nextDue = db.prepare(`SELECT * FROM outbox o WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= ? ORDER BY o.id LIMIT 1`);
-    this.#nextDueOn = db.prepare(`SELECT * FROM outbox o WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= ? AND o.channel = ? ORDER BY o.id LIMIT 1`);
+    this.#nextDueOn = db.prepare(
+      `SELECT * FROM outbox o WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= ? AND o.channel = ? ORDER BY o.id LIMIT 1`,
+    );
     this.#update = db.prepare(`
       UPDATE outbox SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
                         provider_sid = @providerSid, last_error = @lastError, acked_at = @ackedAt, updated_at = @now
@@ -173,14 +175,19 @@ export class OutboxRepository {
   /** Recipients of alert events created since `sinceMs` with no delivered SMS and no acknowledged call. */
   unreached(sinceMs: number): UnreachedRecipient[] {
     const rows = this.#db
-      .prepare<[number], { event_id: number; recipient_kind: RecipientKind; recipient_id: number; phone: string; statuses: string; last: number }>(`
+      .prepare<
+        [number],
+        { event_id: number; recipient_kind: RecipientKind; recipient_id: number; phone: string; statuses: string; last: number }
+      >(
+        `
         SELECT event_id, recipient_kind, recipient_id, MIN(phone) AS phone,
                group_concat(channel || ':' || status, ',') AS statuses, MAX(updated_at) AS last
         FROM outbox
         WHERE event_id IS NOT NULL AND created_at >= ?
         GROUP BY event_id, recipient_kind, recipient_id
         HAVING SUM(channel = 'sms' AND status = 'delivered') = 0 AND SUM(acked_at IS NOT NULL) = 0
-        ORDER BY event_id, recipient_kind, recipient_id`)
+        ORDER BY event_id, recipient_kind, recipient_id`,
+      )
       .all(sinceMs);
     return rows.map((row) => ({
       eventId: row.event_id,
@@ -200,7 +207,9 @@ export class OutboxRepository {
 
   /** Clock time at which the earliest queue head is due, or null when nothing waits. */
   nextDueAt(): number | null {
-    const row = this.#db.prepare<[], { t: number | null }>(`SELECT MIN(o.next_attempt_at) AS t FROM outbox o WHERE ${QUEUE_HEAD_SQL}`).get();
+    const row = this.#db
+      .prepare<[], { t: number | null }>(`SELECT MIN(o.next_attempt_at) AS t FROM outbox o WHERE ${QUEUE_HEAD_SQL}`)
+      .get();
     return row?.t ?? null;
   }
 
@@ -218,13 +227,15 @@ export class OutboxRepository {
    */
   escalationCandidates(nowMs: number, o: { ackTimeoutMs: number; lostCallbackMs: number; lookbackMs: number }): OutboxRow[] {
     return this.#db
-      .prepare<Record<string, number>, SqlRow>(`
+      .prepare<Record<string, number>, SqlRow>(
+        `
         SELECT * FROM outbox o
         WHERE o.channel = 'voice' AND o.acked_at IS NULL AND o.updated_at >= @since
           AND ((o.status IN ('delivered', 'undelivered', 'failed', 'gave_up') AND o.updated_at <= @ended)
                OR (o.status = 'sent' AND o.updated_at <= @lost))
           AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.dedupe_key = ${NEXT_STEP_KEY_SQL})
-        ORDER BY o.id`)
+        ORDER BY o.id`,
+      )
       .all({ since: nowMs - o.lookbackMs, ended: nowMs - o.ackTimeoutMs, lost: nowMs - o.lostCallbackMs })
       .map(fromSql);
   }
@@ -260,7 +271,11 @@ export class OutboxRepository {
    * Apply a provider status callback. Returns the updated row, `unchanged` when the callback is
    * stale (a late "sent" after "delivered"), or undefined for an unknown sid.
    */
-  applyProviderStatus(providerSid: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', error: string | null): OutboxRow | 'unchanged' | undefined {
+  applyProviderStatus(
+    providerSid: string,
+    status: 'sent' | 'delivered' | 'undelivered' | 'failed',
+    error: string | null,
+  ): OutboxRow | 'unchanged' | undefined {
     const row = this.byProviderSid(providerSid);
     if (row === undefined) return undefined;
     const current = STATUS_RANK[row.status];
@@ -276,7 +291,10 @@ export class OutboxRepository {
     return this.#set(row, { ackedAt: this.#clock.now() });
   }
 
-  #set(row: OutboxRow, changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'nextAttemptAt' | 'providerSid' | 'lastError' | 'ackedAt'>>): OutboxRow {
+  #set(
+    row: OutboxRow,
+    changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'nextAttemptAt' | 'providerSid' | 'lastError' | 'ackedAt'>>,
+  ): OutboxRow {
     const next = { ...row, ...changes, updatedAt: this.#clock.now() };
     this.#update.run({
       id: next.id,

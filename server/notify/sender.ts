@@ -138,7 +138,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
     // Only channels whose pacing allows a send now: an SMS never waits behind a call held by the call rate.
     const ready = twilio === null ? CHANNELS : CHANNELS.filter((c) => limiters[c].delayMs() === 0);
     const nowMs = clock.now();
-    const row = ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
+    const row =
+      ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
     if (row === undefined) {
       // Kicks may cut the wait short; the loop then asks again.
       const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
@@ -161,7 +162,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
   function dryRun(row: OutboxRow): void {
     outbox.markFinal(row, 'dry_run', null);
     metrics.dryRun.inc({ channel: row.channel });
-    logger.info({ outboxId: row.id, channel: row.channel, phone: maskPhone(row.phone), segments: row.segments, body: row.body }, 'dry run: not sent');
+    logger.info(
+      { outboxId: row.id, channel: row.channel, phone: maskPhone(row.phone), segments: row.segments, body: row.body },
+      'dry run: not sent',
+    );
   }
 
   async function deliver(provider: TwilioSender, row: OutboxRow): Promise<void> {
@@ -185,7 +189,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
    */
   async function recordDurably(row: OutboxRow, outcome: SendOutcome): Promise<void> {
     let closingSince: number | null = null;
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       try {
         record(row, outcome);
         if (failures > 0) logger.info({ outboxId: row.id, failures }, "Twilio's answer recorded after the database was busy");
@@ -194,7 +198,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
         failures += 1;
         if (closing) closingSince ??= performance.now();
         if (closingSince !== null && performance.now() - closingSince > CLOSE_RECORD_BUDGET_MS) {
-          logger.error({ err: error, outboxId: row.id }, "could not record Twilio's answer before shutdown: the next start sends this row again");
+          logger.error(
+            { err: error, outboxId: row.id },
+            "could not record Twilio's answer before shutdown: the next start sends this row again",
+          );
           return;
         }
         if (failures === 1 || failures % 60 === 0) {
@@ -300,8 +307,18 @@ function createMetrics(registry: Registry, outbox: OutboxRepository) {
   return {
     sent: new Counter({ name: 'frostwatch_notify_sent_total', help: 'Messages and calls Twilio accepted', labelNames, registers }),
     failed: new Counter({ name: 'frostwatch_notify_failed_total', help: 'Rows Twilio refused for good (4xx)', labelNames, registers }),
-    retries: new Counter({ name: 'frostwatch_notify_retries_total', help: 'Failed attempts scheduled again (429, 5xx, timeouts)', labelNames, registers }),
+    retries: new Counter({
+      name: 'frostwatch_notify_retries_total',
+      help: 'Failed attempts scheduled again (429, 5xx, timeouts)',
+      labelNames,
+      registers,
+    }),
     gaveUp: new Counter({ name: 'frostwatch_notify_gave_up_total', help: 'Rows abandoned after the last attempt', labelNames, registers }),
-    dryRun: new Counter({ name: 'frostwatch_notify_dry_run_total', help: 'Rows composed but not sent (no Twilio credentials)', labelNames, registers }),
+    dryRun: new Counter({
+      name: 'frostwatch_notify_dry_run_total',
+      help: 'Rows composed but not sent (no Twilio credentials)',
+      labelNames,
+      registers,
+    }),
   };
 }

@@ -18,9 +18,7 @@ export interface TwilioConfig {
   timeoutMs?: number;
 }
 
-export type SendOutcome =
-  | { ok: true; sid: string; status: string }
-  | { ok: false; retryable: boolean; error: string };
+export type SendOutcome = { ok: true; sid: string; status: string } | { ok: false; retryable: boolean; error: string };
 
 /** The two things the notifier asks of Twilio. A thrown error means a bug, not a provider refusal. */
 export interface TwilioSender {
@@ -61,7 +59,6 @@ export function twilioConfigFromEnv(env: TwilioEnv, fallbackPublicUrl: string): 
   };
 }
 
-
 /** Matches the origin of every Twilio host the package calls (api., messaging., voice., regional ones). */
 const TWILIO_ORIGIN = /^https:\/\/(?:[a-z0-9-]+\.)*twilio\.com(?::443)?(?=\/|$)/i;
 
@@ -90,7 +87,8 @@ export function createTwilioSender(config: TwilioConfig): TwilioSender {
   const client = twilio(config.accountSid, config.authToken, { httpClient });
   const publicUrl = config.publicUrl.replace(/\/+$/, '');
   const statusCallback = `${publicUrl}/api/twilio/status`;
-  const sender = config.messagingServiceSid !== undefined ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from ?? '' };
+  const sender =
+    config.messagingServiceSid !== undefined ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from ?? '' };
 
   return {
     async sendSms(row) {
@@ -102,7 +100,8 @@ export function createTwilioSender(config: TwilioConfig): TwilioSender {
       }
     },
     async placeCall(row) {
-      if (config.from === undefined) return { ok: false, retryable: false, error: 'voice needs TWILIO_FROM (a messaging service cannot call)' };
+      if (config.from === undefined)
+        return { ok: false, retryable: false, error: 'voice needs TWILIO_FROM (a messaging service cannot call)' };
       try {
         const call = await client.calls.create({
           to: row.phone,
@@ -121,7 +120,18 @@ export function createTwilioSender(config: TwilioConfig): TwilioSender {
 /** Only these 4xx may succeed later; every other 4xx is the request's own fault and will not. */
 const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
 /** Network failures worth another try: the provider may be back soon. */
-const RETRYABLE_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ERR_NETWORK', 'ENETUNREACH', 'EHOSTUNREACH']);
+const RETRYABLE_CODES = new Set([
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ERR_NETWORK',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 
 /** Turn what the twilio package throws into an outcome: HTTP status (RestException) or a network error (axios). */
 export function classifyTwilioError(error: unknown): { ok: false; retryable: boolean; error: string } {

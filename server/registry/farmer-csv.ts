@@ -19,9 +19,7 @@ export interface CsvFarmerRow {
   farmer: FarmerCreate;
 }
 
-export type ParsedFarmerCsv =
-  | { ok: true; rows: CsvFarmerRow[]; errors: { row: number; error: string }[] }
-  | { ok: false; error: string };
+export type ParsedFarmerCsv = { ok: true; rows: CsvFarmerRow[]; errors: { row: number; error: string }[] } | { ok: false; error: string };
 
 const RecordsSchema = z.array(z.object({ record: z.array(z.string()), info: z.object({ lines: z.number() }) }));
 
@@ -72,14 +70,19 @@ function readRecords(text: string): Result<z.infer<typeof RecordsSchema>> {
 function readHeader(cells: string[]): Result<Map<Column, number>> {
   const columns = new Map<Column, number>();
   for (const [index, cell] of cells.entries()) {
-    const name = cell.normalize('NFC').trim().toLowerCase().replace(/[\s-]+/g, '_');
+    const name = cell
+      .normalize('NFC')
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_');
     if (name === '') continue;
     if (!isColumn(name)) return { ok: false, error: `unknown column "${cell}"; expected ${FARMER_CSV_COLUMNS.join(',')}` };
     if (columns.has(name)) return { ok: false, error: `column "${name}" appears twice` };
     columns.set(name, index);
   }
   const missing = REQUIRED.filter((column) => !columns.has(column));
-  if (missing.length > 0) return { ok: false, error: `missing column ${missing.join(', ')} in the header; expected ${FARMER_CSV_COLUMNS.join(',')}` };
+  if (missing.length > 0)
+    return { ok: false, error: `missing column ${missing.join(', ')} in the header; expected ${FARMER_CSV_COLUMNS.join(',')}` };
   return { ok: true, value: columns };
 }
 
@@ -95,14 +98,18 @@ function readRow(record: string[], columns: Map<Column, number>): Result<FarmerC
   const phone = normalisePhone(cell('phone'));
   if (!phone.ok) return { ok: false, error: phone.error };
   const diacritics = readDiacritics(cell('diacritics'));
-  if (diacritics === null) return { ok: false, error: `diacritics "${cell('diacritics')}": expected yes/no (also 1/0, true/false, có/không)` };
+  if (diacritics === null)
+    return { ok: false, error: `diacritics "${cell('diacritics')}": expected yes/no (also 1/0, true/false, có/không)` };
   const candidate = {
     name: cell('name'),
     phone: phone.e164,
     language: cell('language').toLowerCase() || 'vi',
     diacritics,
     commune: cell('commune') || undefined,
-    stationIds: cell('station_ids').split(/[\s;,]+/).filter((id) => id !== '').map((id) => id.toLowerCase()),
+    stationIds: cell('station_ids')
+      .split(/[\s;,]+/)
+      .filter((id) => id !== '')
+      .map((id) => id.toLowerCase()),
   };
   const parsed = FarmerCreateSchema.safeParse(candidate);
   if (!parsed.success) {

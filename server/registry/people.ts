@@ -1,5 +1,14 @@
 import Database from 'better-sqlite3';
-import type { Clock, CommuneStation, Contact, FarmerCreate, FarmerImportReport, ImportRowResult, Language, OfficerCreate } from '../../contracts/index.js';
+import type {
+  Clock,
+  CommuneStation,
+  Contact,
+  FarmerCreate,
+  FarmerImportReport,
+  ImportRowResult,
+  Language,
+  OfficerCreate,
+} from '../../contracts/index.js';
 import type { Db } from './db.js';
 import { parseFarmerCsv } from './farmer-csv.js';
 import {
@@ -93,7 +102,12 @@ export class PeopleRepository {
     const count = (predicate: (r: ImportRowResult) => boolean) => results.filter(predicate).length;
     return {
       ok: true,
-      report: { created: count((r) => r.action === 'created'), updated: count((r) => r.action === 'updated'), failed: count((r) => !r.ok), rows: results },
+      report: {
+        created: count((r) => r.action === 'created'),
+        updated: count((r) => r.action === 'updated'),
+        failed: count((r) => !r.ok),
+        rows: results,
+      },
     };
   }
 
@@ -133,7 +147,8 @@ export class PeopleRepository {
     const canonical = canonicalCommune(commune);
     this.#db.transaction(() => {
       // One row per commune whatever the case it was typed in: the newest spelling wins.
-      for (const row of this.#stmt.communeStations.all()) if (communeKey(row.commune) === communeKey(canonical)) this.#stmt.deleteCommune.run(row.commune);
+      for (const row of this.#stmt.communeStations.all())
+        if (communeKey(row.commune) === communeKey(canonical)) this.#stmt.deleteCommune.run(row.commune);
       this.#stmt.insertCommune.run({ commune: canonical, station_id: stationId, offset_c: offsetC });
     })();
     return { ok: true, communeStation: { commune: canonical, stationId, offsetC } };
@@ -161,7 +176,12 @@ export class PeopleRepository {
   createOfficer(input: OfficerCreate): CreateOfficerResult {
     const phone = normalisePhone(input.phone);
     if (!phone.ok) return { ok: false, reason: 'invalid', message: `phone: ${phone.error}` };
-    const row = { name: input.name.normalize('NFC'), phone: phone.e164, language: input.language, created_at: Math.round(this.#clock.now()) };
+    const row = {
+      name: input.name.normalize('NFC'),
+      phone: phone.e164,
+      language: input.language,
+      created_at: Math.round(this.#clock.now()),
+    };
     try {
       const id = Number(this.#stmt.insertOfficer.run(row).lastInsertRowid);
       return { ok: true, officer: toOfficer({ id, ...row }) };
@@ -213,16 +233,25 @@ export class PeopleRepository {
     const existing = this.#stmt.farmerByPhone.get(valid.value.row.phone);
     if (!existing) return { ok: true, action: 'created', id: this.#insert(valid.value) };
     const { row, subscriptions } = valid.value;
-    this.#stmt.updateFarmer.run({ id: existing.id, name: row.name, language: row.language, diacritics: row.diacritics, commune: row.commune });
+    this.#stmt.updateFarmer.run({
+      id: existing.id,
+      name: row.name,
+      language: row.language,
+      diacritics: row.diacritics,
+      commune: row.commune,
+    });
     const keep = new Set(subscriptions.map((s) => s.stationId));
-    for (const s of this.#stmt.subscriptionsOf.all(existing.id)) if (!keep.has(s.station_id)) this.#stmt.deleteSubscription.run(existing.id, s.station_id);
-    for (const s of subscriptions) this.#stmt.keepSubscription.run({ farmer_id: existing.id, station_id: s.stationId, offset_c: s.offsetC });
+    for (const s of this.#stmt.subscriptionsOf.all(existing.id))
+      if (!keep.has(s.station_id)) this.#stmt.deleteSubscription.run(existing.id, s.station_id);
+    for (const s of subscriptions)
+      this.#stmt.keepSubscription.run({ farmer_id: existing.id, station_id: s.stationId, offset_c: s.offsetC });
     return { ok: true, action: 'updated', id: existing.id };
   }
 
   #writeContacts(farmerId: number, contacts: Contact[]): void {
     this.#stmt.deleteContacts.run(farmerId);
-    for (const c of contacts) this.#stmt.insertContact.run({ farmer_id: farmerId, position: c.position, role: c.role, name: c.name, phone: c.phone });
+    for (const c of contacts)
+      this.#stmt.insertContact.run({ farmer_id: farmerId, position: c.position, role: c.role, name: c.name, phone: c.phone });
   }
 
   #farmerOrThrow(id: number): FarmerRecord {
@@ -245,22 +274,36 @@ function prepare(db: Db) {
       'UPDATE farmers SET name = @name, language = @language, diacritics = @diacritics, commune = @commune WHERE id = @id',
     ),
     deleteFarmer: db.prepare<[number]>('DELETE FROM farmers WHERE id = ?'),
-    subscriptionsOf: db.prepare<[number], SubscriptionRow>('SELECT farmer_id, station_id, offset_c FROM subscriptions WHERE farmer_id = ? ORDER BY station_id'),
-    allSubscriptions: db.prepare<[], SubscriptionRow>('SELECT farmer_id, station_id, offset_c FROM subscriptions ORDER BY farmer_id, station_id'),
-    insertSubscription: db.prepare<[SubscriptionRow]>('INSERT INTO subscriptions (farmer_id, station_id, offset_c) VALUES (@farmer_id, @station_id, @offset_c)'),
+    subscriptionsOf: db.prepare<[number], SubscriptionRow>(
+      'SELECT farmer_id, station_id, offset_c FROM subscriptions WHERE farmer_id = ? ORDER BY station_id',
+    ),
+    allSubscriptions: db.prepare<[], SubscriptionRow>(
+      'SELECT farmer_id, station_id, offset_c FROM subscriptions ORDER BY farmer_id, station_id',
+    ),
+    insertSubscription: db.prepare<[SubscriptionRow]>(
+      'INSERT INTO subscriptions (farmer_id, station_id, offset_c) VALUES (@farmer_id, @station_id, @offset_c)',
+    ),
     keepSubscription: db.prepare<[SubscriptionRow]>(
       'INSERT INTO subscriptions (farmer_id, station_id, offset_c) VALUES (@farmer_id, @station_id, @offset_c) ON CONFLICT DO NOTHING',
     ),
     deleteSubscription: db.prepare<[number, string]>('DELETE FROM subscriptions WHERE farmer_id = ? AND station_id = ?'),
-    contactsOf: db.prepare<[number], ContactRow>('SELECT farmer_id, position, role, name, phone FROM contacts WHERE farmer_id = ? ORDER BY position'),
+    contactsOf: db.prepare<[number], ContactRow>(
+      'SELECT farmer_id, position, role, name, phone FROM contacts WHERE farmer_id = ? ORDER BY position',
+    ),
     allContacts: db.prepare<[], ContactRow>('SELECT farmer_id, position, role, name, phone FROM contacts ORDER BY farmer_id, position'),
     deleteContacts: db.prepare<[number]>('DELETE FROM contacts WHERE farmer_id = ?'),
-    insertContact: db.prepare<[ContactRow]>('INSERT INTO contacts (farmer_id, position, role, name, phone) VALUES (@farmer_id, @position, @role, @name, @phone)'),
+    insertContact: db.prepare<[ContactRow]>(
+      'INSERT INTO contacts (farmer_id, position, role, name, phone) VALUES (@farmer_id, @position, @role, @name, @phone)',
+    ),
     stationExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM stations WHERE id = ?'),
     communeStations: db.prepare<[], CommuneStationRow>('SELECT commune, station_id, offset_c FROM commune_stations ORDER BY commune'),
-    communesOfStation: db.prepare<[string], CommuneStationRow>('SELECT commune, station_id, offset_c FROM commune_stations WHERE station_id = ?'),
+    communesOfStation: db.prepare<[string], CommuneStationRow>(
+      'SELECT commune, station_id, offset_c FROM commune_stations WHERE station_id = ?',
+    ),
     deleteCommune: db.prepare<[string]>('DELETE FROM commune_stations WHERE commune = ?'),
-    insertCommune: db.prepare<[CommuneStationRow]>('INSERT INTO commune_stations (commune, station_id, offset_c) VALUES (@commune, @station_id, @offset_c)'),
+    insertCommune: db.prepare<[CommuneStationRow]>(
+      'INSERT INTO commune_stations (commune, station_id, offset_c) VALUES (@commune, @station_id, @offset_c)',
+    ),
     directRecipients: db.prepare<[string], FarmerRow & { offset_c: number }>(
       `SELECT f.id, f.name, f.phone, f.language, f.diacritics, f.commune, f.created_at, s.offset_c
        FROM subscriptions s JOIN farmers f ON f.id = s.farmer_id WHERE s.station_id = ? ORDER BY f.id`,
@@ -269,7 +312,9 @@ function prepare(db: Db) {
       `SELECT ${farmerCols} FROM farmers f
        WHERE f.commune IS NOT NULL AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.farmer_id = f.id) ORDER BY f.id`,
     ),
-    insertOfficer: db.prepare<[Omit<OfficerRow, 'id'>]>('INSERT INTO officers (name, phone, language, created_at) VALUES (@name, @phone, @language, @created_at)'),
+    insertOfficer: db.prepare<[Omit<OfficerRow, 'id'>]>(
+      'INSERT INTO officers (name, phone, language, created_at) VALUES (@name, @phone, @language, @created_at)',
+    ),
     officers: db.prepare<[], OfficerRow>('SELECT id, name, phone, language, created_at FROM officers ORDER BY id'),
   };
 }
@@ -286,7 +331,16 @@ function unknownStation(stationId: string): PeopleError {
 }
 
 function toRecipient(row: FarmerRow, offsetC: number, via: Recipient['via']): Recipient {
-  return { farmerId: row.id, name: row.name, phone: row.phone, language: row.language, diacritics: row.diacritics === 1, commune: row.commune, offsetC, via };
+  return {
+    farmerId: row.id,
+    name: row.name,
+    phone: row.phone,
+    language: row.language,
+    diacritics: row.diacritics === 1,
+    commune: row.commune,
+    offsetC,
+    via,
+  };
 }
 
 function groupBy<R extends { farmer_id: number }>(rows: R[]): Map<number, R[]> {

@@ -19,10 +19,14 @@ const DEFAULT_COUNTRY = 'VN';
 export function normalisePhone(input: string): NormalisedPhone {
   const text = input.normalize('NFKC').trim();
   if (text === '') return { ok: false, error: 'phone is empty' };
-  if (/[^0-9+().\-\s/]/.test(text)) return { ok: false, error: `phone "${text}" contains characters other than digits, spaces, + ( ) . - /` };
+  if (/[^0-9+().\-\s/]/.test(text))
+    return { ok: false, error: `phone "${text}" contains characters other than digits, spaces, + ( ) . - /` };
   const parsed = parsePhoneNumberFromString(text, DEFAULT_COUNTRY);
   if (!parsed || !parsed.isValid()) {
-    return { ok: false, error: `phone "${text}" is not a valid number (Vietnamese mobile: 10 digits starting with 0, e.g. 0912 345 678, or +84…)` };
+    return {
+      ok: false,
+      error: `phone "${text}" is not a valid number (Vietnamese mobile: 10 digits starting with 0, e.g. 0912 345 678, or +84…)`,
+    };
   }
   return { ok: true, e164: parsed.number, kind: kindOf(parsed.getType()), country: parsed.country ?? null };
 }

@@ -26,46 +26,78 @@ const AlertDetailSchema = AlertSchema.extend({ deliveries: z.array(DeliverySchem
 export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
   const { alerts, deliveries, clock } = deps;
   return async (app) => {
-    app.get('/alerts', {
-      schema: { summary: 'Alerts, newest first', tags: ['alerts'], querystring: AlertsQuerySchema, response: { 200: z.array(AlertSchema), ...errorResponses(400, 401) } },
-    }, async (request) => alerts.list(request.query));
-
-    app.get('/alerts/unreached', {
-      schema: {
-        summary: 'Who has not been reached in the last 24 h: no delivered SMS and no acknowledged call',
-        tags: ['alerts'],
-        querystring: z.object({ hours: z.coerce.number().min(1).max(24 * 14).default(24) }),
-        response: { 200: z.array(UnreachedSchema), ...errorResponses(400, 401) },
+    app.get(
+      '/alerts',
+      {
+        schema: {
+          summary: 'Alerts, newest first',
+          tags: ['alerts'],
+          querystring: AlertsQuerySchema,
+          response: { 200: z.array(AlertSchema), ...errorResponses(400, 401) },
+        },
       },
-    }, async (request) => deliveries.unreached(clock.now() - request.query.hours * 3_600_000));
+      async (request) => alerts.list(request.query),
+    );
 
-    app.get('/alerts/:id', {
-      schema: {
-        summary: 'One alert with its history (each decision and its inputs) and who was sent what',
-        tags: ['alerts'],
-        params: AlertParamsSchema,
-        response: { 200: AlertDetailSchema, ...errorResponses(400, 401, 404) },
+    app.get(
+      '/alerts/unreached',
+      {
+        schema: {
+          summary: 'Who has not been reached in the last 24 h: no delivered SMS and no acknowledged call',
+          tags: ['alerts'],
+          querystring: z.object({
+            hours: z.coerce
+              .number()
+              .min(1)
+              .max(24 * 14)
+              .default(24),
+          }),
+          response: { 200: z.array(UnreachedSchema), ...errorResponses(400, 401) },
+        },
       },
-    }, async (request, reply) => {
-      const alert = alerts.get(request.params.id, true);
-      if (!alert) return sendError(reply, 404, `alert ${request.params.id} not found`);
-      return { ...alert, deliveries: deliveries.forAlert(alert.id) };
-    });
+      async (request) => deliveries.unreached(clock.now() - request.query.hours * 3_600_000),
+    );
 
-    app.post('/alerts/:id/ack', {
-      preHandler: requireRole('admin', 'officer'),
-      config: { audit: { action: 'alert.ack' } },
-      schema: {
-        summary: 'Acknowledge an alert (an officer has seen it and acts)',
-        tags: ['alerts'],
-        params: AlertParamsSchema,
-        response: { 200: AlertSchema, ...errorResponses(400, 401, 403, 404, 409) },
+    app.get(
+      '/alerts/:id',
+      {
+        schema: {
+          summary: 'One alert with its history (each decision and its inputs) and who was sent what',
+          tags: ['alerts'],
+          params: AlertParamsSchema,
+          response: { 200: AlertDetailSchema, ...errorResponses(400, 401, 404) },
+        },
       },
-    }, async (request, reply) => {
-      const result = alerts.acknowledge(request.params.id, request.principal?.subject ?? 'unknown', clock.now());
-      if (!result.ok) return sendError(reply, result.reason === 'not_found' ? 404 : 409, result.reason === 'not_found' ? `alert ${request.params.id} not found` : 'alert already cleared');
-      request.log.info({ alertId: request.params.id }, 'alert acknowledged');
-      return result.alert;
-    });
+      async (request, reply) => {
+        const alert = alerts.get(request.params.id, true);
+        if (!alert) return sendError(reply, 404, `alert ${request.params.id} not found`);
+        return { ...alert, deliveries: deliveries.forAlert(alert.id) };
+      },
+    );
+
+    app.post(
+      '/alerts/:id/ack',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        config: { audit: { action: 'alert.ack' } },
+        schema: {
+          summary: 'Acknowledge an alert (an officer has seen it and acts)',
+          tags: ['alerts'],
+          params: AlertParamsSchema,
+          response: { 200: AlertSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request, reply) => {
+        const result = alerts.acknowledge(request.params.id, request.principal?.subject ?? 'unknown', clock.now());
+        if (!result.ok)
+          return sendError(
+            reply,
+            result.reason === 'not_found' ? 404 : 409,
+            result.reason === 'not_found' ? `alert ${request.params.id} not found` : 'alert already cleared',
+          );
+        request.log.info({ alertId: request.params.id }, 'alert acknowledged');
+        return result.alert;
+      },
+    );
   };
 }

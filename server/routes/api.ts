@@ -25,9 +25,17 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     if (auth) await app.register(userRoutes({ users: auth.users }));
     await app.register(stationRoutes(deps));
     await app.register(readingsRoutes(deps));
-    app.get('/ui-config', {
-      schema: { summary: 'Dashboard settings: the map tile URL (null: no tiles, stations on a plain map)', tags: ['system'], response: { 200: UiConfigSchema } },
-    }, async () => ({ tileUrl: deps.tileUrl ?? null }));
+    app.get(
+      '/ui-config',
+      {
+        schema: {
+          summary: 'Dashboard settings: the map tile URL (null: no tiles, stations on a plain map)',
+          tags: ['system'],
+          response: { 200: UiConfigSchema },
+        },
+      },
+      async () => ({ tileUrl: deps.tileUrl ?? null }),
+    );
     if (deps.alerting) {
       await app.register(peopleRoutes(deps.alerting));
       await app.register(alertRoutes({ ...deps.alerting, clock: deps.clock }));

@@ -10,14 +10,18 @@ import { errorResponses } from '../http-errors.js';
  */
 export function auditRoutes(deps: { audit: AuditLog }): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/audit', {
-      preHandler: requireRole('admin'),
-      schema: {
-        summary: "The audit log of people's actions, newest first; page with `before`",
-        tags: ['system'],
-        querystring: AuditQuerySchema,
-        response: { 200: AuditPageSchema, ...errorResponses(400, 401, 403) },
+    app.get(
+      '/audit',
+      {
+        preHandler: requireRole('admin'),
+        schema: {
+          summary: "The audit log of people's actions, newest first; page with `before`",
+          tags: ['system'],
+          querystring: AuditQuerySchema,
+          response: { 200: AuditPageSchema, ...errorResponses(400, 401, 403) },
+        },
       },
-    }, async (request) => deps.audit.page(request.query));
+      async (request) => deps.audit.page(request.query),
+    );
   };
 }

@@ -16,7 +16,10 @@ const MAX_REPORT_DAYS = 400;
 /** Proxies and browsers drop an idle stream; a comment line every 15 s keeps it open and detects dead clients. */
 export const HEARTBEAT_MS = 15_000;
 
-const DateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'not a date');
+const DateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(d)), 'not a date');
 const FormatSchema = z.enum(['json', 'csv']).default('json');
 const SeasonBoundSchema = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO 8601 date or time');
 
@@ -32,78 +35,111 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
     app.addHook('preClose', async () => endStreams());
     app.addHook('onClose', async () => endStreams());
 
-    app.get('/overview', {
-      schema: { summary: 'Every station, riskiest first', tags: ['dashboard'], response: { 200: z.array(StationOverviewSchema), ...errorResponses(401) } },
-    }, async () => dashboard.overview());
-
-    app.get('/events', {
-      schema: { summary: 'Server-sent events: `station` (a StationOverview), `alert` (an Alert); a comment every 15 s', tags: ['dashboard'] },
-    }, (request, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write(': connected\n\n');
-      streams.add(res);
-      const send = (e: DashboardEvent): void => {
-        res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
-      };
-      const unsubscribe = dashboard.events.subscribe(send);
-      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
-      const done = (): void => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        streams.delete(res);
-      };
-      res.once('close', done);
-      // A client gone mid-write: the socket error ends this stream only, never the process.
-      res.on('error', (err) => request.log.debug({ err }, 'event stream error'));
-      request.log.debug({ subscribers: dashboard.events.subscribers }, 'event stream opened');
-    });
-
-    app.get('/stations/:id/chart', {
-      schema: {
-        summary: 'A station chart: aggregated air, minimum, dew point, leaf estimate, thresholds, forecast curve, alert markers',
-        tags: ['dashboard'],
-        params: StationParamsSchema,
-        querystring: z.object({ range: ChartRangeSchema.default('night') }),
-        response: { 200: ChartSchema, ...errorResponses(400, 401, 404) },
+    app.get(
+      '/overview',
+      {
+        schema: {
+          summary: 'Every station, riskiest first',
+          tags: ['dashboard'],
+          response: { 200: z.array(StationOverviewSchema), ...errorResponses(401) },
+        },
       },
-    }, async (request, reply) => {
-      const chart = await dashboard.chart(request.params.id, request.query.range);
-      return chart ?? sendError(reply, 404, `station ${request.params.id} not found`);
-    });
+      async () => dashboard.overview(),
+    );
 
-    app.get('/reports/night', {
-      schema: {
-        summary: 'Night report: the night starting on the evening of `date` (farm time); `format=csv` for a spreadsheet',
-        tags: ['dashboard'],
-        querystring: z.object({ date: DateSchema, format: FormatSchema }),
-        response: { 200: ReportSchema.or(z.string().describe('text/csv with format=csv')), ...errorResponses(400, 401) },
+    app.get(
+      '/events',
+      {
+        schema: {
+          summary: 'Server-sent events: `station` (a StationOverview), `alert` (an Alert); a comment every 15 s',
+          tags: ['dashboard'],
+        },
       },
-    }, async (request, reply) => {
-      const report = await dashboard.nightReport(request.query.date);
-      if (request.query.format === 'json') return report;
-      csvHeaders(reply, `frostwatch-night-${request.query.date}.csv`);
-      return reportCsv(report);
-    });
+      (request, reply) => {
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        res.write(': connected\n\n');
+        streams.add(res);
+        const send = (e: DashboardEvent): void => {
+          res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+        };
+        const unsubscribe = dashboard.events.subscribe(send);
+        const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+        const done = (): void => {
+          clearInterval(heartbeat);
+          unsubscribe();
+          streams.delete(res);
+        };
+        res.once('close', done);
+        // A client gone mid-write: the socket error ends this stream only, never the process.
+        res.on('error', (err) => request.log.debug({ err }, 'event stream error'));
+        request.log.debug({ subscribers: dashboard.events.subscribers }, 'event stream opened');
+      },
+    );
 
-    app.get('/reports/season', {
-      schema: {
-        summary: 'Season report between two dates (a date alone is local midnight); `format=csv` for a spreadsheet',
-        tags: ['dashboard'],
-        querystring: z.object({ from: SeasonBoundSchema, to: SeasonBoundSchema, format: FormatSchema }),
-        response: { 200: ReportSchema.or(z.string().describe('text/csv with format=csv')), ...errorResponses(400, 401) },
+    app.get(
+      '/stations/:id/chart',
+      {
+        schema: {
+          summary: 'A station chart: aggregated air, minimum, dew point, leaf estimate, thresholds, forecast curve, alert markers',
+          tags: ['dashboard'],
+          params: StationParamsSchema,
+          querystring: z.object({ range: ChartRangeSchema.default('night') }),
+          response: { 200: ChartSchema, ...errorResponses(400, 401, 404) },
+        },
       },
-    }, async (request, reply) => {
-      const fromMs = boundMs(request.query.from, dashboard.timeZone);
-      const toMs = boundMs(request.query.to, dashboard.timeZone);
-      if (fromMs >= toMs) return sendError(reply, 400, 'querystring.from: must be before `to`');
-      if (toMs - fromMs > MAX_REPORT_DAYS * DAY_MS) return sendError(reply, 400, `querystring.from: window longer than ${MAX_REPORT_DAYS} days`);
-      const report = await dashboard.seasonReport(fromMs, toMs);
-      if (request.query.format === 'json') return report;
-      csvHeaders(reply, `frostwatch-season-${request.query.from.slice(0, 10)}-${request.query.to.slice(0, 10)}.csv`);
-      return reportCsv(report);
-    });
+      async (request, reply) => {
+        const chart = await dashboard.chart(request.params.id, request.query.range);
+        return chart ?? sendError(reply, 404, `station ${request.params.id} not found`);
+      },
+    );
+
+    app.get(
+      '/reports/night',
+      {
+        schema: {
+          summary: 'Night report: the night starting on the evening of `date` (farm time); `format=csv` for a spreadsheet',
+          tags: ['dashboard'],
+          querystring: z.object({ date: DateSchema, format: FormatSchema }),
+          response: { 200: ReportSchema.or(z.string().describe('text/csv with format=csv')), ...errorResponses(400, 401) },
+        },
+      },
+      async (request, reply) => {
+        const report = await dashboard.nightReport(request.query.date);
+        if (request.query.format === 'json') return report;
+        csvHeaders(reply, `frostwatch-night-${request.query.date}.csv`);
+        return reportCsv(report);
+      },
+    );
+
+    app.get(
+      '/reports/season',
+      {
+        schema: {
+          summary: 'Season report between two dates (a date alone is local midnight); `format=csv` for a spreadsheet',
+          tags: ['dashboard'],
+          querystring: z.object({ from: SeasonBoundSchema, to: SeasonBoundSchema, format: FormatSchema }),
+          response: { 200: ReportSchema.or(z.string().describe('text/csv with format=csv')), ...errorResponses(400, 401) },
+        },
+      },
+      async (request, reply) => {
+        const fromMs = boundMs(request.query.from, dashboard.timeZone);
+        const toMs = boundMs(request.query.to, dashboard.timeZone);
+        if (fromMs >= toMs) return sendError(reply, 400, 'querystring.from: must be before `to`');
+        if (toMs - fromMs > MAX_REPORT_DAYS * DAY_MS)
+          return sendError(reply, 400, `querystring.from: window longer than ${MAX_REPORT_DAYS} days`);
+        const report = await dashboard.seasonReport(fromMs, toMs);
+        if (request.query.format === 'json') return report;
+        csvHeaders(reply, `frostwatch-season-${request.query.from.slice(0, 10)}-${request.query.to.slice(0, 10)}.csv`);
+        return reportCsv(report);
+      },
+    );
   };
 }
 

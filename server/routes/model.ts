@@ -17,13 +17,17 @@ export interface ModelRoutesDeps {
 /** The numeric thresholds and timings of alerts/rules.ts a station may override (e.g. a calibrated leaf offset). */
 const defaults = rulesFor('arabica');
 export const OVERRIDABLE_RULES = [
-  ...Object.entries(defaults).filter(([key, value]) => typeof value === 'number' && key !== 'cropShiftC').map(([key]) => key),
+  ...Object.entries(defaults)
+    .filter(([key, value]) => typeof value === 'number' && key !== 'cropShiftC')
+    .map(([key]) => key),
   ...Object.keys(defaults.qc).map((key) => `qc.${key}`),
 ];
 
 const RuleOverridesSchema = z
   .record(z.string(), z.number())
-  .refine((o) => Object.keys(o).every((k) => OVERRIDABLE_RULES.includes(k)), { message: `keys must be among: ${OVERRIDABLE_RULES.join(', ')}` })
+  .refine((o) => Object.keys(o).every((k) => OVERRIDABLE_RULES.includes(k)), {
+    message: `keys must be among: ${OVERRIDABLE_RULES.join(', ')}`,
+  })
   .describe('absolute values replacing the crop defaults, e.g. {"leafOffsetC": 4, "warningMinC": 2.5, "qc.stuckDeltaC": 0.3}');
 
 const FitBodySchema = z
@@ -46,43 +50,51 @@ const FitAnswerSchema = z.object({
 /** `POST /api/stations/:id/model`: fit the station's FFST minimum forecast on its own stored nights and use it. */
 export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsyncZod {
   return async (app) => {
-    app.put('/stations/:id/rules', {
-      preHandler: requireRole('admin'),
-      config: { audit: { action: 'station.rules.set', details: ({ response }) => ({ overrides: response }) } },
-      schema: {
-        summary: "Replace a station's rule overrides (thresholds in °C, times in ms); {} restores the crop defaults",
-        tags: ['stations'],
-        params: StationParamsSchema,
-        body: RuleOverridesSchema,
-        response: { 200: RuleOverridesSchema, ...errorResponses(400, 401, 403, 404) },
+    app.put(
+      '/stations/:id/rules',
+      {
+        preHandler: requireRole('admin'),
+        config: { audit: { action: 'station.rules.set', details: ({ response }) => ({ overrides: response }) } },
+        schema: {
+          summary: "Replace a station's rule overrides (thresholds in °C, times in ms); {} restores the crop defaults",
+          tags: ['stations'],
+          params: StationParamsSchema,
+          body: RuleOverridesSchema,
+          response: { 200: RuleOverridesSchema, ...errorResponses(400, 401, 403, 404) },
+        },
       },
-    }, async (request, reply) => {
-      const saved = deps.setRuleOverrides(request.params.id, request.body);
-      if (saved === null) return sendError(reply, 404, `station ${request.params.id} not found`);
-      request.log.info({ stationId: request.params.id, overrides: saved }, 'station rules changed');
-      return saved;
-    });
+      async (request, reply) => {
+        const saved = deps.setRuleOverrides(request.params.id, request.body);
+        if (saved === null) return sendError(reply, 404, `station ${request.params.id} not found`);
+        request.log.info({ stationId: request.params.id, overrides: saved }, 'station rules changed');
+        return saved;
+      },
+    );
 
-    app.post('/stations/:id/model', {
-      preHandler: requireRole('admin'),
-      config: { audit: { action: 'station.model.fit' } },
-      schema: {
-        summary: "Fit the station's FFST minimum forecast (Tp = a·T₂ + b·Td₂ + c) on its radiative nights; the rules use it from now on",
-        tags: ['stations'],
-        params: StationParamsSchema,
-        body: FitBodySchema,
-        response: { 200: FitAnswerSchema, ...errorResponses(400, 401, 403, 404, 422) },
+    app.post(
+      '/stations/:id/model',
+      {
+        preHandler: requireRole('admin'),
+        config: { audit: { action: 'station.model.fit' } },
+        schema: {
+          summary: "Fit the station's FFST minimum forecast (Tp = a·T₂ + b·Td₂ + c) on its radiative nights; the rules use it from now on",
+          tags: ['stations'],
+          params: StationParamsSchema,
+          body: FitBodySchema,
+          response: { 200: FitAnswerSchema, ...errorResponses(400, 401, 403, 404, 422) },
+        },
       },
-    }, async (request, reply) => {
-      const toMs = request.body.to ? Date.parse(request.body.to) : deps.clock.now();
-      const fromMs = request.body.from ? Date.parse(request.body.from) : toMs - 150 * 86_400_000;
-      if (fromMs >= toMs) return sendError(reply, 400, 'body.from: must be before `to`');
-      const result = await deps.fitModel(request.params.id, fromMs, toMs);
-      if (result === null) return sendError(reply, 404, `station ${request.params.id} not found`);
-      if (!result.ok) return sendError(reply, 422, result.reason);
-      const { model, nightsSeen, nightsUsed } = result.report;
-      request.log.info({ stationId: request.params.id, a: model.a, b: model.b, c: model.c, nights: nightsUsed }, 'FFST model fitted');
-      return { stationId: request.params.id, a: model.a, b: model.b, c: model.c, nights: nightsUsed, nightsSeen, rmseC: model.rmseC };
-    });
+      async (request, reply) => {
+        const toMs = request.body.to ? Date.parse(request.body.to) : deps.clock.now();
+        const fromMs = request.body.from ? Date.parse(request.body.from) : toMs - 150 * 86_400_000;
+        if (fromMs >= toMs) return sendError(reply, 400, 'body.from: must be before `to`');
+        const result = await deps.fitModel(request.params.id, fromMs, toMs);
+        if (result === null) return sendError(reply, 404, `station ${request.params.id} not found`);
+        if (!result.ok) return sendError(reply, 422, result.reason);
+        const { model, nightsSeen, nightsUsed } = result.report;
+        request.log.info({ stationId: request.params.id, a: model.a, b: model.b, c: model.c, nights: nightsUsed }, 'FFST model fitted');
+        return { stationId: request.params.id, a: model.a, b: model.b, c: model.c, nights: nightsUsed, nightsSeen, rmseC: model.rmseC };
+      },
+    );
   };
 }

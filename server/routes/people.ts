@@ -36,114 +36,167 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
   const { people } = deps;
   return async (app) => {
     // Officers paste a spreadsheet export; scoped to this plugin, so only these routes accept CSV.
-    app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT }, (_request, body, done) =>
+      done(null, body),
+    );
 
-    app.post('/farmers', {
-      preHandler: requireRole('admin', 'officer'),
-      config: { audit: { action: 'farmer.create', details: maskedPhoneOfBody } },
-      schema: {
-        summary: 'Register a farmer; the phone may be E.164 or a Vietnamese local form such as "0912 345 678"',
-        tags: ['people'],
-        body: FarmerCreateSchema,
-        response: { 201: FarmerSchema, ...errorResponses(400, 401, 403, 409) },
-      },
-    }, async (request, reply) => {
-      const result = people.createFarmer(request.body);
-      if (!result.ok) return sendPeopleError(reply, result);
-      request.log.info({ farmerId: result.farmer.id, phoneMasked: maskPhone(result.farmer.phone) }, 'farmer registered');
-      return reply.code(201).send(toApiFarmer(result.farmer, request));
-    });
-
-    app.get('/farmers', {
-      schema: { summary: 'All farmers', tags: ['people'], response: { 200: z.array(FarmerSchema), ...errorResponses(401) } },
-    }, async (request) => people.listFarmers().map((farmer) => toApiFarmer(farmer, request)));
-
-    app.get('/farmers/:id', {
-      schema: { summary: 'One farmer', tags: ['people'], params: FarmerIdParamsSchema, response: { 200: FarmerSchema, ...errorResponses(400, 401, 404) } },
-    }, async (request, reply) => {
-      const farmer = people.getFarmer(request.params.id);
-      if (!farmer) return sendError(reply, 404, `farmer ${request.params.id} not found`);
-      return toApiFarmer(farmer, request);
-    });
-
-    app.delete('/farmers/:id', {
-      preHandler: requireRole('admin', 'officer'),
-      config: { audit: { action: 'farmer.delete' } },
-      schema: {
-        summary: 'Remove a farmer with their subscriptions and escalation chain',
-        tags: ['people'],
-        params: FarmerIdParamsSchema,
-        response: { 204: z.null().describe('removed'), ...errorResponses(400, 401, 403, 404) },
-      },
-    }, async (request, reply) => {
-      if (!people.deleteFarmer(request.params.id)) return sendError(reply, 404, `farmer ${request.params.id} not found`);
-      request.log.info({ farmerId: request.params.id }, 'farmer removed');
-      return reply.code(204).send(null);
-    });
-
-    app.post('/farmers/import', {
-      preHandler: requireRole('admin', 'officer'),
-      config: {
-        audit: {
-          action: 'farmer.import',
-          details: ({ response }) => (isRecord(response) ? { created: response['created'], updated: response['updated'], failed: response['failed'] } : null),
+    app.post(
+      '/farmers',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        config: { audit: { action: 'farmer.create', details: maskedPhoneOfBody } },
+        schema: {
+          summary: 'Register a farmer; the phone may be E.164 or a Vietnamese local form such as "0912 345 678"',
+          tags: ['people'],
+          body: FarmerCreateSchema,
+          response: { 201: FarmerSchema, ...errorResponses(400, 401, 403, 409) },
         },
       },
-      schema: {
-        summary: 'Import a farmer list (CSV). Good rows are saved, bad rows reported by line; a known phone updates that farmer',
-        tags: ['people'],
-        body: FarmerImportBodySchema,
-        response: { 200: FarmerImportReportSchema, ...errorResponses(400, 401, 403, 413, 415) },
+      async (request, reply) => {
+        const result = people.createFarmer(request.body);
+        if (!result.ok) return sendPeopleError(reply, result);
+        request.log.info({ farmerId: result.farmer.id, phoneMasked: maskPhone(result.farmer.phone) }, 'farmer registered');
+        return reply.code(201).send(toApiFarmer(result.farmer, request));
       },
-    }, async (request, reply) => {
-      const text = typeof request.body === 'string' ? request.body : request.body.csv;
-      const result = people.importFarmersCsv(text);
-      if (!result.ok) return sendError(reply, 400, result.message);
-      const { created, updated, failed } = result.report;
-      request.log.info({ created, updated, failed }, 'farmer list imported');
-      return result.report;
-    });
+    );
 
-    app.put('/communes/:commune/station', {
-      preHandler: requireRole('admin', 'officer'),
-      config: { audit: { action: 'commune.station.set', details: ({ response }) => (isRecord(response) ? { stationId: response['stationId'], offsetC: response['offsetC'] } : null) } },
-      schema: {
-        summary: "Set a commune's representative station, for its farmers without a station of their own",
-        tags: ['people'],
-        params: CommuneParamsSchema,
-        body: CommuneStationSetSchema,
-        response: { 200: CommuneStationSchema, ...errorResponses(400, 401, 403) },
+    app.get(
+      '/farmers',
+      {
+        schema: { summary: 'All farmers', tags: ['people'], response: { 200: z.array(FarmerSchema), ...errorResponses(401) } },
       },
-    }, async (request, reply) => {
-      const result = people.setCommuneStation(request.params.commune, request.body.stationId, request.body.offsetC);
-      if (!result.ok) return sendPeopleError(reply, result);
-      request.log.info({ commune: result.communeStation.commune, stationId: result.communeStation.stationId }, 'commune station set');
-      return result.communeStation;
-    });
+      async (request) => people.listFarmers().map((farmer) => toApiFarmer(farmer, request)),
+    );
 
-    app.get('/communes', {
-      schema: { summary: "Communes' representative stations", tags: ['people'], response: { 200: z.array(CommuneStationSchema), ...errorResponses(401) } },
-    }, async () => people.communeStations());
-
-    app.post('/officers', {
-      preHandler: requireRole('admin', 'officer'),
-      config: { audit: { action: 'officer.create', details: maskedPhoneOfBody } },
-      schema: {
-        summary: 'Register an agriculture officer (station health notices, end of every escalation chain)',
-        tags: ['people'],
-        body: OfficerCreateSchema,
-        response: { 201: OfficerSchema, ...errorResponses(400, 401, 403, 409) },
+    app.get(
+      '/farmers/:id',
+      {
+        schema: {
+          summary: 'One farmer',
+          tags: ['people'],
+          params: FarmerIdParamsSchema,
+          response: { 200: FarmerSchema, ...errorResponses(400, 401, 404) },
+        },
       },
-    }, async (request, reply) => {
-      const result = people.createOfficer(request.body);
-      if (!result.ok) return sendPeopleError(reply, result);
-      request.log.info({ officerId: result.officer.id, phoneMasked: maskPhone(result.officer.phone) }, 'officer registered');
-      return reply.code(201).send(toApiOfficer(result.officer, request));
-    });
+      async (request, reply) => {
+        const farmer = people.getFarmer(request.params.id);
+        if (!farmer) return sendError(reply, 404, `farmer ${request.params.id} not found`);
+        return toApiFarmer(farmer, request);
+      },
+    );
 
-    app.get('/officers', {
-      schema: { summary: 'All officers', tags: ['people'], response: { 200: z.array(OfficerSchema), ...errorResponses(401) } },
-    }, async (request) => people.officers().map((officer) => toApiOfficer(officer, request)));
+    app.delete(
+      '/farmers/:id',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        config: { audit: { action: 'farmer.delete' } },
+        schema: {
+          summary: 'Remove a farmer with their subscriptions and escalation chain',
+          tags: ['people'],
+          params: FarmerIdParamsSchema,
+          response: { 204: z.null().describe('removed'), ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        if (!people.deleteFarmer(request.params.id)) return sendError(reply, 404, `farmer ${request.params.id} not found`);
+        request.log.info({ farmerId: request.params.id }, 'farmer removed');
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/farmers/import',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        config: {
+          audit: {
+            action: 'farmer.import',
+            details: ({ response }) =>
+              isRecord(response) ? { created: response['created'], updated: response['updated'], failed: response['failed'] } : null,
+          },
+        },
+        schema: {
+          summary: 'Import a farmer list (CSV). Good rows are saved, bad rows reported by line; a known phone updates that farmer',
+          tags: ['people'],
+          body: FarmerImportBodySchema,
+          response: { 200: FarmerImportReportSchema, ...errorResponses(400, 401, 403, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        const text = typeof request.body === 'string' ? request.body : request.body.csv;
+        const result = people.importFarmersCsv(text);
+        if (!result.ok) return sendError(reply, 400, result.message);
+        const { created, updated, failed } = result.report;
+        request.log.info({ created, updated, failed }, 'farmer list imported');
+        return result.report;
+      },
+    );
+
+    app.put(
+      '/communes/:commune/station',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        config: {
+          audit: {
+            action: 'commune.station.set',
+            details: ({ response }) => (isRecord(response) ? { stationId: response['stationId'], offsetC: response['offsetC'] } : null),
+          },
+        },
+        schema: {
+          summary: "Set a commune's representative station, for its farmers without a station of their own",
+          tags: ['people'],
+          params: CommuneParamsSchema,
+          body: CommuneStationSetSchema,
+          response: { 200: CommuneStationSchema, ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const result = people.setCommuneStation(request.params.commune, request.body.stationId, request.body.offsetC);
+        if (!result.ok) return sendPeopleError(reply, result);
+        request.log.info({ commune: result.communeStation.commune, stationId: result.communeStation.stationId }, 'commune station set');
+        return result.communeStation;
+      },
+    );
+
+    app.get(
+      '/communes',
+      {
+        schema: {
+          summary: "Communes' representative stations",
+          tags: ['people'],
+          response: { 200: z.array(CommuneStationSchema), ...errorResponses(401) },
+        },
+      },
+      async () => people.communeStations(),
+    );
+
+    app.post(
+      '/officers',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        config: { audit: { action: 'officer.create', details: maskedPhoneOfBody } },
+        schema: {
+          summary: 'Register an agriculture officer (station health notices, end of every escalation chain)',
+          tags: ['people'],
+          body: OfficerCreateSchema,
+          response: { 201: OfficerSchema, ...errorResponses(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => {
+        const result = people.createOfficer(request.body);
+        if (!result.ok) return sendPeopleError(reply, result);
+        request.log.info({ officerId: result.officer.id, phoneMasked: maskPhone(result.officer.phone) }, 'officer registered');
+        return reply.code(201).send(toApiOfficer(result.officer, request));
+      },
+    );
+
+    app.get(
+      '/officers',
+      {
+        schema: { summary: 'All officers', tags: ['people'], response: { 200: z.array(OfficerSchema), ...errorResponses(401) } },
+      },
+      async (request) => people.officers().map((officer) => toApiOfficer(officer, request)),
+    );
   };
 }
 

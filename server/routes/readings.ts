@@ -13,30 +13,35 @@ const MAX_SPAN_DAYS = 400;
 export function readingsRoutes(deps: Pick<AppDeps, 'stations' | 'readings' | 'clock'>): FastifyPluginAsyncZod {
   const { stations, readings, clock } = deps;
   return async (app) => {
-    app.get('/stations/:id/readings', {
-      schema: {
-        summary: 'Readings of one station in a time window, raw or aggregated',
-        tags: ['readings'],
-        params: StationParamsSchema,
-        querystring: ReadingsQuerySchema,
-        response: { 200: ReadingsResponseSchema, ...errorResponses(400, 401, 404) },
+    app.get(
+      '/stations/:id/readings',
+      {
+        schema: {
+          summary: 'Readings of one station in a time window, raw or aggregated',
+          tags: ['readings'],
+          params: StationParamsSchema,
+          querystring: ReadingsQuerySchema,
+          response: { 200: ReadingsResponseSchema, ...errorResponses(400, 401, 404) },
+        },
       },
-    }, async (request, reply) => {
-      const { id } = request.params;
-      const { from, to, every } = request.query;
-      const toMs = to === undefined ? clock.now() : Date.parse(to);
-      const fromMs = from === undefined ? toMs - DEFAULT_SPAN_MS : Date.parse(from);
-      if (fromMs >= toMs) return sendError(reply, 400, 'querystring.from: must be before `to`');
-      if (toMs - fromMs > MAX_SPAN_DAYS * DAY_MS) return sendError(reply, 400, `querystring.from: window longer than ${MAX_SPAN_DAYS} days`);
-      if (!stations.get(id)) return sendError(reply, 404, `station ${id} not found`);
-      const rows = await readings.query(id, { fromMs, toMs, every });
-      return {
-        stationId: id,
-        from: new Date(fromMs).toISOString(),
-        to: new Date(toMs).toISOString(),
-        every: every ?? null,
-        readings: rows,
-      };
-    });
+      async (request, reply) => {
+        const { id } = request.params;
+        const { from, to, every } = request.query;
+        const toMs = to === undefined ? clock.now() : Date.parse(to);
+        const fromMs = from === undefined ? toMs - DEFAULT_SPAN_MS : Date.parse(from);
+        if (fromMs >= toMs) return sendError(reply, 400, 'querystring.from: must be before `to`');
+        if (toMs - fromMs > MAX_SPAN_DAYS * DAY_MS)
+          return sendError(reply, 400, `querystring.from: window longer than ${MAX_SPAN_DAYS} days`);
+        if (!stations.get(id)) return sendError(reply, 404, `station ${id} not found`);
+        const rows = await readings.query(id, { fromMs, toMs, every });
+        return {
+          stationId: id,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          every: every ?? null,
+          readings: rows,
+        };
+      },
+    );
   };
 }

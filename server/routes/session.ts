@@ -18,43 +18,73 @@ export const LOGIN_FAILED_MESSAGE = 'wrong username or password';
 export function loginRoutes(deps: { auth: UserAuth }): FastifyPluginAsyncZod {
   const { auth } = deps;
   return async (app) => {
-    app.post('/session', {
-      config: { audit: { action: 'session.signin', failures: true, actor: ({ request }) => ({ kind: 'user', name: typedUser(auth, request.body) }) } },
-      schema: {
-        summary: 'Sign in: sets the httpOnly session cookie fw_session (12 h, extended by use). 5 failures lock the username for 15 min',
-        tags: ['session'],
-        body: LoginSchema,
-        response: { 200: MeSchema, ...errorResponses(400, 401, 429) },
+    app.post(
+      '/session',
+      {
+        config: {
+          audit: {
+            action: 'session.signin',
+            failures: true,
+            actor: ({ request }) => ({ kind: 'user', name: typedUser(auth, request.body) }),
+          },
+        },
+        schema: {
+          summary: 'Sign in: sets the httpOnly session cookie fw_session (12 h, extended by use). 5 failures lock the username for 15 min',
+          tags: ['session'],
+          body: LoginSchema,
+          response: { 200: MeSchema, ...errorResponses(400, 401, 429) },
+        },
       },
-    }, async (request, reply) => {
-      const result = await auth.login(request.body.username, request.body.password);
-      if (!result.ok && result.reason === 'locked') {
-        const minutes = Math.ceil(result.retryAfterS / 60);
-        return sendError(reply.header('retry-after', String(result.retryAfterS)), 429, `too many failed sign-ins; try again in ${minutes} min`);
-      }
-      if (!result.ok) return sendError(reply, 401, LOGIN_FAILED_MESSAGE);
-      setSessionCookie(request, reply, result.sessionId);
-      return { username: result.user.username, role: result.user.role, name: result.user.name };
-    });
+      async (request, reply) => {
+        const result = await auth.login(request.body.username, request.body.password);
+        if (!result.ok && result.reason === 'locked') {
+          const minutes = Math.ceil(result.retryAfterS / 60);
+          return sendError(
+            reply.header('retry-after', String(result.retryAfterS)),
+            429,
+            `too many failed sign-ins; try again in ${minutes} min`,
+          );
+        }
+        if (!result.ok) return sendError(reply, 401, LOGIN_FAILED_MESSAGE);
+        setSessionCookie(request, reply, result.sessionId);
+        return { username: result.user.username, role: result.user.role, name: result.user.name };
+      },
+    );
   };
 }
 
 /** `GET /api/me` and `DELETE /api/session`, behind the /api authentication hook. `auth` is null when users are not wired. */
 export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/me', {
-      schema: { summary: 'Who is signed in, and with which role', tags: ['session'], response: { 200: MeSchema, ...errorResponses(401) } },
-    }, async (request) => me(request));
+    app.get(
+      '/me',
+      {
+        schema: {
+          summary: 'Who is signed in, and with which role',
+          tags: ['session'],
+          response: { 200: MeSchema, ...errorResponses(401) },
+        },
+      },
+      async (request) => me(request),
+    );
 
-    app.delete('/session', {
-      config: { audit: { action: 'session.signout' } },
-      schema: { summary: 'Sign out: ends the session of the cookie and clears it', tags: ['session'], response: { 204: z.null(), ...errorResponses(401, 403) } },
-    }, async (request, reply) => {
-      const sessionId = request.cookies[SESSION_COOKIE];
-      if (sessionId !== undefined) deps.auth?.sessions.revoke(sessionId);
-      request.log.info({ subject: request.principal?.subject }, 'signed out');
-      return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send(null);
-    });
+    app.delete(
+      '/session',
+      {
+        config: { audit: { action: 'session.signout' } },
+        schema: {
+          summary: 'Sign out: ends the session of the cookie and clears it',
+          tags: ['session'],
+          response: { 204: z.null(), ...errorResponses(401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const sessionId = request.cookies[SESSION_COOKIE];
+        if (sessionId !== undefined) deps.auth?.sessions.revoke(sessionId);
+        request.log.info({ subject: request.principal?.subject }, 'signed out');
+        return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send(null);
+      },
+    );
   };
 }
 
@@ -79,4 +109,3 @@ function setSessionCookie(request: FastifyRequest, reply: FastifyReply, sessionI
   // No Max-Age: the browser forgets it on close; the server's sliding 12 h expiry is what counts.
   reply.setCookie(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'strict', path: '/', secure: request.protocol === 'https' });
 }
-

@@ -12,69 +12,94 @@ export const StationParamsSchema = z.object({ id: StationIdSchema });
 export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): FastifyPluginAsyncZod {
   const { stations, activity } = deps;
   return async (app) => {
-    app.post('/stations', {
-      preHandler: requireRole('admin'),
-      config: { audit: { action: 'station.create', details: ({ request }) => ({ commune: (request.body as { commune?: unknown }).commune ?? null }) } },
-      schema: {
-        summary: 'Register a station; the answer holds its MQTT token, shown only this once',
-        tags: ['stations'],
-        body: StationCreateSchema,
-        response: { 201: StationCredentialsSchema, ...errorResponses(400, 401, 403, 409) },
+    app.post(
+      '/stations',
+      {
+        preHandler: requireRole('admin'),
+        config: {
+          audit: {
+            action: 'station.create',
+            details: ({ request }) => ({ commune: (request.body as { commune?: unknown }).commune ?? null }),
+          },
+        },
+        schema: {
+          summary: 'Register a station; the answer holds its MQTT token, shown only this once',
+          tags: ['stations'],
+          body: StationCreateSchema,
+          response: { 201: StationCredentialsSchema, ...errorResponses(400, 401, 403, 409) },
+        },
       },
-    }, async (request, reply) => {
-      const result = await stations.create(request.body);
-      if (!result.ok) return sendError(reply, 409, `station ${request.body.id} already exists`);
-      request.log.info({ stationId: result.station.id }, 'station registered');
-      return reply.code(201).send({ id: result.station.id, token: result.token });
-    });
-
-    app.get('/stations', {
-      schema: { summary: 'All stations', tags: ['stations'], response: { 200: z.array(StationSchema), ...errorResponses(401) } },
-    }, async () => stations.list().map((record) => toApiStation(record, activity)));
-
-    app.get('/stations/:id', {
-      schema: {
-        summary: 'One station',
-        tags: ['stations'],
-        params: StationParamsSchema,
-        response: { 200: StationSchema, ...errorResponses(400, 401, 404) },
+      async (request, reply) => {
+        const result = await stations.create(request.body);
+        if (!result.ok) return sendError(reply, 409, `station ${request.body.id} already exists`);
+        request.log.info({ stationId: result.station.id }, 'station registered');
+        return reply.code(201).send({ id: result.station.id, token: result.token });
       },
-    }, async (request, reply) => {
-      const record = stations.get(request.params.id);
-      if (!record) return sendError(reply, 404, `station ${request.params.id} not found`);
-      return toApiStation(record, activity);
-    });
+    );
 
-    app.post('/stations/:id/token', {
-      preHandler: requireRole('admin'),
-      config: { audit: { action: 'station.token.rotate' } },
-      schema: {
-        summary: 'Issue a new MQTT token; the old one is refused from now on',
-        tags: ['stations'],
-        params: StationParamsSchema,
-        response: { 200: StationCredentialsSchema, ...errorResponses(400, 401, 403, 404) },
+    app.get(
+      '/stations',
+      {
+        schema: { summary: 'All stations', tags: ['stations'], response: { 200: z.array(StationSchema), ...errorResponses(401) } },
       },
-    }, async (request, reply) => {
-      const token = await stations.rotateToken(request.params.id);
-      if (token === null) return sendError(reply, 404, `station ${request.params.id} not found`);
-      request.log.info({ stationId: request.params.id }, 'station token rotated');
-      return { id: request.params.id, token };
-    });
+      async () => stations.list().map((record) => toApiStation(record, activity)),
+    );
 
-    app.delete('/stations/:id/token', {
-      preHandler: requireRole('admin'),
-      config: { audit: { action: 'station.token.revoke' } },
-      schema: {
-        summary: 'Revoke the MQTT token: the station is disconnected and refused until a new token is issued (POST …/token)',
-        tags: ['stations'],
-        params: StationParamsSchema,
-        response: { 204: z.null(), ...errorResponses(400, 401, 403, 404) },
+    app.get(
+      '/stations/:id',
+      {
+        schema: {
+          summary: 'One station',
+          tags: ['stations'],
+          params: StationParamsSchema,
+          response: { 200: StationSchema, ...errorResponses(400, 401, 404) },
+        },
       },
-    }, async (request, reply) => {
-      if (!stations.revokeToken(request.params.id)) return sendError(reply, 404, `station ${request.params.id} not found`);
-      request.log.warn({ stationId: request.params.id }, 'station token revoked');
-      return reply.code(204).send(null);
-    });
+      async (request, reply) => {
+        const record = stations.get(request.params.id);
+        if (!record) return sendError(reply, 404, `station ${request.params.id} not found`);
+        return toApiStation(record, activity);
+      },
+    );
+
+    app.post(
+      '/stations/:id/token',
+      {
+        preHandler: requireRole('admin'),
+        config: { audit: { action: 'station.token.rotate' } },
+        schema: {
+          summary: 'Issue a new MQTT token; the old one is refused from now on',
+          tags: ['stations'],
+          params: StationParamsSchema,
+          response: { 200: StationCredentialsSchema, ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        const token = await stations.rotateToken(request.params.id);
+        if (token === null) return sendError(reply, 404, `station ${request.params.id} not found`);
+        request.log.info({ stationId: request.params.id }, 'station token rotated');
+        return { id: request.params.id, token };
+      },
+    );
+
+    app.delete(
+      '/stations/:id/token',
+      {
+        preHandler: requireRole('admin'),
+        config: { audit: { action: 'station.token.revoke' } },
+        schema: {
+          summary: 'Revoke the MQTT token: the station is disconnected and refused until a new token is issued (POST …/token)',
+          tags: ['stations'],
+          params: StationParamsSchema,
+          response: { 204: z.null(), ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        if (!stations.revokeToken(request.params.id)) return sendError(reply, 404, `station ${request.params.id} not found`);
+        request.log.warn({ stationId: request.params.id }, 'station token revoked');
+        return reply.code(204).send(null);
+      },
+    );
   };
 }
 

@@ -30,13 +30,28 @@ const KeypressSchema = z.looseObject({ Digits: z.string().optional() });
 
 /** Twilio message statuses → outbox statuses; the ones in between (queued, sending…) mean "sent". */
 const MESSAGE_STATUS: Record<string, ProviderStatus> = {
-  accepted: 'sent', scheduled: 'sent', queued: 'sent', sending: 'sent', sent: 'sent',
-  delivered: 'delivered', read: 'delivered', undelivered: 'undelivered', failed: 'failed', canceled: 'failed',
+  accepted: 'sent',
+  scheduled: 'sent',
+  queued: 'sent',
+  sending: 'sent',
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'delivered',
+  undelivered: 'undelivered',
+  failed: 'failed',
+  canceled: 'failed',
 };
 /** Call statuses: answered → delivered; not answered → undelivered; could not be placed → failed. */
 const CALL_STATUS: Record<string, ProviderStatus> = {
-  queued: 'sent', initiated: 'sent', ringing: 'sent', 'in-progress': 'sent',
-  completed: 'delivered', busy: 'undelivered', 'no-answer': 'undelivered', canceled: 'undelivered', failed: 'failed',
+  queued: 'sent',
+  initiated: 'sent',
+  ringing: 'sent',
+  'in-progress': 'sent',
+  completed: 'delivered',
+  busy: 'undelivered',
+  'no-answer': 'undelivered',
+  canceled: 'undelivered',
+  failed: 'failed',
 };
 
 const SPEECH: Record<Language, { voice: 'vi-VN' | 'en-US'; prompt: string; noInput: string; thanks: string }> = {
@@ -46,7 +61,12 @@ const SPEECH: Record<Language, { voice: 'vi-VN' | 'en-US'; prompt: string; noInp
     noInput: 'Không nhận được xác nhận. Xin cảm ơn.',
     thanks: 'Cảm ơn. Đã xác nhận cảnh báo.',
   },
-  en: { voice: 'en-US', prompt: 'Press 1 to confirm.', noInput: 'No confirmation received. Goodbye.', thanks: 'Thank you. The warning is confirmed.' },
+  en: {
+    voice: 'en-US',
+    prompt: 'Press 1 to confirm.',
+    noInput: 'No confirmation received. Goodbye.',
+    thanks: 'Thank you. The warning is confirmed.',
+  },
 };
 
 /** `/api/twilio/…`: status callbacks, the call script (TwiML) and its keypress. Every request must be signed by Twilio. */
@@ -56,7 +76,10 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
   /** Someone pressed 1 on a known call: the alert is acknowledged by voice. Target: the call's outbox row. */
   const keypressAudit: AuditSpec = {
     action: 'alert.ack.keypress',
-    when: (request) => isRecord(request.body) && request.body['Digits'] === '1' && voiceRow(Number((request.params as { rowId?: unknown }).rowId)) !== undefined,
+    when: (request) =>
+      isRecord(request.body) &&
+      request.body['Digits'] === '1' &&
+      voiceRow(Number((request.params as { rowId?: unknown }).rowId)) !== undefined,
     actor: () => ({ kind: 'twilio', name: 'twilio keypress' }),
     details: ({ request }) => {
       const row = voiceRow(Number((request.params as { rowId?: unknown }).rowId));
@@ -75,10 +98,14 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
 
     app.post('/status', { schema: { hide: true, body: StatusCallbackSchema } }, async (request, reply) => {
       const { MessageSid, MessageStatus, CallSid, CallStatus, ErrorCode } = request.body;
-      const update = MessageSid !== undefined && MessageStatus !== undefined
-        ? { sid: MessageSid, status: MESSAGE_STATUS[MessageStatus] }
-        : CallSid !== undefined && CallStatus !== undefined ? { sid: CallSid, status: CALL_STATUS[CallStatus] } : null;
-      if (update === null || update.status === undefined) return sendError(reply, 400, 'body: expected MessageSid+MessageStatus or CallSid+CallStatus with a known status');
+      const update =
+        MessageSid !== undefined && MessageStatus !== undefined
+          ? { sid: MessageSid, status: MESSAGE_STATUS[MessageStatus] }
+          : CallSid !== undefined && CallStatus !== undefined
+            ? { sid: CallSid, status: CALL_STATUS[CallStatus] }
+            : null;
+      if (update === null || update.status === undefined)
+        return sendError(reply, 400, 'body: expected MessageSid+MessageStatus or CallSid+CallStatus with a known status');
       const error = ErrorCode ? `Twilio error ${ErrorCode} (${MessageStatus ?? CallStatus})` : null;
       notifier.applyStatus(update.sid, update.status, error);
       return reply.code(204).send();
@@ -90,21 +117,25 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
       return twiml(reply, callScript(row, `${publicUrl}/api/twilio/voice/${row.id}/keypress`));
     });
 
-    app.post('/voice/:rowId/keypress', { config: { audit: keypressAudit }, schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } }, async (request, reply) => {
-      const row = voiceRow(request.params.rowId);
-      if (row === undefined) return twiml(reply, hangUp());
-      const speech = SPEECH[row.language];
-      if (request.body.Digits !== '1') {
+    app.post(
+      '/voice/:rowId/keypress',
+      { config: { audit: keypressAudit }, schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } },
+      async (request, reply) => {
+        const row = voiceRow(request.params.rowId);
+        if (row === undefined) return twiml(reply, hangUp());
+        const speech = SPEECH[row.language];
+        if (request.body.Digits !== '1') {
+          const response = new twilio.twiml.VoiceResponse();
+          response.redirect({ method: 'POST' }, `${publicUrl}/api/twilio/voice/${row.id}`);
+          return twiml(reply, response);
+        }
+        notifier.acknowledge(row.id);
         const response = new twilio.twiml.VoiceResponse();
-        response.redirect({ method: 'POST' }, `${publicUrl}/api/twilio/voice/${row.id}`);
+        response.say({ language: speech.voice }, speech.thanks);
+        response.hangup();
         return twiml(reply, response);
-      }
-      notifier.acknowledge(row.id);
-      const response = new twilio.twiml.VoiceResponse();
-      response.say({ language: speech.voice }, speech.thanks);
-      response.hangup();
-      return twiml(reply, response);
-    });
+      },
+    );
   };
 
   function voiceRow(id: number): OutboxRow | undefined {
@@ -114,7 +145,10 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
 }
 
 /** The call: the message and the prompt, said twice, waiting for one key; a goodbye if none comes. */
-export function callScript(row: Pick<OutboxRow, 'body' | 'language'>, keypressUrl: string): InstanceType<typeof twilio.twiml.VoiceResponse> {
+export function callScript(
+  row: Pick<OutboxRow, 'body' | 'language'>,
+  keypressUrl: string,
+): InstanceType<typeof twilio.twiml.VoiceResponse> {
   const speech = SPEECH[row.language];
   const body = row.body.normalize('NFC').trim();
   // Scripts composed by alerts/messages-voice.ts already end with the prompt; say it once, not twice.

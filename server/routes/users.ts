@@ -17,35 +17,49 @@ export type User = z.infer<typeof UserSchema>;
 export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZod {
   const { users } = deps;
   return async (app) => {
-    app.get('/users', {
-      preHandler: requireRole('admin'),
-      schema: { summary: 'All dashboard users', tags: ['users'], response: { 200: z.array(UserSchema), ...errorResponses(401, 403) } },
-    }, async () => users.list().map(toApiUser));
+    app.get(
+      '/users',
+      {
+        preHandler: requireRole('admin'),
+        schema: { summary: 'All dashboard users', tags: ['users'], response: { 200: z.array(UserSchema), ...errorResponses(401, 403) } },
+      },
+      async () => users.list().map(toApiUser),
+    );
 
-    app.post('/users', {
-      preHandler: requireRole('admin'),
-      config: {
-        audit: {
-          action: 'user.create',
-          target: ({ response }) => (isRecord(response) && typeof response['username'] === 'string' ? response['username'] : null),
-          details: ({ response }) => (isRecord(response) ? { role: response['role'] } : null),
+    app.post(
+      '/users',
+      {
+        preHandler: requireRole('admin'),
+        config: {
+          audit: {
+            action: 'user.create',
+            target: ({ response }) => (isRecord(response) && typeof response['username'] === 'string' ? response['username'] : null),
+            details: ({ response }) => (isRecord(response) ? { role: response['role'] } : null),
+          },
+        },
+        schema: {
+          summary: 'Create a dashboard user (admin, officer or viewer); the password is stored as an scrypt hash only',
+          tags: ['users'],
+          body: UserCreateSchema,
+          response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409) },
         },
       },
-      schema: {
-        summary: 'Create a dashboard user (admin, officer or viewer); the password is stored as an scrypt hash only',
-        tags: ['users'],
-        body: UserCreateSchema,
-        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409) },
+      async (request, reply) => {
+        const result = await users.create(request.body);
+        if (!result.ok) return sendError(reply, result.reason === 'exists' ? 409 : 400, result.message);
+        request.log.info({ username: result.user.username, role: result.user.role, by: request.principal?.subject }, 'user created');
+        return reply.code(201).send(toApiUser(result.user));
       },
-    }, async (request, reply) => {
-      const result = await users.create(request.body);
-      if (!result.ok) return sendError(reply, result.reason === 'exists' ? 409 : 400, result.message);
-      request.log.info({ username: result.user.username, role: result.user.role, by: request.principal?.subject }, 'user created');
-      return reply.code(201).send(toApiUser(result.user));
-    });
+    );
   };
 }
 
 export function toApiUser(user: UserRecord): User {
-  return { username: user.username, name: user.name, role: user.role, createdAt: new Date(user.createdAt).toISOString(), disabled: user.disabled };
+  return {
+    username: user.username,
+    name: user.name,
+    role: user.role,
+    createdAt: new Date(user.createdAt).toISOString(),
+    disabled: user.disabled,
+  };
 }

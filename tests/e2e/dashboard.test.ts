@@ -30,18 +30,29 @@ describe('officers dashboard', () => {
   beforeAll(async () => {
     influx = await startTestInfluxd({ database: 'frostwatch' });
     dataDir = await prepareDistrict();
-    await admin(dataDir, ['user', 'add', '--username', 'thu', '--name', 'Lê Thị Thu', '--role', 'officer', '--password-stdin'], `${PASSWORD}\n`);
-    await admin(dataDir, ['user', 'add', '--username', 'khach', '--name', 'Khách', '--role', 'viewer', '--password-stdin'], `${PASSWORD}\n`);
+    await admin(
+      dataDir,
+      ['user', 'add', '--username', 'thu', '--name', 'Lê Thị Thu', '--role', 'officer', '--password-stdin'],
+      `${PASSWORD}\n`,
+    );
+    await admin(
+      dataDir,
+      ['user', 'add', '--username', 'khach', '--name', 'Khách', '--role', 'viewer', '--password-stdin'],
+      `${PASSWORD}\n`,
+    );
     const ports = await freePorts();
     baseUrl = `http://127.0.0.1:${ports.http}`;
-    fw = runFrostwatch(['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(SPEED), '--start', '2026-12-20T15:00:00+07:00'], {
-      DATA_DIR: dataDir,
-      HTTP_PORT: String(ports.http),
-      MQTT_PORT: String(ports.mqtt),
-      MQTT_WS_PORT: String(ports.ws),
-      INFLUX_URL: influx.url,
-      ADMIN_TOKEN,
-    });
+    fw = runFrostwatch(
+      ['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(SPEED), '--start', '2026-12-20T15:00:00+07:00'],
+      {
+        DATA_DIR: dataDir,
+        HTTP_PORT: String(ports.http),
+        MQTT_PORT: String(ports.mqtt),
+        MQTT_WS_PORT: String(ports.ws),
+        INFLUX_URL: influx.url,
+        ADMIN_TOKEN,
+      },
+    );
     await waitForHttp(baseUrl, fw);
     http = api(baseUrl, ADMIN_TOKEN);
     browser = await launchChromium();
@@ -55,13 +66,17 @@ describe('officers dashboard', () => {
 
   async function signIn(username: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 412, height: 915 }, acceptDownloads: true }); // a phone
-    await context.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))`);
+    await context.addInitScript(
+      `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))`,
+    );
     const page = await context.newPage();
     page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|CSP violation/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+      if (message.type() === 'error' && /Content Security Policy|CSP violation/i.test(message.text()))
+        cspViolations.push(`${page.url()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => {
-      if (error.name === 'EvalError' || /Content Security Policy/i.test(error.message)) cspViolations.push(`${page.url()}: ${error.name}: ${error.message}`);
+      if (error.name === 'EvalError' || /Content Security Policy/i.test(error.message))
+        cspViolations.push(`${page.url()}: ${error.name}: ${error.message}`);
     });
     await page.goto(baseUrl);
     await page.getByTestId('login-username').fill(username);
@@ -81,7 +96,9 @@ describe('officers dashboard', () => {
     expect(await page.getByTestId('marker-sim-01').getAttribute('data-level')).toBe('none');
     // No reload: the server-sent events move the station up the ladder.
     // Polled from here, not with a string predicate: the dashboard's CSP (no 'unsafe-eval') forbids evaluating strings in the page.
-    await expect.poll(() => page.getByTestId('marker-sim-01').getAttribute('data-level'), { timeout: 90_000, interval: 250 }).not.toBe('none');
+    await expect
+      .poll(() => page.getByTestId('marker-sim-01').getAttribute('data-level'), { timeout: 90_000, interval: 250 })
+      .not.toBe('none');
     expect(await page.getByTestId('station-row-sim-01').getAttribute('data-level')).not.toBe('none');
     expect(await page.getByTestId('live-indicator').getAttribute('data-state')).toBe('live');
     await page.screenshot({ path: screenshot('2-overview-watch'), fullPage: true });
@@ -96,7 +113,8 @@ describe('officers dashboard', () => {
     await canvas.waitFor();
     // Something was drawn: count painted pixels on the chart's canvas.
     // (Browser code as a string: the test project has no DOM types.)
-    await page.waitForFunction(`(() => {
+    await page.waitForFunction(
+      `(() => {
       const c = document.querySelector('[data-testid="chart"] canvas');
       const ctx = c && c.getContext('2d');
       if (!c || !ctx || c.width === 0) return false;
@@ -104,7 +122,10 @@ describe('officers dashboard', () => {
       let painted = 0;
       for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
       return painted > 2000;
-    })()`, null, { timeout: 30_000 });
+    })()`,
+      null,
+      { timeout: 30_000 },
+    );
     await page.screenshot({ path: screenshot('3-station-chart'), fullPage: true });
     await page.context().close();
   });
@@ -122,7 +143,9 @@ describe('officers dashboard', () => {
     await page.screenshot({ path: screenshot('4-alert-detail'), fullPage: true });
     await page.getByTestId(`ack-${alert!.id}`).click();
     await page.getByTestId('tab-acknowledged').click();
-    await expect.poll(() => page.getByTestId(`alert-${alert!.id}`).getAttribute('data-status'), { timeout: 15_000, interval: 100 }).toBe('acknowledged');
+    await expect
+      .poll(() => page.getByTestId(`alert-${alert!.id}`).getAttribute('data-status'), { timeout: 15_000, interval: 100 })
+      .toBe('acknowledged');
     expect((await http.get<Alert>(`/api/alerts/${alert!.id}`)).body.acknowledgedBy).toBeTruthy();
     await page.screenshot({ path: screenshot('5-alert-acknowledged'), fullPage: true });
     await page.context().close();

@@ -30,22 +30,39 @@ afterAll(async () => {
 });
 
 describe('gateway: hostile batches', () => {
-  it('stores every valid reading of a mixed batch before the PUBACK', async () => {
-    await fc.assert(fc.asyncProperty(mixedBatch(NOW, 30), async (items) => {
-      const before = sink.readingsOf(STATION).length;
-      await station.publishAsync(readingsTopic(STATION), JSON.stringify(items.map((i) => i.r)), { qos: 1 });
-      const valid = items.filter((i) => i.valid).map((i) => asReceived(i.r as ReadingInput));
-      expect(sink.readingsOf(STATION).slice(before)).toEqual(valid);
-    }), fuzzRuns(150));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'stores every valid reading of a mixed batch before the PUBACK',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(mixedBatch(NOW, 30), async (items) => {
+          const before = sink.readingsOf(STATION).length;
+          await station.publishAsync(readingsTopic(STATION), JSON.stringify(items.map((i) => i.r)), { qos: 1 });
+          const valid = items.filter((i) => i.valid).map((i) => asReceived(i.r as ReadingInput));
+          expect(sink.readingsOf(STATION).slice(before)).toEqual(valid);
+        }),
+        fuzzRuns(150),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('keeps the station connected and its next reading stored, whatever bytes it sent first', async () => {
-    const garbage = fc.oneof(fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)), fc.jsonValue().map((j) => Buffer.from(JSON.stringify(j) ?? '')));
-    await fc.assert(fc.asyncProperty(garbage, fc.boolean(), validReading(NOW), async (payload, toStatus, next) => {
-      await station.publishAsync(toStatus ? statusTopic(STATION) : readingsTopic(STATION), payload, { qos: 1 });
-      await station.publishAsync(readingsTopic(STATION), JSON.stringify(next), { qos: 1 });
-      expect(station.connected).toBe(true);
-      expect(sink.readingsOf(STATION).at(-1)).toEqual(asReceived(next));
-    }), fuzzRuns(150));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'keeps the station connected and its next reading stored, whatever bytes it sent first',
+    async () => {
+      const garbage = fc.oneof(
+        fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)),
+        fc.jsonValue().map((j) => Buffer.from(JSON.stringify(j) ?? '')),
+      );
+      await fc.assert(
+        fc.asyncProperty(garbage, fc.boolean(), validReading(NOW), async (payload, toStatus, next) => {
+          await station.publishAsync(toStatus ? statusTopic(STATION) : readingsTopic(STATION), payload, { qos: 1 });
+          await station.publishAsync(readingsTopic(STATION), JSON.stringify(next), { qos: 1 });
+          expect(station.connected).toBe(true);
+          expect(sink.readingsOf(STATION).at(-1)).toEqual(asReceived(next));
+        }),
+        fuzzRuns(150),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -20,7 +20,16 @@ export function readingAt(ts: number): fc.Arbitrary<Reading> {
 /** Readings a station may send at `nowMs` (docs/protocol.md), epoch ms or ISO 8601, any subset of optional fields. */
 export function validReading(nowMs: number): fc.Arbitrary<ReadingInput> {
   const tsMs = fc.integer({ min: nowMs - DEFAULT_PAYLOAD_LIMITS.maxAgeMs + 1_000, max: nowMs + DEFAULT_PAYLOAD_LIMITS.maxFutureMs });
-  return fc.record({ ts: fc.oneof(tsMs, tsMs.map((ms) => new Date(ms).toISOString())), ...MEASUREMENTS }, { requiredKeys: ['ts', 'airTempC'] });
+  return fc.record(
+    {
+      ts: fc.oneof(
+        tsMs,
+        tsMs.map((ms) => new Date(ms).toISOString()),
+      ),
+      ...MEASUREMENTS,
+    },
+    { requiredKeys: ['ts', 'airTempC'] },
+  );
 }
 
 /** Not a valid reading: wrong types, out of range, missing air temperature, bad or far timestamps, not an object. */
@@ -41,7 +50,10 @@ export function invalidReading(nowMs: number): fc.Arbitrary<unknown> {
 
 /** A batch mixing both, each item tagged so a test knows which ones must be kept. */
 export function mixedBatch(nowMs: number, maxLength = 40): fc.Arbitrary<Array<{ valid: boolean; r: unknown }>> {
-  const item = fc.oneof(validReading(nowMs).map((r) => ({ valid: true, r: r as unknown })), invalidReading(nowMs).map((r) => ({ valid: false, r })));
+  const item = fc.oneof(
+    validReading(nowMs).map((r) => ({ valid: true, r: r as unknown })),
+    invalidReading(nowMs).map((r) => ({ valid: false, r })),
+  );
   return fc.array(item, { minLength: 1, maxLength });
 }
 

@@ -20,7 +20,15 @@ const edgy = fc.oneof(
 );
 const tsValue = fc.oneof(
   fc.integer({ min: NOW - DEFAULT_PAYLOAD_LIMITS.maxAgeMs - 60_000, max: NOW + DEFAULT_PAYLOAD_LIMITS.maxFutureMs + 60_000 }),
-  fc.constantFrom(Date.UTC(2000, 0, 1), Date.UTC(2100, 0, 1), Date.UTC(2100, 0, 1) + 1, NOW + 0.5, NOW / 1_000, '2026-12-20T15:00:00Z', null),
+  fc.constantFrom(
+    Date.UTC(2000, 0, 1),
+    Date.UTC(2100, 0, 1),
+    Date.UTC(2100, 0, 1) + 1,
+    NOW + 0.5,
+    NOW / 1_000,
+    '2026-12-20T15:00:00Z',
+    null,
+  ),
 );
 const fieldByField = fc.record(
   {

@@ -34,8 +34,13 @@ export interface PublisherOptions {
 export function startAckedPublisher(options: PublisherOptions): AckedPublisher {
   const { stationId, baseMs, window = 8, gapMs = 5 } = options;
   const client: MqttClient = mqtt.connect(options.url, {
-    username: stationId, password: options.token, clientId: stationId, clean: false,
-    reconnectPeriod: 100, connectTimeout: 2_000, protocolVersion: 4,
+    username: stationId,
+    password: options.token,
+    clientId: stationId,
+    clean: false,
+    reconnectPeriod: 100,
+    connectTimeout: 2_000,
+    protocolVersion: 4,
   });
   client.on('error', () => undefined); // refused or reset while the broker restarts: mqtt.js reconnects
   const topic = readingsTopic(stationId as StationId);

@@ -39,12 +39,61 @@ export const PHONES = {
 export async function prepareDistrict(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-night-'));
   for (const id of ['sim-01', 'sim-02', 'sim-03']) {
-    await admin(dataDir, ['station', 'add', '--id', id, '--name', `Trạm ${id.slice(4)}`, '--commune', 'Lát', '--lat', '12.03', '--lon', '108.40', '--elevation', '1550']);
+    await admin(dataDir, [
+      'station',
+      'add',
+      '--id',
+      id,
+      '--name',
+      `Trạm ${id.slice(4)}`,
+      '--commune',
+      'Lát',
+      '--lat',
+      '12.03',
+      '--lon',
+      '108.40',
+      '--elevation',
+      '1550',
+    ]);
   }
-  await admin(dataDir, ['farmer', 'add', '--name', 'Nguyễn Văn Hà', '--phone', '0912 345 678', '--station', 'sim-01', '--contact', 'household:Chị Lan:0987 654 321']);
-  await admin(dataDir, ['farmer', 'add', '--name', 'John Smith', '--phone', '0913 000 111', '--language', 'en', '--no-diacritics', '--station', 'sim-02']);
+  await admin(dataDir, [
+    'farmer',
+    'add',
+    '--name',
+    'Nguyễn Văn Hà',
+    '--phone',
+    '0912 345 678',
+    '--station',
+    'sim-01',
+    '--contact',
+    'household:Chị Lan:0987 654 321',
+  ]);
+  await admin(dataDir, [
+    'farmer',
+    'add',
+    '--name',
+    'John Smith',
+    '--phone',
+    '0913 000 111',
+    '--language',
+    'en',
+    '--no-diacritics',
+    '--station',
+    'sim-02',
+  ]);
   await admin(dataDir, ['commune', 'set-station', 'Lát', 'sim-01', '--offset', '-1']);
-  await admin(dataDir, ['farmer', 'add', '--name', 'Trần Văn Tư', '--phone', '0903 111 222', '--commune', 'Lát', '--contact', 'household:Cô Mai:0903 111 333']);
+  await admin(dataDir, [
+    'farmer',
+    'add',
+    '--name',
+    'Trần Văn Tư',
+    '--phone',
+    '0903 111 222',
+    '--commune',
+    'Lát',
+    '--contact',
+    'household:Cô Mai:0903 111 333',
+  ]);
   await admin(dataDir, ['officer', 'add', '--name', 'Cán bộ Khuyến nông', '--phone', '0904 555 666']);
   return dataDir;
 }
@@ -72,7 +121,12 @@ export interface FrostNightRun {
 export const NIGHT_SPEED = 600; // a 17-hour evening and night in under two minutes
 
 /** `frostwatch up` with three simulated stations on a frost night, warning through the Twilio-compatible server. */
-export async function runFrostNight(dataDir: string, twilio: TwilioTestServer, influxUrl: string, startIso: string): Promise<FrostNightRun> {
+export async function runFrostNight(
+  dataDir: string,
+  twilio: TwilioTestServer,
+  influxUrl: string,
+  startIso: string,
+): Promise<FrostNightRun> {
   const ports = await freePorts();
   const baseUrl = `http://127.0.0.1:${ports.http}`;
   const env = {
@@ -88,7 +142,8 @@ export async function runFrostNight(dataDir: string, twilio: TwilioTestServer, i
     TWILIO_API_URL: twilio.url,
     PUBLIC_URL: baseUrl,
   };
-  const start = (at: string) => runFrostwatch(['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(NIGHT_SPEED), '--start', at], env);
+  const start = (at: string) =>
+    runFrostwatch(['up', '--sim', '3', '--scenario', 'frost-night', '--speed', String(NIGHT_SPEED), '--start', at], env);
   const run: FrostNightRun = {
     fw: start(startIso),
     http: api(baseUrl, ADMIN_TOKEN),
@@ -110,7 +165,9 @@ export function playPhones(twilio: TwilioTestServer): () => void {
     for (const call of twilio.created('call')) {
       if (call.sid === undefined || answered.has(call.sid)) continue;
       answered.add(call.sid);
-      void (call.to === PHONES.ha ? twilio.answerCall(call.sid, '1') : twilio.callStatus(call.sid, 'no-answer')).catch(() => answered.delete(call.sid!));
+      void (call.to === PHONES.ha ? twilio.answerCall(call.sid, '1') : twilio.callStatus(call.sid, 'no-answer')).catch(() =>
+        answered.delete(call.sid!),
+      );
     }
   }, 200);
   return () => clearInterval(timer);

@@ -47,7 +47,11 @@ export interface FullApp {
   /** A frost alert opened directly in the alert store (the rule engine is not under test here). */
   openAlert(stationId: string, reason: string, atMs: number): number;
   /** Form-encoded Twilio callback headers and body, signed like Twilio does (or not). */
-  twilioRequest(path: string, params: Record<string, string>, sign?: boolean): { url: string; headers: Record<string, string>; payload: string };
+  twilioRequest(
+    path: string,
+    params: Record<string, string>,
+    sign?: boolean,
+  ): { url: string; headers: Record<string, string>; payload: string };
   close(): Promise<void>;
 }
 
@@ -56,14 +60,38 @@ export function stationBody(id: string, extra: Partial<StationCreate> = {}): Sta
 }
 
 const NO_INPUTS: DecisionInputs = {
-  readingTs: 0, airTempC: null, rhPct: null, windMs: null, dewPointC: null, frostPointC: null, wetBulbC: null, leafEstC: null,
-  trendCPerH: null, nowcastMinC: null, forecastMinC: null, forecastMinAtMs: null, sunsetMs: null, sunriseMs: null, radiative: null, batteryV: null,
+  readingTs: 0,
+  airTempC: null,
+  rhPct: null,
+  windMs: null,
+  dewPointC: null,
+  frostPointC: null,
+  wetBulbC: null,
+  leafEstC: null,
+  trendCPerH: null,
+  nowcastMinC: null,
+  forecastMinC: null,
+  forecastMinAtMs: null,
+  sunsetMs: null,
+  sunriseMs: null,
+  radiative: null,
+  batteryV: null,
 };
 
 /** Default: limits far above what a test sends. The limiter has tests of its own; here it would only answer 429 to a fuzzer. */
-const UNLIMITED: Partial<HttpRateLimits> = { requestsPerMin: 1_000_000, signInsPerMin: 1_000_000, failedAuthMax: 1_000_000, twilioPerMin: 1_000_000 };
+const UNLIMITED: Partial<HttpRateLimits> = {
+  requestsPerMin: 1_000_000,
+  signInsPerMin: 1_000_000,
+  failedAuthMax: 1_000_000,
+  twilioPerMin: 1_000_000,
+};
 
-export async function startFullApp(options: { clock: Clock; logger?: Logger; influx?: TestInfluxd; rateLimits?: Partial<HttpRateLimits> }): Promise<FullApp> {
+export async function startFullApp(options: {
+  clock: Clock;
+  logger?: Logger;
+  influx?: TestInfluxd;
+  rateLimits?: Partial<HttpRateLimits>;
+}): Promise<FullApp> {
   const { clock } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
   const influx = options.influx ?? (await startTestInfluxd({ database: 'frostwatch_full_app' }));
@@ -73,10 +101,29 @@ export async function startFullApp(options: { clock: Clock; logger?: Logger; inf
   const activity = new StationActivity();
   const query = (id: string, range: { fromMs: number; toMs: number; every?: string }) => queryReadings(influx.conn, id, range);
   const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  const alerting = startAlerting({ db, stations, activity, settings, publicUrl: PUBLIC_URL, clock, logger, metrics: new Registry(), query });
+  const alerting = startAlerting({
+    db,
+    stations,
+    activity,
+    settings,
+    publicUrl: PUBLIC_URL,
+    clock,
+    logger,
+    metrics: new Registry(),
+    query,
+  });
   const dashboard = createDashboard({
-    db, stations, settings: alerting.stationSettings, alerts: alerting.alerts, engine: alerting.engine, activity, influx: influx.conn,
-    queryReadings: query, clock, logger, timeZone: settings.TZ_NAME,
+    db,
+    stations,
+    settings: alerting.stationSettings,
+    alerts: alerting.alerts,
+    engine: alerting.engine,
+    activity,
+    influx: influx.conn,
+    queryReadings: query,
+    clock,
+    logger,
+    timeZone: settings.TZ_NAME,
   });
   const auth = new UserAuth({ db, clock, logger });
   const audit = new AuditLog(db, clock);
@@ -85,13 +132,27 @@ export async function startFullApp(options: { clock: Clock; logger?: Logger; inf
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.set(`${method} ${route.url}`, route);
   };
   const app = await buildApp({
-    logger, clock, stations, activity, metrics: new Registry(), adminToken: FULL_APP_ADMIN_TOKEN, auth, audit, dashboard, onRoute,
-    readings: { query }, tileUrl: null, rateLimits: options.rateLimits ?? UNLIMITED,
+    logger,
+    clock,
+    stations,
+    activity,
+    metrics: new Registry(),
+    adminToken: FULL_APP_ADMIN_TOKEN,
+    auth,
+    audit,
+    dashboard,
+    onRoute,
+    readings: { query },
+    tileUrl: null,
+    rateLimits: options.rateLimits ?? UNLIMITED,
     health: async () => ({ status: 'ok', checks: { broker: { ok: true }, spool: { ok: true }, sqlite: { ok: true } } }),
     alerting: {
-      people: alerting.people, alerts: alerting.alerts, deliveries: alerting.deliveries,
+      people: alerting.people,
+      alerts: alerting.alerts,
+      deliveries: alerting.deliveries,
       twilio: { notifier: alerting.notifier, authToken: TWILIO_AUTH_TOKEN, publicUrl: PUBLIC_URL },
-      fitModel: alerting.fitModel, setRuleOverrides: alerting.setRuleOverrides,
+      fitModel: alerting.fitModel,
+      setRuleOverrides: alerting.setRuleOverrides,
     },
   });
   const headers = await signInEveryone(app, auth);
@@ -105,9 +166,24 @@ export async function startFullApp(options: { clock: Clock; logger?: Logger; inf
     await rm(dir, { recursive: true, force: true });
   };
   return {
-    app, db, stations, alerting, dashboard, audit, auth, influx, activity, logger, headers, routes, close,
+    app,
+    db,
+    stations,
+    alerting,
+    dashboard,
+    audit,
+    auth,
+    influx,
+    activity,
+    logger,
+    headers,
+    routes,
+    close,
     openAlert: (stationId, reason, atMs) => {
-      const applied = alerting.alerts.apply({ kind: 'frost', stationId, from: 'none', to: 'severe', atMs, reason, notify: false, inputs: { ...NO_INPUTS, readingTs: atMs } }, atMs);
+      const applied = alerting.alerts.apply(
+        { kind: 'frost', stationId, from: 'none', to: 'severe', atMs, reason, notify: false, inputs: { ...NO_INPUTS, readingTs: atMs } },
+        atMs,
+      );
       if (!applied) throw new Error('alert not opened');
       return applied.alertId;
     },
@@ -134,7 +210,11 @@ async function signInEveryone(app: FastifyInstance, auth: UserAuth): Promise<Rec
   const roles: Role[] = ['admin', 'officer', 'viewer'];
   for (const role of roles) {
     await auth.users.create({ username: `${role}-user`, name: `${role} person`, role, password: `${role}-password-long` });
-    const response = await app.inject({ method: 'POST', url: '/api/session', payload: { username: `${role}-user`, password: `${role}-password-long` } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/session',
+      payload: { username: `${role}-user`, password: `${role}-password-long` },
+    });
     const cookie = response.cookies.find((c) => c.name === 'fw_session');
     if (!cookie) throw new Error(`no session for ${role}: ${response.statusCode} ${response.body}`);
     headers[role] = { cookie: `fw_session=${cookie.value}`, 'x-requested-with': 'frostwatch' };

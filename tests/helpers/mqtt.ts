@@ -43,17 +43,32 @@ export interface RunningGateway {
   mqttPort: number;
 }
 
-export async function startGateway(tokens: Record<string, string>, sink: IngestSink | undefined, extra: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
+export async function startGateway(
+  tokens: Record<string, string>,
+  sink: IngestSink | undefined,
+  extra: Partial<GatewayOptions> = {},
+): Promise<RunningGateway> {
   const registry = new Registry();
   const { logger, lines } = capturingLogger();
-  const gateway = await createGateway({ authenticator: mapAuthenticator(tokens), sink, logger, metrics: registry, clock: fixedClock, ...extra });
+  const gateway = await createGateway({
+    authenticator: mapAuthenticator(tokens),
+    sink,
+    logger,
+    metrics: registry,
+    clock: fixedClock,
+    ...extra,
+  });
   const { mqttPort, wsPort } = await gateway.listen({ host: HOST, mqttPort: 0, wsPort: 0 });
   return { gateway, registry, lines, mqttPort, mqttUrl: `mqtt://${HOST}:${mqttPort}`, wsUrl: `ws://${HOST}:${wsPort}` };
 }
 
 /** Connects with station credentials; no automatic reconnect unless asked. */
 export function connectStation(url: string, stationId: string, token: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { username: stationId, password: token, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options }, false);
+  return mqtt.connectAsync(
+    url,
+    { username: stationId, password: token, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options },
+    false,
+  );
 }
 
 /** Tries to connect and returns the CONNACK return code of the refusal (or 0 if it was accepted). */

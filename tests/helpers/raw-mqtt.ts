@@ -45,13 +45,25 @@ export async function closesWithin(peer: RawPeer, ms: number): Promise<boolean> 
 /** A valid MQTT 3.1.1 CONNECT. */
 export function connectBytes(username: string, password: string, clientId = username): Buffer {
   return mqttPacket.generate({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 60, username, password: Buffer.from(password),
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId,
+    keepalive: 60,
+    username,
+    password: Buffer.from(password),
   });
 }
 
 export function publishBytes(topic: string | Buffer, payload: string, qos: 0 | 1 = 0, messageId = 1): Buffer {
   const topicBytes = typeof topic === 'string' ? Buffer.from(topic, 'utf8') : topic;
-  const body = Buffer.concat([u16(topicBytes.length), topicBytes, qos > 0 ? u16(messageId) : Buffer.alloc(0), Buffer.from(payload, 'utf8')]);
+  const body = Buffer.concat([
+    u16(topicBytes.length),
+    topicBytes,
+    qos > 0 ? u16(messageId) : Buffer.alloc(0),
+    Buffer.from(payload, 'utf8'),
+  ]);
   return Buffer.concat([Buffer.from([0x30 | (qos << 1)]), remainingLength(body.length), body]);
 }
 
@@ -94,7 +106,9 @@ export function keepPublishing(client: MqttClient, stationId: StationId, gapMs =
       const seq = report.sent++;
       const startedAt = performance.now();
       try {
-        await client.publishAsync(readingsTopic(stationId), JSON.stringify({ ts: NOW - 86_400_000 + seq * 1_000, airTempC: 1.5, seq }), { qos: 1 });
+        await client.publishAsync(readingsTopic(stationId), JSON.stringify({ ts: NOW - 86_400_000 + seq * 1_000, airTempC: 1.5, seq }), {
+          qos: 1,
+        });
         report.acked += 1;
         report.seqs.push(seq);
       } catch {

@@ -33,16 +33,31 @@ export async function startSplitDeployment(extraServerEnv: Record<string, string
   const dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-split-'));
   const [mqttPort, wsPort, httpPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
   // The test stations publish far faster than real ones (many readings in flight at each kill): lift the per-station rate.
-  const gatewayEnv = { DATA_DIR: dataDir, HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), MQTT_WS_PORT: String(wsPort), ADMIN_TOKEN, MQTT_MAX_PUBLISH_PER_S: '10000' };
+  const gatewayEnv = {
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    MQTT_PORT: String(mqttPort),
+    MQTT_WS_PORT: String(wsPort),
+    ADMIN_TOKEN,
+    MQTT_MAX_PUBLISH_PER_S: '10000',
+  };
   const serverEnv = {
-    DATA_DIR: dataDir, HOST: '127.0.0.1', HTTP_PORT: String(httpPort), INFLUX_URL: influx.url, INFLUX_BUCKET: influx.database, ADMIN_TOKEN,
-    INGEST_MQTT_URL: `mqtt://frostwatch-server:${ADMIN_TOKEN}@127.0.0.1:${mqttPort}`, ...extraServerEnv,
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    HTTP_PORT: String(httpPort),
+    INFLUX_URL: influx.url,
+    INFLUX_BUCKET: influx.database,
+    ADMIN_TOKEN,
+    INGEST_MQTT_URL: `mqtt://frostwatch-server:${ADMIN_TOKEN}@127.0.0.1:${mqttPort}`,
+    ...extraServerEnv,
   };
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   // The registry exists before either process opens it (migrations run once, here).
   await admin(dataDir, ['station', 'list']);
   const split: SplitDeployment = {
-    influx, dataDir, httpUrl,
+    influx,
+    dataDir,
+    httpUrl,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     gateway: runFrostwatch(['gateway'], gatewayEnv),
     server: runFrostwatch(['server'], serverEnv),
@@ -54,10 +69,11 @@ export async function startSplitDeployment(extraServerEnv: Record<string, string
       split.server = runFrostwatch(['server'], serverEnv);
       await waitForHttp(httpUrl, split.server);
     },
-    serverConsuming: (timeoutMs = 20_000) => eventually(async () => {
-      const health = (await (await fetch(`${httpUrl}/health`)).json()) as { checks?: { broker?: { ok?: boolean } } };
-      if (health.checks?.broker?.ok !== true) throw new Error('server not connected to the gateway');
-    }, timeoutMs),
+    serverConsuming: (timeoutMs = 20_000) =>
+      eventually(async () => {
+        const health = (await (await fetch(`${httpUrl}/health`)).json()) as { checks?: { broker?: { ok?: boolean } } };
+        if (health.checks?.broker?.ok !== true) throw new Error('server not connected to the gateway');
+      }, timeoutMs),
     stop: async () => {
       await Promise.all([split.server.kill('SIGTERM'), split.gateway.kill('SIGTERM')]);
       await influx.stop();
@@ -71,7 +87,23 @@ export async function startSplitDeployment(extraServerEnv: Record<string, string
 
 /** Register a station in the shared registry with the CLI; returns its MQTT password. */
 export async function addStation(dataDir: string, id: string): Promise<string> {
-  const text = await admin(dataDir, ['station', 'add', '--id', id, '--name', `Trạm ${id}`, '--commune', 'Lát', '--lat', '12.03', '--lon', '108.40', '--elevation', '1550', '--json']);
+  const text = await admin(dataDir, [
+    'station',
+    'add',
+    '--id',
+    id,
+    '--name',
+    `Trạm ${id}`,
+    '--commune',
+    'Lát',
+    '--lat',
+    '12.03',
+    '--lon',
+    '108.40',
+    '--elevation',
+    '1550',
+    '--json',
+  ]);
   return (JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as { token: string }).token;
 }
 

@@ -88,7 +88,9 @@ export async function metricsText(sut: SystemUnderTest): Promise<string> {
 }
 
 export function metricFrom(text: string, name: string, labels: Record<string, string> = {}): number {
-  const labelText = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  const labelText = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
   const prefix = labelText ? `${name}{${labelText}} ` : `${name} `;
   const line = text.split('\n').find((l) => l.startsWith(prefix));
   return line === undefined ? 0 : Number(line.slice(prefix.length));
@@ -97,7 +99,20 @@ export function metricFrom(text: string, name: string, labels: Record<string, st
 /** Query InfluxDB with Debian's own `influx` CLI — a client nobody here wrote. Returns [time, value] rows. */
 export function influxCli(influx: TestInfluxd, query: string): Promise<Array<[number, number]>> {
   const port = new URL(influx.url).port;
-  const args = ['-host', '127.0.0.1', '-port', port, '-database', influx.database, '-precision', 'ms', '-format', 'json', '-execute', query];
+  const args = [
+    '-host',
+    '127.0.0.1',
+    '-port',
+    port,
+    '-database',
+    influx.database,
+    '-precision',
+    'ms',
+    '-format',
+    'json',
+    '-execute',
+    query,
+  ];
   return new Promise((resolve, reject) => {
     execFile('/usr/bin/influx', args, { timeout: 15_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`influx CLI failed: ${stderr || err.message}`));

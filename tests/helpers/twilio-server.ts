@@ -131,7 +131,11 @@ export class TwilioTestServer {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     const signature = options.signature ?? 'valid';
     if (signature === 'valid') {
-      headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(options.authToken ?? this.authToken, options.signedUrl ?? url, params);
+      headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(
+        options.authToken ?? this.authToken,
+        options.signedUrl ?? url,
+        params,
+      );
     } else if (signature !== 'none') {
       headers['x-twilio-signature'] = signature;
     }
@@ -216,8 +220,10 @@ export class TwilioTestServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/.exec((req.url ?? '').split('?')[0] ?? '');
-    if (req.method !== 'POST' || match === null) return json(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
-    if (!this.#authorized(req) || match[1] !== this.accountSid) return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+    if (req.method !== 'POST' || match === null)
+      return json(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+    if (!this.#authorized(req) || match[1] !== this.accountSid)
+      return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     const kind = match[2] === 'Messages' ? 'message' : 'call';
     const fault = this.#takeFault();
@@ -236,7 +242,8 @@ export class TwilioTestServer {
     this.requests.push(record);
     if (fault === 'hang') return;
     if (fault === 'accept-late') return this.#answerLate(record, res);
-    if (fault !== undefined) return json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
+    if (fault !== undefined)
+      return json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
     record.sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
     await this.onAccept?.(record);
     json(res, 201, this.#resource(record));
@@ -251,7 +258,8 @@ export class TwilioTestServer {
     const queued = this.#faults.shift();
     if (queued !== undefined) return queued;
     if (this.#window !== null && performance.now() < this.#window.untilMs) return this.#window.fault;
-    if (this.#random !== null && this.#random.draw.chance(this.#random.options.rate)) return this.#random.draw.pick(this.#random.options.faults);
+    if (this.#random !== null && this.#random.draw.chance(this.#random.options.rate))
+      return this.#random.draw.pick(this.#random.options.faults);
     return undefined;
   }
 
@@ -297,7 +305,12 @@ function mustUrl(url: string | undefined, what: string): string {
 }
 
 function unescapeXml(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+  return text
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'");
 }
 
 // ---- A notifier wired to the test server and to its callback routes on a real port ----
@@ -319,7 +332,9 @@ export interface NotifyStack {
  * Temp SQLite file, the Twilio test server, the callback routes on a free 127.0.0.1 port (Twilio
  * must reach them) and a notifier using the real `twilio` package against the test server.
  */
-export async function startNotifyStack(options: Partial<NotifierOptions> & { dryRun?: boolean; timeoutMs?: number } = {}): Promise<NotifyStack> {
+export async function startNotifyStack(
+  options: Partial<NotifierOptions> & { dryRun?: boolean; timeoutMs?: number } = {},
+): Promise<NotifyStack> {
   const { dryRun = false, timeoutMs = 2_000, ...notifierOptions } = options;
   const logger = pino({ level: 'silent' });
   const dir = await mkdtemp(join(tmpdir(), 'frostwatch-notify-'));
@@ -328,17 +343,29 @@ export async function startNotifyStack(options: Partial<NotifierOptions> & { dry
   const port = await findFreePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const sender = createTwilioSender({
-    accountSid: server.accountSid, authToken: server.authToken, from: '+15005550006',
-    apiUrl: server.url, publicUrl, timeoutMs,
+    accountSid: server.accountSid,
+    authToken: server.authToken,
+    from: '+15005550006',
+    apiUrl: server.url,
+    publicUrl,
+    timeoutMs,
   });
   let db = openDatabase(dbFile, logger);
   let metrics = new Registry();
   const build = (extra: Partial<NotifierOptions>): Notifier => {
     metrics = new Registry();
     return createNotifier({
-      db, twilio: dryRun ? null : sender, clock: systemClock, logger, metrics,
-      rateLimitPerSec: 1_000, callsPerSec: 1_000, idlePollMs: 50, backoff: { baseMs: 20, maxMs: 100 },
-      ...notifierOptions, ...extra,
+      db,
+      twilio: dryRun ? null : sender,
+      clock: systemClock,
+      logger,
+      metrics,
+      rateLimitPerSec: 1_000,
+      callsPerSec: 1_000,
+      idlePollMs: 50,
+      backoff: { baseMs: 20, maxMs: 100 },
+      ...notifierOptions,
+      ...extra,
     });
   };
   let notifier = build({});
@@ -351,15 +378,25 @@ export async function startNotifyStack(options: Partial<NotifierOptions> & { dry
     acknowledge: (id: number) => notifier.acknowledge(id),
     outbox: { get: (id: number) => notifier.outbox.get(id) },
   };
-  await app.register(twilioRoutes({ notifier: delegate, authToken: dryRun ? null : server.authToken, publicUrl }), { prefix: '/api/twilio' });
+  await app.register(twilioRoutes({ notifier: delegate, authToken: dryRun ? null : server.authToken, publicUrl }), {
+    prefix: '/api/twilio',
+  });
   await app.listen({ host: '127.0.0.1', port });
   notifier.start();
 
   const stack: NotifyStack = {
-    twilio: server, dbFile, publicUrl,
-    get db() { return db; },
-    get notifier() { return notifier; },
-    get metrics() { return metrics; },
+    twilio: server,
+    dbFile,
+    publicUrl,
+    get db() {
+      return db;
+    },
+    get notifier() {
+      return notifier;
+    },
+    get metrics() {
+      return metrics;
+    },
     async replaceNotifier(extra = {}, reopenDb = false) {
       await notifier.close();
       if (reopenDb) {
@@ -387,8 +424,18 @@ let keySeq = 0;
 export function smsRow(phone: string, body: string, extra: Partial<OutboxInsert> = {}): OutboxInsert {
   keySeq += 1;
   return {
-    dedupeKey: `test:${keySeq}:${phone}`, eventId: null, recipientKind: 'farmer', recipientId: 1, channel: 'sms',
-    phone, language: 'vi', body, encoding: 'UCS-2', segments: 1, costUsd: 0.08, ...extra,
+    dedupeKey: `test:${keySeq}:${phone}`,
+    eventId: null,
+    recipientKind: 'farmer',
+    recipientId: 1,
+    channel: 'sms',
+    phone,
+    language: 'vi',
+    body,
+    encoding: 'UCS-2',
+    segments: 1,
+    costUsd: 0.08,
+    ...extra,
   };
 }
 

@@ -33,15 +33,30 @@ const ROUTES: Record<string, Entry> = {
   'GET /docs/static/*': { ...PUBLIC, sample: () => ({ url: '/docs/static/index.html' }) },
   'GET /docs/static/index.html': { ...PUBLIC, sample: () => ({ url: '/docs/static/index.html' }) },
   'GET /docs/static/swagger-initializer.js': { ...PUBLIC, sample: () => ({ url: '/docs/static/swagger-initializer.js' }) },
-  'POST /api/session': { ...PUBLIC, sample: () => ({ url: '/api/session', payload: { username: 'viewer-user', password: 'viewer-password-long' } }) },
-  'POST /api/twilio/status': { twilio: true, sample: () => ({ url: '/api/twilio/status', payload: { MessageSid: 'SM-unknown', MessageStatus: 'delivered' } }) },
+  'POST /api/session': {
+    ...PUBLIC,
+    sample: () => ({ url: '/api/session', payload: { username: 'viewer-user', password: 'viewer-password-long' } }),
+  },
+  'POST /api/twilio/status': {
+    twilio: true,
+    sample: () => ({ url: '/api/twilio/status', payload: { MessageSid: 'SM-unknown', MessageStatus: 'delivered' } }),
+  },
   'POST /api/twilio/voice/:rowId': { twilio: true, sample: () => ({ url: '/api/twilio/voice/999999', payload: {} }) },
-  'POST /api/twilio/voice/:rowId/keypress': { twilio: true, sample: () => ({ url: '/api/twilio/voice/999999/keypress', payload: { Digits: '1' } }) },
+  'POST /api/twilio/voice/:rowId/keypress': {
+    twilio: true,
+    sample: () => ({ url: '/api/twilio/voice/999999/keypress', payload: { Digits: '1' } }),
+  },
   'GET /api/me': { roles: ANY, sample: () => ({ url: '/api/me' }) },
   'GET /api/ui-config': { roles: ANY, sample: () => ({ url: '/api/ui-config' }) },
   'DELETE /api/session': { roles: ANY, sample: () => ({ url: '/api/session' }) }, // signing out changes nobody's data
   'GET /api/users': { roles: ADMIN, sample: () => ({ url: '/api/users' }) },
-  'POST /api/users': { roles: ADMIN, sample: (n) => ({ url: '/api/users', payload: { username: `matrix-${n}`, name: 'M', role: 'viewer', password: 'long-enough-password' } }) },
+  'POST /api/users': {
+    roles: ADMIN,
+    sample: (n) => ({
+      url: '/api/users',
+      payload: { username: `matrix-${n}`, name: 'M', role: 'viewer', password: 'long-enough-password' },
+    }),
+  },
   'GET /api/audit': { roles: ADMIN, sample: () => ({ url: '/api/audit' }) },
   'GET /api/stations': { roles: ANY, sample: () => ({ url: '/api/stations' }) },
   'POST /api/stations': { roles: ADMIN, sample: (n) => ({ url: '/api/stations', payload: stationBody(`ld-m-${n}`) }) },
@@ -52,15 +67,25 @@ const ROUTES: Record<string, Entry> = {
   'PUT /api/stations/:id/rules': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/rules`, payload: { leafOffsetC: 3.5 } }) },
   'POST /api/stations/:id/model': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/model`, payload: {} }) },
   'GET /api/farmers': { roles: ANY, sample: () => ({ url: '/api/farmers' }) },
-  'POST /api/farmers': { roles: STAFF, sample: (n) => ({ url: '/api/farmers', payload: { name: 'Nông dân', phone: phone(n), stationIds: [STATION] } }) },
+  'POST /api/farmers': {
+    roles: STAFF,
+    sample: (n) => ({ url: '/api/farmers', payload: { name: 'Nông dân', phone: phone(n), stationIds: [STATION] } }),
+  },
   'GET /api/farmers/:id': { roles: ANY, sample: () => ({ url: '/api/farmers/1' }) },
   'DELETE /api/farmers/:id': { roles: STAFF, sample: () => ({ url: '/api/farmers/999999' }) },
   'POST /api/farmers/import': {
     roles: STAFF,
-    sample: (n) => ({ url: '/api/farmers/import', payload: `name,phone,language,commune,station_ids,diacritics\nA,${phone(n + 500)},vi,,${STATION},1\n`, headers: { 'content-type': 'text/csv' } }),
+    sample: (n) => ({
+      url: '/api/farmers/import',
+      payload: `name,phone,language,commune,station_ids,diacritics\nA,${phone(n + 500)},vi,,${STATION},1\n`,
+      headers: { 'content-type': 'text/csv' },
+    }),
   },
   'GET /api/communes': { roles: ANY, sample: () => ({ url: '/api/communes' }) },
-  'PUT /api/communes/:commune/station': { roles: STAFF, sample: () => ({ url: `/api/communes/${encodeURIComponent('Lát')}/station`, payload: { stationId: STATION } }) },
+  'PUT /api/communes/:commune/station': {
+    roles: STAFF,
+    sample: () => ({ url: `/api/communes/${encodeURIComponent('Lát')}/station`, payload: { stationId: STATION } }),
+  },
   'GET /api/officers': { roles: ANY, sample: () => ({ url: '/api/officers' }) },
   'POST /api/officers': { roles: STAFF, sample: (n) => ({ url: '/api/officers', payload: { name: 'Cán bộ', phone: phone(n + 900) } }) },
   'GET /api/alerts': { roles: ANY, sample: () => ({ url: '/api/alerts' }) },
@@ -99,7 +124,12 @@ function roleOf(caller: Caller): Role | null {
 }
 
 /** Status and body of a request; for the event stream only the head is read, then the socket is dropped. */
-async function call(method: string, url: string, headers: Record<string, string>, payload: unknown): Promise<{ statusCode: number; body: string }> {
+async function call(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  payload: unknown,
+): Promise<{ statusCode: number; body: string }> {
   if (url === '/api/events') return streamHead(url, headers);
   const response = await fx.app.inject({
     method: method as 'GET',
@@ -160,7 +190,11 @@ describe('access control', () => {
     }
   });
 
-  it.each(Object.entries(ROUTES).filter(([, entry]) => 'twilio' in entry).map(([route]) => route))('%s answers a signed callback', async (route) => {
+  it.each(
+    Object.entries(ROUTES)
+      .filter(([, entry]) => 'twilio' in entry)
+      .map(([route]) => route),
+  )('%s answers a signed callback', async (route) => {
     const request = ROUTES[route]!.sample(0);
     const signed = fx.twilioRequest(request.url.replace('/api/twilio', ''), request.payload as Record<string, string>);
     const response = await fx.app.inject({ method: 'POST', url: signed.url, headers: signed.headers, payload: signed.payload });
@@ -169,13 +203,17 @@ describe('access control', () => {
   });
 
   it('lets a viewer change nothing: every write route answers a viewer 403', () => {
-    const writes = Object.entries(ROUTES).filter(([route, entry]) => !route.startsWith('GET ') && route !== 'DELETE /api/session' && 'roles' in entry);
+    const writes = Object.entries(ROUTES).filter(
+      ([route, entry]) => !route.startsWith('GET ') && route !== 'DELETE /api/session' && 'roles' in entry,
+    );
     expect(writes.length).toBeGreaterThan(10);
     for (const [route, entry] of writes) expect('roles' in entry ? entry.roles : [], route).not.toContain('viewer');
   });
 
   it('leaves public only what must be: health, readiness, metrics, API docs, the dashboard files and sign-in', () => {
-    const open = Object.entries(ROUTES).filter(([, entry]) => 'public' in entry).map(([route]) => route);
+    const open = Object.entries(ROUTES)
+      .filter(([, entry]) => 'public' in entry)
+      .map(([route]) => route);
     for (const route of open) expect(route).toMatch(/^GET \/(health|ready|metrics|docs.*|\*?)$|^POST \/api\/session$/);
   });
 });

@@ -23,7 +23,15 @@ const adminToken = { authorization: `Bearer ${ADMIN}` };
 const csrf = { 'x-requested-with': 'frostwatch' };
 
 const logLines: string[] = [];
-const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }));
+const logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  }),
+);
 
 let nowMs = START;
 const clock: Clock = { now: () => nowMs, speed: 1 };
@@ -38,9 +46,15 @@ beforeAll(async () => {
   db = openDatabase(join(dir, 'frostwatch.db'), logger);
   auth = new UserAuth({ db, clock, logger });
   app = await buildApp({
-    logger, clock, stations: new StationRepository(db, clock), readings: { query: async () => [] },
-    activity: { get: () => ({ lastSeenAt: null, online: null }) }, health: async () => ({ status: 'ok', checks: {} }),
-    metrics: new Registry(), adminToken: ADMIN, auth,
+    logger,
+    clock,
+    stations: new StationRepository(db, clock),
+    readings: { query: async () => [] },
+    activity: { get: () => ({ lastSeenAt: null, online: null }) },
+    health: async () => ({ status: 'ok', checks: {} }),
+    metrics: new Registry(),
+    adminToken: ADMIN,
+    auth,
     // This file drives dozens of sign-ins from one address to test the per-username lockout; the per-address
     // limits are tests/integration/http-limits.test.ts's.
     rateLimits: { signInsPerMin: 1_000, failedAuthMax: 1_000 },
@@ -109,7 +123,11 @@ describe('sign-in', () => {
 
   it('gives the same 401 for a wrong password, an unknown user and a disabled user, with no cookie', async () => {
     auth.users.setDisabled('hai', true);
-    const answers = [await login('lan', 'wrong-password-xx'), await login('nobody', 'wrong-password-xx'), await login('hai', PASSWORDS.hai)];
+    const answers = [
+      await login('lan', 'wrong-password-xx'),
+      await login('nobody', 'wrong-password-xx'),
+      await login('hai', PASSWORDS.hai),
+    ];
     auth.users.setDisabled('hai', false);
     for (const response of answers) {
       expectError(response, 401, /^wrong username or password$/);
@@ -152,13 +170,28 @@ describe('sign-in', () => {
 describe('sessions', () => {
   it('GET /api/me answers for the cookie and for the admin token; nothing else is accepted', async () => {
     const lan = await signIn('lan');
-    expect((await app.inject({ method: 'GET', url: '/api/me', headers: lan })).json()).toEqual({ username: 'lan', role: 'officer', name: 'Nguyễn Thị Lan' });
-    expect((await app.inject({ method: 'GET', url: '/api/me', headers: adminToken })).json()).toEqual({ username: 'admin-token', role: 'admin', name: 'Admin token' });
+    expect((await app.inject({ method: 'GET', url: '/api/me', headers: lan })).json()).toEqual({
+      username: 'lan',
+      role: 'officer',
+      name: 'Nguyễn Thị Lan',
+    });
+    expect((await app.inject({ method: 'GET', url: '/api/me', headers: adminToken })).json()).toEqual({
+      username: 'admin-token',
+      role: 'admin',
+      name: 'Admin token',
+    });
     expectError(await app.inject({ method: 'GET', url: '/api/me' }), 401);
-    expectError(await app.inject({ method: 'GET', url: '/api/me', headers: { cookie: 'fw_session=made-up-session-id' } }), 401, /sign in again/);
+    expectError(
+      await app.inject({ method: 'GET', url: '/api/me', headers: { cookie: 'fw_session=made-up-session-id' } }),
+      401,
+      /sign in again/,
+    );
     // A password is not a bearer token, and a wrong Authorization header is not rescued by a good cookie.
     expectError(await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${PASSWORDS.lan}` } }), 401);
-    expectError(await app.inject({ method: 'GET', url: '/api/me', headers: { ...lan, authorization: 'Bearer wrong-token-0123456789' } }), 401);
+    expectError(
+      await app.inject({ method: 'GET', url: '/api/me', headers: { ...lan, authorization: 'Bearer wrong-token-0123456789' } }),
+      401,
+    );
   });
 
   it('slides: a session used within 12 h lives on, one left alone for 12 h is gone', async () => {
@@ -193,11 +226,19 @@ describe('sessions', () => {
     const boss = await signIn('boss');
     const user = { username: 'csrf-test', name: 'CSRF', role: 'viewer', password: 'long-enough-password' };
     expectError(await app.inject({ method: 'POST', url: '/api/users', headers: boss, payload: user }), 403, /X-Requested-With: frostwatch/);
-    expectError(await app.inject({ method: 'POST', url: '/api/users', headers: { ...boss, 'x-requested-with': 'XMLHttpRequest' }, payload: user }), 403);
+    expectError(
+      await app.inject({ method: 'POST', url: '/api/users', headers: { ...boss, 'x-requested-with': 'XMLHttpRequest' }, payload: user }),
+      403,
+    );
     expect(auth.users.get('csrf-test')).toBeNull();
     expect((await app.inject({ method: 'GET', url: '/api/users', headers: boss })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/api/users', headers: { ...boss, ...csrf }, payload: user })).statusCode).toBe(201);
-    const byToken = await app.inject({ method: 'POST', url: '/api/users', headers: adminToken, payload: { ...user, username: 'csrf-test-2' } });
+    const byToken = await app.inject({
+      method: 'POST',
+      url: '/api/users',
+      headers: adminToken,
+      payload: { ...user, username: 'csrf-test-2' },
+    });
     expect(byToken.statusCode).toBe(201);
   });
 });
@@ -205,11 +246,19 @@ describe('sessions', () => {
 describe('users API', () => {
   it('creates and lists users without ever showing a password or hash', async () => {
     const created = await app.inject({
-      method: 'POST', url: '/api/users', headers: adminToken,
+      method: 'POST',
+      url: '/api/users',
+      headers: adminToken,
       payload: { username: 'thu', name: 'Lê Thị Thu', role: 'officer', password: 'thu-secret-password' },
     });
     expect(created.statusCode).toBe(201);
-    expect(UserSchema.strict().parse(created.json())).toEqual({ username: 'thu', name: 'Lê Thị Thu', role: 'officer', createdAt: new Date(nowMs).toISOString(), disabled: false });
+    expect(UserSchema.strict().parse(created.json())).toEqual({
+      username: 'thu',
+      name: 'Lê Thị Thu',
+      role: 'officer',
+      createdAt: new Date(nowMs).toISOString(),
+      disabled: false,
+    });
     const list = await app.inject({ method: 'GET', url: '/api/users', headers: adminToken });
     expect(list.json<{ username: string }[]>().map((u) => u.username)).toEqual(expect.arrayContaining(['boss', 'hai', 'lan', 'thu']));
     expect(list.body).not.toMatch(/scrypt|password|secret/);

@@ -50,7 +50,18 @@ describe('frostwatch backtest', () => {
   });
 
   it('thins to a cadence, and scores variants of the rules beside the default', async () => {
-    const { code, output } = await run(['--readings', OBS, '--stations', NIGHTS, '--nights', NIGHTS, '--cadence', '60', '--variant', 'early: warningMinC=2']);
+    const { code, output } = await run([
+      '--readings',
+      OBS,
+      '--stations',
+      NIGHTS,
+      '--nights',
+      NIGHTS,
+      '--cadence',
+      '60',
+      '--variant',
+      'early: warningMinC=2',
+    ]);
     expect(code, output).toBe(0);
     expect(output).toMatch(/Replayed 2\d{3} readings of 1 stations/); // 13,503 ten-minute readings → one an hour
     expect(output).toMatch(/^frostwatch Warning, early\s+0\.\d\d/m);
@@ -61,7 +72,8 @@ describe('frostwatch backtest', () => {
     const stations = join(dir, 'stations.csv');
     const rows = ['site_note,station,ts_utc,air_temp_c,dew_point_c'];
     const start = Date.parse('2025-01-15T10:00:00Z');
-    for (let i = 0; i < 16 * 6; i += 1) rows.push(`x,ld-01,${new Date(start + i * 600_000).toISOString()},${(10 - i * 0.12).toFixed(2)},-4`);
+    for (let i = 0; i < 16 * 6; i += 1)
+      rows.push(`x,ld-01,${new Date(start + i * 600_000).toISOString()},${(10 - i * 0.12).toFixed(2)},-4`);
     rows.push('x,ld-01,not-a-time,3,-4', 'x,ld-01,2025-01-16T05:00:00Z,cold,-4');
     await writeFile(readings, `${rows.join('\n')}\n`);
     await writeFile(stations, 'station,lat,lon,elevation_m,time_zone\nld-01,11.94,108.46,1500,Asia/Ho_Chi_Minh\n');

@@ -20,14 +20,21 @@ describe('frostwatch CLI', () => {
     return { code, output: fw.output() };
   };
 
-  it.each([[[]], [['up']], [['gateway']], [['server']], [['sim']], [['station']], [['station', 'add']], [['station', 'list']], [['station', 'rotate-token']]])(
-    'prints help for %j',
-    async (args) => {
-      const { code, output } = await run([...args, '--help']);
-      expect(code).toBe(0);
-      expect(output).toMatch(/^Usage: frostwatch/m);
-    },
-  );
+  it.each([
+    [[]],
+    [['up']],
+    [['gateway']],
+    [['server']],
+    [['sim']],
+    [['station']],
+    [['station', 'add']],
+    [['station', 'list']],
+    [['station', 'rotate-token']],
+  ])('prints help for %j', async (args) => {
+    const { code, output } = await run([...args, '--help']);
+    expect(code).toBe(0);
+    expect(output).toMatch(/^Usage: frostwatch/m);
+  });
 
   it.each([
     ['HTTP_PORT', 'eighty', /^frostwatch: HTTP_PORT: .*\(got "eighty"\)\n$/],
@@ -49,18 +56,51 @@ describe('frostwatch CLI', () => {
   });
 
   it('adds, lists and re-keys a station, showing the token only when issued', async () => {
-    const add = await run(['station', 'add', '--id', 'ld-cli-01', '--name', 'Đạ Sar – vườn ông Ha', '--commune', 'Đạ Sar', '--lat', '11.98', '--lon', '108.48', '--elevation', '1540', '--json']);
+    const add = await run([
+      'station',
+      'add',
+      '--id',
+      'ld-cli-01',
+      '--name',
+      'Đạ Sar – vườn ông Ha',
+      '--commune',
+      'Đạ Sar',
+      '--lat',
+      '11.98',
+      '--lon',
+      '108.48',
+      '--elevation',
+      '1540',
+      '--json',
+    ]);
     expect(add.code).toBe(0);
     const issued = JSON.parse(add.output) as { id: string; token: string };
     expect(issued.id).toBe('ld-cli-01');
     expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const again = await run(['station', 'add', '--id', 'ld-cli-01', '--name', 'x', '--commune', 'y', '--lat', '1', '--lon', '1', '--elevation', '1']);
+    const again = await run([
+      'station',
+      'add',
+      '--id',
+      'ld-cli-01',
+      '--name',
+      'x',
+      '--commune',
+      'y',
+      '--lat',
+      '1',
+      '--lon',
+      '1',
+      '--elevation',
+      '1',
+    ]);
     expect(again.code).toBe(1);
     expect(again.output).toMatch(/already exists/);
 
     const list = await run(['station', 'list', '--json']);
-    expect(JSON.parse(list.output)).toEqual([expect.objectContaining({ id: 'ld-cli-01', name: 'Đạ Sar – vườn ông Ha', elevationM: 1540, crop: 'arabica' })]);
+    expect(JSON.parse(list.output)).toEqual([
+      expect.objectContaining({ id: 'ld-cli-01', name: 'Đạ Sar – vườn ông Ha', elevationM: 1540, crop: 'arabica' }),
+    ]);
     expect(list.output).not.toContain(issued.token);
 
     const rotated = await run(['station', 'rotate-token', 'ld-cli-01', '--json']);
@@ -70,7 +110,22 @@ describe('frostwatch CLI', () => {
   });
 
   it('refuses an invalid station with the field named, without a stack trace', async () => {
-    const { code, output } = await run(['station', 'add', '--id', 'Bad/Id', '--name', 'x', '--commune', 'y', '--lat', '200', '--lon', '1', '--elevation', '1']);
+    const { code, output } = await run([
+      'station',
+      'add',
+      '--id',
+      'Bad/Id',
+      '--name',
+      'x',
+      '--commune',
+      'y',
+      '--lat',
+      '200',
+      '--lon',
+      '1',
+      '--elevation',
+      '1',
+    ]);
     expect(code).toBe(1);
     expect(output).toMatch(/^frostwatch: invalid station: id: .*lat: /);
     expect(output).not.toMatch(/\bat .*\.js:\d+/);

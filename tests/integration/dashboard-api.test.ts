@@ -7,7 +7,15 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Clock, type Reading, ChartSchema, FarmerCreateSchema, StationCreateSchema, FROST_RANK, ReportSchema, StationOverviewSchema, nightOf,
+  type Clock,
+  type Reading,
+  ChartSchema,
+  FarmerCreateSchema,
+  StationCreateSchema,
+  FROST_RANK,
+  ReportSchema,
+  StationOverviewSchema,
+  nightOf,
 } from '../../contracts/index.js';
 import { dewPointC } from '../../alerts/index.js';
 import { type Alerting, startAlerting } from '../../server/alerting.js';
@@ -55,7 +63,8 @@ const profiles: Record<string, (h: number, t: number) => Reading> = {
 const written = new Map<string, Reading[]>();
 
 async function write(stationId: string, readings: readonly Reading[]): Promise<void> {
-  for (let i = 0; i < readings.length; i += 5_000) await influx.conn.writeLines(readings.slice(i, i + 5_000).map((r) => readingLine(stationId, r)));
+  for (let i = 0; i < readings.length; i += 5_000)
+    await influx.conn.writeLines(readings.slice(i, i + 5_000).map((r) => readingLine(stationId, r)));
   written.set(stationId, [...(written.get(stationId) ?? []), ...readings]);
 }
 
@@ -83,14 +92,39 @@ beforeAll(async () => {
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-warm', name: 'Lát 3' }));
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-day', name: 'Một ngày' }));
   const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  alerting = startAlerting({ db, stations, activity, settings, publicUrl: 'http://127.0.0.1:9', clock, logger, metrics: new Registry(), query: async () => [] });
+  alerting = startAlerting({
+    db,
+    stations,
+    activity,
+    settings,
+    publicUrl: 'http://127.0.0.1:9',
+    clock,
+    logger,
+    metrics: new Registry(),
+    query: async () => [],
+  });
   alerting.people.createFarmer(FarmerCreateSchema.parse({ name: 'Nguyễn Văn Hà', phone: '0912345678', stationIds: ['ld-cold'] }));
   dashboard = createDashboard({
-    db, stations, settings: alerting.stationSettings, alerts: alerting.alerts, engine: alerting.engine, activity, influx: influx.conn,
-    queryReadings: (id, range) => queryReadings(influx.conn, id, range), clock, logger, timeZone: 'Asia/Ho_Chi_Minh',
+    db,
+    stations,
+    settings: alerting.stationSettings,
+    alerts: alerting.alerts,
+    engine: alerting.engine,
+    activity,
+    influx: influx.conn,
+    queryReadings: (id, range) => queryReadings(influx.conn, id, range),
+    clock,
+    logger,
+    timeZone: 'Asia/Ho_Chi_Minh',
   });
   app = await buildApp({
-    logger, clock, stations, activity, metrics: new Registry(), adminToken: ADMIN, dashboard,
+    logger,
+    clock,
+    stations,
+    activity,
+    metrics: new Registry(),
+    adminToken: ADMIN,
+    dashboard,
     readings: { query: (id, q) => queryReadings(influx.conn, id, q) },
     health: async () => ({ status: 'ok', checks: {} }),
   });
@@ -132,7 +166,8 @@ describe('GET /api/overview', () => {
 describe('GET /api/stations/:id/chart', () => {
   it('aggregates a day of one-minute readings into aligned 2-minute columns', async () => {
     const day: Reading[] = [];
-    for (let t = FEED_TO - 24 * HOUR + MIN; t <= FEED_TO; t += MIN) day.push({ ts: t, airTempC: 10 + 5 * Math.sin(t / HOUR), rhPct: 75 + 10 * Math.cos(t / HOUR) });
+    for (let t = FEED_TO - 24 * HOUR + MIN; t <= FEED_TO; t += MIN)
+      day.push({ ts: t, airTempC: 10 + 5 * Math.sin(t / HOUR), rhPct: 75 + 10 * Math.cos(t / HOUR) });
     await write('ld-day', day);
     const res = await app.inject({ method: 'GET', url: '/api/stations/ld-day/chart?range=24h', headers: auth });
     expect(res.statusCode).toBe(200);
@@ -167,7 +202,7 @@ describe('GET /api/stations/:id/chart', () => {
     expect(chart.airTempC[0]).toBeNull();
   });
 
-  it("charts tonight with the forecast curve and the alert markers", async () => {
+  it('charts tonight with the forecast curve and the alert markers', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/stations/ld-cold/chart?range=night', headers: auth });
     const chart = ChartSchema.parse(res.json());
     expect(chart.every).toBe('1m');
@@ -197,11 +232,11 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i += 1) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), (i += 1);
+      if (ch === '"' && text[i + 1] === '"') ((cell += '"'), (i += 1));
       else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
+    else if (ch === ',') (row.push(cell), (cell = ''));
     else if (ch === '\r' && text[i + 1] === '\n') (row.push(cell), rows.push(row), (row = []), (cell = ''), (i += 1));
     else cell += ch;
   }
@@ -222,13 +257,20 @@ describe('reports', () => {
     expect(cold.minAirC).toBeCloseTo(coldest.airTempC, 6);
     expect(cold.minAt).toBe(new Date(coldest.ts).toISOString());
     const windows = new Map<number, number[]>();
-    for (const r of readings) windows.set(Math.floor(r.ts / (10 * MIN)), [...(windows.get(Math.floor(r.ts / (10 * MIN))) ?? []), r.airTempC]);
+    for (const r of readings)
+      windows.set(Math.floor(r.ts / (10 * MIN)), [...(windows.get(Math.floor(r.ts / (10 * MIN))) ?? []), r.airTempC]);
     const means = [...windows.values()].map((v) => v.reduce((s, x) => s + x, 0) / v.length);
     expect(cold.hoursBelow2C).toBeCloseTo(means.filter((m) => m < 2).length / 6, 2);
     expect(cold.hoursBelow0C).toBeCloseTo(means.filter((m) => m < 0).length / 6, 2);
     expect(cold.hoursBelowMinus2C).toBe(0);
-    const events = alerting.alerts.list({ stationId: 'ld-cold', limit: 50 }).filter((a) => a.kind === 'frost').flatMap((a) => alerting.alerts.get(a.id, true)!.events!);
-    const top = events.map((e) => e.level).filter((l): l is 'watch' | 'warning' | 'severe' => l in FROST_RANK).sort((a, b) => FROST_RANK[b] - FROST_RANK[a])[0];
+    const events = alerting.alerts
+      .list({ stationId: 'ld-cold', limit: 50 })
+      .filter((a) => a.kind === 'frost')
+      .flatMap((a) => alerting.alerts.get(a.id, true)!.events!);
+    const top = events
+      .map((e) => e.level)
+      .filter((l): l is 'watch' | 'warning' | 'severe' => l in FROST_RANK)
+      .sort((a, b) => FROST_RANK[b] - FROST_RANK[a])[0];
     expect(cold.highestLevel).toBe(top);
     const firstWarning = Math.min(...events.filter((e) => e.level === 'warning' || e.level === 'severe').map((e) => Date.parse(e.at)));
     expect(cold.leadTimeH).toBeCloseTo((coldest.ts - firstWarning) / HOUR, 2);
@@ -270,7 +312,9 @@ describe('reports', () => {
     expect(report.rows.find((r) => r.stationId === 'ld-cold')!.minAirC).toBeCloseTo(coldest.airTempC, 6);
     const csv = await app.inject({ method: 'GET', url: '/api/reports/season?from=2026-01-01&to=2026-01-20&format=csv', headers: auth });
     expect(parseCsv(csv.body)).toHaveLength(report.rows.length + 1);
-    expect((await app.inject({ method: 'GET', url: '/api/reports/season?from=2026-01-20&to=2026-01-01', headers: auth })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/api/reports/season?from=2026-01-20&to=2026-01-01', headers: auth })).statusCode).toBe(
+      400,
+    );
     expect((await app.inject({ method: 'GET', url: '/api/reports/night?date=15-01-2026', headers: auth })).statusCode).toBe(400);
   });
 });
@@ -278,8 +322,15 @@ describe('reports', () => {
 describe('GET /api/events', () => {
   it('streams a station event after readings arrive, an alert event on acknowledgement, and ends on app close', async () => {
     const sse = await buildApp({
-      logger, clock, stations: new StationRepository(db, clock), activity, metrics: new Registry(), adminToken: ADMIN, dashboard,
-      readings: { query: async () => [] }, health: async () => ({ status: 'ok', checks: {} }),
+      logger,
+      clock,
+      stations: new StationRepository(db, clock),
+      activity,
+      metrics: new Registry(),
+      adminToken: ADMIN,
+      dashboard,
+      readings: { query: async () => [] },
+      health: async () => ({ status: 'ok', checks: {} }),
     });
     await sse.listen({ host: '127.0.0.1', port: 0 });
     const address = sse.server.address();

@@ -21,16 +21,32 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'frostwatch-dashboard-rt-'));
   runtime = await startServerRuntime({
     settings: {
-      DATA_DIR: dir, HOST: '127.0.0.1', HTTP_PORT: 0, ADMIN_TOKEN: ADMIN, INFLUX_TOKEN: undefined, INFLUX_ORG: undefined,
-      INFLUX_BUCKET: influx.database, SPOOL_MAX_MB: 64, TZ_NAME: 'Asia/Ho_Chi_Minh', PUBLIC_URL: undefined,
-      TWILIO_ACCOUNT_SID: undefined, TWILIO_AUTH_TOKEN: undefined, TWILIO_FROM: undefined, TWILIO_MESSAGING_SERVICE_SID: undefined,
-      TWILIO_API_URL: 'http://127.0.0.1:9', SMS_SEGMENTS_PER_S: 1, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600,
+      DATA_DIR: dir,
+      HOST: '127.0.0.1',
+      HTTP_PORT: 0,
+      ADMIN_TOKEN: ADMIN,
+      INFLUX_TOKEN: undefined,
+      INFLUX_ORG: undefined,
+      INFLUX_BUCKET: influx.database,
+      SPOOL_MAX_MB: 64,
+      TZ_NAME: 'Asia/Ho_Chi_Minh',
+      PUBLIC_URL: undefined,
+      TWILIO_ACCOUNT_SID: undefined,
+      TWILIO_AUTH_TOKEN: undefined,
+      TWILIO_FROM: undefined,
+      TWILIO_MESSAGING_SERVICE_SID: undefined,
+      TWILIO_API_URL: 'http://127.0.0.1:9',
+      SMS_SEGMENTS_PER_S: 1,
+      SMS_SEGMENT_COST_USD: 0.08,
+      VOICE_ACK_TIMEOUT_S: 600,
     },
     influxUrl: influx.url,
     logger: pino({ level: 'silent' }),
     clock,
   });
-  await runtime.stations.create(StationCreateSchema.parse({ id: 'ld-rt-01', name: 'Lát 1', commune: 'Lát', lat: 12.03, lon: 108.4, elevationM: 1_520 }));
+  await runtime.stations.create(
+    StationCreateSchema.parse({ id: 'ld-rt-01', name: 'Lát 1', commune: 'Lát', lat: 12.03, lon: 108.4, elevationM: 1_520 }),
+  );
 });
 
 afterAll(async () => {
@@ -42,7 +58,9 @@ afterAll(async () => {
 it('a durable reading reaches the event stream and the overview; closing the runtime ends the stream', async () => {
   const url = new URL('/api/events', runtime.url);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    httpRequest(url, { headers: { authorization: `Bearer ${ADMIN}` } }, resolve).on('error', reject).end();
+    httpRequest(url, { headers: { authorization: `Bearer ${ADMIN}` } }, resolve)
+      .on('error', reject)
+      .end();
   });
   expect(res.statusCode).toBe(200);
   let text = '';
@@ -60,7 +78,11 @@ it('a durable reading reaches the event stream and the overview; closing the run
   expect(overview).toMatchObject({ id: 'ld-rt-01', online: true, lastSeenAt: new Date(NOW).toISOString() });
 
   const list = await fetch(new URL('/api/overview', runtime.url), { headers: { authorization: `Bearer ${ADMIN}` } });
-  expect(StationOverviewSchema.array().parse(await list.json()).map((s) => s.id)).toEqual(['ld-rt-01']);
+  expect(
+    StationOverviewSchema.array()
+      .parse(await list.json())
+      .map((s) => s.id),
+  ).toEqual(['ld-rt-01']);
 
   await runtime.close();
   await ended;

@@ -6,7 +6,16 @@ import { WebSocket } from 'ws';
 import { type StationId, readingsTopic } from '../../contracts/index.js';
 import { DEFAULT_GATEWAY_LIMITS } from '../../gateway/limits.js';
 import { NOW, type RunningGateway, closeClients, connectStation, eventually, metricValue, startGateway } from '../helpers/mqtt.js';
-import { type HonestStation, type RawPeer, closesWithin, connectBytes, keepPublishing, publishBytes, rawPeer, remainingLength } from '../helpers/raw-mqtt.js';
+import {
+  type HonestStation,
+  type RawPeer,
+  closesWithin,
+  connectBytes,
+  keepPublishing,
+  publishBytes,
+  rawPeer,
+  remainingLength,
+} from '../helpers/raw-mqtt.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
 
 const GOOD = 'st-honest' as StationId;
@@ -20,8 +29,10 @@ const ATTACKER = '127.0.0.2';
 /** An honest PUBACK normally takes a few ms; seconds would mean the abuse starved the station. */
 const HONEST_LATENCY_BOUND_MS = 3_000;
 
-const refused = (gw: RunningGateway, reason: string) => metricValue(gw.registry, 'frostwatch_gateway_connections_refused_total', { reason });
-const throttled = (gw: RunningGateway, outcome: string) => metricValue(gw.registry, 'frostwatch_gateway_publishes_throttled_total', { outcome });
+const refused = (gw: RunningGateway, reason: string) =>
+  metricValue(gw.registry, 'frostwatch_gateway_connections_refused_total', { reason });
+const throttled = (gw: RunningGateway, outcome: string) =>
+  metricValue(gw.registry, 'frostwatch_gateway_publishes_throttled_total', { outcome });
 
 /**
  * Raw MQTT abuse against a real gateway on a free port, while an honest station keeps publishing QoS 1 readings:
@@ -65,7 +76,10 @@ describe('gateway under raw MQTT abuse', () => {
       { name: 'PUBLISH before CONNECT', bytes: publishBytes(readingsTopic(FLOOD), JSON.stringify({ ts: NOW, airTempC: 1, seq: 666 }), 1) },
       { name: 'remaining length of 5 bytes', bytes: Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01]) },
       { name: 'remaining length 256 MB, then nothing', bytes: Buffer.concat([Buffer.from([0x30]), remainingLength(268_435_455)]) },
-      { name: 'CONNECT, then a topic of invalid UTF-8', bytes: Buffer.concat([connect, publishBytes(Buffer.from([0x73, 0x74, 0xff, 0xfe, 0x2f]), '{"ts":1,"airTempC":1,"seq":667}', 1)]) },
+      {
+        name: 'CONNECT, then a topic of invalid UTF-8',
+        bytes: Buffer.concat([connect, publishBytes(Buffer.from([0x73, 0x74, 0xff, 0xfe, 0x2f]), '{"ts":1,"airTempC":1,"seq":667}', 1)]),
+      },
     ];
     const peers: Array<{ name: string; peer: RawPeer }> = [];
     for (const { name, bytes } of cases) {
@@ -74,7 +88,9 @@ describe('gateway under raw MQTT abuse', () => {
       peers.push({ name, peer });
     }
     // Every case is closed: at once, or at the latest by the connect timeout (the truncated CONNECT).
-    const outcomes = await Promise.all(peers.map(async ({ name, peer }) => ({ name, closed: await closesWithin(peer, CONNECT_TIMEOUT_MS + 3_000) })));
+    const outcomes = await Promise.all(
+      peers.map(async ({ name, peer }) => ({ name, closed: await closesWithin(peer, CONNECT_TIMEOUT_MS + 3_000) })),
+    );
     expect(outcomes.filter((o) => !o.closed)).toEqual([]);
     // None of it was accepted as a station's reading.
     expect(sink.readingsOf(FLOOD)).toEqual([]);
@@ -127,7 +143,9 @@ describe('gateway under raw MQTT abuse', () => {
     const count = DEFAULT_GATEWAY_LIMITS.publishBurst + extra;
     const base = NOW - 2 * 86_400_000;
     await Promise.all(
-      Array.from({ length: count }, (_, seq) => backfiller.publishAsync(readingsTopic(FLOOD), JSON.stringify([{ ts: base + seq * 60_000, airTempC: 3, seq }]), { qos: 1 })),
+      Array.from({ length: count }, (_, seq) =>
+        backfiller.publishAsync(readingsTopic(FLOOD), JSON.stringify([{ ts: base + seq * 60_000, airTempC: 3, seq }]), { qos: 1 }),
+      ),
     );
     expect(backfiller.connected).toBe(true);
     expect(sink.readingsOf(FLOOD)).toHaveLength(count);
@@ -174,7 +192,9 @@ describe('gateway at its connection limit', () => {
   it('counts half-open WebSocket peers per address too: a flood from one address is refused, a station of another served', async () => {
     const PER_ADDRESS = 5;
     const EXTRA = 4;
-    const gw = await startGateway(TOKENS, new RecordingSink(), { trafficLimits: { maxPendingPerAddress: PER_ADDRESS, connectTimeoutMs: CONNECT_TIMEOUT_MS } });
+    const gw = await startGateway(TOKENS, new RecordingSink(), {
+      trafficLimits: { maxPendingPerAddress: PER_ADDRESS, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+    });
     const peers: WebSocket[] = [];
     try {
       // Upgraded to MQTT over WebSocket, then silent: each holds a pending slot until the connect timeout.
@@ -196,7 +216,9 @@ describe('gateway at its connection limit', () => {
 
   it('refuses connections over maxConnections at once and serves stations again once the flood is gone', async () => {
     const MAX = 20;
-    const gw = await startGateway(TOKENS, new RecordingSink(), { trafficLimits: { maxConnections: MAX, connectTimeoutMs: CONNECT_TIMEOUT_MS } });
+    const gw = await startGateway(TOKENS, new RecordingSink(), {
+      trafficLimits: { maxConnections: MAX, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+    });
     try {
       const peers = await Promise.all(Array.from({ length: MAX + 10 }, () => rawPeer(gw.mqttPort, ATTACKER)));
       await eventually(async () => expect(await refused(gw, 'max_connections')).toBe(10));

@@ -108,7 +108,22 @@ describe('gateway: authentication and ACL', () => {
   it('shows the service account valid readings and statuses only: nothing refused, nothing refused retained', async () => {
     const client = await station(A, TOKEN_A);
     await client.publishAsync(statusTopic(A), '{"online":true,"fw":"1.2.0"}', { qos: 1, retain: true });
-    const sub = mosquittoSub(['-h', '127.0.0.1', '-p', String(gw.mqttPort), '-u', SERVICE.username, '-P', SERVICE.password, '-q', '1', '-t', ALL_READINGS_FILTER, '-t', ALL_STATUS_FILTER]);
+    const sub = mosquittoSub([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(gw.mqttPort),
+      '-u',
+      SERVICE.username,
+      '-P',
+      SERVICE.password,
+      '-q',
+      '1',
+      '-t',
+      ALL_READINGS_FILTER,
+      '-t',
+      ALL_STATUS_FILTER,
+    ]);
     try {
       await sub.subscribed;
       await client.publishAsync(statusTopic(A), 'not json', { qos: 1, retain: true });

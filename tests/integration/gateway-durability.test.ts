@@ -61,7 +61,10 @@ describe('gateway: at-least-once delivery', () => {
   });
 
   it("publishes the will (online: false) to the sink when a station's socket dies", async () => {
-    const client = await station(B, { clientId: 'st-b-will', will: { topic: statusTopic(B), payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
+    const client = await station(B, {
+      clientId: 'st-b-will',
+      will: { topic: statusTopic(B), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+    });
     await client.publishAsync(statusTopic(B), '{"online":true,"fw":"2.0.1"}', { qos: 1, retain: true });
     client.stream.destroy();
     await sink.waitFor('the will', () => sink.statuses.some((s) => s.stationId === B && !s.status.online));
@@ -70,10 +73,15 @@ describe('gateway: at-least-once delivery', () => {
 
   it("refuses a will aimed at another station's status", async () => {
     const before = await metricValue(gw.registry, 'frostwatch_gateway_rejected_total', { reason: 'forbidden_topic' });
-    const client = await station(A, { clientId: 'st-a-forger', will: { topic: statusTopic(B), payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
+    const client = await station(A, {
+      clientId: 'st-a-forger',
+      will: { topic: statusTopic(B), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+    });
     const statusesOfB = sink.statuses.filter((s) => s.stationId === B).length;
     client.stream.destroy();
-    await eventually(async () => expect(await metricValue(gw.registry, 'frostwatch_gateway_rejected_total', { reason: 'forbidden_topic' })).toBe(before + 1));
+    await eventually(async () =>
+      expect(await metricValue(gw.registry, 'frostwatch_gateway_rejected_total', { reason: 'forbidden_topic' })).toBe(before + 1),
+    );
     expect(sink.statuses.filter((s) => s.stationId === B)).toHaveLength(statusesOfB);
   });
 

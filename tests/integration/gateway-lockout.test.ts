@@ -61,9 +61,17 @@ const register = (id: string): Promise<string> => registerStation(stations, id);
 /** CONNECT from `localAddress` with a real mqtt.js client; the CONNACK return code (0 = accepted). */
 function connack(username: string, password: string, localAddress = HOST): Promise<number> {
   return new Promise((resolve) => {
-    const client = new MqttClient(() => netConnect({ host: HOST, port, localAddress }), { username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 });
+    const client = new MqttClient(() => netConnect({ host: HOST, port, localAddress }), {
+      username,
+      password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+    });
     client.once('connect', () => client.end(true, {}, () => resolve(0)));
-    client.once('error', (err: Error & { code?: number }) => client.end(true, {}, () => resolve(typeof err.code === 'number' ? err.code : -1)));
+    client.once('error', (err: Error & { code?: number }) =>
+      client.end(true, {}, () => resolve(typeof err.code === 'number' ? err.code : -1)),
+    );
   });
 }
 
@@ -138,6 +146,8 @@ describe('lockout after repeated wrong tokens', () => {
     const lockoutsBefore = await metricValue(metrics, 'frostwatch_gateway_auth_lockouts_total');
     expect(await failTimes('lk-nobody', 2 * DEFAULT_LOCKOUT.maxFailures)).toEqual(Array(2 * DEFAULT_LOCKOUT.maxFailures).fill(5));
     expect(await metricValue(metrics, 'frostwatch_gateway_auth_lockouts_total')).toBe(lockoutsBefore);
-    expect(await metricValue(metrics, 'frostwatch_gateway_auth_failures_total', { reason: 'unknown_station' })).toBe(2 * DEFAULT_LOCKOUT.maxFailures);
+    expect(await metricValue(metrics, 'frostwatch_gateway_auth_failures_total', { reason: 'unknown_station' })).toBe(
+      2 * DEFAULT_LOCKOUT.maxFailures,
+    );
   });
 });

@@ -68,7 +68,11 @@ describe('gateway: packet size guard on every transport', () => {
     const captured = capturingLogger();
     lines = captured.lines;
     gateway = await createGateway({
-      authenticator: mapAuthenticator(TOKENS), sink, logger: captured.logger, metrics: registry, clock: fixedClock,
+      authenticator: mapAuthenticator(TOKENS),
+      sink,
+      logger: captured.logger,
+      metrics: registry,
+      clock: fixedClock,
       maxPacketBytes: MAX_PACKET_BYTES,
       tls: { cert: await readFile(certs.certFile), key: await readFile(certs.keyFile) },
       trafficLimits: { connectTimeoutMs: CONNECT_TIMEOUT_MS },
@@ -88,9 +92,10 @@ describe('gateway: packet size guard on every transport', () => {
   }
 
   async function socketPeer(transport: 'tcp' | 'tls'): Promise<Peer> {
-    const socket = transport === 'tcp'
-      ? netConnect({ host: HOST, port: ports.mqttPort })
-      : tlsConnect({ host: HOST, port: ports.mqttTlsPort ?? 0, ca, servername: 'localhost' });
+    const socket =
+      transport === 'tcp'
+        ? netConnect({ host: HOST, port: ports.mqttPort })
+        : tlsConnect({ host: HOST, port: ports.mqttTlsPort ?? 0, ca, servername: 'localhost' });
     socket.on('error', () => undefined); // a reset is one of the ways the gateway hangs up
     const closed = once(socket, 'close').then(() => undefined);
     await once(socket, transport === 'tcp' ? 'connect' : 'secureConnect');
@@ -108,24 +113,32 @@ describe('gateway: packet size guard on every transport', () => {
   const tooLarge = () => metricValue(registry, 'frostwatch_gateway_rejected_total', { reason: 'too_large' });
   const oversizeLogs = () => lines.filter((l) => l.msg === 'oversized MQTT packet; connection closed');
 
-  it.each<Transport>(['tcp', 'tls', 'wss'])('%s: closes a CONNECT announcing too much before authentication, without its body', async (transport) => {
-    const [countBefore, logsBefore] = [await tooLarge(), oversizeLogs().length];
-    const peer = await openPeer(transport);
-    peer.write(oversizedStart(0x10));
-    expect(await closesWithin(peer, CLOSED_WITHIN_MS)).toBe(true);
-    expect(await tooLarge()).toBe(countBefore + 1);
-    expect(oversizeLogs().slice(logsBefore)).toEqual([expect.objectContaining({ announcedBytes: MAX_PACKET_BYTES + 1, maxPacketBytes: MAX_PACKET_BYTES })]);
-  });
+  it.each<Transport>(['tcp', 'tls', 'wss'])(
+    '%s: closes a CONNECT announcing too much before authentication, without its body',
+    async (transport) => {
+      const [countBefore, logsBefore] = [await tooLarge(), oversizeLogs().length];
+      const peer = await openPeer(transport);
+      peer.write(oversizedStart(0x10));
+      expect(await closesWithin(peer, CLOSED_WITHIN_MS)).toBe(true);
+      expect(await tooLarge()).toBe(countBefore + 1);
+      expect(oversizeLogs().slice(logsBefore)).toEqual([
+        expect.objectContaining({ announcedBytes: MAX_PACKET_BYTES + 1, maxPacketBytes: MAX_PACKET_BYTES }),
+      ]);
+    },
+  );
 
-  it.each<Transport>(['tcp', 'tls', 'wss'])('%s: closes an authenticated station announcing too much, without its body', async (transport) => {
-    const [countBefore, logsBefore] = [await tooLarge(), oversizeLogs().length];
-    const peer = await openPeer(transport);
-    // The CONNECT and the oversized PUBLISH's start in one write: the guard sees every byte the parser would.
-    peer.write(Buffer.concat([connectBytes(STATION, TOKENS[STATION]!, `guarded-${transport}`), oversizedStart(0x32)]));
-    expect(await closesWithin(peer, CLOSED_WITHIN_MS)).toBe(true);
-    expect(await tooLarge()).toBe(countBefore + 1);
-    expect(oversizeLogs().slice(logsBefore)).toEqual([expect.objectContaining({ announcedBytes: MAX_PACKET_BYTES + 1 })]);
-  });
+  it.each<Transport>(['tcp', 'tls', 'wss'])(
+    '%s: closes an authenticated station announcing too much, without its body',
+    async (transport) => {
+      const [countBefore, logsBefore] = [await tooLarge(), oversizeLogs().length];
+      const peer = await openPeer(transport);
+      // The CONNECT and the oversized PUBLISH's start in one write: the guard sees every byte the parser would.
+      peer.write(Buffer.concat([connectBytes(STATION, TOKENS[STATION]!, `guarded-${transport}`), oversizedStart(0x32)]));
+      expect(await closesWithin(peer, CLOSED_WITHIN_MS)).toBe(true);
+      expect(await tooLarge()).toBe(countBefore + 1);
+      expect(oversizeLogs().slice(logsBefore)).toEqual([expect.objectContaining({ announcedBytes: MAX_PACKET_BYTES + 1 })]);
+    },
+  );
 
   it('accepts a packet of exactly maxPacketBytes and keeps serving stations', async () => {
     const station = await connectStation(`mqtt://${HOST}:${ports.mqttPort}`, STATION, TOKENS[STATION]!);

@@ -44,7 +44,11 @@ function start(args: string[], env: Record<string, string>): FrostwatchProcess {
 async function call<T>(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const answer = await apiRequest(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }, ca);
+  const answer = await apiRequest(
+    `${baseUrl}${path}`,
+    { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
+    ca,
+  );
   return { status: answer.status, body: (answer.text ? JSON.parse(answer.text) : null) as T };
 }
 
@@ -56,7 +60,14 @@ async function waitForHttps(baseUrl: string, fw: FrostwatchProcess): Promise<voi
 }
 
 async function register(baseUrl: string, id: string): Promise<string> {
-  const res = await call<{ token: string }>(baseUrl, 'POST', '/api/stations', { id, name: `Trạm ${id}`, commune: 'Lát', lat: 12.02, lon: 108.42, elevationM: 1520 });
+  const res = await call<{ token: string }>(baseUrl, 'POST', '/api/stations', {
+    id,
+    name: `Trạm ${id}`,
+    commune: 'Lát',
+    lat: 12.02,
+    lon: 108.42,
+    elevationM: 1520,
+  });
   expect(res.status).toBe(201);
   return res.body.token;
 }
@@ -69,7 +80,11 @@ async function storedReadings(baseUrl: string, id: string, sinceMs: number): Pro
 }
 
 async function publishReading(url: string, id: string, token: string, airTempC: number): Promise<void> {
-  const client = await mqtt.connectAsync(url, { username: id, password: token, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ca }, false);
+  const client = await mqtt.connectAsync(
+    url,
+    { username: id, password: token, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ca },
+    false,
+  );
   clients.push(client);
   // Resolves on PUBACK, which the gateway sends only once the reading is durable.
   await client.publishAsync(readingsTopic(id as StationId), JSON.stringify({ ts: Date.now(), airTempC }), { qos: 1 });
@@ -84,9 +99,18 @@ describe('frostwatch up with TLS_CERT_FILE and TLS_KEY_FILE', () => {
     ports = { http: await findFreePort(), mqtt: await findFreePort(), tls: await findFreePort(), ws: await findFreePort() };
     https = `https://127.0.0.1:${ports.http}`;
     const fw = start(['up'], {
-      DATA_DIR: join(dir, 'up'), HOST: '127.0.0.1', MQTT_HOST: '127.0.0.1', HTTP_PORT: String(ports.http), MQTT_PORT: String(ports.mqtt),
-      MQTT_WS_PORT: String(ports.ws), MQTT_TLS_PORT: String(ports.tls), INFLUX_URL: influx.url, INFLUX_BUCKET: influx.database,
-      ADMIN_TOKEN, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile,
+      DATA_DIR: join(dir, 'up'),
+      HOST: '127.0.0.1',
+      MQTT_HOST: '127.0.0.1',
+      HTTP_PORT: String(ports.http),
+      MQTT_PORT: String(ports.mqtt),
+      MQTT_WS_PORT: String(ports.ws),
+      MQTT_TLS_PORT: String(ports.tls),
+      INFLUX_URL: influx.url,
+      INFLUX_BUCKET: influx.database,
+      ADMIN_TOKEN,
+      TLS_CERT_FILE: certs.certFile,
+      TLS_KEY_FILE: certs.keyFile,
     });
     await waitForHttps(https, fw);
   }, 90_000);
@@ -107,7 +131,11 @@ describe('frostwatch up with TLS_CERT_FILE and TLS_KEY_FILE', () => {
 
   it('refuses a client that does not trust the CA, before any credentials are sent', async () => {
     const token = await register(https, 'tls-untrusting');
-    const attempt = mqtt.connectAsync(`mqtts://127.0.0.1:${ports.tls}`, { username: 'tls-untrusting', password: token, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 }, false);
+    const attempt = mqtt.connectAsync(
+      `mqtts://127.0.0.1:${ports.tls}`,
+      { username: 'tls-untrusting', password: token, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 },
+      false,
+    );
     await expect(attempt).rejects.toThrow(/self[- ]signed|unable to (get|verify)|certificate/i);
   });
 
@@ -115,7 +143,9 @@ describe('frostwatch up with TLS_CERT_FILE and TLS_KEY_FILE', () => {
     const health = await call<{ status: string }>(https, 'GET', '/health');
     expect(health.body.status).toMatch(/^(ok|degraded|down)$/);
     await expect(fetch(`http://127.0.0.1:${ports.http}/health`)).rejects.toThrow();
-    await expect(fetch(`http://127.0.0.1:${ports.http}/api/stations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).rejects.toThrow();
+    await expect(
+      fetch(`http://127.0.0.1:${ports.http}/api/stations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+    ).rejects.toThrow();
   });
 
   it('marks the session cookie Secure over HTTPS', async () => {
@@ -127,7 +157,9 @@ describe('frostwatch up with TLS_CERT_FILE and TLS_KEY_FILE', () => {
 
   it('frostwatch sim registers over https:// and publishes over mqtts:// with TLS_CA_FILE', async () => {
     const sim = start(['sim', '--stations', '1', '--mqtt-url', `mqtts://127.0.0.1:${ports.tls}`, '--api', https], {
-      ADMIN_TOKEN, TLS_CA_FILE: certs.caFile, DATA_DIR: join(dir, 'up'),
+      ADMIN_TOKEN,
+      TLS_CA_FILE: certs.caFile,
+      DATA_DIR: join(dir, 'up'),
     });
     await eventually(async () => {
       if (sim.proc.exitCode !== null) throw new Error(`sim exited:\n${sim.output()}`);
@@ -145,13 +177,25 @@ describe('split deployment: frostwatch gateway with TLS, frostwatch server consu
     const [mqttPort, tlsPort, wsPort, httpPort] = [await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort()];
     const dataDir = join(dir, 'split');
     const gateway = start(['gateway'], {
-      DATA_DIR: dataDir, HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), MQTT_TLS_PORT: String(tlsPort), MQTT_WS_PORT: String(wsPort),
-      ADMIN_TOKEN, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile,
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      MQTT_PORT: String(mqttPort),
+      MQTT_TLS_PORT: String(tlsPort),
+      MQTT_WS_PORT: String(wsPort),
+      ADMIN_TOKEN,
+      TLS_CERT_FILE: certs.certFile,
+      TLS_KEY_FILE: certs.keyFile,
     });
     await eventually(() => expect(gateway.output()).toMatch(/mqtts:\/\/127\.0\.0\.1:\d+/), 30_000);
     const server = start(['server'], {
-      DATA_DIR: dataDir, HOST: '127.0.0.1', HTTP_PORT: String(httpPort), INFLUX_URL: influx.url, INFLUX_BUCKET: 'frostwatch_split', ADMIN_TOKEN,
-      INGEST_MQTT_URL: `mqtts://frostwatch-server:${ADMIN_TOKEN}@127.0.0.1:${tlsPort}`, TLS_CA_FILE: certs.caFile,
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      INFLUX_URL: influx.url,
+      INFLUX_BUCKET: 'frostwatch_split',
+      ADMIN_TOKEN,
+      INGEST_MQTT_URL: `mqtts://frostwatch-server:${ADMIN_TOKEN}@127.0.0.1:${tlsPort}`,
+      TLS_CA_FILE: certs.caFile,
     });
     const http = `http://127.0.0.1:${httpPort}`;
     await eventually(async () => {
@@ -169,7 +213,9 @@ describe('split deployment: frostwatch gateway with TLS, frostwatch server consu
     await publishReading(`mqtts://127.0.0.1:${tlsPort}`, 'split-tls', token, -2.5);
     await eventually(async () => {
       const q = new URLSearchParams({ from: new Date(since - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() });
-      const res = await fetch(`${http}/api/stations/split-tls/readings?${q.toString()}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const res = await fetch(`${http}/api/stations/split-tls/readings?${q.toString()}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       expect(((await res.json()) as { readings: Array<{ airTempC: number }> }).readings.map((r) => r.airTempC)).toEqual([-2.5]);
     }, 20_000);
   }, 120_000);
@@ -177,7 +223,14 @@ describe('split deployment: frostwatch gateway with TLS, frostwatch server consu
 
 describe('bad certificate configuration', () => {
   const runGateway = async (env: Record<string, string>): Promise<{ code: number | string; output: string }> => {
-    const fw = runFrostwatch(['gateway'], { DATA_DIR: join(dir, 'bad'), MQTT_PORT: '0', MQTT_WS_PORT: '0', MQTT_TLS_PORT: '0', ADMIN_TOKEN, ...env });
+    const fw = runFrostwatch(['gateway'], {
+      DATA_DIR: join(dir, 'bad'),
+      MQTT_PORT: '0',
+      MQTT_WS_PORT: '0',
+      MQTT_TLS_PORT: '0',
+      ADMIN_TOKEN,
+      ...env,
+    });
     return { code: await fw.exited, output: fw.output() };
   };
   const expectOneLine = (output: string, pattern: RegExp) => {
@@ -193,7 +246,12 @@ describe('bad certificate configuration', () => {
   });
 
   it('frostwatch up fails the same way, before starting anything', async () => {
-    const fw = runFrostwatch(['up'], { DATA_DIR: join(dir, 'bad-up'), TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: join(dir, 'nope.key'), ADMIN_TOKEN });
+    const fw = runFrostwatch(['up'], {
+      DATA_DIR: join(dir, 'bad-up'),
+      TLS_CERT_FILE: certs.certFile,
+      TLS_KEY_FILE: join(dir, 'nope.key'),
+      ADMIN_TOKEN,
+    });
     expect(await fw.exited).toBe(1);
     expectOneLine(fw.output(), /^frostwatch: TLS_KEY_FILE: cannot read .*nope\.key \(ENOENT\)$/);
   });
@@ -204,7 +262,7 @@ describe('bad certificate configuration', () => {
     expectOneLine(output, /^frostwatch: TLS_KEY_FILE: required when TLS_CERT_FILE is set/);
   });
 
-  it('a key that is not the certificate\'s, or a file that is not PEM: refused at start', async () => {
+  it("a key that is not the certificate's, or a file that is not PEM: refused at start", async () => {
     const mismatch = await runGateway({ TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: join(dir, 'ca.key') });
     expect(mismatch.code).toBe(1);
     expectOneLine(mismatch.output, /^frostwatch: TLS_KEY_FILE: .* is not the key of the certificate in TLS_CERT_FILE$/);

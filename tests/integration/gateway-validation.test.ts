@@ -31,7 +31,9 @@ describe('gateway: payload validation', () => {
 
   it('acknowledges, counts and drops each kind of bad payload while another station loses nothing', async () => {
     const goodTraffic = Promise.all(
-      Array.from({ length: GOOD_SEQS }, (_, seq) => good.publishAsync(readingsTopic(GOOD), JSON.stringify({ ts: NOW - seq * 1_000, airTempC: 0.5, seq }), { qos: 1 })),
+      Array.from({ length: GOOD_SEQS }, (_, seq) =>
+        good.publishAsync(readingsTopic(GOOD), JSON.stringify({ ts: NOW - seq * 1_000, airTempC: 0.5, seq }), { qos: 1 }),
+      ),
     );
     const topic = readingsTopic(BAD);
     const payloads = [
@@ -40,7 +42,11 @@ describe('gateway: payload validation', () => {
       `{"ts": ${NOW}, "airTempC": 1e999}`, // non_finite (JSON.parse gives Infinity)
       JSON.stringify({ ts: NOW, rhPct: 90 }), // missing_field
       JSON.stringify({ ts: NOW, airTempC: 2, pad: 'x'.repeat(300 * 1024) }), // too_large, under the packet guard
-      JSON.stringify([{ ts: NOW - 120_000, airTempC: 3.1, seq: 1 }, { ts: NOW - 60_000, airTempC: 500, seq: 2 }, { ts: NOW, airTempC: 2.9, seq: 3 }]),
+      JSON.stringify([
+        { ts: NOW - 120_000, airTempC: 3.1, seq: 1 },
+        { ts: NOW - 60_000, airTempC: 500, seq: 2 },
+        { ts: NOW, airTempC: 2.9, seq: 3 },
+      ]),
     ];
     for (const payload of payloads) await bad.publishAsync(topic, payload, { qos: 1 });
     expect(bad.connected).toBe(true);
@@ -70,7 +76,8 @@ describe('gateway: payload validation', () => {
 
   it('logs refusals with the station id, at most once per station and reason per minute', async () => {
     const before = await rejected(gw, 'clock_future');
-    for (let i = 0; i < 20; i++) await bad.publishAsync(readingsTopic(BAD), JSON.stringify({ ts: NOW + 3_600_000, airTempC: 1 }), { qos: 1 });
+    for (let i = 0; i < 20; i++)
+      await bad.publishAsync(readingsTopic(BAD), JSON.stringify({ ts: NOW + 3_600_000, airTempC: 1 }), { qos: 1 });
     expect(await rejected(gw, 'clock_future')).toBe(before + 20);
     const logged = gw.lines.filter((l) => l.msg === 'payload refused' && l.reason === 'clock_future');
     expect(logged).toHaveLength(1);

@@ -19,7 +19,15 @@ const validStation = { id: 'ld-dasar-01', name: 'Đạ Sar 01', commune: 'Đạ 
 
 /** Everything the app logs, to check that no secret ever reaches the log. */
 const logLines: string[] = [];
-const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }));
+const logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  }),
+);
 
 /** Requests refused at the edge must never reach storage: any call here fails the test in afterEach. */
 const unexpectedStoreCalls: unknown[] = [];
@@ -134,7 +142,10 @@ describe('stations API', () => {
 
   it('refuses a body that is not JSON', async () => {
     const response = await app.inject({
-      method: 'POST', url: '/api/stations', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"id": "ld-x4",',
+      method: 'POST',
+      url: '/api/stations',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"id": "ld-x4",',
     });
     expectError(response, 400, 'bad_request', /body: not valid JSON/);
   });
@@ -168,7 +179,12 @@ describe('stations API', () => {
   });
 
   it('rotates a token: the new one is shown once and the old one stops working', async () => {
-    const created = await app.inject({ method: 'POST', url: '/api/stations', headers: auth, payload: { ...validStation, id: 'ld-rotate' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/stations',
+      headers: auth,
+      payload: { ...validStation, id: 'ld-rotate' },
+    });
     const old = created.json<{ token: string }>().token;
     const authenticator = new CachingStationAuthenticator(stations);
     expect(await authenticator.verify('ld-rotate', Buffer.from(old))).toBe('ok');
@@ -214,7 +230,12 @@ describe('readings API: window handed to storage', () => {
   const sample: ReadingOut = { ts: new Date(NOW - 60_000).toISOString(), airTempC: 1.5, rhPct: 93 };
 
   beforeAll(async () => {
-    readingsApp = await makeApp({ query: async (stationId, q) => { calls.push({ stationId, q }); return [sample]; } });
+    readingsApp = await makeApp({
+      query: async (stationId, q) => {
+        calls.push({ stationId, q });
+        return [sample];
+      },
+    });
   });
   afterAll(async () => readingsApp.close());
 
@@ -223,7 +244,11 @@ describe('readings API: window handed to storage', () => {
     expect(response.statusCode).toBe(200);
     expect(calls.at(-1)).toEqual({ stationId: 'ld-dasar-01', q: { fromMs: NOW - 86_400_000, toMs: NOW, every: undefined } });
     expect(response.json()).toEqual({
-      stationId: 'ld-dasar-01', from: new Date(NOW - 86_400_000).toISOString(), to: new Date(NOW).toISOString(), every: null, readings: [sample],
+      stationId: 'ld-dasar-01',
+      from: new Date(NOW - 86_400_000).toISOString(),
+      to: new Date(NOW).toISOString(),
+      every: null,
+      readings: [sample],
     });
   });
 
@@ -275,17 +300,31 @@ describe('system routes', () => {
     expect(response.statusCode).toBe(200);
     const doc = response.json<{ paths: Record<string, Record<string, { requestBody?: unknown; parameters?: { name: string }[] }>> }>();
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/stations', '/api/stations/{id}', '/api/stations/{id}/token', '/api/stations/{id}/readings', '/health', '/metrics']),
+      expect.arrayContaining([
+        '/api/stations',
+        '/api/stations/{id}',
+        '/api/stations/{id}/token',
+        '/api/stations/{id}/readings',
+        '/health',
+        '/metrics',
+      ]),
     );
     expect(JSON.stringify(doc.paths['/api/stations']?.post?.requestBody)).toContain('elevationM');
-    expect(doc.paths['/api/stations/{id}/readings']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['id', 'from', 'to', 'every']));
+    expect(doc.paths['/api/stations/{id}/readings']?.get?.parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['id', 'from', 'to', 'every']),
+    );
     const ui = await app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.headers['content-type']).toMatch(/text\/html/);
   });
 
   it('answers unknown routes with a 404 in the same shape (other GETs are the dashboard pages)', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/api/nope?x=1', headers: { authorization: `Bearer ${ADMIN}` } }), 404, 'not_found', 'GET /api/nope');
+    expectError(
+      await app.inject({ method: 'GET', url: '/api/nope?x=1', headers: { authorization: `Bearer ${ADMIN}` } }),
+      404,
+      'not_found',
+      'GET /api/nope',
+    );
     expectError(await app.inject({ method: 'POST', url: '/nope' }), 404, 'not_found', 'POST /nope');
   });
 });

@@ -27,7 +27,13 @@ function expectTooMany(response: LightMyRequestResponse, message: RegExp): void 
 /** Parses a Content-Security-Policy header into directive → sources. */
 function csp(response: LightMyRequestResponse): Map<string, string[]> {
   const header = String(response.headers['content-security-policy'] ?? '');
-  return new Map(header.split(';').map((d) => d.trim().split(/\s+/)).filter((parts) => parts[0]).map(([name, ...sources]) => [name!, sources]));
+  return new Map(
+    header
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((parts) => parts[0])
+      .map(([name, ...sources]) => [name!, sources]),
+  );
 }
 
 describe('HTTP rate limits', () => {
@@ -52,7 +58,9 @@ describe('HTTP rate limits', () => {
     const refused = await app.inject({ method: 'GET', url: '/api/stations', headers: full.headers['admin-token'], ...from('10.1.0.1') });
     expectTooMany(refused, /^too many requests; try again in/);
     expect(refused.body).not.toMatch(/stack|at .*\.js/);
-    expect((await app.inject({ method: 'GET', url: '/api/stations', headers: full.headers['admin-token'], ...from('10.1.0.2') })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/stations', headers: full.headers['admin-token'], ...from('10.1.0.2') })).statusCode,
+    ).toBe(200);
   });
 
   it('keeps serving Twilio callbacks from an address whose general budget is spent', async () => {
@@ -69,7 +77,13 @@ describe('HTTP rate limits', () => {
   });
 
   it('limits sign-in attempts per address, even with the right password, without touching the general budget', async () => {
-    const signIn = () => app.inject({ method: 'POST', url: '/api/session', payload: { username: 'officer-user', password: 'officer-password-long' }, ...from('10.1.0.4') });
+    const signIn = () =>
+      app.inject({
+        method: 'POST',
+        url: '/api/session',
+        payload: { username: 'officer-user', password: 'officer-password-long' },
+        ...from('10.1.0.4'),
+      });
     for (let i = 0; i < DEFAULT_HTTP_RATE_LIMITS.signInsPerMin; i++) expect((await signIn()).statusCode).toBe(200);
     expectTooMany(await signIn(), /^too many requests/);
     expect((await app.inject({ method: 'GET', url: '/api/me', headers: full.headers.officer, ...from('10.1.0.4') })).statusCode).toBe(200);
@@ -78,7 +92,8 @@ describe('HTTP rate limits', () => {
   it('refuses an address every /api request after failedAuthMax wrong tokens, the right token included', async () => {
     const stations = (authorization: string | undefined, address: string) =>
       app.inject({ method: 'GET', url: '/api/stations', headers: authorization ? { authorization } : {}, ...from(address) });
-    for (let i = 0; i < LIMITS.failedAuthMax; i++) expect((await stations(`Bearer guess-${i}-0123456789abcdef`, '10.1.0.5')).statusCode).toBe(401);
+    for (let i = 0; i < LIMITS.failedAuthMax; i++)
+      expect((await stations(`Bearer guess-${i}-0123456789abcdef`, '10.1.0.5')).statusCode).toBe(401);
     expectTooMany(await stations(`Bearer ${FULL_APP_ADMIN_TOKEN}`, '10.1.0.5'), /too many failed sign-ins or tokens from this address/);
     // Another address with the right token is served; requests that carry no credential at all are no guess.
     expect((await stations(`Bearer ${FULL_APP_ADMIN_TOKEN}`, '10.1.0.6')).statusCode).toBe(200);
@@ -87,22 +102,31 @@ describe('HTTP rate limits', () => {
   });
 
   it('counts wrong passwords at sign-in as failed credentials too', async () => {
-    const signIn = (username: string, password: string) => app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, ...from('10.1.0.8') });
+    const signIn = (username: string, password: string) =>
+      app.inject({ method: 'POST', url: '/api/session', payload: { username, password }, ...from('10.1.0.8') });
     // Spraying: one wrong password each for different usernames, so no per-username lockout is reached.
     for (let i = 0; i < LIMITS.failedAuthMax; i++) expect((await signIn(`user-${i}`, 'password-guess-123')).statusCode).toBe(401);
     expectTooMany(await signIn('viewer-user', 'viewer-password-long'), /too many failed/);
   });
 
   it("does not throttle this host's own tools (loopback) in the general bucket, but still limits their sign-ins", async () => {
-    for (let i = 0; i < LIMITS.requestsPerMin * 2; i++) expect((await app.inject({ method: 'GET', url: '/health', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
-    const signIn = () => app.inject({ method: 'POST', url: '/api/session', payload: { username: 'admin-user', password: 'admin-password-long' }, remoteAddress: '::1' });
+    for (let i = 0; i < LIMITS.requestsPerMin * 2; i++)
+      expect((await app.inject({ method: 'GET', url: '/health', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
+    const signIn = () =>
+      app.inject({
+        method: 'POST',
+        url: '/api/session',
+        payload: { username: 'admin-user', password: 'admin-password-long' },
+        remoteAddress: '::1',
+      });
     for (let i = 0; i < DEFAULT_HTTP_RATE_LIMITS.signInsPerMin; i++) expect((await signIn()).statusCode).toBe(200);
     expect((await signIn()).statusCode).toBe(429);
   });
 
   it('counts what it refused in /metrics', async () => {
     const text = (await app.inject({ method: 'GET', url: '/metrics', ...from('10.1.0.9') })).body;
-    for (const bucket of ['general', 'signin', 'failed_auth']) expect(text).toMatch(new RegExp(`frostwatch_http_rate_limited_total\\{bucket="${bucket}"\\} [1-9]`));
+    for (const bucket of ['general', 'signin', 'failed_auth'])
+      expect(text).toMatch(new RegExp(`frostwatch_http_rate_limited_total\\{bucket="${bucket}"\\} [1-9]`));
   });
 });
 
@@ -115,13 +139,27 @@ describe('HTTP security headers, and the app behind a proxy', () => {
     full = await startFullApp({ clock });
     // The same parts with a tile server and the default limits, as `frostwatch up` with MAP_TILE_URL set.
     tiles = await buildApp({
-      logger: full.logger, clock, stations: full.stations, activity: full.activity, metrics: new Registry(), adminToken: FULL_APP_ADMIN_TOKEN,
-      readings: { query: async () => [] }, health: async () => ({ status: 'ok', checks: {} }), tileUrl: TILES,
+      logger: full.logger,
+      clock,
+      stations: full.stations,
+      activity: full.activity,
+      metrics: new Registry(),
+      adminToken: FULL_APP_ADMIN_TOKEN,
+      readings: { query: async () => [] },
+      health: async () => ({ status: 'ok', checks: {} }),
+      tileUrl: TILES,
     });
     proxied = await buildApp({
-      logger: full.logger, clock, stations: full.stations, activity: full.activity, metrics: new Registry(), adminToken: FULL_APP_ADMIN_TOKEN,
-      readings: { query: async () => [] }, health: async () => ({ status: 'ok', checks: {} }),
-      trustedProxies: '10.9.0.1', rateLimits: { requestsPerMin: 5 },
+      logger: full.logger,
+      clock,
+      stations: full.stations,
+      activity: full.activity,
+      metrics: new Registry(),
+      adminToken: FULL_APP_ADMIN_TOKEN,
+      readings: { query: async () => [] },
+      health: async () => ({ status: 'ok', checks: {} }),
+      trustedProxies: '10.9.0.1',
+      rateLimits: { requestsPerMin: 5 },
     });
   });
   afterAll(async () => {

@@ -83,7 +83,7 @@ describe('managed influxd', () => {
     await expect(attempt).rejects.toThrow(/^sudo apt-get install -y influxdb$/);
   });
 
-  it('fails with influxd\'s own words when it cannot start', async () => {
+  it("fails with influxd's own words when it cannot start", async () => {
     // Holds the port; any connection (our /ping probe) is dropped at once.
     const blocker = createServer((socket) => socket.destroy());
     const port = await findFreePort();

@@ -23,7 +23,12 @@ const INFLUXQL = [
   `ld-inj-01\\' OR '1'='1`,
   'ld-inj-01\nDROP DATABASE frostwatch_full_app',
 ];
-const HTML = [`<script>window.__xss = 1</script>`, `<img src=x onerror="window.__xss = 2">`, `"><svg onload="window.__xss=3">`, `=HYPERLINK("http://evil.example")`];
+const HTML = [
+  `<script>window.__xss = 1</script>`,
+  `<img src=x onerror="window.__xss = 2">`,
+  `"><svg onload="window.__xss=3">`,
+  `=HYPERLINK("http://evil.example")`,
+];
 const XSS_NAME = `<img src=x onerror="window.__xss = 'map'">`;
 const XSS_REASON = `<img src=x onerror="window.__xss = 'reason'"> forecast −1 °C`;
 
@@ -34,7 +39,10 @@ beforeAll(async () => {
   fx = await startFullApp({ clock });
   for (const id of ['ld-inj-01', 'ld-inj-02']) await fx.stations.create(stationBody(id));
   // A reading for each; an injected query that widens the WHERE would return the other station's.
-  await fx.influx.conn.writeLines([readingLine('ld-inj-01', { ts: NOW - 60_000, airTempC: 1.5 }), readingLine('ld-inj-02', { ts: NOW - 60_000, airTempC: 9.5 })]);
+  await fx.influx.conn.writeLines([
+    readingLine('ld-inj-01', { ts: NOW - 60_000, airTempC: 1.5 }),
+    readingLine('ld-inj-02', { ts: NOW - 60_000, airTempC: 9.5 }),
+  ]);
   tablesBefore = tables();
 }, 120_000);
 
@@ -43,7 +51,10 @@ afterAll(async () => {
 });
 
 function tables(): string[] {
-  return fx.db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all().map((r) => r.name);
+  return fx.db
+    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+    .all()
+    .map((r) => r.name);
 }
 
 const get = (url: string) => fx.app.inject({ method: 'GET', url, headers: fx.headers['admin-token'] });
@@ -53,7 +64,12 @@ const send = (method: 'POST' | 'PUT', url: string, payload: unknown, headers: Re
 describe('InfluxQL injection', () => {
   it.each(INFLUXQL)('refuses %j as a station id in every path that reaches InfluxDB', async (id) => {
     const path = encodeURIComponent(id);
-    for (const url of [`/api/stations/${path}/readings`, `/api/stations/${path}/chart`, `/api/stations/${path}`, `/api/stations/${path}/token`]) {
+    for (const url of [
+      `/api/stations/${path}/readings`,
+      `/api/stations/${path}/chart`,
+      `/api/stations/${path}`,
+      `/api/stations/${path}/token`,
+    ]) {
       const res = url.endsWith('/token') ? await send('POST', url, undefined) : await get(url);
       expect(res.statusCode, `${url}: ${res.body}`).toBe(400);
     }
@@ -95,7 +111,12 @@ describe('SQL injection', () => {
     const station = (await get(`/api/stations/${id}`)).json<Station>();
     expect([station.name, station.commune]).toEqual([text.trim(), text.trim()]);
 
-    const farmer = await send('POST', '/api/farmers', { name: text, phone: `+849123450${SQL.indexOf(text)}0`, commune: text, stationIds: [id] });
+    const farmer = await send('POST', '/api/farmers', {
+      name: text,
+      phone: `+849123450${SQL.indexOf(text)}0`,
+      commune: text,
+      stationIds: [id],
+    });
     expect(farmer.statusCode, farmer.body).toBe(201);
     expect(farmer.json<Farmer>()).toMatchObject({ name: text.trim(), commune: text.trim() });
     const commune = await send('PUT', `/api/communes/${encodeURIComponent(text)}/station`, { stationId: id });
@@ -106,7 +127,11 @@ describe('SQL injection', () => {
     const imported = await send('POST', '/api/farmers/import', csv, { 'content-type': 'text/csv' });
     expect(imported.json()).toMatchObject({ created: 1, failed: 0 });
 
-    for (const url of [`/api/alerts?stationId=${encodeURIComponent(text)}`, `/api/audit?action=${encodeURIComponent(text)}`, `/api/audit?actor=${encodeURIComponent(text)}`]) {
+    for (const url of [
+      `/api/alerts?stationId=${encodeURIComponent(text)}`,
+      `/api/audit?action=${encodeURIComponent(text)}`,
+      `/api/audit?actor=${encodeURIComponent(text)}`,
+    ]) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(200);
       expect(res.json<unknown[] | { entries: unknown[] }>()).toSatisfy((v) => (Array.isArray(v) ? v : v.entries).length === 0);
@@ -133,7 +158,8 @@ describe('SQL injection', () => {
       for (const literal of text.match(/`[^`]*\b(SELECT|INSERT|UPDATE|DELETE|WHERE|PRAGMA|CREATE)\b[^`]*`/g) ?? []) {
         if (!/\b(FROM|INTO|SET|TABLE)\b/.test(literal) || isInfluxQl(literal)) continue; // prose, and InfluxQL (quoted by influxql.ts)
         checked += 1;
-        for (const [, expr] of literal.matchAll(/\$\{([^}]*)\}/g)) if (!allowed.has(expr!) && !isConstantString(text, expr!)) found.push(`${file}: ${expr}`);
+        for (const [, expr] of literal.matchAll(/\$\{([^}]*)\}/g))
+          if (!allowed.has(expr!) && !isConstantString(text, expr!)) found.push(`${file}: ${expr}`);
       }
     }
     expect(checked).toBeGreaterThan(30);
@@ -186,8 +212,10 @@ describe('HTML and script in names and reasons', () => {
     const offenders: string[] = [];
     for (const file of tsFiles(join(ROOT, 'dashboard', 'src')).concat(tsxFiles(join(ROOT, 'dashboard', 'src')))) {
       const text = readFileSync(file, 'utf8');
-      if (/dangerouslySetInnerHTML|\.innerHTML\s*=|insertAdjacentHTML|outerHTML\s*=|document\.write/.test(text)) offenders.push(`${file}: HTML sink`);
-      for (const [call] of text.matchAll(/\.(bindTooltip|bindPopup|setTooltipContent|setPopupContent|setContent)\(\s*[`'"]/g)) offenders.push(`${file}: ${call} with a string`);
+      if (/dangerouslySetInnerHTML|\.innerHTML\s*=|insertAdjacentHTML|outerHTML\s*=|document\.write/.test(text))
+        offenders.push(`${file}: HTML sink`);
+      for (const [call] of text.matchAll(/\.(bindTooltip|bindPopup|setTooltipContent|setPopupContent|setContent)\(\s*[`'"]/g))
+        offenders.push(`${file}: ${call} with a string`);
     }
     expect(offenders).toEqual([]);
   });

@@ -15,7 +15,15 @@ import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
  */
 describe('fitting a station FFST model from InfluxDB', () => {
   let influx: TestInfluxd;
-  const station: StationRecord = { id: 'muc-01' as StationId, name: 'München-Stadt', commune: 'München', ...MUNICH, crop: 'arabica', createdAt: 0, tokenRotatedAt: null };
+  const station: StationRecord = {
+    id: 'muc-01' as StationId,
+    name: 'München-Stadt',
+    commune: 'München',
+    ...MUNICH,
+    crop: 'arabica',
+    createdAt: 0,
+    tokenRotatedAt: null,
+  };
   const nights = loadFrostNights();
 
   beforeAll(async () => {
@@ -46,7 +54,13 @@ describe('fitting a station FFST model from InfluxDB', () => {
 
   it('refuses to fit from too few nights, saying why', async () => {
     const night = nights[0]!;
-    const result = await fitStationModel({ station, fromMs: night.sunsetMs - 3_600_000, toMs: night.sunriseMs + 3_600_000, nowMs: 0, query: (q) => queryReadings(influx.conn, station.id, q) });
+    const result = await fitStationModel({
+      station,
+      fromMs: night.sunsetMs - 3_600_000,
+      toMs: night.sunriseMs + 3_600_000,
+      nowMs: 0,
+      query: (q) => queryReadings(influx.conn, station.id, q),
+    });
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/cannot fit muc-01 from 1 radiative nights of 1/) });
   });
 });

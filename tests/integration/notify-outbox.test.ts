@@ -17,17 +17,29 @@ let outbox: OutboxRepository;
 
 /** An alert event row to hang outbox rows on (the outbox references alert_events). */
 function alertEvent(): number {
-  const alert = db.prepare(`INSERT INTO alerts (station_id, kind, level, status, opened_at, updated_at)
-    VALUES ('st-1', 'frost', 'severe', 'active', ?, ?)`).run(now, now);
-  return Number(db.prepare(`INSERT INTO alert_events (alert_id, at, recorded_at, transition, level, reason, notify)
-    VALUES (?, ?, ?, 'warning→severe', 'severe', 'forecast minimum −1 °C', 1)`).run(alert.lastInsertRowid, now, now).lastInsertRowid);
+  const alert = db
+    .prepare(
+      `INSERT INTO alerts (station_id, kind, level, status, opened_at, updated_at)
+    VALUES ('st-1', 'frost', 'severe', 'active', ?, ?)`,
+    )
+    .run(now, now);
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO alert_events (alert_id, at, recorded_at, transition, level, reason, notify)
+    VALUES (?, ?, ?, 'warning→severe', 'severe', 'forecast minimum −1 °C', 1)`,
+      )
+      .run(alert.lastInsertRowid, now, now).lastInsertRowid,
+  );
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'frostwatch-outbox-'));
   db = openDatabase(join(dir, 'frostwatch.db'), pino({ level: 'silent' }));
-  db.prepare(`INSERT INTO stations (id, name, commune, lat, lon, elevation_m, crop, token_hash, created_at)
-    VALUES ('st-1', 'Đạ Sar', 'Đạ Sar', 12.0, 108.4, 1450, 'arabica', 'x', ?)`).run(now);
+  db.prepare(
+    `INSERT INTO stations (id, name, commune, lat, lon, elevation_m, crop, token_hash, created_at)
+    VALUES ('st-1', 'Đạ Sar', 'Đạ Sar', 12.0, 108.4, 1450, 'arabica', 'x', ?)`,
+  ).run(now);
   outbox = new OutboxRepository(db, clock);
 });
 afterAll(async () => {
@@ -37,12 +49,19 @@ afterAll(async () => {
 
 describe('OutboxRepository', () => {
   it('enqueue returns only new rows, in order, and keeps every field', () => {
-    const created = outbox.enqueue([smsRow('+84911111111', 'một', { dedupeKey: 'k1', segments: 2, costUsd: 0.16 }), smsRow('+84911111111', 'hai', { dedupeKey: 'k2' })]);
+    const created = outbox.enqueue([
+      smsRow('+84911111111', 'một', { dedupeKey: 'k1', segments: 2, costUsd: 0.16 }),
+      smsRow('+84911111111', 'hai', { dedupeKey: 'k2' }),
+    ]);
     expect(created.map((r) => [r.dedupeKey, r.status, r.attempts, r.segments, r.costUsd, r.nextAttemptAt])).toEqual([
       ['k1', 'pending', 0, 2, 0.16, T0],
       ['k2', 'pending', 0, 1, 0.08, T0],
     ]);
-    expect(outbox.enqueue([smsRow('+84911111111', 'một lần nữa', { dedupeKey: 'k1' }), smsRow('+84911111111', 'ba', { dedupeKey: 'k3' })]).map((r) => r.dedupeKey)).toEqual(['k3']);
+    expect(
+      outbox
+        .enqueue([smsRow('+84911111111', 'một lần nữa', { dedupeKey: 'k1' }), smsRow('+84911111111', 'ba', { dedupeKey: 'k3' })])
+        .map((r) => r.dedupeKey),
+    ).toEqual(['k3']);
     expect(outbox.get(created[0]!.id)?.body).toBe('một');
   });
 
@@ -83,7 +102,14 @@ describe('OutboxRepository', () => {
 
     expect(outbox.forEvent(event).map((r) => r.id)).toEqual(rows.map((r) => r.id));
     expect(outbox.unreached(since)).toEqual([
-      { eventId: event, recipientKind: 'farmer', recipientId: 3, phone: '+84933333303', statuses: ['sms:sent', 'voice:delivered'], lastUpdatedAt: now },
+      {
+        eventId: event,
+        recipientKind: 'farmer',
+        recipientId: 3,
+        phone: '+84933333303',
+        statuses: ['sms:sent', 'voice:delivered'],
+        lastUpdatedAt: now,
+      },
     ]);
     expect(outbox.unreached(now + 1)).toEqual([]);
     expect(outbox.recent(2).map((r) => r.id)).toEqual([rows[4]!.id, rows[3]!.id]);

@@ -67,9 +67,12 @@ describe('notifier: SMS through the real twilio package', () => {
     // Warning is asked for only after Watch was accepted, however many tries Watch took.
     expect(toA.at(-1)).toMatchObject({ body: WARNING, answer: 201 });
     expect(toA.slice(0, -1).every((r) => r.body === WATCH)).toBe(true);
-    expect(stack.twilio.created().map((r) => `${r.to} ${r.body?.slice(0, 12)}`).sort()).toEqual(
-      [`${A} ${WATCH.slice(0, 12)}`, `${A} ${WARNING.slice(0, 12)}`, `${B} ${WATCH.slice(0, 12)}`].sort(),
-    );
+    expect(
+      stack.twilio
+        .created()
+        .map((r) => `${r.to} ${r.body?.slice(0, 12)}`)
+        .sort(),
+    ).toEqual([`${A} ${WATCH.slice(0, 12)}`, `${A} ${WARNING.slice(0, 12)}`, `${B} ${WATCH.slice(0, 12)}`].sort());
     const answers = stack.twilio.requests.map((r) => r.answer);
     expect(answers.filter((a) => a !== 201)).toEqual([429, 500, 'hang']);
     const attempts = rows.reduce((sum, r) => sum + (stack!.notifier.outbox.get(r.id)?.attempts ?? 0), 0);
@@ -100,10 +103,7 @@ describe('notifier: SMS through the real twilio package', () => {
     const perSec = 10; // 100 ms a segment
     stack = await startNotifyStack({ rateLimitPerSec: perSec });
     const phones = ['+84900000001', '+84900000002', '+84900000003', '+84900000004', '+84900000005'];
-    const rows = stack.notifier.enqueue([
-      smsRow(phones[0]!, WATCH, { segments: 3 }),
-      ...phones.slice(1).map((p) => smsRow(p, WATCH)),
-    ]);
+    const rows = stack.notifier.enqueue([smsRow(phones[0]!, WATCH, { segments: 3 }), ...phones.slice(1).map((p) => smsRow(p, WATCH))]);
     await eventually(() => expect(rows.every((r) => statusOf(stack!, r) === 'sent')).toBe(true));
     const at = stack.twilio.requests.map((r) => r.atMs);
     expect(stack.twilio.requests.map((r) => r.to)).toEqual(phones);
@@ -155,7 +155,11 @@ describe('notifier: restarts', () => {
     expect(statusOf(stack, row!)).toBe('sending');
     await stack.notifier.close();
     // The timed-out attempt is recorded as a failure to retry, not left "sending".
-    expect(stack.notifier.outbox.get(row!.id)).toMatchObject({ status: 'pending', attempts: 1, lastError: expect.stringContaining('timeout') });
+    expect(stack.notifier.outbox.get(row!.id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringContaining('timeout'),
+    });
     const restarted = await stack.replaceNotifier();
     await eventually(() => expect(restarted.outbox.get(row!.id)?.status).toBe('sent'));
     expect(stack.twilio.created()).toHaveLength(1);

@@ -59,7 +59,11 @@ describe('twilio callbacks: signatures', () => {
 
     const keypressUrl = `${stack.publicUrl}/api/twilio/voice/${call!.id}/keypress`;
     const unsignedKeypress = await stack.twilio.signedPost(keypressUrl, { CallSid: callSid, Digits: '1' }, { signature: 'none' });
-    const unsignedTwiml = await stack.twilio.signedPost(`${stack.publicUrl}/api/twilio/voice/${call!.id}`, { CallSid: callSid }, { signature: 'none' });
+    const unsignedTwiml = await stack.twilio.signedPost(
+      `${stack.publicUrl}/api/twilio/voice/${call!.id}`,
+      { CallSid: callSid },
+      { signature: 'none' },
+    );
     expect([unsignedKeypress.status, unsignedTwiml.status]).toEqual([403, 403]);
     expect(unsignedTwiml.text).not.toContain('Say');
     expect(stack.notifier.outbox.get(call!.id)?.ackedAt).toBeNull();
@@ -78,16 +82,26 @@ describe('voice: call, keypress, escalation', () => {
     stack = await startNotifyStack({
       clock,
       onAcknowledged: (row) => acked.push(row),
-      escalation: { chain: () => ({ recipientKind: 'contact', recipientId: 2, phone: SECOND, language: 'vi' }), ackTimeoutMs: ACK_TIMEOUT_MS, scanEveryMs: 60_000 },
+      escalation: {
+        chain: () => ({ recipientKind: 'contact', recipientId: 2, phone: SECOND, language: 'vi' }),
+        ackTimeoutMs: ACK_TIMEOUT_MS,
+        scanEveryMs: 60_000,
+      },
     });
     const [call] = stack.notifier.enqueue([voiceRow(FARMER, SCRIPT)]);
     const sid = await placedCall(stack, call!);
     expect(stack.twilio.bySid(sid)).toMatchObject({
-      kind: 'call', to: FARMER, from: '+15005550006',
-      url: `${stack.publicUrl}/api/twilio/voice/${call!.id}`, statusCallback: `${stack.publicUrl}/api/twilio/status`,
+      kind: 'call',
+      to: FARMER,
+      from: '+15005550006',
+      url: `${stack.publicUrl}/api/twilio/voice/${call!.id}`,
+      statusCallback: `${stack.publicUrl}/api/twilio/status`,
     });
 
-    const wrongKey = await stack.twilio.signedPost(`${stack.publicUrl}/api/twilio/voice/${call!.id}/keypress`, { CallSid: sid, Digits: '2' });
+    const wrongKey = await stack.twilio.signedPost(`${stack.publicUrl}/api/twilio/voice/${call!.id}/keypress`, {
+      CallSid: sid,
+      Digits: '2',
+    });
     expect(wrongKey.text).toContain('<Redirect');
     expect(stack.notifier.outbox.get(call!.id)?.ackedAt).toBeNull();
 
@@ -117,7 +131,12 @@ describe('voice: call, keypress, escalation', () => {
     ];
     stack = await startNotifyStack({
       clock,
-      escalation: { chain: (row) => chain[row.escalationStep] ?? null, onUnreached: (row) => unreached.push(row), ackTimeoutMs: ACK_TIMEOUT_MS, scanEveryMs: 60_000 },
+      escalation: {
+        chain: (row) => chain[row.escalationStep] ?? null,
+        onUnreached: (row) => unreached.push(row),
+        ackTimeoutMs: ACK_TIMEOUT_MS,
+        scanEveryMs: 60_000,
+      },
     });
     const [first] = stack.notifier.enqueue([voiceRow(FARMER, SCRIPT, { dedupeKey: 'event:9:farmer:1:voice', eventId: null })]);
     await stack.twilio.answerCall(await placedCall(stack, first!), null);
@@ -127,7 +146,16 @@ describe('voice: call, keypress, escalation', () => {
     expect(stack.notifier.checkEscalations().escalated).toEqual([]);
     clock.advance(2 * 60_000);
     const { escalated } = stack.notifier.checkEscalations();
-    expect(escalated).toMatchObject([{ phone: SECOND, escalationStep: 1, recipientKind: 'contact', recipientId: 21, body: SCRIPT, dedupeKey: 'event:9:farmer:1:voice#esc1' }]);
+    expect(escalated).toMatchObject([
+      {
+        phone: SECOND,
+        escalationStep: 1,
+        recipientKind: 'contact',
+        recipientId: 21,
+        body: SCRIPT,
+        dedupeKey: 'event:9:farmer:1:voice#esc1',
+      },
+    ]);
     expect(stack.notifier.checkEscalations().escalated).toEqual([]); // once
 
     const secondSid = await placedCall(stack, escalated[0]!);
@@ -149,7 +177,11 @@ describe('voice: call, keypress, escalation', () => {
 
   it('escalates from a call that could not be placed at all, and keeps acknowledged chains quiet after a restart', async () => {
     const clock = shiftableClock();
-    const escalation = { chain: () => ({ recipientKind: 'officer' as const, recipientId: 5, phone: HEAD, language: 'vi' as const }), ackTimeoutMs: ACK_TIMEOUT_MS, scanEveryMs: 60_000 };
+    const escalation = {
+      chain: () => ({ recipientKind: 'officer' as const, recipientId: 5, phone: HEAD, language: 'vi' as const }),
+      ackTimeoutMs: ACK_TIMEOUT_MS,
+      scanEveryMs: 60_000,
+    };
     stack = await startNotifyStack({ clock, escalation });
     stack.twilio.failNext(1, 400);
     const [bad, good] = stack.notifier.enqueue([voiceRow('+84900000009', SCRIPT), voiceRow(FARMER, SCRIPT)]);

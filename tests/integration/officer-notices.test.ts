@@ -27,11 +27,29 @@ describe('officer notices', () => {
     db = openDatabase(join(dir, 'frostwatch.db'), pino({ level: 'silent' }));
     at('2026-12-20T08:00:00Z');
     const stations = new StationRepository(db, clock);
-    for (const id of ['ld-1', 'ld-2', 'ld-3']) await stations.create({ id: id as StationId, name: `Trạm ${id}`, commune: 'Lát', lat: 12, lon: 108.4, elevationM: 1500, crop: 'arabica' });
+    for (const id of ['ld-1', 'ld-2', 'ld-3'])
+      await stations.create({
+        id: id as StationId,
+        name: `Trạm ${id}`,
+        commune: 'Lát',
+        lat: 12,
+        lon: 108.4,
+        elevationM: 1500,
+        crop: 'arabica',
+      });
     const people = new PeopleRepository(db, clock);
     people.createOfficer({ name: 'Cán bộ', phone: '0904 555 666', language: 'vi' });
     outbox = new OutboxRepository(db, clock);
-    notices = new OfficerNotices({ people, stations, activity, enqueue: (rows) => outbox.enqueue(rows), clock, logger: pino({ level: 'silent' }), timeZone: 'Asia/Ho_Chi_Minh', messages: {} });
+    notices = new OfficerNotices({
+      people,
+      stations,
+      activity,
+      enqueue: (rows) => outbox.enqueue(rows),
+      clock,
+      logger: pino({ level: 'silent' }),
+      timeZone: 'Asia/Ho_Chi_Minh',
+      messages: {},
+    });
   });
   afterEach(async () => {
     db.close();
@@ -71,14 +89,39 @@ describe('officer notices', () => {
     at('2026-12-20T08:20:00Z');
     notices.checkDependency('influx', true);
     expect(sent()).toHaveLength(2);
-    expect(sent().map((r) => r.body).join('\n')).toMatch(/influx/);
+    expect(
+      sent()
+        .map((r) => r.body)
+        .join('\n'),
+    ).toMatch(/influx/);
   });
 
   it('names the farmer an officer must phone when a message was given up', () => {
     const people = new PeopleRepository(db, clock);
-    const farmer = people.createFarmer({ name: 'Nguyễn Văn Hà', phone: '0912 345 678', language: 'vi', diacritics: true, stationIds: ['ld-1' as StationId], contacts: [] });
+    const farmer = people.createFarmer({
+      name: 'Nguyễn Văn Hà',
+      phone: '0912 345 678',
+      language: 'vi',
+      diacritics: true,
+      stationIds: ['ld-1' as StationId],
+      contacts: [],
+    });
     if (!farmer.ok) throw new Error(farmer.message);
-    const [row] = outbox.enqueue([{ dedupeKey: 'x', eventId: null, recipientKind: 'farmer', recipientId: farmer.farmer.id, channel: 'sms', phone: '+84912345678', language: 'vi', body: 'b', encoding: 'UCS-2', segments: 1, costUsd: 0.08 }]);
+    const [row] = outbox.enqueue([
+      {
+        dedupeKey: 'x',
+        eventId: null,
+        recipientKind: 'farmer',
+        recipientId: farmer.farmer.id,
+        channel: 'sms',
+        phone: '+84912345678',
+        language: 'vi',
+        body: 'b',
+        encoding: 'UCS-2',
+        segments: 1,
+        costUsd: 0.08,
+      },
+    ]);
     notices.gaveUp(row!);
     notices.gaveUp(row!); // twice (a restart): one notice
     const notice = sent().filter((r) => r.recipientKind === 'officer');

@@ -21,7 +21,15 @@ const admin = { authorization: `Bearer ${ADMIN}` };
 const viewer = { authorization: `Bearer ${VIEWER}` };
 
 const logLines: string[] = [];
-const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }));
+const logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  }),
+);
 /** Every full number a test sends; none may reach the log. */
 const PHONES = ['84912345678', '84987654321', '84933111222', '84933111223', '84933111224', '84988111222'];
 
@@ -49,12 +57,21 @@ beforeAll(async () => {
     metrics: new Registry(),
     adminToken: ADMIN,
   });
-  const principals: Record<string, Principal> = { [`Bearer ${ADMIN}`]: { role: 'admin', subject: 'admin' }, [`Bearer ${VIEWER}`]: { role: 'viewer', subject: 'viewer' } };
-  await app.register(async (api) => {
-    api.decorateRequest('principal', null);
-    api.addHook('onRequest', authenticate((header) => (header === undefined ? null : principals[header] ?? null)));
-    await api.register(peopleRoutes({ people }));
-  }, { prefix: '/api' });
+  const principals: Record<string, Principal> = {
+    [`Bearer ${ADMIN}`]: { role: 'admin', subject: 'admin' },
+    [`Bearer ${VIEWER}`]: { role: 'viewer', subject: 'viewer' },
+  };
+  await app.register(
+    async (api) => {
+      api.decorateRequest('principal', null);
+      api.addHook(
+        'onRequest',
+        authenticate((header) => (header === undefined ? null : (principals[header] ?? null))),
+      );
+      await api.register(peopleRoutes({ people }));
+    },
+    { prefix: '/api' },
+  );
 });
 
 afterAll(async () => {
@@ -116,11 +133,21 @@ describe('farmers API', () => {
       },
     });
     expect(response.statusCode).toBe(201);
-    expect(response.json()).toMatchObject({ diacritics: false, commune: 'Lát', subscriptions: [{ stationId: 'ld-lat-01', offsetC: -2 }], contacts: [{ position: 1, phone: '+84933111222' }] });
+    expect(response.json()).toMatchObject({
+      diacritics: false,
+      commune: 'Lát',
+      subscriptions: [{ stationId: 'ld-lat-01', offsetC: -2 }],
+      contacts: [{ position: 1, phone: '+84933111222' }],
+    });
   });
 
   it('answers 409 for a phone already registered, in any form', async () => {
-    const again = await app.inject({ method: 'POST', url: '/api/farmers', headers: admin, payload: { name: 'X', phone: '84912345678', language: 'vi', stationIds: ['ld-lat-01'] } });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/api/farmers',
+      headers: admin,
+      payload: { name: 'X', phone: '84912345678', language: 'vi', stationIds: ['ld-lat-01'] },
+    });
     expectError(again, 409, /already registered/);
   });
 
@@ -137,7 +164,11 @@ describe('farmers API', () => {
   it('lists and shows farmers; a viewer sees phones masked and cannot write', async () => {
     const list = await app.inject({ method: 'GET', url: '/api/farmers', headers: admin });
     expect(list.statusCode).toBe(200);
-    expect(FarmerSchema.array().parse(list.json()).map((f) => f.phone)).toEqual(['+84912345678', '+84987654321']);
+    expect(
+      FarmerSchema.array()
+        .parse(list.json())
+        .map((f) => f.phone),
+    ).toEqual(['+84912345678', '+84987654321']);
 
     const seen = await app.inject({ method: 'GET', url: `/api/farmers/${id}`, headers: viewer });
     expect(seen.statusCode).toBe(200);
@@ -145,7 +176,16 @@ describe('farmers API', () => {
     const viewerList = await app.inject({ method: 'GET', url: '/api/farmers', headers: viewer });
     for (const phone of PHONES) expect(viewerList.body).not.toContain(phone);
 
-    expectError(await app.inject({ method: 'POST', url: '/api/farmers', headers: viewer, payload: { name: 'X', phone: '0933 111 224', stationIds: ['ld-lat-01'] } }), 403, /admin/);
+    expectError(
+      await app.inject({
+        method: 'POST',
+        url: '/api/farmers',
+        headers: viewer,
+        payload: { name: 'X', phone: '0933 111 224', stationIds: ['ld-lat-01'] },
+      }),
+      403,
+      /admin/,
+    );
     expectError(await app.inject({ method: 'GET', url: '/api/farmers' }), 401, /bearer/);
   });
 
@@ -170,7 +210,12 @@ describe('CSV import over HTTP', () => {
   ].join('\n');
 
   it('saves the good rows and reports each bad one by its line, as text/csv', async () => {
-    const response = await app.inject({ method: 'POST', url: '/api/farmers/import', headers: { ...admin, 'content-type': 'text/csv' }, payload: csv });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/farmers/import',
+      headers: { ...admin, 'content-type': 'text/csv' },
+      payload: csv,
+    });
     expect(response.statusCode).toBe(200);
     const report = FarmerImportReportSchema.parse(response.json());
     expect(report).toMatchObject({ created: 2, updated: 0, failed: 3 });
@@ -191,29 +236,65 @@ describe('CSV import over HTTP', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ created: 1, updated: 1, failed: 0 });
     const list = FarmerSchema.array().parse((await app.inject({ method: 'GET', url: '/api/farmers', headers: admin })).json());
-    expect(list.find((f) => f.phone === '+84912345678')).toMatchObject({ commune: null, subscriptions: [{ stationId: 'ld-lat-01', offsetC: 0 }] });
+    expect(list.find((f) => f.phone === '+84912345678')).toMatchObject({
+      commune: null,
+      subscriptions: [{ stationId: 'ld-lat-01', offsetC: 0 }],
+    });
   });
 
   it('refuses a file whose header it cannot read, and non-admins', async () => {
-    expectError(await app.inject({ method: 'POST', url: '/api/farmers/import', headers: admin, payload: { csv: 'ten,so_dien_thoai\nA,0912345678\n' } }), 400, /unknown column "ten"/);
-    expectError(await app.inject({ method: 'POST', url: '/api/farmers/import', headers: { ...viewer, 'content-type': 'text/csv' }, payload: csv }), 403, /admin/);
+    expectError(
+      await app.inject({
+        method: 'POST',
+        url: '/api/farmers/import',
+        headers: admin,
+        payload: { csv: 'ten,so_dien_thoai\nA,0912345678\n' },
+      }),
+      400,
+      /unknown column "ten"/,
+    );
+    expectError(
+      await app.inject({ method: 'POST', url: '/api/farmers/import', headers: { ...viewer, 'content-type': 'text/csv' }, payload: csv }),
+      403,
+      /admin/,
+    );
   });
 });
 
 describe('communes and officers API', () => {
   it('sets a commune representative station and lists it', async () => {
-    const put = await app.inject({ method: 'PUT', url: `/api/communes/${encodeURIComponent('Đạ Sar')}/station`, headers: admin, payload: { stationId: 'ld-dasar-01', offsetC: -0.5 } });
+    const put = await app.inject({
+      method: 'PUT',
+      url: `/api/communes/${encodeURIComponent('Đạ Sar')}/station`,
+      headers: admin,
+      payload: { stationId: 'ld-dasar-01', offsetC: -0.5 },
+    });
     expect(put.statusCode).toBe(200);
     expect(put.json()).toEqual({ commune: 'Đạ Sar', stationId: 'ld-dasar-01', offsetC: -0.5 });
-    expectError(await app.inject({ method: 'PUT', url: '/api/communes/L%C3%A1t/station', headers: admin, payload: { stationId: 'ld-nowhere' } }), 400, /unknown station/);
-    expect((await app.inject({ method: 'GET', url: '/api/communes', headers: viewer })).json()).toEqual([{ commune: 'Đạ Sar', stationId: 'ld-dasar-01', offsetC: -0.5 }]);
+    expectError(
+      await app.inject({ method: 'PUT', url: '/api/communes/L%C3%A1t/station', headers: admin, payload: { stationId: 'ld-nowhere' } }),
+      400,
+      /unknown station/,
+    );
+    expect((await app.inject({ method: 'GET', url: '/api/communes', headers: viewer })).json()).toEqual([
+      { commune: 'Đạ Sar', stationId: 'ld-dasar-01', offsetC: -0.5 },
+    ]);
   });
 
   it('registers officers and lists them', async () => {
-    const created = await app.inject({ method: 'POST', url: '/api/officers', headers: admin, payload: { name: 'Chị Lan', phone: '0988 111 222' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/officers',
+      headers: admin,
+      payload: { name: 'Chị Lan', phone: '0988 111 222' },
+    });
     expect(created.statusCode).toBe(201);
     expect(OfficerSchema.strict().parse(created.json())).toMatchObject({ name: 'Chị Lan', phone: '+84988111222', language: 'vi' });
-    expectError(await app.inject({ method: 'POST', url: '/api/officers', headers: admin, payload: { name: 'Again', phone: '+84988111222' } }), 409, /already registered/);
+    expectError(
+      await app.inject({ method: 'POST', url: '/api/officers', headers: admin, payload: { name: 'Again', phone: '+84988111222' } }),
+      409,
+      /already registered/,
+    );
     const list = await app.inject({ method: 'GET', url: '/api/officers', headers: viewer });
     expect(list.json()).toEqual([expect.objectContaining({ name: 'Chị Lan', phone: '+8498•••1222' })]);
   });

@@ -61,7 +61,13 @@ describe('farmer CSV import', () => {
     ]);
     expect(report).toMatchObject({ created: 2, updated: 0, failed: 6 });
     const [first, second] = people.listFarmers();
-    expect(first).toMatchObject({ name: 'Y Điệp', phone: '+84911000001', diacritics: true, commune: 'Lát', subscriptions: [{ stationId: 'ld-lat-01' }, { stationId: 'ld-lat-02' }] });
+    expect(first).toMatchObject({
+      name: 'Y Điệp',
+      phone: '+84911000001',
+      diacritics: true,
+      commune: 'Lát',
+      subscriptions: [{ stationId: 'ld-lat-01' }, { stationId: 'ld-lat-02' }],
+    });
     expect(second).toMatchObject({ name: "K'Bình; con", phone: '+84911000002', language: 'vi', diacritics: true, subscriptions: [] });
   });
 
@@ -69,7 +75,9 @@ describe('farmer CSV import', () => {
     const known = people.listFarmers().find((f) => f.phone === '+84911000001');
     if (!known) throw new Error('farmer from the first import missing');
     db.prepare("UPDATE subscriptions SET offset_c = -1.5 WHERE farmer_id = ? AND station_id = 'ld-lat-02'").run(known.id);
-    expect(people.setContacts(known.id, [{ role: 'village_head', name: 'Trưởng thôn', phone: '0933 000 001' }])).toMatchObject({ ok: true });
+    expect(people.setContacts(known.id, [{ role: 'village_head', name: 'Trưởng thôn', phone: '0933 000 001' }])).toMatchObject({
+      ok: true,
+    });
 
     const report = imported('name,phone,language,station_ids,diacritics\nY Điệp (sửa),+84 911 000 001,en,ld-lat-02;ld-dasar-01,no\n');
     expect(report).toEqual({ created: 0, updated: 1, failed: 0, rows: [{ row: 2, ok: true, action: 'updated', id: known.id }] });

@@ -78,7 +78,11 @@ describe('farmers', () => {
     [farmer({ phone: '0123', stationIds: ['ld-lat-01' as never] }), 'invalid', /phone: .*not a valid number/],
     [farmer({ phone: '0900 000 001', stationIds: ['ld-nowhere' as never] }), 'unknown_station', /unknown station ld-nowhere/],
     [farmer({ phone: '0900 000 002' }), 'invalid', /stationIds or a commune/],
-    [farmer({ phone: '0900 000 003', commune: 'Lát', contacts: [{ role: 'household', name: 'x', phone: '12' }] }), 'invalid', /contacts\.0\.phone/],
+    [
+      farmer({ phone: '0900 000 003', commune: 'Lát', contacts: [{ role: 'household', name: 'x', phone: '12' }] }),
+      'invalid',
+      /contacts\.0\.phone/,
+    ],
   ])('refuses %#: %s', (input, reason, message) => {
     const before = people.listFarmers().length;
     const result = people.createFarmer(input);
@@ -88,7 +92,13 @@ describe('farmers', () => {
   });
 
   it('removes a farmer with their subscriptions and contacts', () => {
-    const result = people.createFarmer(farmer({ phone: '0977 000 111', stationIds: ['ld-lat-01' as never], contacts: [{ role: 'household', name: 'B', phone: '0977 000 112' }] }));
+    const result = people.createFarmer(
+      farmer({
+        phone: '0977 000 111',
+        stationIds: ['ld-lat-01' as never],
+        contacts: [{ role: 'household', name: 'B', phone: '0977 000 112' }],
+      }),
+    );
     if (!result.ok) throw new Error(result.message);
     expect(people.deleteFarmer(result.farmer.id)).toBe(true);
     expect(people.deleteFarmer(result.farmer.id)).toBe(false);
@@ -106,10 +116,20 @@ describe('recipientsFor', () => {
       if (!result.ok) throw new Error(result.message);
       ids[key] = result.farmer.id;
     };
-    add('direct', { name: 'Direct', phone: '0911 000 001', stationIds: ['ld-lat-01' as never], subscriptions: [{ stationId: 'ld-lat-01' as never, offsetC: -1 }] });
+    add('direct', {
+      name: 'Direct',
+      phone: '0911 000 001',
+      stationIds: ['ld-lat-01' as never],
+      subscriptions: [{ stationId: 'ld-lat-01' as never, offsetC: -1 }],
+    });
     add('commune', { name: 'By commune', phone: '0911 000 002', commune: 'Lát', language: 'en', diacritics: false });
     add('communeOtherSpelling', { name: 'Lower case NFD', phone: '0911 000 003', commune: 'lát'.normalize('NFD') });
-    add('communeButDirectElsewhere', { name: 'Has own station', phone: '0911 000 004', commune: 'Lát', stationIds: ['ld-dasar-01' as never] });
+    add('communeButDirectElsewhere', {
+      name: 'Has own station',
+      phone: '0911 000 004',
+      commune: 'Lát',
+      stationIds: ['ld-dasar-01' as never],
+    });
     add('otherCommune', { name: 'Other commune', phone: '0911 000 005', commune: 'Đạ Nhim' });
   });
 
@@ -121,17 +141,50 @@ describe('recipientsFor', () => {
     const set = people.setCommuneStation('LÁT', 'ld-dasar-02', 0.5);
     expect(set.ok).toBe(true);
     // Re-pointing the commune, typed differently, replaces the row instead of adding a second one.
-    expect(people.setCommuneStation(' Lát ', 'ld-lat-01', -0.5)).toEqual({ ok: true, communeStation: { commune: 'Lát', stationId: 'ld-lat-01', offsetC: -0.5 } });
+    expect(people.setCommuneStation(' Lát ', 'ld-lat-01', -0.5)).toEqual({
+      ok: true,
+      communeStation: { commune: 'Lát', stationId: 'ld-lat-01', offsetC: -0.5 },
+    });
     expect(people.communeStations()).toEqual([{ commune: 'Lát', stationId: 'ld-lat-01', offsetC: -0.5 }]);
 
     expect(people.recipientsFor('ld-lat-01')).toEqual([
-      { farmerId: ids['direct'], name: 'Direct', phone: '+84911000001', language: 'vi', diacritics: true, commune: null, offsetC: -1, via: 'direct' },
-      { farmerId: ids['commune'], name: 'By commune', phone: '+84911000002', language: 'en', diacritics: false, commune: 'Lát', offsetC: -0.5, via: 'commune' },
-      { farmerId: ids['communeOtherSpelling'], name: 'Lower case NFD', phone: '+84911000003', language: 'vi', diacritics: true, commune: 'lát', offsetC: -0.5, via: 'commune' },
+      {
+        farmerId: ids['direct'],
+        name: 'Direct',
+        phone: '+84911000001',
+        language: 'vi',
+        diacritics: true,
+        commune: null,
+        offsetC: -1,
+        via: 'direct',
+      },
+      {
+        farmerId: ids['commune'],
+        name: 'By commune',
+        phone: '+84911000002',
+        language: 'en',
+        diacritics: false,
+        commune: 'Lát',
+        offsetC: -0.5,
+        via: 'commune',
+      },
+      {
+        farmerId: ids['communeOtherSpelling'],
+        name: 'Lower case NFD',
+        phone: '+84911000003',
+        language: 'vi',
+        diacritics: true,
+        commune: 'lát',
+        offsetC: -0.5,
+        via: 'commune',
+      },
     ]);
     // The commune moved away from ld-dasar-02: only its direct subscriber (Ka Ho, offset −1.5) is left there.
     expect(people.recipientsFor('ld-dasar-02').map((r) => [r.name, r.via, r.offsetC])).toEqual([['Ka Ho', 'direct', -1.5]]);
-    expect(people.recipientsFor('ld-dasar-01').map((r) => [r.farmerId, r.via])).toContainEqual([ids['communeButDirectElsewhere'], 'direct']);
+    expect(people.recipientsFor('ld-dasar-01').map((r) => [r.farmerId, r.via])).toContainEqual([
+      ids['communeButDirectElsewhere'],
+      'direct',
+    ]);
   });
 
   it('refuses a commune station that does not exist', () => {
@@ -144,7 +197,10 @@ describe('officers', () => {
   it('registers officers once per phone and lists them', () => {
     const first = people.createOfficer({ name: 'Chị Lan', phone: '0988 111 222', language: 'vi' });
     expect(first).toMatchObject({ ok: true, officer: { phone: '+84988111222', language: 'vi', createdAt: T0 } });
-    expect(people.createOfficer({ name: 'Again', phone: '+84988111222', language: 'en' })).toMatchObject({ ok: false, reason: 'phone_exists' });
+    expect(people.createOfficer({ name: 'Again', phone: '+84988111222', language: 'en' })).toMatchObject({
+      ok: false,
+      reason: 'phone_exists',
+    });
     expect(people.createOfficer({ name: 'Bad', phone: '12345', language: 'en' })).toMatchObject({ ok: false, reason: 'invalid' });
     expect(people.officers().map((o) => o.name)).toEqual(['Chị Lan']);
   });

@@ -37,8 +37,22 @@ describe('openDatabase', () => {
       expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       const versions = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
       expect(versions).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
-      const columns = db.prepare("SELECT name FROM pragma_table_info('stations')").all().map((row) => (row as { name: string }).name);
-      expect(columns).toEqual(['id', 'name', 'commune', 'lat', 'lon', 'elevation_m', 'crop', 'token_hash', 'created_at', 'token_rotated_at']);
+      const columns = db
+        .prepare("SELECT name FROM pragma_table_info('stations')")
+        .all()
+        .map((row) => (row as { name: string }).name);
+      expect(columns).toEqual([
+        'id',
+        'name',
+        'commune',
+        'lat',
+        'lon',
+        'elevation_m',
+        'crop',
+        'token_hash',
+        'created_at',
+        'token_rotated_at',
+      ]);
     } finally {
       db.close();
     }
@@ -101,8 +115,15 @@ describe('StationRepository and CachingStationAuthenticator', () => {
     const created = await stations.create(station('ld-create'));
     if (!created.ok) throw new Error('expected the station to be created');
     expect(created.station).toEqual({
-      id: 'ld-create', name: 'Trạm ld-create', commune: 'Đạ Sar', lat: 12, lon: 108.4, elevationM: 1_450, crop: 'arabica',
-      createdAt: T0, tokenRotatedAt: null,
+      id: 'ld-create',
+      name: 'Trạm ld-create',
+      commune: 'Đạ Sar',
+      lat: 12,
+      lon: 108.4,
+      elevationM: 1_450,
+      crop: 'arabica',
+      createdAt: T0,
+      tokenRotatedAt: null,
     });
     const stored = stations.tokenHash('ld-create');
     expect(stored).toMatch(/^scrypt\$/);

@@ -95,7 +95,14 @@ beforeAll(async () => {
     if (topic.kind === 'readings') {
       const parsed = parseReadingsPayload(payload, clock.now());
       const isArray = payload.toString('utf8').trimStart().startsWith('[');
-      received.push({ stationId: topic.stationId, clientId: client?.id ?? null, qos: packet.qos, isArray, readings: parsed.readings, rejects: parsed.rejects.length });
+      received.push({
+        stationId: topic.stationId,
+        clientId: client?.id ?? null,
+        qos: packet.qos,
+        isArray,
+        readings: parsed.readings,
+        rejects: parsed.rejects.length,
+      });
     } else if (topic.kind === 'status') {
       const parsed = parseStatusPayload(payload);
       if (parsed.ok) statuses.push({ stationId: topic.stationId, status: parsed.status });
@@ -103,8 +110,9 @@ beforeAll(async () => {
   });
   // A retained config waiting for sim-02 before it ever connects: the system asks for 30 s sampling.
   await new Promise<void>((resolve, reject) =>
-    broker.publish({ cmd: 'publish', topic: configTopic(s2.id), payload: JSON.stringify({ intervalS: 30 }), qos: 1, retain: true, dup: false }, (err) =>
-      err ? reject(err) : resolve(),
+    broker.publish(
+      { cmd: 'publish', topic: configTopic(s2.id), payload: JSON.stringify({ intervalS: 30 }), qos: 1, retain: true, dup: false },
+      (err) => (err ? reject(err) : resolve()),
     ),
   );
   server = createServer(broker.handle);
@@ -136,7 +144,7 @@ afterAll(async () => {
 });
 
 describe('simulated fleet against a real aedes broker', () => {
-  it('publishes contract-valid readings at QoS 1 under each station\'s own credentials', async () => {
+  it("publishes contract-valid readings at QoS 1 under each station's own credentials", async () => {
     await waitFor('40 readings from every station', () => stations.every((s) => readingsOf(s.id).length >= 40));
     for (const message of received) {
       expect(message.qos).toBe(1);
@@ -150,7 +158,13 @@ describe('simulated fleet against a real aedes broker', () => {
   });
 
   it('sends exactly what the offline generator computes for the same seed', () => {
-    const offline = runScenarioOffline({ stations: [s1, s3], scenario: 'frost-night', seed: SEED, fromMs: START_MS, toMs: START_MS + 30 * 60_000 });
+    const offline = runScenarioOffline({
+      stations: [s1, s3],
+      scenario: 'frost-night',
+      seed: SEED,
+      fromMs: START_MS,
+      toMs: START_MS + 30 * 60_000,
+    });
     for (const s of [s1, s3]) {
       const expected = offline.flatMap((r) => (r.stationId === s.id && r.sample.kind === 'reading' ? [r.sample.reading] : []));
       expect(readingsOf(s.id).slice(0, expected.length)).toEqual(expected);
@@ -180,7 +194,11 @@ describe('simulated fleet against a real aedes broker', () => {
     await waitFor('sim-03 connected', () => connections.has(s3.id) && deviceStats(s3.id).connected);
     const before = statusesOf(s3.id).length;
     connections.get(s3.id)?.destroy();
-    await waitFor('will of sim-03', () => statusesOf(s3.id).slice(before).some((st) => !st.online));
+    await waitFor('will of sim-03', () =>
+      statusesOf(s3.id)
+        .slice(before)
+        .some((st) => !st.online),
+    );
     await waitFor('sim-03 back online', () => {
       const after = statusesOf(s3.id).slice(before);
       const offlineAt = after.findIndex((st) => !st.online);
@@ -197,7 +215,9 @@ describe('simulated fleet against a real aedes broker', () => {
     holdReadings = false;
     const bufferedAtStart = new Map(stations.map((s) => [s.id, deviceStats(s.id).sampled]));
     // Two simulated hours at one reading a minute (two for sim-02) pile up on the devices.
-    await waitFor('2 h of readings buffered', () => stations.every((s) => deviceStats(s.id).sampled - (bufferedAtStart.get(s.id) ?? 0) >= 120));
+    await waitFor('2 h of readings buffered', () =>
+      stations.every((s) => deviceStats(s.id).sampled - (bufferedAtStart.get(s.id) ?? 0) >= 120),
+    );
     expect(stations.every((s) => !deviceStats(s.id).connected)).toBe(true);
     expect(stations.every((s) => deviceStats(s.id).buffered >= 100)).toBe(true);
     refuseConnections = false;
@@ -217,7 +237,10 @@ describe('simulated fleet against a real aedes broker', () => {
       const seqs = firstSeen.map((r) => r.seq);
       expect(seqs, `${s.id} seq`).toEqual(seqs.map((_, i) => i));
       const ts = firstSeen.map((r) => r.ts);
-      expect(ts.every((t, i) => i === 0 || t > (ts[i - 1] ?? Infinity)), `${s.id} ts increasing`).toBe(true);
+      expect(
+        ts.every((t, i) => i === 0 || t > (ts[i - 1] ?? Infinity)),
+        `${s.id} ts increasing`,
+      ).toBe(true);
       expect(firstSeen.length).toBeGreaterThanOrEqual(stats.sampled - stats.buffered);
       const backfill = received.filter((m) => m.stationId === s.id && m.isArray);
       expect(backfill.length, `${s.id} backfill messages`).toBeGreaterThan(0);
@@ -228,7 +251,13 @@ describe('simulated fleet against a real aedes broker', () => {
       expect(span).toBeGreaterThanOrEqual((longest.readings.length - 1) * 30_000 - 1);
     }
     // Exactly the readings (values, seq, original station timestamps) the offline generator gives.
-    const offline = runScenarioOffline({ stations: [s1, s3], scenario: 'frost-night', seed: SEED, fromMs: START_MS, toMs: START_MS + 6 * 3_600_000 });
+    const offline = runScenarioOffline({
+      stations: [s1, s3],
+      scenario: 'frost-night',
+      seed: SEED,
+      fromMs: START_MS,
+      toMs: START_MS + 6 * 3_600_000,
+    });
     for (const s of [s1, s3]) {
       const got = [...new Map(readingsOf(s.id).map((r) => [r.seq, r])).values()];
       const expected = offline.flatMap((r) => (r.stationId === s.id && r.sample.kind === 'reading' ? [r.sample.reading] : []));

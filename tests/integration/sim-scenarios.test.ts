@@ -49,7 +49,8 @@ beforeAll(async () => {
     if (topic?.kind === 'status') {
       const parsed = parseStatusPayload(payload);
       if (parsed.ok && !parsed.status.online) offlineStatuses.push(topic.stationId);
-      if (parsed.ok && parsed.status.online) uptimes.push({ stationId: topic.stationId, uptimeS: parsed.status.uptimeS ?? -1, atMs: now() });
+      if (parsed.ok && parsed.status.online)
+        uptimes.push({ stationId: topic.stationId, uptimeS: parsed.status.uptimeS ?? -1, atMs: now() });
     }
   });
   server = createServer(broker.handle);

@@ -17,7 +17,8 @@ async function spoolAt(options: { maxBytes?: number; segmentBytes?: number } = {
   return spool;
 }
 
-const lines = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `m,s=${prefix} v=${i} ${1_700_000_000_000 + i}`);
+const lines = (prefix: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `m,s=${prefix} v=${i} ${1_700_000_000_000 + i}`);
 
 async function readAll(spool: Spool): Promise<string[]> {
   const out: string[] = [];
@@ -90,7 +91,10 @@ describe('spool', () => {
     const first = await spoolAt();
     await first.append(['m v=1 1', 'm v=2 2']);
     await first.close();
-    const segment = join(dir, (await readdir(dir)).find((f) => f.endsWith('.lp'))!);
+    const segment = join(
+      dir,
+      (await readdir(dir)).find((f) => f.endsWith('.lp'))!,
+    );
     await appendFile(segment, 'm v=3 partial-wri');
 
     const second = await spoolAt();

@@ -36,7 +36,13 @@ beforeAll(async () => {
   db = openDatabase(dataPaths(dir).registry, logger);
   stations = new StationRepository(db, fixedClock);
   watch = watchCredentials({ db, stations, logger, pollMs: POLL_MS });
-  gateway = await createGateway({ authenticator: new CachingStationAuthenticator(stations), logger, metrics, clock: fixedClock, credentialChanges: watch });
+  gateway = await createGateway({
+    authenticator: new CachingStationAuthenticator(stations),
+    logger,
+    metrics,
+    clock: fixedClock,
+    credentialChanges: watch,
+  });
   const { mqttPort } = await gateway.listen({ host: HOST, mqttPort: 0, wsPort: 0 });
   mqttUrl = `mqtt://${HOST}:${mqttPort}`;
   app = await buildApp({
@@ -86,7 +92,9 @@ describe('revoking a station token', () => {
     expect(await connackCode(mqttUrl, 'rv-http', token)).toBe(5); // not authorized
     expect(await metricValue(metrics, 'frostwatch_gateway_auth_failures_total', { reason: 'revoked' })).toBe(1);
     expect(await metricValue(metrics, 'frostwatch_gateway_credential_drops_total')).toBeGreaterThanOrEqual(1);
-    expect(lines.some((l) => l['msg'] === 'station token revoked or replaced; connection closed' && l['stationId'] === 'rv-http')).toBe(true);
+    expect(lines.some((l) => l['msg'] === 'station token revoked or replaced; connection closed' && l['stationId'] === 'rv-http')).toBe(
+      true,
+    );
   });
 
   it('is refused for unknown stations and for anyone but an admin', async () => {
@@ -113,7 +121,22 @@ describe('revoking a station token', () => {
     const fresh = await connected('rv-rotate', rotated.json<{ token: string }>().token);
     // Another process commits to the registry (the CLI adds a station): the watch must not mistake the
     // rotation it already reported for a new one and drop the connection made with the new token.
-    await admin(dir, ['station', 'add', '--id', 'rv-other', '--name', 'Khác', '--commune', 'Lát', '--lat', '12', '--lon', '108.4', '--elevation', '1500']);
+    await admin(dir, [
+      'station',
+      'add',
+      '--id',
+      'rv-other',
+      '--name',
+      'Khác',
+      '--commune',
+      'Lát',
+      '--lat',
+      '12',
+      '--lon',
+      '108.4',
+      '--elevation',
+      '1500',
+    ]);
     await new Promise((r) => setTimeout(r, POLL_MS * 4));
     expect(fresh.connected).toBe(true);
   });

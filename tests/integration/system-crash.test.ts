@@ -22,7 +22,14 @@ describe('SIGKILL of the server while a station publishes', () => {
 
   it('loses no acknowledged reading over two kill-and-restart rounds', async () => {
     const token = await registerStation(sut, 'ld-k');
-    client = mqtt.connect(sut.mqttUrl, { username: 'ld-k', password: token, clientId: 'ld-k', clean: false, reconnectPeriod: 100, protocolVersion: 4 });
+    client = mqtt.connect(sut.mqttUrl, {
+      username: 'ld-k',
+      password: token,
+      clientId: 'ld-k',
+      clean: false,
+      reconnectPeriod: 100,
+      protocolVersion: 4,
+    });
     const base = Date.now() - 3 * 3_600_000;
     const total = 900;
     const acked = new Set<number>();

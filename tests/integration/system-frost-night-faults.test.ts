@@ -38,50 +38,58 @@ describe('a frost night with faults', () => {
     return { twilio: server, influx: db, night: run };
   }
 
-  it('SIGKILL of the server after the Warning: after a restart no message is repeated and none is missed', { timeout: 360_000 }, async () => {
-    const { twilio, influx, night } = await start();
-    const stopPhones = playPhones(twilio);
-    try {
-      await eventually(() => expect(smsLevelsByPhone(twilio).get(PHONES.ha)).toContain('warning'), 120_000);
-      // Kill between two messages, not inside a request to Twilio (that residual window is documented).
-      await eventually(() => expect(performance.now() - (twilio.requests.at(-1)?.atMs ?? 0)).toBeGreaterThan(1_500), 60_000);
-      await night.fw.kill('SIGKILL');
+  it(
+    'SIGKILL of the server after the Warning: after a restart no message is repeated and none is missed',
+    { timeout: 360_000 },
+    async () => {
+      const { twilio, influx, night } = await start();
+      const stopPhones = playPhones(twilio);
+      try {
+        await eventually(() => expect(smsLevelsByPhone(twilio).get(PHONES.ha)).toContain('warning'), 120_000);
+        // Kill between two messages, not inside a request to Twilio (that residual window is documented).
+        await eventually(() => expect(performance.now() - (twilio.requests.at(-1)?.atMs ?? 0)).toBeGreaterThan(1_500), 60_000);
+        await night.fw.kill('SIGKILL');
 
-      // The simulated clock resumes where the stations' last stored reading left it (InfluxDB outlives the server).
-      const stored = await queryReadings(influx.conn, 'sim-01', { fromMs: Date.parse(START), toMs: Date.parse(START) + 86_400_000 });
-      const lastMs = Date.parse(stored.at(-1)!.ts);
-      await night.restart(new Date(lastMs + 60_000).toISOString());
+        // The simulated clock resumes where the stations' last stored reading left it (InfluxDB outlives the server).
+        const stored = await queryReadings(influx.conn, 'sim-01', { fromMs: Date.parse(START), toMs: Date.parse(START) + 86_400_000 });
+        const lastMs = Date.parse(stored.at(-1)!.ts);
+        await night.restart(new Date(lastMs + 60_000).toISOString());
 
-      await eventually(() => {
-        const levels = smsLevelsByPhone(twilio);
-        for (const phone of [PHONES.ha, PHONES.tu]) expect(levels.get(phone)?.at(-1)).toBe('all_clear');
-      }, 240_000);
-    } finally {
-      stopPhones();
-    }
-    const levels = smsLevelsByPhone(twilio);
-    for (const phone of [PHONES.ha, PHONES.tu]) expect(levels.get(phone)).toEqual(LADDER);
-    expect(twilio.created('call').filter((c) => c.to === PHONES.ha)).toHaveLength(1);
-  });
+        await eventually(() => {
+          const levels = smsLevelsByPhone(twilio);
+          for (const phone of [PHONES.ha, PHONES.tu]) expect(levels.get(phone)?.at(-1)).toBe('all_clear');
+        }, 240_000);
+      } finally {
+        stopPhones();
+      }
+      const levels = smsLevelsByPhone(twilio);
+      for (const phone of [PHONES.ha, PHONES.tu]) expect(levels.get(phone)).toEqual(LADDER);
+      expect(twilio.created('call').filter((c) => c.to === PHONES.ha)).toHaveLength(1);
+    },
+  );
 
-  it(`Twilio failing for ${TWILIO_OUTAGE_MS / 60_000} min: every warning is delivered afterwards, each once, in order`, { timeout: TWILIO_OUTAGE_MS + 360_000 }, async () => {
-    const outageEnds = performance.now() + TWILIO_OUTAGE_MS;
-    const { twilio, night } = await start(TWILIO_OUTAGE_MS);
-    const stopPhones = playPhones(twilio);
-    try {
-      await eventually(() => {
-        const levels = smsLevelsByPhone(twilio);
-        for (const phone of [PHONES.ha, PHONES.tu, PHONES.smith]) expect(levels.get(phone)?.at(-1)).toBe('all_clear');
-      }, TWILIO_OUTAGE_MS + 300_000);
-    } finally {
-      stopPhones();
-    }
-    expect(twilio.requests.some((r) => r.answer === 500)).toBe(true);
-    expect(twilio.created().every((r) => r.atMs >= outageEnds - 1_000)).toBe(true);
-    const levels = smsLevelsByPhone(twilio);
-    for (const phone of [PHONES.ha, PHONES.tu]) expect(levels.get(phone)).toEqual(LADDER);
-    const smith = levels.get(PHONES.smith) ?? [];
-    expect(smith).toEqual(LADDER.filter((l) => smith.includes(l)));
-    expect(night.fw.output()).not.toMatch(/gave up/i);
-  });
+  it(
+    `Twilio failing for ${TWILIO_OUTAGE_MS / 60_000} min: every warning is delivered afterwards, each once, in order`,
+    { timeout: TWILIO_OUTAGE_MS + 360_000 },
+    async () => {
+      const outageEnds = performance.now() + TWILIO_OUTAGE_MS;
+      const { twilio, night } = await start(TWILIO_OUTAGE_MS);
+      const stopPhones = playPhones(twilio);
+      try {
+        await eventually(() => {
+          const levels = smsLevelsByPhone(twilio);
+          for (const phone of [PHONES.ha, PHONES.tu, PHONES.smith]) expect(levels.get(phone)?.at(-1)).toBe('all_clear');
+        }, TWILIO_OUTAGE_MS + 300_000);
+      } finally {
+        stopPhones();
+      }
+      expect(twilio.requests.some((r) => r.answer === 500)).toBe(true);
+      expect(twilio.created().every((r) => r.atMs >= outageEnds - 1_000)).toBe(true);
+      const levels = smsLevelsByPhone(twilio);
+      for (const phone of [PHONES.ha, PHONES.tu]) expect(levels.get(phone)).toEqual(LADDER);
+      const smith = levels.get(PHONES.smith) ?? [];
+      expect(smith).toEqual(LADDER.filter((l) => smith.includes(l)));
+      expect(night.fw.output()).not.toMatch(/gave up/i);
+    },
+  );
 });

@@ -52,7 +52,10 @@ describe('a simulated frost night warns the right phones, once each', () => {
     expect(smith.at(-1)).toBe('all_clear');
     expect(new Set(smith).size).toBe(smith.length);
     // English, without diacritics, as John asked.
-    const smithTexts = twilio.created('message').filter((r) => r.to === PHONES.smith).map((r) => r.body ?? '');
+    const smithTexts = twilio
+      .created('message')
+      .filter((r) => r.to === PHONES.smith)
+      .map((r) => r.body ?? '');
     expect(smithTexts.every((t) => /^[\x20-\x7E\n]*$/.test(t))).toBe(true);
     // Nobody else got a frost SMS: not the contacts; the officer gets only officer notices.
     expect([...levels.keys()].sort()).toEqual([PHONES.ha, PHONES.smith, PHONES.tu].sort());
@@ -69,7 +72,9 @@ describe('a simulated frost night warns the right phones, once each', () => {
     expect(frost).toBeDefined();
     const detail = (await night.http.get<Alert & { deliveries: Array<{ phone: string }> }>(`/api/alerts/${frost!.id}`)).body;
     const transitions = detail.events!.map((e) => e.transition);
-    expect(transitions).toEqual(expect.arrayContaining(['none→watch', 'watch→warning', 'warning→severe', 'severe→all_clear', 'acknowledged']));
+    expect(transitions).toEqual(
+      expect.arrayContaining(['none→watch', 'watch→warning', 'warning→severe', 'severe→all_clear', 'acknowledged']),
+    );
     for (const event of detail.events!.filter((e) => e.transition.includes('→'))) {
       expect(event.reason).toMatch(/\d/);
       expect(event.inputs).toMatchObject({ readingTs: expect.any(Number) });
@@ -82,7 +87,11 @@ describe('a simulated frost night warns the right phones, once each', () => {
   it('asked the stations for one-minute readings through the night and relaxed it by day', { timeout: 120_000 }, async () => {
     // The simulated devices obey the retained config the engine publishes: count what they actually sent.
     const count = async (fromIso: string, toIso: string) =>
-      (await night.http.get<ReadingsResponse>(`/api/stations/sim-01/readings?from=${encodeURIComponent(fromIso)}&to=${encodeURIComponent(toIso)}`)).body.readings.length;
+      (
+        await night.http.get<ReadingsResponse>(
+          `/api/stations/sim-01/readings?from=${encodeURIComponent(fromIso)}&to=${encodeURIComponent(toIso)}`,
+        )
+      ).body.readings.length;
     await eventually(async () => expect(await count('2026-12-21T10:35:00+07:00', '2026-12-21T11:00:00+07:00')).toBeGreaterThan(0), 90_000);
     const night1h = await count('2026-12-20T23:00:00+07:00', '2026-12-21T00:00:00+07:00');
     const day1h = await count('2026-12-21T09:30:00+07:00', '2026-12-21T10:30:00+07:00');

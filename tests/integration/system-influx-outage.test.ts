@@ -29,7 +29,8 @@ describe('InfluxDB down for a minute during ingest', () => {
     const station = await connectStation(sut.mqttUrl, 'ld-o', token);
     const topic = readingsTopic('ld-o' as StationId);
     const base = Date.now() - 4 * 3_600_000;
-    const publish = (i: number, airTempC: number) => station.publishAsync(topic, JSON.stringify({ ts: base + i * 1_000, airTempC, seq: i }), { qos: 1 });
+    const publish = (i: number, airTempC: number) =>
+      station.publishAsync(topic, JSON.stringify({ ts: base + i * 1_000, airTempC, seq: i }), { qos: 1 });
 
     for (let i = 0; i < 50; i++) await publish(i, 10);
     await eventually(async () => expect(await readingsOf(sut, 'ld-o', base, base + 50_000)).toHaveLength(50));

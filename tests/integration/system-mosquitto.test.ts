@@ -28,7 +28,10 @@ describe('frostwatch server consuming from Mosquitto', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'frostwatch-mosq-'));
     mqttPort = await findFreePort();
-    await writeFile(join(dir, 'mosquitto.conf'), `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`);
+    await writeFile(
+      join(dir, 'mosquitto.conf'),
+      `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`,
+    );
     mosquitto = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
     influx = await startTestInfluxd({ database: 'frostwatch' });
     const httpPort = await findFreePort();
@@ -44,9 +47,19 @@ describe('frostwatch server consuming from Mosquitto', () => {
     fw = runFrostwatch(['server'], env);
     await waitForHttp(httpUrl, fw);
     http = api(httpUrl, ADMIN_TOKEN);
-    const created = await http.post('/api/stations', { id: 'ld-m', name: 'Mosquitto', commune: 'Lát', lat: 12, lon: 108.4, elevationM: 1500 });
+    const created = await http.post('/api/stations', {
+      id: 'ld-m',
+      name: 'Mosquitto',
+      commune: 'Lát',
+      lat: 12,
+      lon: 108.4,
+      elevationM: 1500,
+    });
     expect(created.status).toBe(201);
-    await eventually(async () => expect(await (await fetch(`${httpUrl}/health`)).json()).toMatchObject({ checks: { broker: { ok: true } } }), 20_000);
+    await eventually(
+      async () => expect(await (await fetch(`${httpUrl}/health`)).json()).toMatchObject({ checks: { broker: { ok: true } } }),
+      20_000,
+    );
   });
   afterAll(async () => {
     await fw?.kill('SIGTERM');
@@ -56,7 +69,8 @@ describe('frostwatch server consuming from Mosquitto', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const pub = (topic: string, payload: string) => mosquittoPub(['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-t', topic, '-m', payload]);
+  const pub = (topic: string, payload: string) =>
+    mosquittoPub(['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-t', topic, '-m', payload]);
   const stored = async (fromMs: number, toMs: number) => {
     const q = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() });
     return (await http.get<ReadingsResponse>(`/api/stations/ld-m/readings?${q.toString()}`)).body.readings;
@@ -81,6 +95,9 @@ describe('frostwatch server consuming from Mosquitto', () => {
     }
     fw = runFrostwatch(['server'], env);
     await waitForHttp(httpUrl, fw);
-    await eventually(async () => expect((await stored(base, base + 40_000)).map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i)), 30_000);
+    await eventually(
+      async () => expect((await stored(base, base + 40_000)).map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i)),
+      30_000,
+    );
   });
 });

@@ -34,7 +34,22 @@ describe('stations to InfluxDB, end to end', () => {
   it('stores a reading sent with mosquitto_pub -q 1, readable through the API and the influx CLI', async () => {
     const ts = base + 5 * minute + 123;
     const payload = JSON.stringify({ ts, airTempC: 1.4, rhPct: 92.5, seq: 7 });
-    const pub = await mosquittoPub(['-h', '127.0.0.1', '-p', String(sut.ports.mqtt), '-u', 'ld-a', '-P', tokens['ld-a']!, '-q', '1', '-t', 'stations/ld-a/readings', '-m', payload]);
+    const pub = await mosquittoPub([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(sut.ports.mqtt),
+      '-u',
+      'ld-a',
+      '-P',
+      tokens['ld-a']!,
+      '-q',
+      '1',
+      '-t',
+      'stations/ld-a/readings',
+      '-m',
+      payload,
+    ]);
     expect(pub).toEqual({ code: 0, stderr: '' });
 
     await eventually(async () => {
@@ -62,7 +77,22 @@ describe('stations to InfluxDB, end to end', () => {
   it('refuses a wrong password and an unknown station at CONNECT', async () => {
     expect(await connackCode(sut.mqttUrl, 'ld-a', 'not-the-token')).toBe(4);
     expect(await connackCode(sut.mqttUrl, 'ld-nobody', 'whatever')).toBe(5);
-    const pub = await mosquittoPub(['-h', '127.0.0.1', '-p', String(sut.ports.mqtt), '-u', 'ld-a', '-P', 'wrong', '-q', '1', '-t', 'stations/ld-a/readings', '-m', '{}']);
+    const pub = await mosquittoPub([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(sut.ports.mqtt),
+      '-u',
+      'ld-a',
+      '-P',
+      'wrong',
+      '-q',
+      '1',
+      '-t',
+      'stations/ld-a/readings',
+      '-m',
+      '{}',
+    ]);
     expect(pub.code).not.toBe(0);
   });
 
@@ -76,7 +106,9 @@ describe('stations to InfluxDB, end to end', () => {
     // The marker went through the same pipeline after the forged one; once it is stored, the forged one would be too.
     await eventually(async () => expect(await readingsOf(sut, 'ld-a', marker - 1, marker + 1)).toHaveLength(1));
     expect(await readingsOf(sut, 'ld-c', base - 3_600_000, Date.now())).toEqual([]);
-    expect(metricFrom(await metricsText(sut), 'frostwatch_gateway_rejected_total', { reason: 'forbidden_topic' })).toBeGreaterThanOrEqual(1);
+    expect(metricFrom(await metricsText(sut), 'frostwatch_gateway_rejected_total', { reason: 'forbidden_topic' })).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('rejects each kind of bad payload by reason while a valid station publishing at the same time loses nothing', async () => {
@@ -84,7 +116,9 @@ describe('stations to InfluxDB, end to end', () => {
     const honest = await connectStation(sut.mqttUrl, 'ld-c', tokens['ld-c']!);
     const honestTs = Array.from({ length: 200 }, (_, i) => base + 60 * minute + i * 1_000);
     const honestDone = Promise.all(
-      honestTs.map((ts, seq) => honest.publishAsync(readingsTopic('ld-c' as StationId), JSON.stringify({ ts, airTempC: 2, seq }), { qos: 1 })),
+      honestTs.map((ts, seq) =>
+        honest.publishAsync(readingsTopic('ld-c' as StationId), JSON.stringify({ ts, airTempC: 2, seq }), { qos: 1 }),
+      ),
     );
 
     const bad = await connectStation(sut.mqttUrl, 'ld-a', tokens['ld-a']!);
@@ -110,7 +144,9 @@ describe('stations to InfluxDB, end to end', () => {
     await closeClients(honest, bad);
     const after = await metricsText(sut);
     for (const [reason] of cases) {
-      const delta = metricFrom(after, 'frostwatch_gateway_rejected_total', { reason }) - metricFrom(before, 'frostwatch_gateway_rejected_total', { reason });
+      const delta =
+        metricFrom(after, 'frostwatch_gateway_rejected_total', { reason }) -
+        metricFrom(before, 'frostwatch_gateway_rejected_total', { reason });
       expect({ reason, delta: delta >= 1 }).toEqual({ reason, delta: true });
     }
     await eventually(async () => {
@@ -123,7 +159,12 @@ describe('stations to InfluxDB, end to end', () => {
 
   it('serves the warning side of the API: farmers, alerts, station rules and the model fit', async () => {
     // The DESIGN.md contract body, with a Vietnamese local phone form.
-    const farmer = await sut.api.post<{ id: number; phone: string }>('/api/farmers', { name: 'Nguyễn Thị Mai', phone: '0912 345 679', language: 'vi', stationIds: ['ld-a'] });
+    const farmer = await sut.api.post<{ id: number; phone: string }>('/api/farmers', {
+      name: 'Nguyễn Thị Mai',
+      phone: '0912 345 679',
+      language: 'vi',
+      stationIds: ['ld-a'],
+    });
     expect(farmer).toMatchObject({ status: 201, body: { id: expect.any(Number), phone: '+84912345679' } });
     expect((await sut.api.post('/api/farmers', { name: 'X', phone: '12', language: 'vi', stationIds: ['ld-a'] })).status).toBe(400);
 

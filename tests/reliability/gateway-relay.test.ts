@@ -9,7 +9,13 @@ const topic = readingsTopic('ld-r' as StationId);
 
 /** A consumer like `frostwatch server`'s: persistent session, and a PUBACK held for `holdMs` after each message. */
 async function consumer(url: string, holdMs: number, received: string[]): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(url, { ...SERVICE, clientId: 'frostwatch-ingest', clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(url, {
+    ...SERVICE,
+    clientId: 'frostwatch-ingest',
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   client.handleMessage = (packet, callback) => {
     if (packet.cmd === 'publish') received.push(`${packet.topic} ${String(packet.payload)}`);
     setTimeout(() => callback(), holdMs);
@@ -52,7 +58,9 @@ describe('gateway run alone: the station PUBACK waits for the server', () => {
     clients = [station];
     let acked = false;
     const closed = new Promise<void>((resolve) => station.once('close', () => resolve()));
-    const publish = station.publishAsync(topic, JSON.stringify({ ts: NOW - 30_000, airTempC: 0.4, seq: 2 }), { qos: 1 }).then(() => (acked = true));
+    const publish = station
+      .publishAsync(topic, JSON.stringify({ ts: NOW - 30_000, airTempC: 0.4, seq: 2 }), { qos: 1 })
+      .then(() => (acked = true));
     await closed;
     expect(acked).toBe(false);
     const received: string[] = [];

@@ -65,7 +65,9 @@ describe('graceful shutdown of frostwatch up in the middle of publishing', () =>
     expect(parts.indexOf('gateway')).toBeLessThan(parts.indexOf('server'));
     const stored = new Set((await queryReadings(sut.influx.conn, 'ld-term-a', { fromMs: baseMs, toMs: Date.now() })).map((r) => r.seq));
     expect([...publisher!.acked.keys()].filter((seq) => !stored.has(seq))).toEqual([]);
-    console.info(`SIGTERM with InfluxDB up: exit ${code} after ${exitMs} ms, ${publisher!.acked.size} acknowledged, all in InfluxDB at exit; closed in order ${parts.join(' → ')}`);
+    console.info(
+      `SIGTERM with InfluxDB up: exit ${code} after ${exitMs} ms, ${publisher!.acked.size} acknowledged, all in InfluxDB at exit; closed in order ${parts.join(' → ')}`,
+    );
   });
 
   it('InfluxDB down: exits 0, the spool keeps what was acknowledged, the next start delivers it', { timeout: 120_000 }, async () => {
@@ -78,13 +80,22 @@ describe('graceful shutdown of frostwatch up in the middle of publishing', () =>
     expect(exitMs).toBeLessThan(EXIT_BOUND_MS);
     expect(await spoolBytes(system.dataDir)).toBeGreaterThan(0);
 
-    revived = await startManagedInfluxd({ dataDir: system.influx.dataDir, port, logger: pino({ level: 'silent' }), installIfMissing: false });
+    revived = await startManagedInfluxd({
+      dataDir: system.influx.dataDir,
+      port,
+      logger: pino({ level: 'silent' }),
+      installIfMissing: false,
+    });
     await system.restart();
     const acked = [...publisher!.acked.keys()];
     await eventually(async () => {
-      const stored = new Set((await queryReadings(system.influx.conn, 'ld-term-b', { fromMs: baseMs, toMs: Date.now() })).map((r) => r.seq));
+      const stored = new Set(
+        (await queryReadings(system.influx.conn, 'ld-term-b', { fromMs: baseMs, toMs: Date.now() })).map((r) => r.seq),
+      );
       expect(acked.filter((seq) => !stored.has(seq))).toEqual([]);
     }, 60_000);
-    console.info(`SIGTERM with InfluxDB down: exit ${code} after ${exitMs} ms, ${acked.length} acknowledged readings kept in the spool and stored after the restart`);
+    console.info(
+      `SIGTERM with InfluxDB down: exit ${code} after ${exitMs} ms, ${acked.length} acknowledged readings kept in the spool and stored after the restart`,
+    );
   });
 });

@@ -50,13 +50,21 @@ describe('disk spool at its limit while InfluxDB is down', () => {
     const pending: Array<Promise<unknown>> = [];
     let sent = 0;
     const publishBatch = (): void => {
-      const batch = Array.from({ length: BATCH }, (_, i) => ({ ts: baseMs + (sent * BATCH + i) * 60_000, airTempC: 5, seq: sent * BATCH + i }));
+      const batch = Array.from({ length: BATCH }, (_, i) => ({
+        ts: baseMs + (sent * BATCH + i) * 60_000,
+        airTempC: 5,
+        seq: sent * BATCH + i,
+      }));
       pending.push(station!.publishAsync(topic, JSON.stringify(batch), { qos: 1 }).then(() => acked++));
       sent++;
     };
     publishBatch();
     await pending[0];
-    await eventually(async () => expect((await probe(`${sut.httpUrl}/health`)).body).toMatchObject({ status: 'degraded', checks: { influx: { ok: false } } }), 20_000);
+    await eventually(
+      async () =>
+        expect((await probe(`${sut.httpUrl}/health`)).body).toMatchObject({ status: 'degraded', checks: { influx: { ok: false } } }),
+      20_000,
+    );
     // InfluxDB is not needed to accept readings: still ready.
     expect(await probe(`${sut.httpUrl}/ready`)).toMatchObject({ status: 200, body: { ready: true } });
     // Publish until PUBACKs stop coming: the window of 8 publishes stays unanswered for 3 s.
@@ -83,6 +91,8 @@ describe('disk spool at its limit while InfluxDB is down', () => {
       expect(rows[0]?.[1]).toBe(sent * BATCH);
     }, 60_000);
     await eventually(async () => expect(await probe(`${sut.httpUrl}/ready`)).toMatchObject({ status: 200, body: { ready: true } }), 30_000);
-    console.info(`spool back-pressure: ${heldAcked} of ${sent} batches of ${BATCH} acknowledged before the 1 MB spool was full; all ${sent * BATCH} stored after InfluxDB returned`);
+    console.info(
+      `spool back-pressure: ${heldAcked} of ${sent} batches of ${BATCH} acknowledged before the 1 MB spool was full; all ${sent * BATCH} stored after InfluxDB returned`,
+    );
   });
 });

@@ -32,7 +32,10 @@ describe('station clocks wrong by hours, repeated sequence numbers, readings out
   it('a clock hours ahead is refused and counted; 4 minutes ahead is still accepted', async () => {
     const now = Date.now();
     await send({ ts: now + 3 * HOUR, airTempC: 1, seq: 1 }); // acknowledged (resending would not help) and dropped
-    await send([{ ts: now + 4 * 60_000, airTempC: 2, seq: 2 }, { ts: now + 12 * HOUR, airTempC: 3, seq: 3 }]);
+    await send([
+      { ts: now + 4 * 60_000, airTempC: 2, seq: 2 },
+      { ts: now + 12 * HOUR, airTempC: 3, seq: 3 },
+    ]);
     await eventually(async () => expect(await rejected('clock_future')).toBe(2));
     await eventually(async () => expect((await readingsOf(sut, 'ld-clock', now - HOUR, now + 13 * HOUR)).map((r) => r.seq)).toEqual([2]));
   });
@@ -55,7 +58,12 @@ describe('station clocks wrong by hours, repeated sequence numbers, readings out
     await send({ ts: t, airTempC: 1.5, seq: 20 });
     await send({ ts: t, airTempC: 1.5, seq: 20 }); // lost PUBACK → resent
     await send({ ts: t + 60_000, airTempC: 1.2, seq: 20 }); // a firmware bug repeating seq
-    await eventually(async () => expect((await readingsOf(sut, 'ld-clock', t - 1, t + 120_000)).map((r) => [r.airTempC, r.seq])).toEqual([[1.5, 20], [1.2, 20]]));
+    await eventually(async () =>
+      expect((await readingsOf(sut, 'ld-clock', t - 1, t + 120_000)).map((r) => [r.airTempC, r.seq])).toEqual([
+        [1.5, 20],
+        [1.2, 20],
+      ]),
+    );
   });
 
   it('readings out of order, within a batch and across messages, are all stored at their own times', async () => {
@@ -64,7 +72,9 @@ describe('station clocks wrong by hours, repeated sequence numbers, readings out
     await send([at(5), at(1), at(3)]);
     await send(at(4));
     await send([at(0), at(2)]);
-    await eventually(async () => expect((await readingsOf(sut, 'ld-clock', t - 1, t + 10 * 60_000)).map((r) => r.seq)).toEqual([100, 101, 102, 103, 104, 105]));
+    await eventually(async () =>
+      expect((await readingsOf(sut, 'ld-clock', t - 1, t + 10 * 60_000)).map((r) => r.seq)).toEqual([100, 101, 102, 103, 104, 105]),
+    );
     expect(await rejected('bad_timestamp')).toBe(0);
   });
 });

@@ -23,39 +23,57 @@ describe('Twilio failing half of the time', () => {
   });
 
   for (const seed of SEEDS) {
-    it(`seed ${seed}: each (transition, recipient, channel) delivered, in order, duplicates only after a late acceptance`, { timeout: 90_000 }, async () => {
-      stack = await startNotifyStack({ timeoutMs: TIMEOUT_MS, maxAttempts: 40 });
-      const twilio = stack.twilio;
-      twilio.failRandomly({ seed, rate: 0.5, faults: [429, 500, 'hang', 'accept-late'], holdMs: TIMEOUT_MS * 3 });
-      const rows: OutboxRow[] = [];
-      for (const level of LADDER) {
-        const batch = PHONES.map((phone) => smsRow(phone, `${level} ${phone}`, { dedupeKey: `night:${level}:${phone}:sms` }));
-        if (level === 'severe') batch.push(voiceRow(PHONES[0]!, `severe call ${PHONES[0]}`, { dedupeKey: `night:severe:${PHONES[0]}:voice` }));
-        rows.push(...stack.notifier.enqueue(batch));
-      }
-      const notifier = stack.notifier;
-      await eventually(() => expect(rows.filter((r) => notifier.outbox.get(r.id)?.status !== 'sent').map((r) => r.dedupeKey)).toEqual([]), 80_000);
+    it(
+      `seed ${seed}: each (transition, recipient, channel) delivered, in order, duplicates only after a late acceptance`,
+      { timeout: 90_000 },
+      async () => {
+        stack = await startNotifyStack({ timeoutMs: TIMEOUT_MS, maxAttempts: 40 });
+        const twilio = stack.twilio;
+        twilio.failRandomly({ seed, rate: 0.5, faults: [429, 500, 'hang', 'accept-late'], holdMs: TIMEOUT_MS * 3 });
+        const rows: OutboxRow[] = [];
+        for (const level of LADDER) {
+          const batch = PHONES.map((phone) => smsRow(phone, `${level} ${phone}`, { dedupeKey: `night:${level}:${phone}:sms` }));
+          if (level === 'severe')
+            batch.push(voiceRow(PHONES[0]!, `severe call ${PHONES[0]}`, { dedupeKey: `night:severe:${PHONES[0]}:voice` }));
+          rows.push(...stack.notifier.enqueue(batch));
+        }
+        const notifier = stack.notifier;
+        await eventually(
+          () => expect(rows.filter((r) => notifier.outbox.get(r.id)?.status !== 'sent').map((r) => r.dedupeKey)).toEqual([]),
+          80_000,
+        );
 
-      let duplicates = 0;
-      for (const row of rows) {
-        const kind = row.channel === 'sms' ? 'message' : 'call';
-        const hits = twilio.requests.filter((r) => r.kind === kind && r.to === row.phone && r.body === (kind === 'message' ? row.body : undefined));
-        const created = hits.filter((r) => r.answer === 201);
-        const late = created.filter((r) => r.late === true);
-        expect(created.length, row.dedupeKey).toBeGreaterThanOrEqual(1);
-        // A second copy exists only because Twilio took a request whose answer never reached us in time.
-        expect(created.length - 1, row.dedupeKey).toBeLessThanOrEqual(late.length);
-        duplicates += created.length - 1;
-      }
-      for (const phone of PHONES) {
-        const order = twilio.created('message').filter((r) => r.to === phone).map((r) => r.body?.split(' ')[0]);
-        expect(order.filter((level, i) => order.indexOf(level) === i), phone).toEqual([...LADDER]);
-      }
-      const faults = twilio.requests.filter((r) => r.answer !== 201 || r.late === true).length;
-      const lateCount = twilio.requests.filter((r) => r.late === true).length;
-      console.info(`twilio faults seed ${seed}: ${rows.length} rows, ${twilio.requests.length} requests, ${faults} faulty (${lateCount} accepted late), ${duplicates} duplicate message(s)`);
-      expect(providerCheck(stack.db, { now: () => Date.now() + 60 * 60_000, speed: 1 })).toEqual({ ok: true }); // nothing left retrying
-    });
+        let duplicates = 0;
+        for (const row of rows) {
+          const kind = row.channel === 'sms' ? 'message' : 'call';
+          const hits = twilio.requests.filter(
+            (r) => r.kind === kind && r.to === row.phone && r.body === (kind === 'message' ? row.body : undefined),
+          );
+          const created = hits.filter((r) => r.answer === 201);
+          const late = created.filter((r) => r.late === true);
+          expect(created.length, row.dedupeKey).toBeGreaterThanOrEqual(1);
+          // A second copy exists only because Twilio took a request whose answer never reached us in time.
+          expect(created.length - 1, row.dedupeKey).toBeLessThanOrEqual(late.length);
+          duplicates += created.length - 1;
+        }
+        for (const phone of PHONES) {
+          const order = twilio
+            .created('message')
+            .filter((r) => r.to === phone)
+            .map((r) => r.body?.split(' ')[0]);
+          expect(
+            order.filter((level, i) => order.indexOf(level) === i),
+            phone,
+          ).toEqual([...LADDER]);
+        }
+        const faults = twilio.requests.filter((r) => r.answer !== 201 || r.late === true).length;
+        const lateCount = twilio.requests.filter((r) => r.late === true).length;
+        console.info(
+          `twilio faults seed ${seed}: ${rows.length} rows, ${twilio.requests.length} requests, ${faults} faulty (${lateCount} accepted late), ${duplicates} duplicate message(s)`,
+        );
+        expect(providerCheck(stack.db, { now: () => Date.now() + 60 * 60_000, speed: 1 })).toEqual({ ok: true }); // nothing left retrying
+      },
+    );
   }
 
   it('/health: Twilio counts as failing once a message has been retrying for more than five minutes', { timeout: 30_000 }, async () => {
@@ -63,8 +81,14 @@ describe('Twilio failing half of the time', () => {
     stack.twilio.failFor(60_000, 500);
     const [row] = stack.notifier.enqueue([smsRow(PHONES[0]!, 'watch')]);
     const notifier = stack.notifier;
-    await eventually(() => expect(notifier.outbox.get(row!.id)).toMatchObject({ status: 'pending', lastError: expect.stringContaining('500') }), 10_000);
+    await eventually(
+      () => expect(notifier.outbox.get(row!.id)).toMatchObject({ status: 'pending', lastError: expect.stringContaining('500') }),
+      10_000,
+    );
     expect(providerCheck(stack.db, { now: () => Date.now(), speed: 1 })).toMatchObject({ ok: true });
-    expect(providerCheck(stack.db, { now: () => Date.now() + 5 * 60_000 + 1_000, speed: 1 })).toMatchObject({ ok: false, detail: expect.stringContaining('retrying') });
+    expect(providerCheck(stack.db, { now: () => Date.now() + 5 * 60_000 + 1_000, speed: 1 })).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('retrying'),
+    });
   });
 });

@@ -14,7 +14,14 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const CADENCES = [1, 5, 10, 30, 60] as const;
 const RULES = rulesFor('arabica');
-const CTX: StationContext = { stationId: 'ld-cadence', lat: 12.0, lon: 108.44, elevationM: 1_500, crop: 'arabica', timeZone: 'Asia/Ho_Chi_Minh' };
+const CTX: StationContext = {
+  stationId: 'ld-cadence',
+  lat: 12.0,
+  lon: 108.44,
+  elevationM: 1_500,
+  crop: 'arabica',
+  timeZone: 'Asia/Ho_Chi_Minh',
+};
 /** Local time in Lạc Dương (UTC+7, no daylight saving) → epoch ms. */
 const ict = (date: string, hhmm: string): number => Date.parse(`${date}T${hhmm}:00+07:00`);
 const DAY1 = '2025-01-15';
@@ -104,7 +111,10 @@ describe('a radiative frost night at Lạc Dương (12 °C at sunset, −1 °C a
   it('the first Warning (or Severe) comes at the same time at every cadence, up to the coarser reading interval', () => {
     const firsts = runs.map((r) => ({ cadenceMin: r.cadenceMin, atMs: toWarning(r.decisions)[0]?.atMs ?? Number.NaN }));
     for (const a of firsts) {
-      for (const b of firsts) expect(Math.abs(a.atMs - b.atMs), `${a.cadenceMin} vs ${b.cadenceMin} min`).toBeLessThanOrEqual(Math.max(a.cadenceMin, b.cadenceMin) * MIN);
+      for (const b of firsts)
+        expect(Math.abs(a.atMs - b.atMs), `${a.cadenceMin} vs ${b.cadenceMin} min`).toBeLessThanOrEqual(
+          Math.max(a.cadenceMin, b.cadenceMin) * MIN,
+        );
     }
   });
 });
@@ -133,7 +143,9 @@ describe('holds are time, not readings', () => {
     { cadenceMin: 60, pattern: 'C', warnsAtMin: 0, why: 'at once' },
   ])('every $cadenceMin min, $pattern from 03:00: $why', ({ cadenceMin, pattern, warnsAtMin }) => {
     const isCold = (ts: number): boolean => pattern[(ts - DIP) / (cadenceMin * MIN)] === 'C';
-    const readings = sample(ict(DAY2, '00:00'), ict(DAY2, '05:30'), cadenceMin, (ts) => (isCold(ts) ? rec(ts, 0.3, -0.2) : rec(ts, air(ts), air(ts) - 0.5)));
+    const readings = sample(ict(DAY2, '00:00'), ict(DAY2, '05:30'), cadenceMin, (ts) =>
+      isCold(ts) ? rec(ts, 0.3, -0.2) : rec(ts, air(ts), air(ts) - 0.5),
+    );
     const up = toWarning(replayed(readings));
     expect(up.map((d) => (d.atMs - DIP) / MIN)).toEqual(warnsAtMin === null ? [] : [warnsAtMin]);
   });
@@ -195,11 +207,15 @@ describe('a new night starts with a fresh level', () => {
 
   it.each(CADENCES)('every %i min', (cadenceMin) => {
     const readings = sample(ict(DAY1, '15:00'), ict(DAY3, '10:00'), cadenceMin, (ts) => rec(ts, twoNights(ts), -4));
-    expect(Math.max(...readings.filter((r) => r.ts >= NIGHT1.sunriseMs && r.ts < NIGHT2.sunsetMs).map((r) => r.airC))).toBeLessThanOrEqual(4);
+    expect(Math.max(...readings.filter((r) => r.ts >= NIGHT1.sunriseMs && r.ts < NIGHT2.sunsetMs).map((r) => r.airC))).toBeLessThanOrEqual(
+      4,
+    );
     const frost = frostOf(replayed(readings));
     const firstOfDay2 = readings.find((r) => r.ts >= DAY2_RISK)?.ts;
     const closing = frost.filter((d) => d.to === 'all_clear' && d.atMs < NIGHT2.sunriseMs);
-    expect(closing.map((d) => ({ from: d.from, atMs: d.atMs, notify: d.notify }))).toEqual([{ from: 'severe', atMs: firstOfDay2, notify: false }]);
+    expect(closing.map((d) => ({ from: d.from, atMs: d.atMs, notify: d.notify }))).toEqual([
+      { from: 'severe', atMs: firstOfDay2, notify: false },
+    ]);
     const up = toWarning(frost);
     expect(up.map((d) => d.notify)).toEqual([true, true]);
     expect(up[0]?.atMs).toBeLessThan(NIGHT1.sunriseMs);
@@ -218,7 +234,15 @@ describe('real München nights thinned to 10, 30 and 60 minutes', () => {
     .map((n) => ({ n, reachesMs: n.readings.find((r) => r.airTempC <= 1.5)?.ts ?? Number.NaN }))
     .filter(({ n, reachesMs }) => reachesMs - (n.readings[0]?.ts ?? Number.NaN) >= 2 * HOUR);
   const records = (n: (typeof nights)[number]['n']): RecordedReading[] =>
-    n.readings.map((r) => ({ station: ctx.stationId, ts: r.ts, airC: r.airTempC, rhPct: r.rhPct ?? null, dewC: null, windMs: null, leafC: null }));
+    n.readings.map((r) => ({
+      station: ctx.stationId,
+      ts: r.ts,
+      airC: r.airTempC,
+      rhPct: r.rhPct ?? null,
+      dewC: null,
+      windMs: null,
+      leafC: null,
+    }));
   const share = (cadenceMin: number): number => {
     const warned = nights.filter(({ n, reachesMs }) => {
       const thinned = prepareReadings(records(n), cadenceMin).get(ctx.stationId) ?? [];

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { emptyCalibration, evaluate, initialState, learnFromNight, rulesFor, type NightState, type StationContext, type StationRuleState } from '../../alerts/index.js';
+import {
+  emptyCalibration,
+  evaluate,
+  initialState,
+  learnFromNight,
+  rulesFor,
+  type NightState,
+  type StationContext,
+  type StationRuleState,
+} from '../../alerts/index.js';
 import { calibrationOffsetC, observeNight } from '../../alerts/calibration.js';
 import { nightOf, type Reading } from '../../contracts/index.js';
 import { decodeState, encodeState } from '../../server/alerts/state-codec.js';
@@ -10,7 +19,14 @@ import { decodeState, encodeState } from '../../server/alerts/state-codec.js';
  */
 const HOUR = 3_600_000;
 const MIN = 60_000;
-const CTX: StationContext = { stationId: 'ld-hollow', lat: 11.94, lon: 108.46, elevationM: 1_500, crop: 'arabica', timeZone: 'Asia/Ho_Chi_Minh' };
+const CTX: StationContext = {
+  stationId: 'ld-hollow',
+  lat: 11.94,
+  lon: 108.46,
+  elevationM: 1_500,
+  crop: 'arabica',
+  timeZone: 'Asia/Ho_Chi_Minh',
+};
 const RULES = rulesFor('arabica');
 
 /** One night of readings every 10 min from 15:00 local to sunrise + 3 h: √t cooling from `sunsetC` to `minC`, dry air. */
@@ -73,7 +89,17 @@ describe('station calibration', () => {
 
   it('observeNight keeps the first forecast of each hour and the lowest air', () => {
     const n = nightOf(CTX.lat, CTX.lon, Date.parse('2025-01-10T12:00:00Z'));
-    let ns: NightState = { sunsetMs: n.sunsetMs, sunriseMs: n.sunriseMs, t2C: null, td2C: null, t2Captured: false, ffstVoid: false, notified: [], forecastByHourC: new Array<number | null>(10).fill(null), minAirC: null };
+    let ns: NightState = {
+      sunsetMs: n.sunsetMs,
+      sunriseMs: n.sunriseMs,
+      t2C: null,
+      td2C: null,
+      t2Captured: false,
+      ffstVoid: false,
+      notified: [],
+      forecastByHourC: new Array<number | null>(10).fill(null),
+      minAirC: null,
+    };
     ns = observeNight(ns, n.sunsetMs + 10 * MIN, 9, 1.5);
     ns = observeNight(ns, n.sunsetMs + 40 * MIN, 8, 0.9);
     ns = observeNight(ns, n.sunsetMs + 70 * MIN, 8.5, 0.4);

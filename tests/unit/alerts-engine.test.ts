@@ -11,7 +11,14 @@ import {
   type StationContext,
   type StationRuleState,
 } from '../../alerts/index.js';
-import { FROST_RANK, type Decision, type FrostDecision, type FrostLevel, type OfficerDecision, type Reading } from '../../contracts/index.js';
+import {
+  FROST_RANK,
+  type Decision,
+  type FrostDecision,
+  type FrostLevel,
+  type OfficerDecision,
+  type Reading,
+} from '../../contracts/index.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -19,7 +26,14 @@ const ICT = 7 * HOUR; // Asia/Ho_Chi_Minh, UTC+7
 /** `hh:mm` local (UTC+7) on `date` → epoch ms. */
 const ict = (date: string, hhmm: string): number => Date.parse(`${date}T${hhmm}:00Z`) - ICT;
 
-const CTX: StationContext = { stationId: 'ld-01', lat: 11.9404, lon: 108.4583, elevationM: 1_500, crop: 'arabica', timeZone: 'Asia/Ho_Chi_Minh' };
+const CTX: StationContext = {
+  stationId: 'ld-01',
+  lat: 11.9404,
+  lon: 108.4583,
+  elevationM: 1_500,
+  crop: 'arabica',
+  timeZone: 'Asia/Ho_Chi_Minh',
+};
 const DAY = '2025-01-15';
 const NEXT = '2025-01-16';
 const { sunsetMs: SUNSET, sunriseMs: SUNRISE } = inRiskWindow(CTX, ict(DAY, '20:00'), rulesFor('arabica'));
@@ -79,7 +93,10 @@ function live(readings: readonly Reading[], ticks = true): { event: EngineEvent;
 
 const frostOnly = (ds: readonly Decision[]): FrostDecision[] => ds.filter((d): d is FrostDecision => d.kind === 'frost');
 const officerOnly = (ds: readonly Decision[]): OfficerDecision[] => ds.filter((d): d is OfficerDecision => d.kind !== 'frost');
-const sent = (ds: readonly Decision[]): string[] => frostOnly(ds).filter((d) => d.notify).map((d) => d.to);
+const sent = (ds: readonly Decision[]): string[] =>
+  frostOnly(ds)
+    .filter((d) => d.notify)
+    .map((d) => d.to);
 
 const FROST: NightShape = { sunsetC: 8, minC: -2, dewC: -1 };
 const MILD: NightShape = { sunsetC: 16, minC: 6, dewC: 3 };
@@ -189,7 +206,8 @@ describe('anti-flap', () => {
   it('never notifies a de-escalation; a repeat of a level in the same night is recorded but not sent', () => {
     // Warning at night, then 2.5 h of wind (cooling stopped → all clear), then the cold comes back.
     const shape: NightShape = { sunsetC: 6, minC: 1.5, dewC: -2 };
-    const windy = (ts: number): Partial<Reading> => (ts >= ict(DAY, '22:00') && ts < ict(NEXT, '00:30') ? { windMs: 4, airTempC: 5 + ((ts / MIN) % 3) * 0.1 } : {});
+    const windy = (ts: number): Partial<Reading> =>
+      ts >= ict(DAY, '22:00') && ts < ict(NEXT, '00:30') ? { windMs: 4, airTempC: 5 + ((ts / MIN) % 3) * 0.1 } : {};
     // Warning at 2.5 °C, Severe out of reach: this test is about the once-a-night rule, not the thresholds.
     const rules = rulesFor('arabica', { warningMinC: 2.5, severeForecastMinC: -5, severeAirC: -5 });
     const r = run(live(minutes(ict(DAY, '19:30'), ict(NEXT, '03:00')).map((ts) => reading(shape, ts, windy(ts)))), rules);
@@ -202,11 +220,7 @@ describe('anti-flap', () => {
   it('notifies the same level again on the next night (6 h suppression is per level, not forever)', () => {
     const rules2 = rulesFor('arabica');
     const first = run(live(wholeNight(FROST)), rules2);
-    const second = run(
-      live(wholeNight(FROST).map((r) => ({ ...r, ts: r.ts + 24 * HOUR }))),
-      rules2,
-      first.state,
-    );
+    const second = run(live(wholeNight(FROST).map((r) => ({ ...r, ts: r.ts + 24 * HOUR }))), rules2, first.state);
     expect(sent(second.decisions)).toEqual(['watch', 'warning', 'severe', 'all_clear']);
   });
 });
@@ -253,7 +267,9 @@ describe('quality control and officer alerts', () => {
   it('a stuck sensor at night raises one fault, blocks the all-clear, and clears 30 min after its last stuck reading', () => {
     const stuckFrom = ict(NEXT, '05:00');
     const recover = ict(NEXT, '08:00');
-    const readings = wholeNight(FROST).map((r) => (r.ts >= stuckFrom && r.ts < recover ? { ...r, airTempC: reading(FROST, stuckFrom).airTempC } : r));
+    const readings = wholeNight(FROST).map((r) =>
+      r.ts >= stuckFrom && r.ts < recover ? { ...r, airTempC: reading(FROST, stuckFrom).airTempC } : r,
+    );
     const r = run(live(readings), rules);
     const officer = officerOnly(r.decisions);
     expect(officer.map((d) => `${d.kind}:${d.state}`)).toEqual(['sensor_fault:raised', 'sensor_fault:cleared']);
@@ -268,7 +284,9 @@ describe('quality control and officer alerts', () => {
 
   it('offline is raised from ticks when nothing arrives, and cleared once data return', () => {
     const quiet = { from: ict(DAY, '22:00'), to: ict(DAY, '22:40') };
-    const readings = minutes(ict(DAY, '20:00'), ict(DAY, '23:30')).filter((ts) => ts < quiet.from || ts >= quiet.to).map((ts) => reading(MILD, ts));
+    const readings = minutes(ict(DAY, '20:00'), ict(DAY, '23:30'))
+      .filter((ts) => ts < quiet.from || ts >= quiet.to)
+      .map((ts) => reading(MILD, ts));
     const ticks = minutes(quiet.from, quiet.to).map((ts) => ({ event: { kind: 'tick' } as EngineEvent, nowMs: ts + 30_000 }));
     const events = [...live(readings)].sort((x, y) => x.nowMs - y.nowMs);
     const all = [...events.filter((e) => e.nowMs < quiet.from), ...ticks, ...events.filter((e) => e.nowMs >= quiet.from)];
@@ -283,7 +301,13 @@ describe('quality control and officer alerts', () => {
 
   it('offline is also found in the readings’ own time line when no tick saw the gap', () => {
     const readings = minutes(ict(DAY, '20:00'), ict(DAY, '23:00')).filter((ts) => ts < ict(DAY, '21:00') || ts >= ict(DAY, '21:20'));
-    const r = run(live(readings.map((ts) => reading(MILD, ts)), false), rules);
+    const r = run(
+      live(
+        readings.map((ts) => reading(MILD, ts)),
+        false,
+      ),
+      rules,
+    );
     expect(officerOnly(r.decisions).map((d) => `${d.kind}:${d.state}`)).toEqual(['station_offline:raised', 'station_offline:cleared']);
   });
 
@@ -310,7 +334,11 @@ describe('late and out-of-order readings', () => {
     const after = night.filter((r) => r.ts >= gap.to && r.ts < gap.to + 10 * MIN);
     const first = run(live(before), rules);
     expect(first.state.level).toBe('warning');
-    const batch = run(backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })), rules, first.state);
+    const batch = run(
+      backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
+      rules,
+      first.state,
+    );
     const late = frostOnly(batch.decisions);
     // Readings older than 10 min at evaluation are late: recorded, not sent. The batch's last 10 min are not late,
     // and they still show the level, so the farmer is told then — about now, not about a moment already past.
@@ -327,7 +355,11 @@ describe('late and out-of-order readings', () => {
     const before = night.filter((r) => r.ts < gap.from);
     const backfill = night.filter((r) => r.ts >= gap.from && r.ts < gap.to - 20 * MIN);
     const first = run(live(before), rules);
-    const batch = run(backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })), rules, first.state);
+    const batch = run(
+      backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
+      rules,
+      first.state,
+    );
     expect(frostOnly(batch.decisions).every((d) => !d.notify)).toBe(true);
     expect(batch.state.level).toBe('severe');
     const confirm = frostOnly(run(live(night.filter((r) => r.ts >= gap.to && r.ts < gap.to + 10 * MIN)), rules, batch.state).decisions);
@@ -338,7 +370,13 @@ describe('late and out-of-order readings', () => {
     const upTo = night.filter((r) => r.ts <= ict(DAY, '23:00'));
     const inOrder = run(live(upTo), rules);
     const hour = upTo.filter((r) => r.ts >= ict(DAY, '22:00') && r.ts < ict(DAY, '23:00'));
-    const shuffled = [...upTo.filter((r) => r.ts < ict(DAY, '22:00')), hour.at(-1) as Reading, ...hour.slice(0, -1).reverse(), ...hour.slice(10, 20), upTo.at(-1) as Reading];
+    const shuffled = [
+      ...upTo.filter((r) => r.ts < ict(DAY, '22:00')),
+      hour.at(-1) as Reading,
+      ...hour.slice(0, -1).reverse(),
+      ...hour.slice(10, 20),
+      upTo.at(-1) as Reading,
+    ];
     const messy = run(live(shuffled), rules);
     expect(messy.state.window).toEqual(inOrder.state.window);
     expect(messy.state.lastInputs).toEqual(inOrder.state.lastInputs);
@@ -349,7 +387,9 @@ describe('late and out-of-order readings', () => {
   it('the whole night with outage, backfill, ticks and JSON round trips gives the same decisions', () => {
     const events = [
       ...live(night.filter((r) => r.ts < gap.from)),
-      ...night.filter((r) => r.ts >= gap.from && r.ts < gap.to).map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
+      ...night
+        .filter((r) => r.ts >= gap.from && r.ts < gap.to)
+        .map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
       ...live(night.filter((r) => r.ts >= gap.to)),
     ];
     const plain = run(events, rules);

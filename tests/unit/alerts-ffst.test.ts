@@ -58,8 +58,23 @@ describe('FFST minimum forecast (FAO, Snyder & de Melo-Abreu 2005 ch. 5)', () =>
   });
 
   it.each([
-    { unit: '°C', t2: 0.95, tp: -5.45, expected: [-0.8250406, -1.5602865, -2.1244606, -2.6000813, -3.0191115, -3.3979438, -3.7463161, -4.0705731, -4.3751219, -4.6631713, -4.9371438, -5.1989211, -5.45] },
-    { unit: '°F', t2: 33.7, tp: 22.2, expected: [30.51047, 29.18933, 28.17558, 27.32095, 26.568, 25.88729, 25.26131, 24.67866, 24.13142, 23.61383, 23.12154, 22.65116, 22.2] },
+    {
+      unit: '°C',
+      t2: 0.95,
+      tp: -5.45,
+      expected: [
+        -0.8250406, -1.5602865, -2.1244606, -2.6000813, -3.0191115, -3.3979438, -3.7463161, -4.0705731, -4.3751219, -4.6631713, -4.9371438,
+        -5.1989211, -5.45,
+      ],
+    },
+    {
+      unit: '°F',
+      t2: 33.7,
+      tp: 22.2,
+      expected: [
+        30.51047, 29.18933, 28.17558, 27.32095, 26.568, 25.88729, 25.26131, 24.67866, 24.13142, 23.61383, 23.12154, 22.65116, 22.2,
+      ],
+    },
   ])("the book's trend curve T(i) = T₂ + b′·√(i − 2), in $unit", ({ t2, tp, expected }) => {
     const sunset = Date.UTC(2025, 0, 15, 11);
     const sunrise = sunset + 15 * HOUR; // n = 15 h
@@ -87,8 +102,18 @@ describe('nightFeatures', () => {
   });
 
   it('is null when the readings miss sunset + 2 h, and has no Td₂ without humidity', () => {
-    expect(nightFeatures(readings.filter((r) => r.ts > sunset + 3 * HOUR), sunset, sunrise)).toBeNull();
-    const dry = nightFeatures(readings.map(({ rhPct: _rh, windMs: _w, ...r }) => r), sunset, sunrise);
+    expect(
+      nightFeatures(
+        readings.filter((r) => r.ts > sunset + 3 * HOUR),
+        sunset,
+        sunrise,
+      ),
+    ).toBeNull();
+    const dry = nightFeatures(
+      readings.map(({ rhPct: _rh, windMs: _w, ...r }) => r),
+      sunset,
+      sunrise,
+    );
     expect(dry?.td2C).toBeNull();
     expect(dry?.radiative).toBeNull();
   });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, fitFfst, forecastMinC, initialState, nightFeatures, rulesFor, type FfstModel, type NightFeatures } from '../../alerts/index.js';
+import {
+  evaluate,
+  fitFfst,
+  forecastMinC,
+  initialState,
+  nightFeatures,
+  rulesFor,
+  type FfstModel,
+  type NightFeatures,
+} from '../../alerts/index.js';
 import type { Decision, FrostDecision } from '../../contracts/index.js';
 import { loadFrostNights } from '../helpers/frost-nights.js';
 
@@ -30,10 +39,15 @@ describe('FFST on real nights: fit on the odd nights, check on the even ones', (
   });
 
   it.each(['ffst', 'joint'] as const)('%s fit: out-of-sample RMSE < 2 °C and |bias| < 0.5 °C', (method) => {
-    const model = fitFfst(odd.filter((f): f is NightFeatures => f !== null), method);
+    const model = fitFfst(
+      odd.filter((f): f is NightFeatures => f !== null),
+      method,
+    );
     const out = check(model, even);
     // Measured: ffst RMSE 1.60 °C, bias +0.08 °C; joint RMSE 1.56 °C (in sample 1.67 / 1.62) on 68 even nights.
-    console.log(`FFST ${method}: a=${model.a.toFixed(3)} b=${model.b.toFixed(3)} c=${model.c.toFixed(3)}, in-sample RMSE ${model.rmseC.toFixed(2)} °C; even nights RMSE ${out.rmseC.toFixed(2)} °C, bias ${out.biasC.toFixed(2)} °C (n=${out.n})`);
+    console.log(
+      `FFST ${method}: a=${model.a.toFixed(3)} b=${model.b.toFixed(3)} c=${model.c.toFixed(3)}, in-sample RMSE ${model.rmseC.toFixed(2)} °C; even nights RMSE ${out.rmseC.toFixed(2)} °C, bias ${out.biasC.toFixed(2)} °C (n=${out.n})`,
+    );
     expect(out.n).toBe(68);
     expect(out.rmseC).toBeLessThan(2);
     expect(Math.abs(out.biasC)).toBeLessThan(0.5);
@@ -82,7 +96,9 @@ describe('the ladder replayed through every real night', () => {
   it('mostly keeps near misses below Severe', () => {
     const falseSevere = nearMisses.filter((r) => r.severe !== null);
     const warned = nearMisses.filter((r) => r.frost.some((d) => d.to === 'warning' || d.to === 'severe'));
-    console.log(`Near misses: Severe on ${falseSevere.length}/${nearMisses.length} (minima ${falseSevere.map((r) => r.night.minC).join(', ')}), Warning or above on ${warned.length}/${nearMisses.length}`);
+    console.log(
+      `Near misses: Severe on ${falseSevere.length}/${nearMisses.length} (minima ${falseSevere.map((r) => r.night.minC).join(', ')}), Warning or above on ${warned.length}/${nearMisses.length}`,
+    );
     // Measured 11/69 (16 %) with the station's FFST from T₂ and the minimum model before it (6/69 when the FFST
     // alone decided from T₂ and nothing before); their minima lie within the forecasts' 1.6–2.5 °C error of 0 °C.
     // The skill that counts — Warning ≥ 2 h before 1.5 °C, out of sample — is in frost-skill.test.ts.

@@ -16,7 +16,12 @@ describe('maskAddress', () => {
 describe('AuthLockout', () => {
   const make = (maxFailures = 3) => {
     let now = 0;
-    const lockout = new AuthLockout({ maxFailures, windowMs: 1_000, cooldownMs: 5_000 }, { now: () => now, speed: 1 }, pino({ level: 'silent' }), new Registry());
+    const lockout = new AuthLockout(
+      { maxFailures, windowMs: 1_000, cooldownMs: 5_000 },
+      { now: () => now, speed: 1 },
+      pino({ level: 'silent' }),
+      new Registry(),
+    );
     return { lockout, advance: (ms: number) => (now += ms) };
   };
 

@@ -46,7 +46,8 @@ function night(id: string, kind: NightLabel['kind'], airAt: (h: number) => numbe
   const sunsetMs = SUNSET + day * DAY;
   const sunriseMs = sunsetMs + NIGHT_H * HOUR;
   const readings: RecordedReading[] = [];
-  for (let t = sunsetMs + fromH * HOUR; t < sunriseMs + 3 * HOUR; t += 10 * MIN) readings.push(reading(station, t, airAt((t - sunsetMs) / HOUR)));
+  for (let t = sunsetMs + fromH * HOUR; t < sunriseMs + 3 * HOUR; t += 10 * MIN)
+    readings.push(reading(station, t, airAt((t - sunsetMs) / HOUR)));
   const min = readings.reduce((a, b) => (b.airC < a.airC ? b : a));
   return { label: { nightId: id, station, kind, sunsetMs, sunriseMs, minAirC: min.airC, timeOfMinMs: min.ts }, readings };
 }
@@ -74,7 +75,13 @@ describe('attributing an alarm to a frost night (target at sunset + 6.5 h)', () 
     { name: 'exactly 2 h ahead is a hit', times: [TARGET - 2 * HOUR], first: TARGET - 2 * HOUR, leadH: 2, hit: true },
     { name: '1.9 h ahead is not', times: [TARGET - 1.9 * HOUR], first: TARGET - 1.9 * HOUR, leadH: 1.9, hit: false },
     { name: 'after the target: a negative lead', times: [TARGET + HOUR], first: TARGET + HOUR, leadH: -1, hit: false },
-    { name: 'only the first alarm of the night counts', times: [TARGET - HOUR, TARGET - 5 * HOUR], first: TARGET - 5 * HOUR, leadH: 5, hit: true },
+    {
+      name: 'only the first alarm of the night counts',
+      times: [TARGET - HOUR, TARGET - 5 * HOUR],
+      first: TARGET - 5 * HOUR,
+      leadH: 5,
+      hit: true,
+    },
     { name: 'sunset − 3 h belongs to the night', times: [SUNSET - 3 * HOUR], first: SUNSET - 3 * HOUR, leadH: 9.5, hit: true },
     { name: '4 h before sunset does not', times: [SUNSET - 4 * HOUR], first: null, leadH: null, hit: false },
     { name: 'sunrise + 3 h does not', times: [SUNSET + (NIGHT_H + 3) * HOUR], first: null, leadH: null, hit: false },
@@ -161,14 +168,19 @@ describe('lead times', () => {
 
 describe('plain alarms', () => {
   const first = (name: string, readings: readonly RecordedReading[]): readonly number[] | undefined =>
-    plainAlarmTimes(groupReadings(readings)).find((a) => a.name === name)?.timesByStation.get('ld-01');
+    plainAlarmTimes(groupReadings(readings))
+      .find((a) => a.name === name)
+      ?.timesByStation.get('ld-01');
 
   it.each([
     { name: 'air ≤ 2 °C', firstAt: SUNSET + 6 * HOUR },
     { name: 'air ≤ 4 °C', firstAt: SUNSET + 4 * HOUR },
   ])('$name fires first on the reading that reaches it', ({ name, firstAt }) => {
     expect(first(name, FROST.readings)?.[0]).toBe(firstAt);
-    const [s] = score([FROST], plainAlarmTimes(groupReadings(FROST.readings)).filter((a) => a.name === name));
+    const [s] = score(
+      [FROST],
+      plainAlarmTimes(groupReadings(FROST.readings)).filter((a) => a.name === name),
+    );
     expect(s?.outcomes[0]?.firstAlarmMs).toBe(firstAt);
   });
 
@@ -217,7 +229,9 @@ describe('the engine alarm', () => {
 
 it('scores a season of 10-minute data for 100 stations (100,000 readings), night by night', () => {
   const nights = Array.from({ length: 100 }, (_, s) =>
-    Array.from({ length: 10 }, (_, d) => night(`s${s}-d${d}`, d % 2 ? 'near_miss' : 'frost', d % 2 ? bottomAt9(3) : coolingFrom8, d * 2, `st-${s}`)),
+    Array.from({ length: 10 }, (_, d) =>
+      night(`s${s}-d${d}`, d % 2 ? 'near_miss' : 'frost', d % 2 ? bottomAt9(3) : coolingFrom8, d * 2, `st-${s}`),
+    ),
   ).flat();
   const readings = groupReadings(nights.flatMap((n) => n.readings));
   expect([...readings.values()].reduce((sum, list) => sum + list.length, 0)).toBeGreaterThanOrEqual(100_000);
@@ -237,7 +251,14 @@ describe('the report and the chart', () => {
     { name: 'air ≤ 3 °C & dew', timesByStation: new Map([['ld-01', [TARGET - HOUR]]]) },
     { name: 'silent', timesByStation: new Map() },
   ]);
-  const meta: ReportMeta = { files: ['readings.csv', 'nights.csv'], stations: 1, readings: 999, nights: 3, cadenceNote: '10-minute readings.', svgName: 'backtest.svg' };
+  const meta: ReportMeta = {
+    files: ['readings.csv', 'nights.csv'],
+    stations: 1,
+    readings: 999,
+    nights: 3,
+    cadenceNote: '10-minute readings.',
+    svgName: 'backtest.svg',
+  };
 
   it('the markdown has one row per alarm, with n/N counts', () => {
     const md = renderReport(scores, meta);
@@ -278,15 +299,35 @@ describe('the report and the chart', () => {
 });
 
 describe('why a frost night was missed', () => {
-  const causeOf = (n: Night, times: number[]): string | null => (score([n], [at(...times)])[0]?.outcomes[0]?.missCause ?? null);
+  const causeOf = (n: Night, times: number[]): string | null => score([n], [at(...times)])[0]?.outcomes[0]?.missCause ?? null;
   it.each([
     { name: 'a hit has no cause', n: FROST, times: [TARGET - 3 * HOUR], cause: null },
     { name: 'no alarm on a night that cooled steadily: the forecast was too warm', n: FROST, times: [], cause: 'forecast too warm' },
     { name: 'an alarm 1 h ahead: warned late', n: FROST, times: [TARGET - HOUR], cause: 'warned late' },
-    { name: 'first reading 1 h before the target: cold at the first reading', n: night('late-start', 'frost', coolingFrom8, 0, 'ld-01', 5.5), times: [], cause: 'cold at the first reading' },
-    { name: '5 °C lost in the hour before the target: a sudden fall', n: night('front', 'frost', (h) => (h < 6 ? 8 : h < 7 ? 8 - 5 * (h - 6) : -1)), times: [], cause: 'sudden fall' },
-    { name: 'the cold arrives after sunrise', n: night('morning', 'frost', (h) => (h < NIGHT_H + 0.5 ? 6 : 0)), times: [], cause: 'cold came after sunrise' },
-    { name: 'a ground-only frost: 2 m stayed above 0.5 °C', n: night('ground', 'frost', (h) => Math.max(1.2, 8 - Math.max(0, h))), times: [], cause: '2 m stayed above 0.5 °C' },
+    {
+      name: 'first reading 1 h before the target: cold at the first reading',
+      n: night('late-start', 'frost', coolingFrom8, 0, 'ld-01', 5.5),
+      times: [],
+      cause: 'cold at the first reading',
+    },
+    {
+      name: '5 °C lost in the hour before the target: a sudden fall',
+      n: night('front', 'frost', (h) => (h < 6 ? 8 : h < 7 ? 8 - 5 * (h - 6) : -1)),
+      times: [],
+      cause: 'sudden fall',
+    },
+    {
+      name: 'the cold arrives after sunrise',
+      n: night('morning', 'frost', (h) => (h < NIGHT_H + 0.5 ? 6 : 0)),
+      times: [],
+      cause: 'cold came after sunrise',
+    },
+    {
+      name: 'a ground-only frost: 2 m stayed above 0.5 °C',
+      n: night('ground', 'frost', (h) => Math.max(1.2, 8 - Math.max(0, h))),
+      times: [],
+      cause: '2 m stayed above 0.5 °C',
+    },
   ])('$name', ({ n, times, cause }) => {
     expect(causeOf(n, times)).toBe(cause);
   });
@@ -294,7 +335,14 @@ describe('why a frost night was missed', () => {
   it('near misses have no cause, and the report counts the causes for every alarm', () => {
     const near = night('near', 'near_miss', bottomAt9(3), 1);
     expect(score([near], [at()])[0]?.outcomes[0]?.missCause).toBeNull();
-    const md = renderReport(score([FROST, near], [at(), at(TARGET - HOUR)]), { files: ['x.csv'], stations: 1, readings: 1, nights: 2, cadenceNote: '10 min', svgName: 'x.svg' });
+    const md = renderReport(score([FROST, near], [at(), at(TARGET - HOUR)]), {
+      files: ['x.csv'],
+      stations: 1,
+      readings: 1,
+      nights: 2,
+      cadenceNote: '10 min',
+      svgName: 'x.svg',
+    });
     expect(md).toMatch(/\| forecast too warm \| 1 \| 0 \|/);
     expect(md).toMatch(/\| warned late \| 0 \| 1 \|/);
   });

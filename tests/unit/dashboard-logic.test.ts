@@ -25,7 +25,11 @@ describe('csvCell', () => {
 });
 
 describe('riskOf', () => {
-  const row = (level: StationOverview['level'], forecastMinC: number | null, faults: StationOverview['faults'] = []) => ({ level, forecastMinC, faults });
+  const row = (level: StationOverview['level'], forecastMinC: number | null, faults: StationOverview['faults'] = []) => ({
+    level,
+    forecastMinC,
+    faults,
+  });
   it.each([
     [row('severe', 5), row('warning', -6, ['station_offline', 'sensor_fault', 'low_battery'])],
     [row('warning', 10), row('watch', -10, ['station_offline'])],
@@ -40,8 +44,27 @@ describe('riskOf', () => {
   });
 
   it('breaks ties by the colder forecast, then by id', () => {
-    const base = { name: '', commune: '', lat: 0, lon: 0, elevationM: 0, level: 'none' as const, airTempC: null, dewPointC: null, forecastMinAtMs: null, batteryV: null, lastSeenAt: null, online: null, faults: [], risk: 0 };
-    const rows: StationOverview[] = [{ ...base, id: 'b', forecastMinC: null }, { ...base, id: 'c', forecastMinC: 9 }, { ...base, id: 'a', forecastMinC: null }];
+    const base = {
+      name: '',
+      commune: '',
+      lat: 0,
+      lon: 0,
+      elevationM: 0,
+      level: 'none' as const,
+      airTempC: null,
+      dewPointC: null,
+      forecastMinAtMs: null,
+      batteryV: null,
+      lastSeenAt: null,
+      online: null,
+      faults: [],
+      risk: 0,
+    };
+    const rows: StationOverview[] = [
+      { ...base, id: 'b', forecastMinC: null },
+      { ...base, id: 'c', forecastMinC: 9 },
+      { ...base, id: 'a', forecastMinC: null },
+    ];
     expect(rows.sort(byRisk).map((r) => r.id)).toEqual(['c', 'a', 'b']);
   });
 });
@@ -58,7 +81,12 @@ describe('DashboardEvents', () => {
       logger: pino({ level: 'silent' }),
       throttleMs,
     });
-    return { events, station: (id: string) => station?.(id), alert: (id: number) => alert?.(id), attached: () => station !== null && alert !== null };
+    return {
+      events,
+      station: (id: string) => station?.(id),
+      alert: (id: number) => alert?.(id),
+      attached: () => station !== null && alert !== null,
+    };
   }
   const nextMacrotask = () => new Promise((resolve) => setTimeout(resolve, 5));
 
@@ -68,7 +96,10 @@ describe('DashboardEvents', () => {
     h.events.subscribe((e) => seen.push(e));
     for (let i = 0; i < 5; i += 1) (h.station('ld-a'), h.station('ld-b'));
     await nextMacrotask();
-    expect(seen.map((e) => [e.event, e.data.id])).toEqual([['station', 'ld-a'], ['station', 'ld-b']]);
+    expect(seen.map((e) => [e.event, e.data.id])).toEqual([
+      ['station', 'ld-a'],
+      ['station', 'ld-b'],
+    ]);
     h.events.close();
   });
 
@@ -82,7 +113,11 @@ describe('DashboardEvents', () => {
     h.alert(7);
     h.alert(7);
     await nextMacrotask();
-    expect(seen.map((e) => [e.event, e.data.id])).toEqual([['station', 'ld-a'], ['alert', 7], ['alert', 7]]);
+    expect(seen.map((e) => [e.event, e.data.id])).toEqual([
+      ['station', 'ld-a'],
+      ['alert', 7],
+      ['alert', 7],
+    ]);
     h.events.close();
     h.events.close();
     expect(h.attached()).toBe(false);

@@ -17,7 +17,10 @@ const data = loadDatasets(shippedDatasetDirs(join(import.meta.dirname, '..', '..
 function losoScores(cadenceMin?: number, overrides?: RuleOverrides): AlarmScore[] {
   const byStation = prepareReadings(data.readings, cadenceMin);
   const result = replayLeaveOneStationOut(byStation, data.stations, data.nights, overrides ? { overrides } : {});
-  return scoreAlarms(data.nights, result.readingsByStation, [engineAlarmTimes('frostwatch Warning', result.decisions), ...plainAlarmTimes(result.readingsByStation)]);
+  return scoreAlarms(data.nights, result.readingsByStation, [
+    engineAlarmTimes('frostwatch Warning', result.decisions),
+    ...plainAlarmTimes(result.readingsByStation),
+  ]);
 }
 
 const line = (s: AlarmScore): string =>

@@ -98,7 +98,12 @@ describe('InfluxDB versions and request construction', () => {
 
   it('splits db/rp and trims the URL', () => {
     const target = makeTarget({ url: 'http://127.0.0.1:8086/', bucket: 'frost/one_year' });
-    expect(target).toMatchObject({ url: 'http://127.0.0.1:8086', database: 'frost', retentionPolicy: 'one_year', bucket: 'frost/one_year' });
+    expect(target).toMatchObject({
+      url: 'http://127.0.0.1:8086',
+      database: 'frost',
+      retentionPolicy: 'one_year',
+      bucket: 'frost/one_year',
+    });
     expect(makeTarget({ url: 'http://h', bucket: 'frost' }).retentionPolicy).toBeUndefined();
   });
 

@@ -1,6 +1,13 @@
 import { SegmentedMessage } from 'sms-segments-calculator';
 import { describe, expect, it } from 'vitest';
-import { composeFarmerMessage, composeOfficerMessage, composeVoiceScript, stripDiacritics, toGsm7, type OfficerNotice } from '../../alerts/messages.js';
+import {
+  composeFarmerMessage,
+  composeOfficerMessage,
+  composeVoiceScript,
+  stripDiacritics,
+  toGsm7,
+  type OfficerNotice,
+} from '../../alerts/messages.js';
 import { DECISIONS, LEVELS, STATION, STATION_OTHER_COMMUNE } from './messages-fixtures.js';
 
 describe('stripDiacritics', () => {
@@ -51,7 +58,12 @@ describe('Unicode normal form', () => {
     const nfd = { name: STATION_OTHER_COMMUNE.name.normalize('NFD'), commune: STATION_OTHER_COMMUNE.commune.normalize('NFD') };
     for (const level of LEVELS) {
       const fromNfd = composeFarmerMessage({ decision: DECISIONS[level], station: nfd, language: 'vi', diacritics: true });
-      const fromNfc = composeFarmerMessage({ decision: DECISIONS[level], station: STATION_OTHER_COMMUNE, language: 'vi', diacritics: true });
+      const fromNfc = composeFarmerMessage({
+        decision: DECISIONS[level],
+        station: STATION_OTHER_COMMUNE,
+        language: 'vi',
+        diacritics: true,
+      });
       expect(fromNfd).toEqual(fromNfc);
       expect(fromNfd.text).toBe(fromNfd.text.normalize('NFC'));
       expect(fromNfd.text).toContain('Vườn ông Ha (Lát)');
@@ -129,7 +141,14 @@ describe('composeOfficerMessage', () => {
       'frostwatch: could not reach Nguyễn Văn Hà (+84912345678) by phone after 3 attempts. Please contact them directly.',
     ],
     [
-      { kind: 'dependency_failing', state: 'raised', dependency: 'InfluxDB', atMs: at, sinceMs: at - 600_000, detail: 'connection refused' },
+      {
+        kind: 'dependency_failing',
+        state: 'raised',
+        dependency: 'InfluxDB',
+        atMs: at,
+        sinceMs: at - 600_000,
+        detail: 'connection refused',
+      },
       'frostwatch: InfluxDB không hoạt động từ 02:40 16/01 (connection refused). Cần kiểm tra máy chủ.',
       'frostwatch: InfluxDB failing since 02:40 16/01 (connection refused). Check the server.',
     ],

@@ -28,7 +28,11 @@ export type Level = FrostDecision['to'];
 
 /** One realistic decision per level (temperatures of the station, before any farm offset). */
 export const DECISIONS: Record<Level, Pick<FrostDecision, 'to' | 'atMs' | 'inputs'>> = {
-  watch: { to: 'watch', atMs: local(15, 17, 30), inputs: { ...base, readingTs: local(15, 17, 30), airTempC: 11.4, trendCPerH: -1.2, forecastMinC: 3.1 } },
+  watch: {
+    to: 'watch',
+    atMs: local(15, 17, 30),
+    inputs: { ...base, readingTs: local(15, 17, 30), airTempC: 11.4, trendCPerH: -1.2, forecastMinC: 3.1 },
+  },
   warning: {
     to: 'warning',
     atMs: local(15, 22, 40),
@@ -37,7 +41,15 @@ export const DECISIONS: Record<Level, Pick<FrostDecision, 'to' | 'atMs' | 'input
   severe: {
     to: 'severe',
     atMs: local(16, 2, 50),
-    inputs: { ...base, readingTs: local(16, 2, 50), airTempC: 2.1, trendCPerH: -0.5, forecastMinC: -0.8, nowcastMinC: -0.4, leafEstC: -0.9 },
+    inputs: {
+      ...base,
+      readingTs: local(16, 2, 50),
+      airTempC: 2.1,
+      trendCPerH: -0.5,
+      forecastMinC: -0.8,
+      nowcastMinC: -0.4,
+      leafEstC: -0.9,
+    },
   },
   all_clear: {
     to: 'all_clear',

@@ -58,7 +58,9 @@ const compose = (level: Level, language: Language, diacritics: boolean, extra: P
   composeFarmerMessage({ decision: DECISIONS[level], station: STATION, language, diacritics, ...extra });
 
 describe('composeFarmerMessage: golden texts', () => {
-  const cases = LEVELS.flatMap((level) => (['vi', 'en'] as const).flatMap((language) => [true, false].map((diacritics) => ({ level, language, diacritics }))));
+  const cases = LEVELS.flatMap((level) =>
+    (['vi', 'en'] as const).flatMap((language) => [true, false].map((diacritics) => ({ level, language, diacritics }))),
+  );
 
   it.each(cases)('$level in $language, diacritics $diacritics', ({ level, language, diacritics }) => {
     const message = compose(level, language, diacritics);
@@ -74,11 +76,23 @@ describe('composeFarmerMessage: golden texts', () => {
   });
 
   it('states the farm estimate, with the offset applied, and says "now" when the farm is already at the threshold', () => {
-    const vi = composeFarmerMessage({ decision: DECISIONS.severe, station: STATION_OTHER_COMMUNE, language: 'vi', diacritics: true, offsetC: -1.5 });
+    const vi = composeFarmerMessage({
+      decision: DECISIONS.severe,
+      station: STATION_OTHER_COMMUNE,
+      language: 'vi',
+      diacritics: true,
+      offsetC: -1.5,
+    });
     expect(vi.text).toBe(
       'KHẨN CẤP: sương muối nguy hiểm. Lúc 02:50 trạm Vườn ông Ha (Lát): vườn bạn khoảng 0,6°C, đang giảm 0,5°C/giờ. Dự báo thấp nhất -2,3°C lúc 05:50. Làm ngay: che phủ cây non, tưới nước, đốt khói.',
     );
-    const en = composeFarmerMessage({ decision: DECISIONS.warning, station: STATION_OTHER_COMMUNE, language: 'en', diacritics: false, offsetC: 1 });
+    const en = composeFarmerMessage({
+      decision: DECISIONS.warning,
+      station: STATION_OTHER_COMMUNE,
+      language: 'en',
+      diacritics: false,
+      offsetC: 1,
+    });
     expect(en.text).toBe(
       'FROST WARNING tonight. At 22:40 station Vuon ong Ha (Lat): your farm about 5.6C, falling 0.6C/h. Forecast low 2.2C at 05:50. Cover young trees and water before 03:00; get smoke fires ready.',
     );
@@ -92,19 +106,25 @@ describe('composeFarmerMessage: golden texts', () => {
   });
 
   it('prices segments at the configured rate', () => {
-    const message = composeFarmerMessage({ decision: DECISIONS.severe, station: STATION, language: 'vi', diacritics: true }, { smsCostUsdPerSegment: 0.05 });
+    const message = composeFarmerMessage(
+      { decision: DECISIONS.severe, station: STATION, language: 'vi', diacritics: true },
+      { smsCostUsdPerSegment: 0.05 },
+    );
     expect(message.segments).toBe(3);
     expect(message.costUsd).toBeCloseTo(0.15, 10);
   });
 
   it('formats clock times in the configured time zone', () => {
-    expect(composeFarmerMessage({ decision: DECISIONS.watch, station: STATION, language: 'en', diacritics: false }, { timeZone: 'UTC' }).text).toContain(
-      'At 10:30 station',
-    );
+    expect(
+      composeFarmerMessage({ decision: DECISIONS.watch, station: STATION, language: 'en', diacritics: false }, { timeZone: 'UTC' }).text,
+    ).toContain('At 10:30 station');
   });
 
   it('never writes "-0"', () => {
-    const decision = { ...DECISIONS.severe, inputs: { ...DECISIONS.severe.inputs, airTempC: -0.04, forecastMinC: 0.02, nowcastMinC: null } };
+    const decision = {
+      ...DECISIONS.severe,
+      inputs: { ...DECISIONS.severe.inputs, airTempC: -0.04, forecastMinC: 0.02, nowcastMinC: null },
+    };
     const text = composeFarmerMessage({ decision, station: STATION, language: 'vi', diacritics: true }).text;
     expect(text).toContain(': 0,0°C');
     expect(text).not.toMatch(/-0,0/);
@@ -115,18 +135,27 @@ describe('composeFarmerMessage: length limits', () => {
   const longName = 'Trạm quan trắc sương muối thôn Đưng K’Si thuộc hợp tác xã cà phê Lạc Dương số hai mươi ba khu vực'.slice(0, 100);
   const longCommune = 'Thị trấn Lạc Dương mở rộng phía đông bắc giáp ranh huyện Đam Rông';
 
-  it.each(LEVELS.flatMap((level) => (['vi', 'en'] as const).flatMap((language) => [true, false].map((diacritics) => ({ level, language, diacritics })))))(
-    'keeps $level/$language/diacritics $diacritics within limits with a 100-character station name',
-    ({ level, language, diacritics }) => {
-      const message = composeFarmerMessage({ decision: DECISIONS[level], station: { name: longName, commune: longCommune }, language, diacritics, offsetC: -2 });
-      expect(message.segments).toBeLessThanOrEqual(MAX_SEGMENTS[message.encoding]);
-      // The advice is what must survive shortening.
-      expect(message.text).toMatch(language === 'vi' ? /(che phủ|che phu|dỡ|do vat)/i : /cover/i);
-    },
-  );
+  it.each(
+    LEVELS.flatMap((level) =>
+      (['vi', 'en'] as const).flatMap((language) => [true, false].map((diacritics) => ({ level, language, diacritics }))),
+    ),
+  )('keeps $level/$language/diacritics $diacritics within limits with a 100-character station name', ({ level, language, diacritics }) => {
+    const message = composeFarmerMessage({
+      decision: DECISIONS[level],
+      station: { name: longName, commune: longCommune },
+      language,
+      diacritics,
+      offsetC: -2,
+    });
+    expect(message.segments).toBeLessThanOrEqual(MAX_SEGMENTS[message.encoding]);
+    // The advice is what must survive shortening.
+    expect(message.text).toMatch(language === 'vi' ? /(che phủ|che phu|dỡ|do vat)/i : /cover/i);
+  });
 
   it('stays within limits for any station name and any numbers', () => {
-    const vietnamese = fc.constantFrom(...'aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵĐ '.split(''));
+    const vietnamese = fc.constantFrom(
+      ...'aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵĐ '.split(''),
+    );
     const temp = fc.double({ min: -12, max: 35, noNaN: true });
     fc.assert(
       fc.property(
@@ -162,7 +191,9 @@ describe('estimateActByMs', () => {
   });
 
   it('carries the current cooling rate on when nothing else is known', () => {
-    expect(estimateActByMs(withInputs({ forecastMinC: null, nowcastMinC: null, airTempC: 3, trendCPerH: -1 }), 0, 1)).toBe(at + 2 * 3_600_000);
+    expect(estimateActByMs(withInputs({ forecastMinC: null, nowcastMinC: null, airTempC: 3, trendCPerH: -1 }), 0, 1)).toBe(
+      at + 2 * 3_600_000,
+    );
   });
 
   it('follows the √t night curve to the expected minimum when the air is not cooling now', () => {

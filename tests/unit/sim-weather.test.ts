@@ -16,7 +16,9 @@ function night(scenario: Scenario, seed: number, fromMs = dusk, toMs = dawn): Si
 }
 
 function readingsOf(records: SimRecord[], stationId: string): { tMs: number; reading: Reading }[] {
-  return records.flatMap((r) => (r.stationId === stationId && r.sample.kind === 'reading' ? [{ tMs: r.tMs, reading: r.sample.reading }] : []));
+  return records.flatMap((r) =>
+    r.stationId === stationId && r.sample.kind === 'reading' ? [{ tMs: r.tMs, reading: r.sample.reading }] : [],
+  );
 }
 
 function coldest(records: SimRecord[], stationId: string): { tMs: number; airTempC: number } {

@@ -18,11 +18,46 @@ const ict = (date: string, hhmm: string): number => Date.parse(`${date}T${hhmm}:
  * Tolerance ±3 min (NOAA states ~1 min accuracy within ±72° latitude).
  */
 const cases = [
-  { place: 'Đà Lạt', lat: 11.9404, lon: 108.4583, at: ict('2025-01-15', '12:00'), sunrise: ict('2025-01-15', '06:11'), sunset: ict('2025-01-15', '17:41') },
-  { place: 'Đà Lạt', lat: 11.9404, lon: 108.4583, at: ict('2025-06-21', '12:00'), sunrise: ict('2025-06-21', '05:23'), sunset: ict('2025-06-21', '18:13') },
-  { place: 'Đà Lạt', lat: 11.9404, lon: 108.4583, at: ict('2025-12-21', '12:00'), sunrise: ict('2025-12-21', '06:01'), sunset: ict('2025-12-21', '17:27') },
-  { place: 'München', lat: 48.1632, lon: 11.5429, at: Date.parse('2019-01-15T12:00:00Z'), sunrise: Date.parse('2019-01-15T06:59:38Z'), sunset: Date.parse('2019-01-15T15:47:00Z') },
-  { place: 'München', lat: 48.1632, lon: 11.5429, at: Date.parse('2019-01-13T12:00:00Z'), sunrise: Date.parse('2019-01-13T07:00:52Z'), sunset: Date.parse('2019-01-13T15:44:16Z') },
+  {
+    place: 'Đà Lạt',
+    lat: 11.9404,
+    lon: 108.4583,
+    at: ict('2025-01-15', '12:00'),
+    sunrise: ict('2025-01-15', '06:11'),
+    sunset: ict('2025-01-15', '17:41'),
+  },
+  {
+    place: 'Đà Lạt',
+    lat: 11.9404,
+    lon: 108.4583,
+    at: ict('2025-06-21', '12:00'),
+    sunrise: ict('2025-06-21', '05:23'),
+    sunset: ict('2025-06-21', '18:13'),
+  },
+  {
+    place: 'Đà Lạt',
+    lat: 11.9404,
+    lon: 108.4583,
+    at: ict('2025-12-21', '12:00'),
+    sunrise: ict('2025-12-21', '06:01'),
+    sunset: ict('2025-12-21', '17:27'),
+  },
+  {
+    place: 'München',
+    lat: 48.1632,
+    lon: 11.5429,
+    at: Date.parse('2019-01-15T12:00:00Z'),
+    sunrise: Date.parse('2019-01-15T06:59:38Z'),
+    sunset: Date.parse('2019-01-15T15:47:00Z'),
+  },
+  {
+    place: 'München',
+    lat: 48.1632,
+    lon: 11.5429,
+    at: Date.parse('2019-01-13T12:00:00Z'),
+    sunrise: Date.parse('2019-01-13T07:00:52Z'),
+    sunset: Date.parse('2019-01-13T15:44:16Z'),
+  },
 ];
 
 describe('sunTimes (NOAA)', () => {

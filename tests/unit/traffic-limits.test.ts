@@ -10,7 +10,15 @@ type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
 type Outcome = 'now' | 'later' | 'refused';
 
 const LIMITS = { publishesPerS: 10, publishBurst: 3, maxPublishDelayMs: 250 };
-const packet = { cmd: 'publish', topic: 'stations/st-1/readings', payload: Buffer.from('{}'), qos: 1, retain: false, dup: false, messageId: 1 } as PublishPacket;
+const packet = {
+  cmd: 'publish',
+  topic: 'stations/st-1/readings',
+  payload: Buffer.from('{}'),
+  qos: 1,
+  retain: false,
+  dup: false,
+  messageId: 1,
+} as PublishPacket;
 
 /** A client object as aedes passes it; only identity (by reference) and `closed` matter to the limiter. */
 const client = (closed = false) => ({ id: 'c', closed }) as unknown as Client;

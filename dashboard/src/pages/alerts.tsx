@@ -17,7 +17,10 @@ export function AlertsPage({ me }: { me: Me }) {
   const reload = useCallback(() => {
     api<Alert[]>('GET', `/api/alerts?status=${tab}`).then(setAlerts, (e) => setError(errorText(e)));
   }, [tab]);
-  useEffect(() => { setAlerts(null); reload(); }, [reload]);
+  useEffect(() => {
+    setAlerts(null);
+    reload();
+  }, [reload]);
   useLiveEvents({ alert: reload });
 
   return (
@@ -25,14 +28,32 @@ export function AlertsPage({ me }: { me: Me }) {
       <h1>{t('alerts')}</h1>
       <div class="buttons tabs" role="tablist">
         {TABS.map((s) => (
-          <button type="button" role="tab" aria-selected={tab === s} class={tab === s ? 'current' : ''}
-            data-testid={`tab-${s}`} onClick={() => setTab(s)}>{t(s)}</button>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === s}
+            class={tab === s ? 'current' : ''}
+            data-testid={`tab-${s}`}
+            onClick={() => setTab(s)}
+          >
+            {t(s)}
+          </button>
         ))}
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
-      {alerts === null ? <p>{t('loading')}</p> : alerts.length === 0 ? <p>{t('noAlerts')}</p> : (
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {alerts === null ? (
+        <p>{t('loading')}</p>
+      ) : alerts.length === 0 ? (
+        <p>{t('noAlerts')}</p>
+      ) : (
         <ul class="alerts" data-testid="alert-list">
-          {alerts.map((a) => <AlertRow key={a.id} alert={a} me={me} onChanged={reload} />)}
+          {alerts.map((a) => (
+            <AlertRow key={a.id} alert={a} me={me} onChanged={reload} />
+          ))}
         </ul>
       )}
       <UnreachedList />
@@ -59,14 +80,24 @@ function AlertRow({ alert, me, onChanged }: { alert: Alert; me: Me; onChanged: (
     <li class={`alert level-${alert.level}`} data-testid={`alert-${alert.id}`} data-status={alert.status}>
       <div class="alert-head">
         <button type="button" class="link" aria-expanded={open} data-testid={`alert-toggle-${alert.id}`} onClick={() => setOpen(!open)}>
-          {open ? '▾' : '▸'} <strong>{alert.stationId}</strong> · {t(`kind_${alert.kind}`)} · {t(alert.level as 'watch' | 'warning' | 'severe' | 'raised')}
+          {open ? '▾' : '▸'} <strong>{alert.stationId}</strong> · {t(`kind_${alert.kind}`)} ·{' '}
+          {t(alert.level as 'watch' | 'warning' | 'severe' | 'raised')}
         </button>
-        <span class="sub">{t('opened')} {fmtTime(alert.openedAt, lang)}{alert.acknowledgedBy && ` · ✓ ${alert.acknowledgedBy}`}</span>
+        <span class="sub">
+          {t('opened')} {fmtTime(alert.openedAt, lang)}
+          {alert.acknowledgedBy && ` · ✓ ${alert.acknowledgedBy}`}
+        </span>
         {alert.status === 'active' && canWrite(me) && (
-          <button type="button" class="primary" data-testid={`ack-${alert.id}`} onClick={() => void ack()}>{t('acknowledge')}</button>
+          <button type="button" class="primary" data-testid={`ack-${alert.id}`} onClick={() => void ack()}>
+            {t('acknowledge')}
+          </button>
         )}
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {open && <AlertDetailView id={alert.id} />}
     </li>
   );
@@ -77,21 +108,45 @@ function AlertDetailView({ id }: { id: number }) {
   const lang = useLang();
   const [detail, setDetail] = useState<AlertDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => { api<AlertDetail>('GET', `/api/alerts/${id}`).then(setDetail, (e) => setError(errorText(e))); }, [id]);
+  useEffect(() => {
+    api<AlertDetail>('GET', `/api/alerts/${id}`).then(setDetail, (e) => setError(errorText(e)));
+  }, [id]);
   if (error) return <p class="error">{error}</p>;
   if (!detail) return <p>{t('loading')}</p>;
   return (
     <div class="alert-detail" data-testid={`alert-detail-${id}`}>
       <h3>{t('history')}</h3>
-      <ul>{(detail.events ?? []).map((e) => <li>{fmtTime(e.at, lang)} · <strong>{e.transition}</strong> · {e.reason}</li>)}</ul>
+      <ul>
+        {(detail.events ?? []).map((e) => (
+          <li>
+            {fmtTime(e.at, lang)} · <strong>{e.transition}</strong> · {e.reason}
+          </li>
+        ))}
+      </ul>
       <h3>{t('deliveries')}</h3>
       <div class="table-wrap">
         <table data-testid={`deliveries-${id}`}>
-          <thead><tr><th>{t('who')}</th><th>{t('channel')}</th><th>{t('status')}</th><th>{t('time')}</th></tr></thead>
+          <thead>
+            <tr>
+              <th>{t('who')}</th>
+              <th>{t('channel')}</th>
+              <th>{t('status')}</th>
+              <th>{t('time')}</th>
+            </tr>
+          </thead>
           <tbody>
             {(detail.deliveries ?? []).map((d) => (
-              <tr><td>{d.recipientName ?? d.recipientKind} <span class="sub">{d.phone}</span></td><td>{d.channel}</td>
-                <td>{d.status}{d.lastError && <div class="sub warn">{d.lastError}</div>}</td><td>{fmtTime(d.updatedAt, lang)}</td></tr>
+              <tr>
+                <td>
+                  {d.recipientName ?? d.recipientKind} <span class="sub">{d.phone}</span>
+                </td>
+                <td>{d.channel}</td>
+                <td>
+                  {d.status}
+                  {d.lastError && <div class="sub warn">{d.lastError}</div>}
+                </td>
+                <td>{fmtTime(d.updatedAt, lang)}</td>
+              </tr>
             ))}
           </tbody>
         </table>
@@ -105,7 +160,9 @@ function UnreachedList() {
   const lang = useLang();
   const [rows, setRows] = useState<Unreached[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => { api<Unreached[]>('GET', '/api/alerts/unreached?hours=18').then(setRows, (e) => setError(errorText(e))); }, []);
+  useEffect(() => {
+    api<Unreached[]>('GET', '/api/alerts/unreached?hours=18').then(setRows, (e) => setError(errorText(e)));
+  }, []);
   return (
     <section class="card" data-testid="unreached">
       <h2>{t('unreached')}</h2>
@@ -115,7 +172,8 @@ function UnreachedList() {
         <ul>
           {rows.map((r) => (
             <li data-testid={`unreached-${r.eventId}-${r.recipientId}`}>
-              <strong>{r.recipientName ?? r.recipientKind}</strong> {r.phone} · {r.stationId ?? '—'} · {r.statuses.join(', ')} · {fmtTime(r.lastUpdatedAt, lang)}
+              <strong>{r.recipientName ?? r.recipientKind}</strong> {r.phone} · {r.stationId ?? '—'} · {r.statuses.join(', ')} ·{' '}
+              {fmtTime(r.lastUpdatedAt, lang)}
             </li>
           ))}
         </ul>

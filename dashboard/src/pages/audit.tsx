@@ -12,10 +12,13 @@ export function AuditPage() {
   const [error, setError] = useState<string | null>(null);
 
   const load = (before: number | null): void => {
-    api<Page>('GET', `/api/audit?limit=100${before === null ? '' : `&before=${before}`}`).then((page) => {
-      setEntries((shown) => (before === null ? page.entries : [...shown, ...page.entries]));
-      setNext(page.nextBefore);
-    }, (e) => setError(errorText(e)));
+    api<Page>('GET', `/api/audit?limit=100${before === null ? '' : `&before=${before}`}`).then(
+      (page) => {
+        setEntries((shown) => (before === null ? page.entries : [...shown, ...page.entries]));
+        setNext(page.nextBefore);
+      },
+      (e) => setError(errorText(e)),
+    );
   };
   useEffect(() => load(null), []);
 
@@ -24,18 +27,38 @@ export function AuditPage() {
       <h1>{t('audit')}</h1>
       {error && <p class="error">{error}</p>}
       <table data-testid="audit-list">
-        <thead><tr><th>{t('time')}</th><th>{t('actor')}</th><th>{t('action')}</th><th>{t('target')}</th><th>{t('result')}</th><th>{t('address')}</th><th>{t('details')}</th></tr></thead>
+        <thead>
+          <tr>
+            <th>{t('time')}</th>
+            <th>{t('actor')}</th>
+            <th>{t('action')}</th>
+            <th>{t('target')}</th>
+            <th>{t('result')}</th>
+            <th>{t('address')}</th>
+            <th>{t('details')}</th>
+          </tr>
+        </thead>
         <tbody>
           {entries.map((e) => (
             <tr data-testid={`audit-${e.id}`} class={e.outcome === 'failed' ? 'failed' : ''}>
-              <td>{fmtTime(e.at, lang)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.target ?? '—'}</td>
-              <td>{e.outcome} ({e.statusCode})</td><td>{e.remoteAddr ?? '—'}</td>
+              <td>{fmtTime(e.at, lang)}</td>
+              <td>{e.actor}</td>
+              <td>{e.action}</td>
+              <td>{e.target ?? '—'}</td>
+              <td>
+                {e.outcome} ({e.statusCode})
+              </td>
+              <td>{e.remoteAddr ?? '—'}</td>
               <td class="sub">{e.details === null ? '' : JSON.stringify(e.details)}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {next !== null && <button type="button" data-testid="audit-older" onClick={() => load(next)}>{t('older')}</button>}
+      {next !== null && (
+        <button type="button" data-testid="audit-older" onClick={() => load(next)}>
+          {t('older')}
+        </button>
+      )}
     </section>
   );
 }

@@ -54,9 +54,10 @@ function drawOverlays(u: uPlot, chart: Chart): void {
 /** 24-hour station-time labels; the date once the chart spans days. */
 function timeLabels(splits: number[]): string[] {
   const span = (splits.at(-1) ?? 0) - (splits[0] ?? 0);
-  const opts: Intl.DateTimeFormatOptions = span > 2 * 86_400
-    ? { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit' }
-    : { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  const opts: Intl.DateTimeFormatOptions =
+    span > 2 * 86_400
+      ? { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit' }
+      : { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
   return splits.map((v) => new Date(v * 1000).toLocaleString('en-GB', opts));
 }
 
@@ -115,9 +116,15 @@ export function ChartView({ chart, t }: { chart: Chart; t: T }) {
     <div>
       <div class="chart" data-testid="chart" ref={el} />
       <div class="buttons">
-        <button type="button" onClick={() => pan(-1)} data-testid="pan-left" aria-label="pan left">◀</button>
-        <button type="button" onClick={reset} data-testid="reset-zoom">{t('resetZoom')}</button>
-        <button type="button" onClick={() => pan(1)} data-testid="pan-right" aria-label="pan right">▶</button>
+        <button type="button" onClick={() => pan(-1)} data-testid="pan-left" aria-label="pan left">
+          ◀
+        </button>
+        <button type="button" onClick={reset} data-testid="reset-zoom">
+          {t('resetZoom')}
+        </button>
+        <button type="button" onClick={() => pan(1)} data-testid="pan-right" aria-label="pan right">
+          ▶
+        </button>
       </div>
       <p class="hint">{t('dragToZoom')}</p>
     </div>

@@ -26,16 +26,38 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   return (
     <form class="card login" data-testid="login-form" onSubmit={(e) => void submit(e)}>
       <h1>{t('signIn')}</h1>
-      <label>{t('username')}
-        <input data-testid="login-username" name="username" autocomplete="username" required autocapitalize="none"
-          value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+      <label>
+        {t('username')}
+        <input
+          data-testid="login-username"
+          name="username"
+          autocomplete="username"
+          required
+          autocapitalize="none"
+          value={username}
+          onInput={(e) => setUsername(e.currentTarget.value)}
+        />
       </label>
-      <label>{t('password')}
-        <input data-testid="login-password" name="password" type="password" autocomplete="current-password" required
-          value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+      <label>
+        {t('password')}
+        <input
+          data-testid="login-password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
       </label>
-      {error && <p class="error" role="alert" data-testid="login-error">{error}</p>}
-      <button type="submit" class="primary" data-testid="login-submit" disabled={busy}>{t('signIn')}</button>
+      {error && (
+        <p class="error" role="alert" data-testid="login-error">
+          {error}
+        </p>
+      )}
+      <button type="submit" class="primary" data-testid="login-submit" disabled={busy}>
+        {t('signIn')}
+      </button>
     </form>
   );
 }

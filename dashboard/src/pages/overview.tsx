@@ -31,11 +31,14 @@ export function OverviewPage() {
   const reload = useCallback(() => {
     const pushed = new Map<string, StationOverview>();
     pushedDuringLoad.current = pushed;
-    api<StationOverview[]>('GET', '/api/overview').then((snapshot) => {
-      if (pushedDuringLoad.current === pushed) pushedDuringLoad.current = null;
-      setRows([...snapshot.filter((r) => !pushed.has(r.id)), ...pushed.values()]);
-      setError(null);
-    }, (e) => setError(errorText(e)));
+    api<StationOverview[]>('GET', '/api/overview').then(
+      (snapshot) => {
+        if (pushedDuringLoad.current === pushed) pushedDuringLoad.current = null;
+        setRows([...snapshot.filter((r) => !pushed.has(r.id)), ...pushed.values()]);
+        setError(null);
+      },
+      (e) => setError(errorText(e)),
+    );
   }, []);
   useEffect(() => {
     reload();
@@ -59,7 +62,11 @@ export function OverviewPage() {
           ● {live === 'live' ? t('live') : t('reconnecting')}
         </span>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <div class="overview">
         {tileUrl !== undefined && <StationMap rows={sorted} tileUrl={tileUrl} />}
         <StationList rows={sorted} loading={rows === null} />
@@ -77,19 +84,44 @@ function StationList({ rows, loading }: { rows: StationOverview[]; loading: bool
     <div class="table-wrap">
       <table class="stations" data-testid="station-list">
         <thead>
-          <tr><th>{t('station')}</th><th>{t('temp')}</th><th>{t('forecastMin')}</th><th>{t('level')}</th><th>{t('lastSeen')}</th><th>{t('battery')}</th></tr>
+          <tr>
+            <th>{t('station')}</th>
+            <th>{t('temp')}</th>
+            <th>{t('forecastMin')}</th>
+            <th>{t('level')}</th>
+            <th>{t('lastSeen')}</th>
+            <th>{t('battery')}</th>
+          </tr>
         </thead>
         <tbody>
           {rows.map((row) => {
             const shade = shadeOf(row);
             return (
-              <tr key={row.id} data-testid={`station-row-${row.id}`} data-level={shade}
-                onClick={() => { location.hash = `#/station/${encodeURIComponent(row.id)}`; }}>
-                <td><a href={`#/station/${encodeURIComponent(row.id)}`}>{row.name}</a><div class="sub">{row.commune} · {row.id}</div></td>
+              <tr
+                key={row.id}
+                data-testid={`station-row-${row.id}`}
+                data-level={shade}
+                onClick={() => {
+                  location.hash = `#/station/${encodeURIComponent(row.id)}`;
+                }}
+              >
+                <td>
+                  <a href={`#/station/${encodeURIComponent(row.id)}`}>{row.name}</a>
+                  <div class="sub">
+                    {row.commune} · {row.id}
+                  </div>
+                </td>
                 <td data-testid={`station-temp-${row.id}`}>{fmtC(row.airTempC)}</td>
-                <td>{fmtC(row.forecastMinC)}{row.forecastMinAtMs !== null && <div class="sub">{fmtTime(row.forecastMinAtMs, lang, false)}</div>}</td>
-                <td><span class="badge" style={{ background: SHADE_COLOR[shade] }} data-testid={`station-level-${row.id}`}>{t(shade)}</span>
-                  {row.faults.length > 0 && <div class="sub warn">{row.faults.join(', ')}</div>}</td>
+                <td>
+                  {fmtC(row.forecastMinC)}
+                  {row.forecastMinAtMs !== null && <div class="sub">{fmtTime(row.forecastMinAtMs, lang, false)}</div>}
+                </td>
+                <td>
+                  <span class="badge" style={{ background: SHADE_COLOR[shade] }} data-testid={`station-level-${row.id}`}>
+                    {t(shade)}
+                  </span>
+                  {row.faults.length > 0 && <div class="sub warn">{row.faults.join(', ')}</div>}
+                </td>
                 <td>{fmtTime(row.lastSeenAt, lang)}</td>
                 <td>{row.batteryV === null ? '—' : `${row.batteryV.toFixed(2)} V`}</td>
               </tr>

@@ -5,7 +5,11 @@ import { Field, FormError, useAction, val } from '../forms.js';
 import { useT } from '../i18n.js';
 import { useList } from './registry.js';
 
-interface ContactDraft { role: ContactRole; name: string; phone: string }
+interface ContactDraft {
+  role: ContactRole;
+  name: string;
+  phone: string;
+}
 const ROLES: ContactRole[] = ['household', 'village_head', 'officer'];
 
 export function FarmersPanel({ admin }: { admin: boolean }) {
@@ -18,12 +22,28 @@ export function FarmersPanel({ admin }: { admin: boolean }) {
       <FormError error={error} testid="farmers-error" />
       <div class="table-wrap">
         <table data-testid="registry-farmers">
-          <thead><tr><th>{t('name')}</th><th>{t('phone')}</th><th>{t('commune')}</th><th>{t('stations')}</th><th>{t('contacts')}</th></tr></thead>
+          <thead>
+            <tr>
+              <th>{t('name')}</th>
+              <th>{t('phone')}</th>
+              <th>{t('commune')}</th>
+              <th>{t('stations')}</th>
+              <th>{t('contacts')}</th>
+            </tr>
+          </thead>
           <tbody>
             {(rows ?? []).map((f) => (
-              <tr data-testid={`farmer-${f.id}`}><td>{f.name}</td><td>{f.phone}</td><td>{f.commune ?? '—'}</td>
-                <td>{f.subscriptions.map((s) => (s.offsetC ? `${s.stationId} (${s.offsetC > 0 ? '+' : ''}${s.offsetC})` : s.stationId)).join(', ')}</td>
-                <td>{f.contacts.map((c) => `${c.name} (${c.role})`).join(', ')}</td></tr>
+              <tr data-testid={`farmer-${f.id}`}>
+                <td>{f.name}</td>
+                <td>{f.phone}</td>
+                <td>{f.commune ?? '—'}</td>
+                <td>
+                  {f.subscriptions
+                    .map((s) => (s.offsetC ? `${s.stationId} (${s.offsetC > 0 ? '+' : ''}${s.offsetC})` : s.stationId))
+                    .join(', ')}
+                </td>
+                <td>{f.contacts.map((c) => `${c.name} (${c.role})`).join(', ')}</td>
+              </tr>
             ))}
           </tbody>
         </table>
@@ -36,8 +56,7 @@ function FarmerForm({ onCreated }: { onCreated: () => void }) {
   const t = useT();
   const action = useAction();
   const [contacts, setContacts] = useState<ContactDraft[]>([]);
-  const edit = (i: number, patch: Partial<ContactDraft>): void =>
-    setContacts(contacts.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  const edit = (i: number, patch: Partial<ContactDraft>): void => setContacts(contacts.map((c, j) => (j === i ? { ...c, ...patch } : c)));
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -45,12 +64,21 @@ function FarmerForm({ onCreated }: { onCreated: () => void }) {
     const commune = val(form, 'commune');
     const diacritics = (form.elements.namedItem('diacritics') as HTMLInputElement | null)?.checked ?? true;
     const body = {
-      name: val(form, 'name'), phone: val(form, 'phone'), language: val(form, 'language'), diacritics,
+      name: val(form, 'name'),
+      phone: val(form, 'phone'),
+      language: val(form, 'language'),
+      diacritics,
       ...(commune === '' ? {} : { commune }),
-      stationIds: val(form, 'stationIds').split(/[,\s]+/).filter((s) => s !== ''),
+      stationIds: val(form, 'stationIds')
+        .split(/[,\s]+/)
+        .filter((s) => s !== ''),
       contacts,
     };
-    if (await action.run(async () => { await api('POST', '/api/farmers', body); })) {
+    if (
+      await action.run(async () => {
+        await api('POST', '/api/farmers', body);
+      })
+    ) {
       form.reset();
       setContacts([]);
       onCreated();
@@ -59,31 +87,55 @@ function FarmerForm({ onCreated }: { onCreated: () => void }) {
 
   return (
     <form class="card grid-form" data-testid="farmer-form" onSubmit={(e) => void submit(e)} noValidate>
-      <Field label={t('name')}><input name="name" required data-testid="farmer-name" /></Field>
-      <Field label={t('phone')}><input name="phone" type="tel" required placeholder="0912 345 678" data-testid="farmer-phone" /></Field>
-      <Field label={t('language')}><select name="language" data-testid="farmer-language"><option value="vi">Tiếng Việt</option><option value="en">English</option></select></Field>
-      <Field label={t('commune')}><input name="commune" data-testid="farmer-commune" /></Field>
-      <Field label={t('stationIds')}><input name="stationIds" placeholder="ld-dasar-01, ld-langbiang-02" data-testid="farmer-stations" /></Field>
-      <label class="check"><input type="checkbox" name="diacritics" defaultChecked /> {t('diacritics')}</label>
+      <Field label={t('name')}>
+        <input name="name" required data-testid="farmer-name" />
+      </Field>
+      <Field label={t('phone')}>
+        <input name="phone" type="tel" required placeholder="0912 345 678" data-testid="farmer-phone" />
+      </Field>
+      <Field label={t('language')}>
+        <select name="language" data-testid="farmer-language">
+          <option value="vi">Tiếng Việt</option>
+          <option value="en">English</option>
+        </select>
+      </Field>
+      <Field label={t('commune')}>
+        <input name="commune" data-testid="farmer-commune" />
+      </Field>
+      <Field label={t('stationIds')}>
+        <input name="stationIds" placeholder="ld-dasar-01, ld-langbiang-02" data-testid="farmer-stations" />
+      </Field>
+      <label class="check">
+        <input type="checkbox" name="diacritics" defaultChecked /> {t('diacritics')}
+      </label>
       <fieldset class="contacts">
         <legend>{t('contacts')}</legend>
         {contacts.map((c, i) => (
           <div class="contact" data-testid={`farmer-contact-${i}`}>
             <select value={c.role} onChange={(e) => edit(i, { role: e.currentTarget.value as ContactRole })}>
-              {ROLES.map((r) => <option value={r}>{r}</option>)}
+              {ROLES.map((r) => (
+                <option value={r}>{r}</option>
+              ))}
             </select>
             <input placeholder={t('name')} value={c.name} onInput={(e) => edit(i, { name: e.currentTarget.value })} />
             <input placeholder={t('phone')} type="tel" value={c.phone} onInput={(e) => edit(i, { phone: e.currentTarget.value })} />
-            <button type="button" onClick={() => setContacts(contacts.filter((_, j) => j !== i))}>{t('remove')}</button>
+            <button type="button" onClick={() => setContacts(contacts.filter((_, j) => j !== i))}>
+              {t('remove')}
+            </button>
           </div>
         ))}
-        <button type="button" data-testid="farmer-add-contact"
-          onClick={() => setContacts([...contacts, { role: ROLES[Math.min(contacts.length, 2)] ?? 'household', name: '', phone: '' }])}>
+        <button
+          type="button"
+          data-testid="farmer-add-contact"
+          onClick={() => setContacts([...contacts, { role: ROLES[Math.min(contacts.length, 2)] ?? 'household', name: '', phone: '' }])}
+        >
           + {t('addContact')}
         </button>
       </fieldset>
       <FormError error={action.error} testid="farmer-form-error" />
-      <button type="submit" class="primary" disabled={action.busy} data-testid="farmer-submit">{t('create')}</button>
+      <button type="submit" class="primary" disabled={action.busy} data-testid="farmer-submit">
+        {t('create')}
+      </button>
     </form>
   );
 }
@@ -108,17 +160,28 @@ function CsvImport({ onImported }: { onImported: () => void }) {
       <h3>{t('importCsv')}</h3>
       <p class="hint">name,phone,language,commune,station_ids,diacritics</p>
       <input type="file" name="file" accept=".csv,text/csv" required data-testid="csv-file" />
-      <button type="submit" class="primary" disabled={action.busy} data-testid="csv-submit">{t('upload')}</button>
+      <button type="submit" class="primary" disabled={action.busy} data-testid="csv-submit">
+        {t('upload')}
+      </button>
       <FormError error={action.error} testid="csv-error" />
       {report && (
         <div data-testid="csv-report">
-          <p>{t('created')}: {report.created} · {t('updated')}: {report.updated} · {t('failed')}: {report.failed}</p>
+          <p>
+            {t('created')}: {report.created} · {t('updated')}: {report.updated} · {t('failed')}: {report.failed}
+          </p>
           <table>
-            <thead><tr><th>{t('row')}</th><th>{t('result')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th>{t('row')}</th>
+                <th>{t('result')}</th>
+              </tr>
+            </thead>
             <tbody>
               {report.rows.map((r) => (
-                <tr class={r.ok ? '' : 'bad'} data-testid={`csv-row-${r.row}`}><td>{r.row}</td>
-                  <td>{r.ok ? `${r.action ?? 'ok'} #${r.id ?? ''}` : r.error}</td></tr>
+                <tr class={r.ok ? '' : 'bad'} data-testid={`csv-row-${r.row}`}>
+                  <td>{r.row}</td>
+                  <td>{r.ok ? `${r.action ?? 'ok'} #${r.id ?? ''}` : r.error}</td>
+                </tr>
               ))}
             </tbody>
           </table>

@@ -14,7 +14,9 @@ const TABS: Tab[] = ['stations', 'farmers', 'officers', 'communeStations'];
 export function useList<T>(path: string): { rows: T[] | null; error: string | null; reload: () => void } {
   const [rows, setRows] = useState<T[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const reload = useCallback(() => { api<T[]>('GET', path).then(setRows, (e) => setError(errorText(e))); }, [path]);
+  const reload = useCallback(() => {
+    api<T[]>('GET', path).then(setRows, (e) => setError(errorText(e)));
+  }, [path]);
   useEffect(reload, [reload]);
   return { rows, error, reload };
 }
@@ -26,11 +28,23 @@ export function RegistryPage({ me }: { me: Me }) {
   return (
     <section>
       <h1>{t('registry')}</h1>
-      {!admin && <p class="hint" data-testid="read-only">{t('readOnly')}</p>}
+      {!admin && (
+        <p class="hint" data-testid="read-only">
+          {t('readOnly')}
+        </p>
+      )}
       <div class="buttons tabs" role="tablist">
         {TABS.map((k) => (
-          <button type="button" role="tab" aria-selected={tab === k} class={tab === k ? 'current' : ''}
-            data-testid={`registry-tab-${k}`} onClick={() => setTab(k)}>{t(k as Key)}</button>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === k}
+            class={tab === k ? 'current' : ''}
+            data-testid={`registry-tab-${k}`}
+            onClick={() => setTab(k)}
+          >
+            {t(k as Key)}
+          </button>
         ))}
       </div>
       {tab === 'stations' && <StationsPanel admin={admin} />}
@@ -50,38 +64,87 @@ function StationsPanel({ admin }: { admin: boolean }) {
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const body = { id: val(form, 'id'), name: val(form, 'name'), commune: val(form, 'commune'), lat: num(form, 'lat'),
-      lon: num(form, 'lon'), elevationM: num(form, 'elevationM'), crop: val(form, 'crop') };
+    const body = {
+      id: val(form, 'id'),
+      name: val(form, 'name'),
+      commune: val(form, 'commune'),
+      lat: num(form, 'lat'),
+      lon: num(form, 'lon'),
+      elevationM: num(form, 'elevationM'),
+      crop: val(form, 'crop'),
+    };
     const ok = await action.run(async () => setCreds(await api<StationCredentials>('POST', '/api/stations', body)));
-    if (ok) { form.reset(); reload(); }
+    if (ok) {
+      form.reset();
+      reload();
+    }
   };
 
   return (
     <div>
       {admin && (
         <form class="card grid-form" data-testid="station-form" onSubmit={(e) => void submit(e)} noValidate>
-          <Field label="ID"><input name="id" required placeholder="ld-dasar-01" data-testid="station-id" /></Field>
-          <Field label={t('name')}><input name="name" required data-testid="station-name" /></Field>
-          <Field label={t('commune')}><input name="commune" required data-testid="station-commune" /></Field>
-          <Field label={t('lat')}><input name="lat" inputMode="decimal" required data-testid="station-lat" /></Field>
-          <Field label={t('lon')}><input name="lon" inputMode="decimal" required data-testid="station-lon" /></Field>
-          <Field label={t('elevation')}><input name="elevationM" inputMode="decimal" required data-testid="station-elevation" /></Field>
+          <Field label="ID">
+            <input name="id" required placeholder="ld-dasar-01" data-testid="station-id" />
+          </Field>
+          <Field label={t('name')}>
+            <input name="name" required data-testid="station-name" />
+          </Field>
+          <Field label={t('commune')}>
+            <input name="commune" required data-testid="station-commune" />
+          </Field>
+          <Field label={t('lat')}>
+            <input name="lat" inputMode="decimal" required data-testid="station-lat" />
+          </Field>
+          <Field label={t('lon')}>
+            <input name="lon" inputMode="decimal" required data-testid="station-lon" />
+          </Field>
+          <Field label={t('elevation')}>
+            <input name="elevationM" inputMode="decimal" required data-testid="station-elevation" />
+          </Field>
           <Field label={t('crop')}>
-            <select name="crop" data-testid="station-crop"><option>arabica</option><option>robusta</option><option>young</option></select>
+            <select name="crop" data-testid="station-crop">
+              <option>arabica</option>
+              <option>robusta</option>
+              <option>young</option>
+            </select>
           </Field>
           <FormError error={action.error} testid="station-form-error" />
-          <button type="submit" class="primary" disabled={action.busy} data-testid="station-submit">{t('create')}</button>
+          <button type="submit" class="primary" disabled={action.busy} data-testid="station-submit">
+            {t('create')}
+          </button>
         </form>
       )}
       {creds && <TokenDialog creds={creds} onClose={() => setCreds(null)} />}
       <FormError error={error} testid="stations-error" />
       <div class="table-wrap">
         <table data-testid="registry-stations">
-          <thead><tr><th>ID</th><th>{t('name')}</th><th>{t('commune')}</th><th>{t('lat')}, {t('lon')}</th><th>{t('elevation')}</th><th>{t('crop')}</th></tr></thead>
+          <thead>
+            <tr>
+              <th>ID</th>
+              <th>{t('name')}</th>
+              <th>{t('commune')}</th>
+              <th>
+                {t('lat')}, {t('lon')}
+              </th>
+              <th>{t('elevation')}</th>
+              <th>{t('crop')}</th>
+            </tr>
+          </thead>
           <tbody>
             {(rows ?? []).map((s) => (
-              <tr data-testid={`registry-station-${s.id}`}><td><a href={`#/station/${encodeURIComponent(s.id)}`}>{s.id}</a></td><td>{s.name}</td>
-                <td>{s.commune}</td><td>{s.lat.toFixed(4)}, {s.lon.toFixed(4)}</td><td>{s.elevationM}</td><td>{s.crop}</td></tr>
+              <tr data-testid={`registry-station-${s.id}`}>
+                <td>
+                  <a href={`#/station/${encodeURIComponent(s.id)}`}>{s.id}</a>
+                </td>
+                <td>{s.name}</td>
+                <td>{s.commune}</td>
+                <td>
+                  {s.lat.toFixed(4)}, {s.lon.toFixed(4)}
+                </td>
+                <td>{s.elevationM}</td>
+                <td>{s.crop}</td>
+              </tr>
             ))}
           </tbody>
         </table>
@@ -100,12 +163,20 @@ function TokenDialog({ creds, onClose }: { creds: StationCredentials; onClose: (
   return (
     <div class="dialog-backdrop">
       <div class="dialog" role="dialog" aria-modal="true" data-testid="token-dialog">
-        <p><strong>{creds.id}</strong></p>
+        <p>
+          <strong>{creds.id}</strong>
+        </p>
         <p>{t('tokenOnce')}</p>
-        <code class="token" data-testid="token-value">{creds.token}</code>
+        <code class="token" data-testid="token-value">
+          {creds.token}
+        </code>
         <div class="buttons">
-          <button type="button" class="primary" data-testid="token-copy" onClick={() => void copy()}>{copied ? t('copied') : t('copy')}</button>
-          <button type="button" data-testid="token-close" onClick={onClose}>{t('close')}</button>
+          <button type="button" class="primary" data-testid="token-copy" onClick={() => void copy()}>
+            {copied ? t('copied') : t('copy')}
+          </button>
+          <button type="button" data-testid="token-close" onClick={onClose}>
+            {t('close')}
+          </button>
         </div>
       </div>
     </div>
@@ -120,23 +191,55 @@ function OfficersPanel({ admin }: { admin: boolean }) {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const body = { name: val(form, 'name'), phone: val(form, 'phone'), language: val(form, 'language') };
-    if (await action.run(async () => { await api('POST', '/api/officers', body); })) { form.reset(); reload(); }
+    if (
+      await action.run(async () => {
+        await api('POST', '/api/officers', body);
+      })
+    ) {
+      form.reset();
+      reload();
+    }
   };
   return (
     <div>
       {admin && (
         <form class="card grid-form" data-testid="officer-form" onSubmit={(e) => void submit(e)} noValidate>
-          <Field label={t('name')}><input name="name" required data-testid="officer-name" /></Field>
-          <Field label={t('phone')}><input name="phone" type="tel" required data-testid="officer-phone" /></Field>
-          <Field label={t('language')}><select name="language"><option value="vi">Tiếng Việt</option><option value="en">English</option></select></Field>
+          <Field label={t('name')}>
+            <input name="name" required data-testid="officer-name" />
+          </Field>
+          <Field label={t('phone')}>
+            <input name="phone" type="tel" required data-testid="officer-phone" />
+          </Field>
+          <Field label={t('language')}>
+            <select name="language">
+              <option value="vi">Tiếng Việt</option>
+              <option value="en">English</option>
+            </select>
+          </Field>
           <FormError error={action.error} testid="officer-form-error" />
-          <button type="submit" class="primary" disabled={action.busy} data-testid="officer-submit">{t('create')}</button>
+          <button type="submit" class="primary" disabled={action.busy} data-testid="officer-submit">
+            {t('create')}
+          </button>
         </form>
       )}
       <FormError error={error} testid="officers-error" />
       <table data-testid="registry-officers">
-        <thead><tr><th>{t('name')}</th><th>{t('phone')}</th><th>{t('language')}</th></tr></thead>
-        <tbody>{(rows ?? []).map((o) => <tr data-testid={`officer-${o.id}`}><td>{o.name}</td><td>{o.phone}</td><td>{o.language}</td></tr>)}</tbody>
+        <thead>
+          <tr>
+            <th>{t('name')}</th>
+            <th>{t('phone')}</th>
+            <th>{t('language')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(rows ?? []).map((o) => (
+            <tr data-testid={`officer-${o.id}`}>
+              <td>{o.name}</td>
+              <td>{o.phone}</td>
+              <td>{o.language}</td>
+            </tr>
+          ))}
+        </tbody>
       </table>
     </div>
   );
@@ -152,24 +255,51 @@ function CommunesPanel({ admin }: { admin: boolean }) {
     const commune = val(form, 'commune');
     const offset = val(form, 'offsetC');
     const body = { stationId: val(form, 'stationId'), offsetC: offset === '' ? 0 : Number(offset) };
-    const ok = await action.run(async () => { await api('PUT', `/api/communes/${encodeURIComponent(commune)}/station`, body); });
-    if (ok) { form.reset(); reload(); }
+    const ok = await action.run(async () => {
+      await api('PUT', `/api/communes/${encodeURIComponent(commune)}/station`, body);
+    });
+    if (ok) {
+      form.reset();
+      reload();
+    }
   };
   return (
     <div>
       {admin && (
         <form class="card grid-form" data-testid="commune-form" onSubmit={(e) => void submit(e)} noValidate>
-          <Field label={t('commune')}><input name="commune" required data-testid="commune-name" /></Field>
-          <Field label={t('station')}><input name="stationId" required data-testid="commune-station" /></Field>
-          <Field label={t('offset')}><input name="offsetC" inputMode="decimal" data-testid="commune-offset" /></Field>
+          <Field label={t('commune')}>
+            <input name="commune" required data-testid="commune-name" />
+          </Field>
+          <Field label={t('station')}>
+            <input name="stationId" required data-testid="commune-station" />
+          </Field>
+          <Field label={t('offset')}>
+            <input name="offsetC" inputMode="decimal" data-testid="commune-offset" />
+          </Field>
           <FormError error={action.error} testid="commune-form-error" />
-          <button type="submit" class="primary" disabled={action.busy} data-testid="commune-submit">{t('save')}</button>
+          <button type="submit" class="primary" disabled={action.busy} data-testid="commune-submit">
+            {t('save')}
+          </button>
         </form>
       )}
       <FormError error={error} testid="communes-error" />
       <table data-testid="registry-communes">
-        <thead><tr><th>{t('commune')}</th><th>{t('station')}</th><th>{t('offset')}</th></tr></thead>
-        <tbody>{(rows ?? []).map((c) => <tr><td>{c.commune}</td><td>{c.stationId}</td><td>{c.offsetC}</td></tr>)}</tbody>
+        <thead>
+          <tr>
+            <th>{t('commune')}</th>
+            <th>{t('station')}</th>
+            <th>{t('offset')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(rows ?? []).map((c) => (
+            <tr>
+              <td>{c.commune}</td>
+              <td>{c.stationId}</td>
+              <td>{c.offsetC}</td>
+            </tr>
+          ))}
+        </tbody>
       </table>
     </div>
   );

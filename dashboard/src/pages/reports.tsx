@@ -23,31 +23,65 @@ export function ReportsPage() {
   useEffect(() => {
     let current = true;
     setError(null);
-    api<Report>('GET', query).then((r) => { if (current) setReport(r); }, (e) => { if (current) { setReport(null); setError(errorText(e)); } });
-    return () => { current = false; };
+    api<Report>('GET', query).then(
+      (r) => {
+        if (current) setReport(r);
+      },
+      (e) => {
+        if (current) {
+          setReport(null);
+          setError(errorText(e));
+        }
+      },
+    );
+    return () => {
+      current = false;
+    };
   }, [query]);
 
   return (
     <section class="report">
       <h1>{t('reports')}</h1>
       <div class="buttons tabs no-print" role="tablist">
-        <button type="button" class={kind === 'night' ? 'current' : ''} data-testid="report-night" onClick={() => setKind('night')}>{t('nightReport')}</button>
-        <button type="button" class={kind === 'season' ? 'current' : ''} data-testid="report-season" onClick={() => setKind('season')}>{t('season')}</button>
+        <button type="button" class={kind === 'night' ? 'current' : ''} data-testid="report-night" onClick={() => setKind('night')}>
+          {t('nightReport')}
+        </button>
+        <button type="button" class={kind === 'season' ? 'current' : ''} data-testid="report-season" onClick={() => setKind('season')}>
+          {t('season')}
+        </button>
       </div>
       <div class="filters">
         {kind === 'night' ? (
-          <label>{t('date')} <input type="date" value={date} data-testid="report-date" onChange={(e) => setDate(e.currentTarget.value)} /></label>
+          <label>
+            {t('date')} <input type="date" value={date} data-testid="report-date" onChange={(e) => setDate(e.currentTarget.value)} />
+          </label>
         ) : (
           <>
-            <label>{t('from')} <input type="date" value={from} data-testid="report-from" onChange={(e) => setFrom(e.currentTarget.value)} /></label>
-            <label>{t('to')} <input type="date" value={to} data-testid="report-to" onChange={(e) => setTo(e.currentTarget.value)} /></label>
+            <label>
+              {t('from')} <input type="date" value={from} data-testid="report-from" onChange={(e) => setFrom(e.currentTarget.value)} />
+            </label>
+            <label>
+              {t('to')} <input type="date" value={to} data-testid="report-to" onChange={(e) => setTo(e.currentTarget.value)} />
+            </label>
           </>
         )}
-        <a class="button no-print" href={`${query}&format=csv`} download data-testid="csv-link">{t('downloadCsv')}</a>
-        <button type="button" class="no-print" data-testid="print" onClick={() => print()}>{t('print')}</button>
+        <a class="button no-print" href={`${query}&format=csv`} download data-testid="csv-link">
+          {t('downloadCsv')}
+        </a>
+        <button type="button" class="no-print" data-testid="print" onClick={() => print()}>
+          {t('print')}
+        </button>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
-      {report && <p class="sub">{report.from} → {report.to}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {report && (
+        <p class="sub">
+          {report.from} → {report.to}
+        </p>
+      )}
       {report && report.rows.length === 0 && <p>{t('noData')}</p>}
       {report && report.rows.length > 0 && (
         <>
@@ -79,13 +113,19 @@ function MinimaBars({ rows }: { rows: NightReportRow[] }) {
         const color = v === null ? '#ccc' : v <= -2 ? '#d7263d' : v <= 0 ? '#f07f16' : v <= 2 ? '#e8c31c' : '#2e9d4f';
         return (
           <g data-testid={`bar-${r.stationId}`}>
-            <text x={0} y={y + 15} font-size="14">{r.name.slice(0, 14)}</text>
+            <text x={0} y={y + 15} font-size="14">
+              {r.name.slice(0, 14)}
+            </text>
             {v !== null && <rect x={Math.min(zero, x(v))} y={y} width={Math.abs(x(v) - zero)} height={rowH - 8} fill={color} />}
-            <text x={v === null ? zero + 4 : Math.max(zero, x(v)) + 4} y={y + 15} font-size="14">{fmtC(v)}</text>
+            <text x={v === null ? zero + 4 : Math.max(zero, x(v)) + 4} y={y + 15} font-size="14">
+              {fmtC(v)}
+            </text>
           </g>
         );
       })}
-      <text x={zero} y={rows.length * rowH + 16} font-size="11" text-anchor="middle">0 °C</text>
+      <text x={zero} y={rows.length * rowH + 16} font-size="11" text-anchor="middle">
+        0 °C
+      </text>
     </svg>
   );
 }
@@ -98,15 +138,36 @@ function ReportTable({ rows }: { rows: NightReportRow[] }) {
     <div class="table-wrap">
       <table data-testid="report-table">
         <thead>
-          <tr><th>{t('station')}</th><th>{t('minAir')}</th><th>{t('minAt')}</th><th>{t('hoursBelow2')}</th><th>{t('hoursBelow0')}</th>
-            <th>{t('hoursBelowM2')}</th><th>{t('highest')}</th><th>{t('messages')}</th><th>{t('reach')}</th><th>{t('leadTime')}</th></tr>
+          <tr>
+            <th>{t('station')}</th>
+            <th>{t('minAir')}</th>
+            <th>{t('minAt')}</th>
+            <th>{t('hoursBelow2')}</th>
+            <th>{t('hoursBelow0')}</th>
+            <th>{t('hoursBelowM2')}</th>
+            <th>{t('highest')}</th>
+            <th>{t('messages')}</th>
+            <th>{t('reach')}</th>
+            <th>{t('leadTime')}</th>
+          </tr>
         </thead>
         <tbody>
           {rows.map((r) => (
             <tr data-testid={`report-row-${r.stationId}`}>
-              <td>{r.name}<div class="sub">{r.commune}</div></td><td>{fmtC(r.minAirC)}</td><td>{fmtTime(r.minAt, lang)}</td>
-              <td>{r.hoursBelow2C.toFixed(1)}</td><td>{r.hoursBelow0C.toFixed(1)}</td><td>{r.hoursBelowMinus2C.toFixed(1)}</td>
-              <td>{r.highestLevel}</td><td>{r.messagesSent}</td><td>{pct(r.reachRate)} ({r.reached}/{r.recipients})</td>
+              <td>
+                {r.name}
+                <div class="sub">{r.commune}</div>
+              </td>
+              <td>{fmtC(r.minAirC)}</td>
+              <td>{fmtTime(r.minAt, lang)}</td>
+              <td>{r.hoursBelow2C.toFixed(1)}</td>
+              <td>{r.hoursBelow0C.toFixed(1)}</td>
+              <td>{r.hoursBelowMinus2C.toFixed(1)}</td>
+              <td>{r.highestLevel}</td>
+              <td>{r.messagesSent}</td>
+              <td>
+                {pct(r.reachRate)} ({r.reached}/{r.recipients})
+              </td>
               <td>{r.leadTimeH === null ? '—' : r.leadTimeH.toFixed(1)}</td>
             </tr>
           ))}

@@ -67,7 +67,9 @@ function upsertMarker(m: L.Map, all: Map<string, L.CircleMarker>, row: StationOv
   if (!marker) {
     marker = L.circleMarker([row.lat, row.lon], { radius: 11, weight: 2, color: '#222', fillOpacity: 0.9, fillColor: color });
     marker.addTo(m);
-    marker.on('click', () => { location.hash = `#/station/${encodeURIComponent(row.id)}`; });
+    marker.on('click', () => {
+      location.hash = `#/station/${encodeURIComponent(row.id)}`;
+    });
     all.set(row.id, marker);
   }
   marker.setLatLng([row.lat, row.lon]);
