@@ -56,14 +56,15 @@ export function learnFromNight(state: StationRuleState, rules: Rules): StationRu
   const biasC = [...cal.biasC];
   const nights = [...cal.nights];
   let learnt = false;
-  night.forecastByHourC.forEach((f, b) => {
-    if (f === null || f > rules.calibrationMaxForecastC) return;
-    const error = f - (night.minAirC as number);
+  for (let b = 0; b < night.forecastByHourC.length; b += 1) {
+    const f = night.forecastByHourC[b] ?? null;
+    if (f === null || f > rules.calibrationMaxForecastC) continue;
+    const error = f - night.minAirC;
     const n = nights[b] ?? 0;
     biasC[b] = n === 0 ? error : (1 - rules.calibrationWeight) * (biasC[b] ?? 0) + rules.calibrationWeight * error;
     nights[b] = n + 1;
     learnt = true;
-  });
+  }
   if (!learnt) return state;
   return { ...state, calibration: { biasC: biasC.map((v) => Math.round(v * 1000) / 1000), nights } };
 }

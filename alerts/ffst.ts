@@ -42,16 +42,26 @@ function solve(m: number[][], v: number[]): number[] | null {
   const a = m.map((row, i) => [...row, v[i] as number]);
   for (let col = 0; col < n; col += 1) {
     let pivot = col;
-    for (let r = col + 1; r < n; r += 1) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
-    if (Math.abs(a[pivot]![col]!) < 1e-9) return null;
-    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
+    let largest = Math.abs((a[col] as number[])[col] as number);
+    for (let r = col + 1; r < n; r += 1) {
+      const size = Math.abs((a[r] as number[])[col] as number);
+      if (size > largest) {
+        pivot = r;
+        largest = size;
+      }
+    }
+    if (largest < 1e-9) return null;
+    const pivotRow = a[pivot] as number[];
+    a[pivot] = a[col] as number[];
+    a[col] = pivotRow;
     for (let r = 0; r < n; r += 1) {
       if (r === col) continue;
-      const f = a[r]![col]! / a[col]![col]!;
-      for (let k = col; k <= n; k += 1) a[r]![k]! -= f * a[col]![k]!;
+      const row = a[r] as number[];
+      const f = (row[col] as number) / (pivotRow[col] as number);
+      for (let k = col; k <= n; k += 1) row[k] = (row[k] as number) - f * (pivotRow[k] as number);
     }
   }
-  return a.map((row, i) => row[n]! / row[i]!);
+  return a.map((row, i) => (row[n] as number) / (row[i] as number));
 }
 
 /** Least squares y ≈ X·β through the normal equations (a handful of columns, tens of rows). */
@@ -60,9 +70,12 @@ function leastSquares(rows: readonly number[][], ys: readonly number[]): number[
   const xtx = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const xty = new Array<number>(k).fill(0);
   rows.forEach((row, r) => {
+    const y = ys[r] as number;
     for (let i = 0; i < k; i += 1) {
-      xty[i]! += row[i]! * ys[r]!;
-      for (let j = 0; j < k; j += 1) xtx[i]![j]! += row[i]! * row[j]!;
+      const xi = row[i] as number;
+      const xtxRow = xtx[i] as number[];
+      xty[i] = (xty[i] as number) + xi * y;
+      for (let j = 0; j < k; j += 1) xtxRow[j] = (xtxRow[j] as number) + xi * (row[j] as number);
     }
   });
   return solve(xtx, xty);

@@ -62,7 +62,7 @@ export function ladderOnReading(state: StationRuleState, t: number, prevValidTs:
     decisions.push(...step.decisions);
   } else if (!late && s.pendingBackfill && FROST_RANK[s.level] > FROST_RANK[s.notifiedLevel] && s.level !== 'none') {
     // The level was reached on backfilled data and nobody was told: tell now, if the data still say so.
-    const level = s.level as LadderLevel;
+    const level = s.level;
     const why = loose[level];
     if (why !== null) {
       const step = record(

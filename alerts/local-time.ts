@@ -23,7 +23,7 @@ const MAX_CACHED = 20_000;
 
 export function localHourMinute(ms: number, timeZone: string): { hour: number; minute: number } {
   let byMinute = byZone.get(timeZone);
-  if (!byMinute) byZone.set(timeZone, (byMinute = new Map()));
+  if (!byMinute) byZone.set(timeZone, (byMinute = new Map<number, { hour: number; minute: number }>()));
   const key = Math.floor(ms / 60_000);
   const cached = byMinute.get(key);
   if (cached) return cached;

@@ -68,7 +68,8 @@ export function toGsm7(text: string, language: Language): string {
   // Printable ASCII but the backtick is all GSM-7 (basic or extension table): skip the slow grapheme scan.
   if (/^[\x20-\x5F\x61-\x7E\r\n]*$/.test(plain)) return plain;
   const foreign = new Set(new SegmentedMessage(plain).getNonGsmCharacters());
-  return foreign.size === 0 ? plain : [...plain].map((ch) => (foreign.has(ch) ? '?' : ch)).join('');
+  // Per code point, not per grapheme: stripDiacritics has already removed every combining mark.
+  return foreign.size === 0 ? plain : Array.from(plain, (ch) => (foreign.has(ch) ? '?' : ch)).join('');
 }
 
 /** Encoding and segment count as Twilio computes them (its own calculator), without Smart Encoding. */

@@ -47,7 +47,8 @@ function render(input: FarmerMessageInput, facts: FarmerFacts, opts: MessageOpti
 }
 
 function truncate(text: string, max: number): string {
-  const chars = [...text];
+  // Code points, so a surrogate pair is never cut in half.
+  const chars = Array.from(text);
   return chars.length <= max
     ? text
     : `${chars

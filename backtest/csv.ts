@@ -34,13 +34,13 @@ function readRows(file: string, required: readonly string[]): Row[] {
   }
   let rows: Row[];
   try {
-    rows = parse(text, {
+    rows = parse<Row>(text, {
       columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
       skip_empty_lines: true,
       trim: true,
       bom: true,
       relax_column_count: true,
-    }) as Row[];
+    });
   } catch (err) {
     throw new BacktestInputError(`${file}: not a CSV file (${(err as Error).message})`);
   }
@@ -53,8 +53,8 @@ function readRows(file: string, required: readonly string[]): Row[] {
 }
 
 /** A row's problem, as a value: the loaders collect these instead of throwing. */
-class RowProblem {
-  constructor(readonly message: string) {}
+class RowProblem extends Error {
+  override readonly name = 'RowProblem';
 }
 
 function num(row: Row, col: string, opts: { required: boolean; min?: number; max?: number }): number | null {

@@ -9,7 +9,7 @@
  * send mild readings. SMS_SEGMENTS_PER_S is 1,000 so send pacing does not dominate.
  */
 import { acceleratedClock } from '../contracts/index.js';
-import { TwilioTestServer } from '../tests/helpers/twilio-server.js';
+import { TwilioTestServer } from '../testkit/twilio-server.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';
 import { runIfMain } from './support/entry.js';
 import { type BackgroundLoad, backgroundLoad } from './support/background-load.js';
@@ -80,14 +80,20 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
     const idleCount = Math.max(3, Math.round(probes / 10));
     const idleProbes = probeStations.slice(0, idleCount);
     const loadProbes = probeStations.slice(idleCount);
-    const idleSent = await cross(idleProbes, phones, clock.now, 300);
+    const idleSent = await cross(idleProbes, phones, () => clock.now(), 300);
     await waitForSevere(twilio, idleCount, 10_000);
     const idle = latenciesOf(twilio, idleSent);
 
     load.start();
     await sleep(2_000); // let the load settle
     const loop = watchEventLoop();
-    const sentAt = await cross(loadProbes, phones, clock.now, quick ? 250 : 400, (n) => progress(`probes ${n}/${loadProbes.length}`));
+    const sentAt = await cross(
+      loadProbes,
+      phones,
+      () => clock.now(),
+      quick ? 250 : 400,
+      (n) => progress(`probes ${n}/${loadProbes.length}`),
+    );
     const stalls = loop.stop();
     // Stop the load, then give stragglers up to 15 s to reach the Twilio server.
     const bg = await load.stop();
@@ -148,7 +154,7 @@ async function cross(
 ): Promise<Map<string, number>> {
   const sentAt = new Map<string, number>();
   for (const s of probes) {
-    sentAt.set(phones.get(s.id)!, performance.now());
+    sentAt.set(phones.get(s.id) as string, performance.now());
     void publishReadings(s, { ts: now(), airTempC: -0.4, rhPct: 95, windMs: 0.3 });
     await sleep(gapMs);
     onEach?.(sentAt.size);
@@ -179,7 +185,7 @@ function stage(
   for (const r of twilio?.created('message') ?? []) if (r.to !== undefined && SEVERE.test(r.body ?? '')) smsAt.set(r.to, r.atMs);
   const out: number[] = [];
   for (const s of probes) {
-    const phone = phones.get(s.id)!;
+    const phone = phones.get(s.id) as string;
     const sent = sentAt.get(phone);
     const engine = severeAt.get(s.id);
     const sms = twilio ? smsAt.get(phone) : 0;

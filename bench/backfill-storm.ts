@@ -9,7 +9,7 @@
  * outage, so the reconnect finds the login cache warm, as it would after a network cut.
  */
 import { acceleratedClock, type Reading } from '../contracts/index.js';
-import { TwilioTestServer } from '../tests/helpers/twilio-server.js';
+import { TwilioTestServer } from '../testkit/twilio-server.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';
 import { runIfMain } from './support/entry.js';
 import { addFarmers } from './support/people.js';
@@ -65,7 +65,7 @@ async function runBackfillStorm({ quick, progress }: BenchOptions): Promise<Benc
     await sending;
     await sleep(3_000); // time for a (wrong) warning to reach the Twilio server
     const sms = twilio.requests.length;
-    const control = await controlWarns(stations[0]!, clock.now(), twilio);
+    const control = await controlWarns(stations[0] as BenchStation, clock.now(), twilio);
     const note = `${count} stations × ${BUFFERED} readings in batches of ${BATCH}; ${stored.toLocaleString()}/${expected.toLocaleString()} stored; all reconnected in ${connectedS.toFixed(1)} s`;
     return [
       { group: 5, name: `all ${expected.toLocaleString()} readings stored`, value: Math.round(storedS * 10) / 10, unit: 's', note },

@@ -81,7 +81,7 @@ async function measure(
   durationMs: number,
   progress: (line: string) => void,
 ): Promise<Result> {
-  const url = specs[0]!.url;
+  const url = (specs[0] as PublisherSpec).url;
   const times = new SendTimes(specs.map((s) => s.topic));
   const subscriber = await startLatencySubscriber(url, ALL_READINGS_FILTER, (topic, seq) => times.get(topic, seq), subscriberAuth);
   const clients = await connectPublishers(specs);

@@ -99,7 +99,7 @@ interface Load {
   /** Readings' timestamps start here; `firstSeq` continues an earlier load of the same stations without overlap. */
   baseTs: number;
   firstSeq: number;
-  progress(acked: number, ms: number): void;
+  progress: (acked: number, ms: number) => void;
 }
 
 /** The shared publisher load (PUBLISHERS × WINDOW in flight) for `durationMs`, with when it started and the CPU then. */

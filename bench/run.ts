@@ -30,7 +30,7 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const ids = ORDER.filter((id) => only === undefined || only.includes(id));
-const quick = values.quick ?? false;
+const quick = values.quick;
 const args = process.argv.slice(2).join(' ');
 // Read once here, in the command's main: which of the two ways the run was started, for the report.
 const command =
@@ -40,11 +40,12 @@ const command =
 const startedAt = new Date().toISOString();
 const runStart = performance.now();
 
-const tty = process.stderr.isTTY === true;
+// Node types isTTY and columns as always there; on a pipe or a file they are undefined.
+const tty = (process.stderr.isTTY as boolean | undefined) === true;
 let lastPlain = 0;
 function progressLine(line: string, force = false): void {
   const text = `[${((performance.now() - runStart) / 1_000).toFixed(0)} s] ${line}`;
-  if (tty) process.stderr.write(`\r\x1b[K${text.slice(0, (process.stderr.columns ?? 120) - 1)}`);
+  if (tty) process.stderr.write(`\r\x1b[K${text.slice(0, ((process.stderr.columns as number | undefined) ?? 120) - 1)}`);
   else if (force || performance.now() - lastPlain > 5_000) {
     lastPlain = performance.now();
     process.stderr.write(`${text}\n`);

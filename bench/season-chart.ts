@@ -51,7 +51,7 @@ try {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    console.log(`| ${range.name} | ${range.every} | ${points} | ${times[2]!.toFixed(0)} |`);
+    console.log(`| ${range.name} | ${range.every} | ${points} | ${(times[2] as number).toFixed(0)} |`);
   }
   await conn.close();
 } finally {

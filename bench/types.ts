@@ -6,7 +6,7 @@ export interface BenchOptions {
   /** Smaller counts and durations, for a quick look (a minute or two in all). */
   quick: boolean;
   /** One line of progress; the runner redraws it in place. */
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
 export interface BenchRow {

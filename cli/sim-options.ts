@@ -93,7 +93,8 @@ export async function startFleet(args: {
   const specs = fleetLayout(args.count, args.opts.seed);
   const stations: SimDeviceSpec[] = [];
   for (const spec of specs) stations.push({ ...spec, token: await args.credentials(spec) });
-  const tty = process.stderr.isTTY === true;
+  // Undefined, not false, when stderr is a pipe or a file (Node types it boolean).
+  const tty = (process.stderr.isTTY as boolean | undefined) === true;
   const fleet = createFleet({
     brokerUrl: args.brokerUrl,
     ca: args.ca,

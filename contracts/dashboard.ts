@@ -96,5 +96,18 @@ export const ReportSchema = z.object({
 export type Report = z.infer<typeof ReportSchema>;
 
 /** What the dashboard needs to know of the server's configuration. */
-export const UiConfigSchema = z.object({ tileUrl: z.string().nullable() });
+/** The time zone a server without TZ_NAME uses: Lạc Dương's. */
+export const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
+export const UiConfigSchema = z.object({
+  tileUrl: z.string().nullable(),
+  timeZone: z.string().describe('IANA zone of the farms (TZ_NAME): the dashboard shows every time in it'),
+});
 export type UiConfig = z.infer<typeof UiConfigSchema>;
+
+/**
+ * Worst first, as an officer triages: the server's risk score, then the colder forecast (a station without one
+ * last), then the id. The server sorts its overview with it and the dashboard keeps its rows in the same order.
+ */
+export function byRisk(a: StationOverview, b: StationOverview): number {
+  return b.risk - a.risk || (a.forecastMinC ?? Infinity) - (b.forecastMinC ?? Infinity) || a.id.localeCompare(b.id);
+}

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 const optionalString = z.string().min(1).optional();
-const url = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
 export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -72,7 +72,7 @@ const server = {
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   PUBLIC_URL: url.optional(),
   /** The broker to consume readings from when the server runs on its own (`frostwatch server`). */
-  INGEST_MQTT_URL: z.url({ protocol: /^(mqtts?|wss?|tcp)$/, message: 'expected an mqtt:// or ws:// URL' }).optional(),
+  INGEST_MQTT_URL: z.url({ protocol: /^(mqtts?|wss?|tcp)$/, error: 'expected an mqtt:// or ws:// URL' }).optional(),
   /** Upper bound of the on-disk spool that holds readings InfluxDB has not taken yet. */
   SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_000_000).default(1_024),
   TWILIO_ACCOUNT_SID: optionalString,

@@ -14,7 +14,7 @@ export const TimestampSchema = z.union([
     .int('ts: epoch milliseconds must be an integer')
     .min(EPOCH_MS_MIN, 'ts: epoch milliseconds expected (seconds are too small)')
     .max(EPOCH_MS_MAX, 'ts: too far in the future'),
-  z.iso.datetime({ offset: true, message: 'ts: ISO 8601 with a time zone (Z or ±hh:mm) expected' }),
+  z.iso.datetime({ offset: true, error: 'ts: ISO 8601 with a time zone (Z or ±hh:mm) expected' }),
 ]);
 
 /** What each field may physically hold; ReadingSchema and the fast path of parseReading are both built from it. */

@@ -102,9 +102,9 @@ let cachedDays = 0;
 
 function placeCache(latDeg: number, lonDeg: number): Map<number, SunTimes> {
   let byLon = sunCache.get(latDeg);
-  if (!byLon) sunCache.set(latDeg, (byLon = new Map()));
+  if (!byLon) sunCache.set(latDeg, (byLon = new Map<number, Map<number, SunTimes>>()));
   let byDay = byLon.get(lonDeg);
-  if (!byDay) byLon.set(lonDeg, (byDay = new Map()));
+  if (!byDay) byLon.set(lonDeg, (byDay = new Map<number, SunTimes>()));
   return byDay;
 }
 

@@ -28,7 +28,10 @@ export function openLink(brokerUrl: string, station: Pick<SimDeviceSpec, 'id' | 
  */
 export async function closeLink(client: MqttClient, stationId: StationId): Promise<void> {
   const published = new Promise<void>((resolve) => {
-    if (!client.connected) return resolve();
+    if (!client.connected) {
+      resolve();
+      return;
+    }
     client.publish(statusTopic(stationId), OFFLINE, { qos: 1, retain: true }, () => resolve());
   });
   await Promise.race([published, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);

@@ -62,7 +62,7 @@ export function fleetLayout(n: number, seed: number): SimStationSpec[] {
 
 function stationSpec(index: number, seed: number): SimStationSpec {
   const draw = drawFor(seed, 'layout', index);
-  const commune = COMMUNES[index % COMMUNES.length] ?? COMMUNES[0]!;
+  const commune = COMMUNES[index % COMMUNES.length] as Commune;
   const role = ROLES[index];
   const hollowOffsetC = role?.hollowOffsetC ?? (draw.chance(1 / 3) ? -round1(draw.between(1, 3)) : 0);
   const elevationM = role?.elevationM ?? Math.round(draw.between(ELEVATION_MIN_M, ELEVATION_MAX_M));

@@ -94,10 +94,14 @@ export type StationSample = { kind: 'reading'; reading: Reading } | { kind: 'inv
 export function sampleStation(station: SimStationSpec, plan: ScenarioPlan, tMs: number, stamp: { ts: number; seq: number }): StationSample {
   const { seed } = plan.world;
   const draw = drawFor(seed, 'telemetry', station.id, Math.floor(tMs / 1_000));
-  const { dewPointC: _truth, ...wx } = sampleWeather(station, tMs, plan.world);
+  // The dew point the weather was built from is truth, not something a station sends.
+  const { airTempC, rhPct, windMs, leafTempC } = sampleWeather(station, tMs, plan.world);
   const reading: Reading = {
     ts: stamp.ts,
-    ...wx,
+    airTempC,
+    rhPct,
+    windMs,
+    leafTempC,
     batteryV: Math.round((batteryV(station, tMs) + 0.005 * draw.normal()) * 1_000) / 1_000,
     rssiDbm: Math.min(-40, Math.max(-120, Math.round(station.rssiBaseDbm + 3 * draw.normal()))),
     seq: stamp.seq,

@@ -46,7 +46,8 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       (outcome) => {
         if (outcome.ok) {
           deps.identities.set(client, outcome.identity);
-          return done(null, true);
+          done(null, true);
+          return;
         }
         refuse(deps, client, username, outcome.reason, done);
       },
@@ -116,6 +117,7 @@ function refuse(
   // A locked-out pair was logged once when the lockout began; a line per attempt would let a guesser flood the log.
   const level = reason === 'locked_out' ? 'debug' : 'warn';
   deps.logger[level]({ stationId: username, clientId: client.id, reason }, 'MQTT connect refused');
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- aedes' AuthErrorCode is an ambient const enum, absent at runtime: the codes are the spec's numbers
   const returnCode = RETURN_CODE[reason] as AuthErrorCode;
   done(Object.assign(new Error(`connect refused: ${reason}`), { returnCode }), false);
 }

@@ -43,8 +43,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePub
   return (client, packet, callback) => {
     const stationId = deps.identities.stationOf(client);
     const isService = deps.identities.get(client)?.kind === 'service';
-    const work = isService ? authorizeService(deps, packet) : authorizeStation(deps, stationId, packet);
-    work.then(
+    authorize(deps, isService, stationId, packet).then(
       (error) => callback(error),
       (bug: unknown) => {
         // Never throw out of a hook: an unexpected failure drops this connection, the broker lives on.
@@ -53,6 +52,17 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePub
       },
     );
   };
+}
+
+/** Async even for the synchronous service check, so that a bug in either becomes a rejection, never a throw out of the hook. */
+async function authorize(
+  deps: AuthorizePublishDeps,
+  isService: boolean,
+  stationId: StationId | null,
+  packet: PublishPacket,
+): Promise<Error | null> {
+  if (isService) return authorizeService(deps, packet);
+  return authorizeStation(deps, stationId, packet);
 }
 
 /** Resolves null to let aedes forward (and PUBACK), or the sink's error to drop the connection unacknowledged. */
@@ -115,7 +125,7 @@ async function acceptStatus(deps: AuthorizePublishDeps, stationId: StationId, pa
 }
 
 /** The server's service account may only set station configs (retained, server → station). */
-async function authorizeService(deps: AuthorizePublishDeps, packet: PublishPacket): Promise<Error | null> {
+function authorizeService(deps: AuthorizePublishDeps, packet: PublishPacket): null {
   if (parseStationTopic(packet.topic)?.kind !== 'config') return divert(deps, packet, null, 'forbidden_topic');
   deps.metrics.messages.inc({ kind: 'config' });
   return null;

@@ -19,7 +19,10 @@ export function createAuthorizeSubscribe(identities: Identities, logger: Logger)
       identity?.kind === 'station'
         ? sub.topic === configTopic(identity.stationId)
         : identity?.kind === 'service' && SERVICE_FILTERS.has(sub.topic);
-    if (allowed) return callback(null, sub);
+    if (allowed) {
+      callback(null, sub);
+      return;
+    }
     logger.warn({ clientId: client.id, identity, filter: sub.topic }, 'subscription refused');
     callback(null, null);
   };

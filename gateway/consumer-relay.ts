@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Aedes, Client } from 'aedes';
+import type { Aedes, Client, PublishPacket, PubrelPacket } from 'aedes';
 import type { Logger } from 'pino';
 
 /** Where a station's original publish goes once its copy was relayed: a `$` topic no wildcard subscription matches [MQTT-4.7.2-1]. */
@@ -50,7 +50,8 @@ export class ConsumerRelay {
       if (isConsumer(client)) this.#subscribed = true;
       this.#wakeIfReady();
     });
-    broker.on('ack', (packet, client) => {
+    // aedes emits 'ack' without a packet when its persistence did not know the message id (or failed to clear it).
+    broker.on('ack', (packet: PublishPacket | PubrelPacket | undefined, client: Client) => {
       if (isConsumer(client) && packet?.cmd === 'publish') this.#settle(keyOf(packet.topic, toBuffer(packet.payload)));
     });
   }

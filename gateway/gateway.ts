@@ -152,7 +152,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     connectTimeout: traffic.connectTimeoutMs + 1_000,
   });
   relay?.attach(broker);
-  broker.on('clientReady', (client) => connectionLimiter.connected(client.conn as unknown as Duplex));
+  broker.on('clientReady', (client) => connectionLimiter.connected(client.conn));
   trackStations(broker, identities, stations, logger);
   const unsubscribe = options.credentialChanges
     ? dropOnCredentialChange(broker, identities, options.credentialChanges, logger, options.metrics)

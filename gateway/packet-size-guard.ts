@@ -70,10 +70,10 @@ export function guardPacketSize(client: Client, maxPacketBytes: number, onOversi
   // An aedes upgrade that renamed its parser must fail loudly here, not leave the broker unguarded.
   if (typeof parser?.parse !== 'function') throw new Error('aedes client has no mqtt-packet parser: the packet size guard cannot attach');
   const scanner = new PacketSizeScanner(maxPacketBytes);
-  const parse = parser.parse;
+  const parse = parser.parse.bind(parser);
   parser.parse = (buf: Buffer): number => {
     const announced = scanner.scan(buf);
-    if (announced === null) return parse.call(parser, buf);
+    if (announced === null) return parse(buf);
     // What aedes may still read before the close is this packet's body: it must not reach the parser's buffer.
     parser.parse = () => 0;
     onOversize(announced);

@@ -43,7 +43,10 @@ export function limitPublishRate(inner: AuthorizePublish, deps: PublishRateDeps)
 
   const authorizePublish: AuthorizePublish = (client, packet, callback) => {
     // A will is published after its client closed: never held back, whatever that client did before.
-    if (client === null || client.closed || identities.get(client)?.kind !== 'station') return inner(client, packet, callback);
+    if (client === null || client.closed || identities.get(client)?.kind !== 'station') {
+      inner(client, packet, callback);
+      return;
+    }
     const at = now();
     const next = Math.max(tat.get(client) ?? at, at);
     const waitMs = next - toleranceMs - at;
@@ -57,15 +60,19 @@ export function limitPublishRate(inner: AuthorizePublish, deps: PublishRateDeps)
           'station over its publish rate; connection closed',
         );
       }
-      return callback(new Error('publish rate exceeded'));
+      callback(new Error('publish rate exceeded'));
+      return;
     }
     tat.set(client, next + intervalMs);
-    if (waitMs <= 0) return inner(client, packet, callback);
+    if (waitMs <= 0) {
+      inner(client, packet, callback);
+      return;
+    }
     throttled.inc({ outcome: 'delayed' });
     const timer = setTimeout(() => {
       waiting.delete(timer);
-      if (client.closed) return callback(new Error('connection closed while throttled'));
-      inner(client, packet, callback);
+      if (client.closed) callback(new Error('connection closed while throttled'));
+      else inner(client, packet, callback);
     }, waitMs);
     waiting.add(timer);
   };

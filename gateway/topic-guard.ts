@@ -9,7 +9,7 @@ type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
  */
 export function closeOnIllFormedTopic(inner: AuthorizePublish): AuthorizePublish {
   return (client, packet, callback) => {
-    if (/[\uFFFD\u0000]/.test(packet.topic)) return callback(new Error('ill-formed UTF-8 in topic'));
-    inner(client, packet, callback);
+    if (/[\uFFFD\u0000]/.test(packet.topic)) callback(new Error('ill-formed UTF-8 in topic'));
+    else inner(client, packet, callback);
   };
 }

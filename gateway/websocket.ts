@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { TlsCredentials } from './tls.js';
@@ -26,7 +25,7 @@ export function createWebSocketServer(
   const http = tls ? (createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, refuse) as unknown as Server) : createServer(refuse);
   const wss = new WebSocketServer({ server: http, maxPayload });
   wss.on('connection', (ws, req) => {
-    (req.socket as Socket).setNoDelay(true);
+    req.socket.setNoDelay(true);
     handle(createWebSocketStream(ws), req);
   });
   return { http, wss };

@@ -99,7 +99,7 @@ export function startAlerting(args: {
     clock,
     logger,
     timeZone,
-    onCommitted: () => notifier?.kick(),
+    onCommitted: () => notifier.kick(),
   });
   engine.start();
   notifier.start();

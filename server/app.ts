@@ -16,7 +16,7 @@ import type { StationRepository } from './registry/stations.js';
 import type { AlertStore } from './alerts/alert-store.js';
 import type { PeopleRepository } from './registry/people.js';
 import type { Dashboard } from './dashboard/dashboard.js';
-import type { DeliveryView } from './routes/alerts.js';
+import type { DeliveryView } from './alerts/deliveries.js';
 import type { ModelRoutesDeps } from './routes/model.js';
 import { apiRoutes } from './routes/api.js';
 import { defaultDashboardDir, staticRoutes } from './routes/static.js';
@@ -62,6 +62,8 @@ export interface AppDeps {
   dashboardDir?: string;
   /** MAP_TILE_URL: the dashboard's map tiles, or none. */
   tileUrl?: string | null;
+  /** TZ_NAME: the farms' time zone, in which the dashboard shows every time (default Asia/Ho_Chi_Minh). */
+  timeZone?: string;
   /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): serve HTTPS instead of HTTP; session cookies get Secure. */
   https?: { cert: Buffer; key: Buffer } | null;
   /** The audit log of people's actions (routes declare `config.audit`); absent → nothing recorded, no GET /api/audit. */

@@ -107,5 +107,7 @@ function isLoopback(ip: string): boolean {
 
 /** A request without any credential cannot be a guess; the dashboard asks /api/me like that before sign-in. */
 function triedCredential(request: FastifyRequest): boolean {
-  return request.headers.authorization !== undefined || request.cookies?.[SESSION_COOKIE] !== undefined || bucketOf(request) === 'signin';
+  // @fastify/cookie decorates `cookies` as null and fills it in its own onRequest hook, which a refused request may not reach.
+  const cookies = request.cookies as FastifyRequest['cookies'] | null;
+  return request.headers.authorization !== undefined || cookies?.[SESSION_COOKIE] !== undefined || bucketOf(request) === 'signin';
 }

@@ -127,8 +127,11 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   const query: Parameters<typeof startAlerting>[0]['query'] = (id, range) => queryReadings(influx, id, range);
   const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
   ingest.onReceived((stationId, readings) => alerting.engine.onReadings(stationId, readings));
-  const healthNow = async () =>
-    health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) });
+  // The checks are synchronous; one that throws (SQLite closed) still rejects the promise rather than throwing at the caller.
+  const healthNow = (): Promise<Health> =>
+    new Promise((resolve) => {
+      resolve(health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) }));
+    });
   const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
   const dashboard = createDashboard({
     db,
@@ -155,6 +158,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     auth: userAuth,
     audit: new AuditLog(db, clock),
     tileUrl: settings.MAP_TILE_URL ?? null,
+    timeZone: settings.TZ_NAME,
     trustedProxies: settings.HTTP_TRUSTED_PROXIES,
     https: options.tls ?? null,
     alerting: {
@@ -162,8 +166,8 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
       alerts: alerting.alerts,
       deliveries: alerting.deliveries,
       twilio: { notifier: alerting.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
-      fitModel: alerting.fitModel,
-      setRuleOverrides: alerting.setRuleOverrides,
+      fitModel: (stationId, fromMs, toMs) => alerting.fitModel(stationId, fromMs, toMs),
+      setRuleOverrides: (stationId, overrides) => alerting.setRuleOverrides(stationId, overrides),
     },
     dashboard,
   });
@@ -206,7 +210,7 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
 }
 
 /** In the order data flows; each step bounded by its own logic, a failed one logged and passed. */
-async function closeSteps(logger: Logger, steps: Array<[string, () => Promise<unknown> | unknown]>): Promise<void> {
+async function closeSteps(logger: Logger, steps: Array<[string, () => unknown]>): Promise<void> {
   for (const [name, step] of steps) {
     try {
       await step();

@@ -29,7 +29,7 @@ export async function startMosquitto(): Promise<BenchMosquitto> {
   );
   const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit');
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
@@ -50,7 +50,10 @@ async function portOpen(port: number, child: ChildProcess): Promise<boolean> {
     if (child.exitCode !== null) return false;
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (ok) return true;

@@ -56,7 +56,7 @@ export async function publishFor(
   const ticker = setInterval(() => options.progress?.(run.acked, performance.now() - started), 500);
   const loops: Array<Promise<void>> = [];
   clients.forEach((client, index) => {
-    const topic = specs[index]!.topic;
+    const topic = (specs[index] as PublisherSpec).topic;
     let seq = firstSeq;
     for (let w = 0; w < options.window; w += 1) {
       loops.push(

@@ -40,7 +40,7 @@ export class SendTimes {
     for (const t of topics) this.byTopic.set(t, []);
   }
   note(index: number, seq: number): void {
-    const list = this.byTopic.get(this.topics[index]!);
+    const list = this.byTopic.get(this.topics[index] as string);
     if (list) list[seq] = performance.now();
   }
   get(topic: string, seq: number): number | undefined {

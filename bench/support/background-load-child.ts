@@ -69,7 +69,7 @@ function startBackground(
     owed += perTick;
     const ts = clock();
     for (; owed >= 1; owed -= 1) {
-      const s = all[cursor % all.length]!;
+      const s = all[cursor % all.length] as BenchStation;
       cursor += 1;
       // ts + cursor offsets keep one station's readings distinct within a tick.
       void publishReadings(s, mildReading(ts + (cursor % 97), cursor)).then(

@@ -26,7 +26,7 @@ export function watchEventLoop(): { stop(): EventLoopStalls } {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   const pauses: { ms: number; kind: string }[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries() as PerformanceEntry[]) {
+    for (const entry of list.getEntries()) {
       const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
       pauses.push({ ms: entry.duration, kind: KINDS.get(kind ?? -1) ?? 'other' });
     }

@@ -18,7 +18,7 @@ export interface FleetLoadOptions {
   stations: number;
   intervalMs: number;
   durationMs: number;
-  progress(line: string): void;
+  progress: (line: string) => void;
   /** Also connect the same stations to a bare Aedes in its own process and report its memory. */
   bareAedesCeiling?: boolean;
   /** Extra node flags for the child, e.g. --cpu-prof. */

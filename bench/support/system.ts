@@ -208,8 +208,8 @@ export async function startChildUp(
   };
   const child = spawn(process.execPath, [...nodeArgs, main, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4_000)));
-  child.stderr?.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4_000)));
+  child.stdout.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4_000)));
+  child.stderr.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4_000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 60_000;
@@ -247,7 +247,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
+  return sorted[index] as number;
 }
 
 /** Run `fn` over `items`, `parallel` at a time. */
@@ -257,7 +257,7 @@ export async function pool<T>(items: readonly T[], parallel: number, fn: (item: 
     while (next < items.length) {
       const i = next;
       next += 1;
-      await fn(items[i]!, i);
+      await fn(items[i] as T, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { rulesFor, type RuleOverrides } from '../../alerts/index.js';
-import { CropSchema, type Crop } from '../../contracts/index.js';
+import { CropSchema } from '../../contracts/index.js';
 import { BacktestInputError, loadNights, loadReadings, loadStations, type Loaded } from '../../backtest/csv.js';
 import { renderChartSvg } from '../../backtest/chart-svg.js';
 import { fitExcept, minimumRows } from '../../backtest/minimum-fit.js';
@@ -11,7 +11,7 @@ import { readModelFile } from '../../backtest/model-file.js';
 import { prepareReadings, replayPrepared } from '../../backtest/replay.js';
 import { renderReport } from '../../backtest/report.js';
 import { engineAlarmTimes, plainAlarmTimes, scoreAlarms, type AlarmScore } from '../../backtest/score.js';
-import type { NightLabel, RecordedReading, RecordedStation } from '../../backtest/types.js';
+import type { BacktestDecision, NightLabel, RecordedReading, RecordedStation } from '../../backtest/types.js';
 import { fail, out } from '../output.js';
 
 interface BacktestOptions {
@@ -105,7 +105,7 @@ function run(opts: BacktestOptions): void {
   const variants = opts.variant.map(parseVariant);
 
   const readings = loadAll(opts.readings, loadReadings);
-  const stations = loadAll(opts.stations, (f) => loadStations(f, { timeZone: opts.timeZone, crop: crop.data as Crop }));
+  const stations = loadAll(opts.stations, (f) => loadStations(f, { timeZone: opts.timeZone, crop: crop.data }));
   const nights = loadAll(opts.nights, loadNights);
   const started = performance.now();
   const byStation = prepareReadings(readings, cadenceMin);
@@ -131,7 +131,7 @@ function run(opts: BacktestOptions): void {
   if (opts.json !== undefined) {
     writeOut(
       opts.json,
-      `${JSON.stringify({ decisions: result.decisions.map(({ atMs: _atMs, ...d }) => d), readings: result.readings, stations: result.readingsByStation.size, cadenceMin: cadenceMin ?? null }, null, 1)}\n`,
+      `${JSON.stringify({ decisions: result.decisions.map(decisionJson), readings: result.readings, stations: result.readingsByStation.size, cadenceMin: cadenceMin ?? null }, null, 1)}\n`,
     );
     out(`Decisions written to ${opts.json}`);
   }
@@ -230,6 +230,11 @@ function printScores(scores: readonly AlarmScore[]): void {
 function progress(line: string, last: boolean): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K${last ? '\n' : ''}`);
   else process.stderr.write(`${line}\n`);
+}
+
+/** A decision as decisions.json has it: the time once, as `at` (ISO 8601), without `atMs`. */
+function decisionJson({ station, at, kind, to, notify, reason }: BacktestDecision): Omit<BacktestDecision, 'atMs'> {
+  return { station, at, kind, to, notify, reason };
 }
 
 function writeOut(file: string, text: string): void {

@@ -55,8 +55,20 @@ export function registerGatewayCommand(program: Command): void {
       await closeInOrder(
         [
           { name: 'gateway', close: () => gateway.close() },
-          { name: 'credential watch', close: async () => credentialChanges.close() },
-          { name: 'sqlite', close: async () => void db.close() },
+          {
+            name: 'credential watch',
+            close: () => {
+              credentialChanges.close();
+              return Promise.resolve();
+            },
+          },
+          {
+            name: 'sqlite',
+            close: () => {
+              db.close();
+              return Promise.resolve();
+            },
+          },
         ],
         logger,
       );

@@ -36,11 +36,14 @@ export function registerModelCommands(program: Command): void {
           body,
         });
         const answer = (await res.json()) as { a: number; b: number; c: number; nights: number; rmseC: number; message?: string };
-        if (res.ok)
+        if (res.ok) {
           out(
             `${id.padEnd(16)} Tp = ${answer.a.toFixed(3)}·T₂ + ${answer.b.toFixed(3)}·Td₂ + ${answer.c.toFixed(2)}   ${answer.nights} nights, RMSE ${answer.rmseC.toFixed(2)} °C`,
           );
-        else ((failures += 1), out(`${id.padEnd(16)} not fitted: ${answer.message ?? res.status}`));
+        } else {
+          failures += 1;
+          out(`${id.padEnd(16)} not fitted: ${answer.message ?? res.status}`);
+        }
       }
       if (failures > 0) process.exitCode = 2;
     });

@@ -94,8 +94,14 @@ function registerFarmerCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const farmers = await withPeople((people) => people.listFarmers());
-      if (opts.json) return out(JSON.stringify(farmers, null, 2));
-      if (farmers.length === 0) return out('No farmers registered.');
+      if (opts.json) {
+        out(JSON.stringify(farmers, null, 2));
+        return;
+      }
+      if (farmers.length === 0) {
+        out('No farmers registered.');
+        return;
+      }
       for (const f of farmers) out(`${String(f.id).padStart(5)}  ${describeFarmer(f)}`);
     });
 
@@ -105,9 +111,10 @@ function registerFarmerCommands(program: Command): void {
     .argument('<file.csv>', 'the spreadsheet exported as CSV (comma or semicolon separated, UTF-8)')
     .option('--json', 'print the report as JSON')
     .action(async (path: string, opts: { json?: boolean }) => {
-      const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) =>
-        fail(`cannot read ${path}: ${error.code ?? error.message}`),
-      );
+      const text = await readFile(path, 'utf8').catch((error: unknown) => {
+        const { code, message } = error as NodeJS.ErrnoException;
+        return fail(`cannot read ${path}: ${code ?? message}`);
+      });
       const result = await withPeople((people) => people.importFarmersCsv(text));
       if (!result.ok) return fail(result.message);
       const { report } = result;
@@ -149,8 +156,14 @@ function registerOfficerCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const officers = await withPeople((people) => people.officers());
-      if (opts.json) return out(JSON.stringify(officers, null, 2));
-      if (officers.length === 0) return out('No officers registered.');
+      if (opts.json) {
+        out(JSON.stringify(officers, null, 2));
+        return;
+      }
+      if (officers.length === 0) {
+        out('No officers registered.');
+        return;
+      }
       for (const o of officers) out(`${String(o.id).padStart(5)}  ${o.name.padEnd(28)} ${o.phone.padEnd(14)} ${o.language}`);
     });
 }

@@ -3,7 +3,7 @@ import { ServerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js'
 import { startMqttConsumer } from '../../server/ingest/mqtt-consumer.js';
 import { createRejectRecorder } from '../../server/ingest/reject-recorder.js';
 import { startServerRuntime } from '../../server/runtime.js';
-import { clientConfigPublisher } from '../config-publisher.js';
+import { clientConfigPublisher } from '../../server/alerts/config-publisher.js';
 import { influxEndpoint } from '../influx.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';

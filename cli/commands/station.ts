@@ -10,10 +10,14 @@ import { fail, out } from '../output.js';
  * Admin commands work on the registry file in DATA_DIR directly (SQLite WAL allows it while the system runs),
  * so a station can be registered on the office machine even when the server is down.
  */
-function withRepository<T>(action: (repo: StationRepository) => Promise<T>): Promise<T> {
+async function withRepository<T>(action: (repo: StationRepository) => T | Promise<T>): Promise<T> {
   const env = loadEnv(AdminEnvSchema, process.env);
   const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
-  return action(new StationRepository(db, systemClock)).finally(() => db.close());
+  try {
+    return await action(new StationRepository(db, systemClock));
+  } finally {
+    db.close();
+  }
 }
 
 export function registerStationCommands(program: Command): void {
@@ -36,7 +40,10 @@ export function registerStationCommands(program: Command): void {
         return fail(`invalid station: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       const result = await withRepository((repo) => repo.create(parsed.data));
       if (!result.ok) return fail(`station ${parsed.data.id} already exists (use rotate-token for a new token)`);
-      if (opts['json']) return out(JSON.stringify({ id: result.station.id, token: result.token }));
+      if (opts['json']) {
+        out(JSON.stringify({ id: result.station.id, token: result.token }));
+        return;
+      }
       out(`Station ${result.station.id} registered.\nMQTT username: ${result.station.id}\nMQTT password (shown once): ${result.token}`);
     });
 
@@ -45,9 +52,15 @@ export function registerStationCommands(program: Command): void {
     .description('list registered stations')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const stations = await withRepository(async (repo) => repo.list());
-      if (opts.json) return out(JSON.stringify(stations, null, 2));
-      if (stations.length === 0) return out('No stations registered.');
+      const stations = await withRepository((repo) => repo.list());
+      if (opts.json) {
+        out(JSON.stringify(stations, null, 2));
+        return;
+      }
+      if (stations.length === 0) {
+        out('No stations registered.');
+        return;
+      }
       for (const s of stations) {
         out(
           `${s.id.padEnd(20)} ${s.name.padEnd(28)} ${s.commune.padEnd(14)} ${s.lat.toFixed(4)},${s.lon.toFixed(4)} ${s.elevationM} m  ${s.crop}`,
@@ -67,7 +80,10 @@ export function registerStationCommands(program: Command): void {
       if (!parsedId.success) return fail(`invalid station id "${id}"`);
       const token = await withRepository((repo) => repo.rotateToken(parsedId.data));
       if (token === null) return fail(`no station "${id}"`);
-      if (opts.json) return out(JSON.stringify({ id, token }));
+      if (opts.json) {
+        out(JSON.stringify({ id, token }));
+        return;
+      }
       out(`New MQTT password for ${id} (shown once): ${token}`);
     });
 
@@ -80,7 +96,7 @@ export function registerStationCommands(program: Command): void {
     .action(async (id: string) => {
       const parsedId = StationIdSchema.safeParse(id);
       if (!parsedId.success) return fail(`invalid station id "${id}"`);
-      const revoked = await withRepository(async (repo) => repo.revokeToken(parsedId.data));
+      const revoked = await withRepository((repo) => repo.revokeToken(parsedId.data));
       if (!revoked) return fail(`no station "${id}"`);
       out(`Token of ${id} revoked. Issue a new one with: frostwatch station rotate-token ${id}`);
     });

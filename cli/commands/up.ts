@@ -5,7 +5,7 @@ import { toStationCreate } from '../../firmware-sim/index.js';
 import { type BoundPorts, createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import type { TlsCredentials } from '../../gateway/tls.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
-import { brokerConfigPublisher } from '../config-publisher.js';
+import { brokerConfigPublisher } from '../../server/alerts/config-publisher.js';
 import { dataPaths } from '../../server/paths.js';
 import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 import { influxEndpoint } from '../influx.js';
@@ -34,7 +34,7 @@ export function registerUpCommand(program: Command): void {
     const tls = await loadTlsCredentials(env);
     if (!Number.isInteger(opts.sim) || opts.sim < 0 || opts.sim > 10_000) throw new Error(`--sim: 0 to 10000 stations (got "${opts.sim}")`);
     checkSimOptions(opts);
-    const toFile = opts.logFile ?? (opts.sim > 0 && process.stdout.isTTY === true);
+    const toFile = opts.logFile ?? (opts.sim > 0 && (process.stdout.isTTY as boolean | undefined) === true);
     const logger = createLogger(env.LOG_LEVEL, toFile ? dataPaths(env.DATA_DIR).log : undefined);
     await runUp(env, opts, logger, tls);
   });

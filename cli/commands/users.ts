@@ -9,7 +9,7 @@ import { dataPaths } from '../../server/paths.js';
 import { fail, out } from '../output.js';
 
 /** Like `station …`, these work on the registry file in DATA_DIR directly, so the first admin can be made with the server down. */
-async function withUsers<T>(action: (users: UserRepository) => Promise<T>): Promise<T> {
+async function withUsers<T>(action: (users: UserRepository) => T | Promise<T>): Promise<T> {
   const env = loadEnv(AdminEnvSchema, process.env);
   const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
   try {
@@ -79,7 +79,10 @@ export function registerUserCommands(program: Command): void {
       const result = await withUsers((users) => users.create(parsed.data));
       if (!result.ok) return fail(result.message);
       const { username, name, role } = result.user;
-      if (opts.json) return out(JSON.stringify({ username, name, role }));
+      if (opts.json) {
+        out(JSON.stringify({ username, name, role }));
+        return;
+      }
       out(`User ${username} (${name}) created with role ${role}.`);
     });
 
@@ -88,9 +91,9 @@ export function registerUserCommands(program: Command): void {
     .description('list dashboard users')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const users = await withUsers(async (repo) => repo.list());
-      if (opts.json)
-        return out(
+      const users = await withUsers((repo) => repo.list());
+      if (opts.json) {
+        out(
           JSON.stringify(
             users.map(({ username, name, role, disabled, createdAt }) => ({
               username,
@@ -103,7 +106,12 @@ export function registerUserCommands(program: Command): void {
             2,
           ),
         );
-      if (users.length === 0) return out('No users. Create the first admin with: frostwatch user add --username … --name … --role admin');
+        return;
+      }
+      if (users.length === 0) {
+        out('No users. Create the first admin with: frostwatch user add --username … --name … --role admin');
+        return;
+      }
       for (const u of users) out(`${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.name}${u.disabled ? '  (disabled)' : ''}`);
     });
 }

@@ -106,7 +106,9 @@ export class AlertStore {
         this.#event(alertId, atMs, atMs, 'acknowledged', row.level, `acknowledged by ${by}`, null, false);
         this.#changed(alertId);
       }
-      return { ok: true, alert: this.get(alertId, true)! };
+      const alert = this.get(alertId, true);
+      if (!alert) throw new Error(`alert ${alertId} vanished inside its own transaction`);
+      return { ok: true, alert };
     })();
   }
 
@@ -136,8 +138,14 @@ export class AlertStore {
   list(filter: { status?: AlertStatus | undefined; stationId?: string | undefined; limit: number }): Alert[] {
     const where: string[] = [];
     const params: Array<string | number> = [];
-    if (filter.status) (where.push('status = ?'), params.push(filter.status));
-    if (filter.stationId) (where.push('station_id = ?'), params.push(filter.stationId));
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.stationId) {
+      where.push('station_id = ?');
+      params.push(filter.stationId);
+    }
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id DESC LIMIT ?`;
     return this.#db
       .prepare<Array<string | number>, AlertRow>(sql)

@@ -3,9 +3,15 @@ import { type Delivery, type Unreached, maskPhone } from '../../contracts/index.
 import type { OutboxRepository, OutboxRow } from '../notify/outbox.js';
 import type { Db } from '../registry/db.js';
 import type { PeopleRepository } from '../registry/people.js';
-import type { DeliveryView } from '../routes/alerts.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Read side of the outbox for officers. */
+export interface DeliveryView {
+  forAlert(alertId: number): Delivery[];
+  /** Recipients of alerts since `sinceMs` with no delivered SMS and no acknowledged call. */
+  unreached(sinceMs: number): Unreached[];
+}
 
 /** The outbox as officers read it: who was sent what for an alert, and who nothing has reached. Phones masked. */
 export class OutboxDeliveryView implements DeliveryView {
@@ -67,8 +73,9 @@ export class OutboxDeliveryView implements DeliveryView {
   #name(kind: OutboxRow['recipientKind'], id: number, step: number): string | null {
     if (kind === 'officer') return this.people.officers().find((o) => o.id === id)?.name ?? null;
     const farmer = this.people.getFarmer(id);
-    if (kind === 'farmer') return farmer?.name ?? null;
-    const contact = farmer?.contacts[step - 1];
-    return contact ? `${contact.name} (${farmer?.name ?? ''})` : null;
+    if (!farmer) return null;
+    if (kind === 'farmer') return farmer.name;
+    const contact = farmer.contacts[step - 1];
+    return contact ? `${contact.name} (${farmer.name})` : null;
   }
 }

@@ -140,11 +140,12 @@ export class FrostEngine {
     }, everyMs);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#flushTimer) clearInterval(this.#flushTimer);
     this.#timer = this.#flushTimer = null;
     this.#flushSafely();
+    return Promise.resolve();
   }
 
   /** Save, now, the state of every station evaluated since its last save (close, tests). */

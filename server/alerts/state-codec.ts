@@ -57,9 +57,10 @@ export function encodeState(state: StationRuleState): string {
 }
 
 export function decodeState(json: string): StationRuleState {
-  const { window, hold: _countedHolds, heldSinceMs, calibration, night, ...rest } = JSON.parse(json) as StoredState;
+  const { window, heldSinceMs, calibration, night, ...rest } = JSON.parse(json) as StoredState;
   // A version-1 state's hold counts cannot become times: its levels hold afresh (a few minutes' delay, once). States
   // from before the station calibration start it empty; their night notes no forecasts.
+  delete rest.hold;
   return {
     ...rest,
     version: 2,

@@ -33,34 +33,41 @@ declare module 'fastify' {
   }
 }
 
-/** Root onSend hook: runs for every route, records those whose config declares `audit`. */
+/**
+ * Root onSend hook: runs for every route, records those whose config declares `audit`. Without a `done`
+ * argument fastify takes the hook's promise as its answer, so the payload goes back resolved.
+ */
 export function auditHook(log: AuditLog) {
-  return async function recordAudit(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-    const spec = request.routeOptions.config.audit;
-    if (!spec) return payload;
-    const ok = reply.statusCode >= 200 && reply.statusCode < 300;
-    const refused = reply.statusCode >= 400 && reply.statusCode < 500;
-    if (!ok && !(refused && spec.failures)) return payload;
-    try {
-      if (spec.when && !spec.when(request)) return payload;
-      const ctx: AuditContext = { request, response: parseJson(payload) };
-      const actor = spec.actor?.(ctx) ?? principalActor(request);
-      log.record({
-        actorKind: actor.kind,
-        actor: actor.name,
-        action: spec.action,
-        target: spec.target ? spec.target(ctx) : defaultTarget(ctx),
-        outcome: ok ? 'ok' : 'failed',
-        statusCode: reply.statusCode,
-        remoteAddr: request.ip || null,
-        details: spec.details?.(ctx) ?? null,
-      });
-    } catch (err) {
-      // The action has already taken effect; failing its answer would make the caller retry it. Log loudly instead.
-      request.log.error({ err, action: spec.action }, 'audit record failed');
-    }
-    return payload;
+  return function recordAudit(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+    recordIfAudited(log, request, reply, payload);
+    return Promise.resolve(payload);
   };
+}
+
+function recordIfAudited(log: AuditLog, request: FastifyRequest, reply: FastifyReply, payload: unknown): void {
+  const spec = request.routeOptions.config.audit;
+  if (!spec) return;
+  const ok = reply.statusCode >= 200 && reply.statusCode < 300;
+  const refused = reply.statusCode >= 400 && reply.statusCode < 500;
+  if (!ok && !(refused && spec.failures)) return;
+  try {
+    if (spec.when && !spec.when(request)) return;
+    const ctx: AuditContext = { request, response: parseJson(payload) };
+    const actor = spec.actor?.(ctx) ?? principalActor(request);
+    log.record({
+      actorKind: actor.kind,
+      actor: actor.name,
+      action: spec.action,
+      target: spec.target ? spec.target(ctx) : defaultTarget(ctx),
+      outcome: ok ? 'ok' : 'failed',
+      statusCode: reply.statusCode,
+      remoteAddr: request.ip || null,
+      details: spec.details?.(ctx) ?? null,
+    });
+  } catch (err) {
+    // The action has already taken effect; failing its answer would make the caller retry it. Log loudly instead.
+    request.log.error({ err, action: spec.action }, 'audit record failed');
+  }
 }
 
 function principalActor(request: FastifyRequest): { kind: AuditActorKind; name: string } {

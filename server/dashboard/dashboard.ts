@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Chart, ChartRange, Clock, ReadingOut, Report, StationOverview } from '../../contracts/index.js';
-import { type RuleOverrides, type StationRuleState, rulesFor } from '../../alerts/index.js';
+import { type StationRuleState, rulesFor } from '../../alerts/index.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { StationSettingsStore } from '../alerts/station-settings.js';
 import type { InfluxConnection } from '../influx/connect.js';
@@ -79,7 +79,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       const station = o.stations.get(stationId);
       if (!station) return null;
       // The rules as the engine applies them: the crop's defaults shifted, then the station's calibrated overrides.
-      const rules = rulesFor(station.crop, o.settings.get(stationId).ruleOverrides as RuleOverrides);
+      const rules = rulesFor(station.crop, o.settings.get(stationId).ruleOverrides);
       return buildChart({
         station,
         range,

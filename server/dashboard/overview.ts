@@ -49,10 +49,7 @@ export function riskOf(row: Pick<StationOverview, 'level' | 'forecastMinC' | 'fa
   return Math.round((level + forecast + faults) * 10) / 10;
 }
 
-/** Riskiest first; ties by the colder forecast, then by id so the order is stable. */
-export function byRisk(a: StationOverview, b: StationOverview): number {
-  return b.risk - a.risk || (a.forecastMinC ?? Infinity) - (b.forecastMinC ?? Infinity) || a.id.localeCompare(b.id);
-}
+export { byRisk } from '../../contracts/dashboard.js';
 
 function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));

@@ -169,12 +169,13 @@ class Connection implements InfluxConnection {
     return token === undefined || token.includes(':') ? {} : { authorization: `Token ${token}` };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     // Every write is flushed as it is made, so nothing is buffered here.
     this.writeApi?.dispose();
     this.writeApi = null;
+    return Promise.resolve();
   }
 }
 

@@ -122,12 +122,12 @@ class Supervisor {
     const child = spawn(this.binary, ['-config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.child = child;
     this.startedAt = Date.now();
-    void writePidFile(join(dirname(this.configPath), PID_FILE), child.pid).catch((err: Error) =>
-      this.logger.warn({ err: err.message }, 'could not write the influxd pid file'),
+    void writePidFile(join(dirname(this.configPath), PID_FILE), child.pid).catch((err: unknown) =>
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not write the influxd pid file'),
     );
     this.stderrTail = [];
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => this.keepStderr(chunk));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => this.keepStderr(chunk));
     child.on('error', (err) => this.logger.error({ err }, 'influxd could not be started'));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     return child;

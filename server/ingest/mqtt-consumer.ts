@@ -60,9 +60,11 @@ export function startMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
   // mqtt.js sends the PUBACK of a QoS 1 message only when `handleMessage` calls back (its `customHandleAcks`
   // applies to MQTT 5 only), so this is where the acknowledgement waits for the spool.
   client.handleMessage = (packet, callback) => {
-    if (packet.cmd !== 'publish') return callback();
     void handleMessage(options, packet.topic, packet.payload as Buffer).then((outcome) => {
-      if (outcome.ok) return callback();
+      if (outcome.ok) {
+        callback();
+        return;
+      }
       // No PUBACK: drop the connection so the broker redelivers once we are back.
       logger.error({ err: outcome.error.message }, 'ingest failed; reconnecting so the broker redelivers');
       client.stream.destroy();

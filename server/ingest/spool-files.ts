@@ -41,15 +41,16 @@ export async function readCheckpoint(dir: string): Promise<SpoolCursor | null> {
     throw err;
   }
   try {
-    const json = JSON.parse(text) as Partial<SpoolCursor>;
-    const { segment, offset } = json;
-    if (Number.isSafeInteger(segment) && Number.isSafeInteger(offset) && segment! >= 0 && offset! >= 0) {
-      return { segment: segment!, offset: offset! };
-    }
+    const { segment, offset } = JSON.parse(text) as { segment?: unknown; offset?: unknown };
+    if (isPosition(segment) && isPosition(offset)) return { segment, offset };
   } catch {
     // A damaged checkpoint only costs duplicates, which InfluxDB absorbs.
   }
   return null;
+}
+
+function isPosition(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
 /**

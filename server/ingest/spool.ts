@@ -116,6 +116,13 @@ class FileSpool implements Spool {
     this.segmentBytes = opts.segmentBytes ?? 16 * 1024 * 1024;
   }
 
+  /** The segment being written: the last live one, never absent (openSpool makes one, commit never removes it). */
+  private get writing(): SegmentInfo {
+    const seg = this.segments.at(-1);
+    if (!seg) throw new Error('spool: no segment to write to');
+    return seg;
+  }
+
   append(lines: readonly string[]): Promise<void> {
     if (this.closing) return Promise.reject(new SpoolClosedError('spool is closed'));
     if (lines.length === 0) return Promise.resolve();
@@ -186,7 +193,7 @@ class FileSpool implements Spool {
   }
 
   private async writeDurably(buf: Buffer): Promise<void> {
-    let seg = this.segments.at(-1)!;
+    let seg = this.writing;
     if (seg.size > 0 && seg.size + buf.length > this.segmentBytes) seg = await this.roll();
     try {
       let written = 0;
@@ -204,7 +211,7 @@ class FileSpool implements Spool {
   }
 
   private async roll(): Promise<SegmentInfo> {
-    const next: SegmentInfo = { id: this.segments.at(-1)!.id + 1, size: 0 };
+    const next: SegmentInfo = { id: this.writing.id + 1, size: 0 };
     const fh = await open(segmentPath(this.opts.dir, next.id), 'wx');
     await syncDir(this.opts.dir);
     await this.writeFh.close();
@@ -236,7 +243,7 @@ class FileSpool implements Spool {
     if (cursor.segment < cp.segment || (cursor.segment === cp.segment && cursor.offset < cp.offset)) {
       throw new RangeError(`spool: commit behind the checkpoint (${JSON.stringify(cursor)} < ${JSON.stringify(cp)})`);
     }
-    if (cursor.segment > this.segments.at(-1)!.id) throw new RangeError(`spool: commit past the last segment (${cursor.segment})`);
+    if (cursor.segment > this.writing.id) throw new RangeError(`spool: commit past the last segment (${cursor.segment})`);
     this.checkpoint = { ...cursor };
     const done = this.segments.filter((s) => s.id < cursor.segment);
     this.segments.splice(0, done.length);

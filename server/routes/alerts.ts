@@ -1,17 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AlertSchema, AlertsQuerySchema, DeliverySchema, UnreachedSchema, type Delivery, type Unreached } from '../../contracts/index.js';
+import { AlertSchema, AlertsQuerySchema, DeliverySchema, UnreachedSchema } from '../../contracts/index.js';
 import type { AlertStore } from '../alerts/alert-store.js';
+import type { DeliveryView } from '../alerts/deliveries.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { Clock } from '../../contracts/index.js';
-
-/** Read side of the outbox for officers. */
-export interface DeliveryView {
-  forAlert(alertId: number): Delivery[];
-  /** Recipients of alerts since `sinceMs` with no delivered SMS and no acknowledged call. */
-  unreached(sinceMs: number): Unreached[];
-}
+import { routesPlugin } from './routes-plugin.js';
 
 export interface AlertRoutesDeps {
   alerts: AlertStore;
@@ -25,7 +20,7 @@ const AlertDetailSchema = AlertSchema.extend({ deliveries: z.array(DeliverySchem
 /** `/api/alerts…`: active, acknowledged and cleared alerts, their history and deliveries; acknowledgement. */
 export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
   const { alerts, deliveries, clock } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     app.get(
       '/alerts',
       {
@@ -36,7 +31,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(AlertSchema), ...errorResponses(400, 401) },
         },
       },
-      async (request) => alerts.list(request.query),
+      (request) => alerts.list(request.query),
     );
 
     app.get(
@@ -55,7 +50,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(UnreachedSchema), ...errorResponses(400, 401) },
         },
       },
-      async (request) => deliveries.unreached(clock.now() - request.query.hours * 3_600_000),
+      (request) => deliveries.unreached(clock.now() - request.query.hours * 3_600_000),
     );
 
     app.get(
@@ -99,5 +94,5 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
         return result.alert;
       },
     );
-  };
+  });
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { UiConfigSchema } from '../../contracts/index.js';
+import { DEFAULT_TIME_ZONE, UiConfigSchema } from '../../contracts/index.js';
 import type { AppDeps } from '../app.js';
 import { authenticateApi } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
@@ -29,12 +29,12 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       '/ui-config',
       {
         schema: {
-          summary: 'Dashboard settings: the map tile URL (null: no tiles, stations on a plain map)',
+          summary: 'Dashboard settings: the map tile URL (null: no tiles, stations on a plain map) and the farms’ time zone (TZ_NAME)',
           tags: ['system'],
           response: { 200: UiConfigSchema },
         },
       },
-      async () => ({ tileUrl: deps.tileUrl ?? null }),
+      () => ({ tileUrl: deps.tileUrl ?? null, timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE }),
     );
     if (deps.alerting) {
       await app.register(peopleRoutes(deps.alerting));

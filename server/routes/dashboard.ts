@@ -9,6 +9,7 @@ import { reportCsv } from '../dashboard/csv.js';
 import { localMidnightMs } from '../dashboard/reports.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import { StationParamsSchema } from './stations.js';
+import { routesPlugin } from './routes-plugin.js';
 
 const DAY_MS = 86_400_000;
 /** A season and a bit, as for raw readings: one request cannot scan everything. */
@@ -25,15 +26,21 @@ const SeasonBoundSchema = z.string().refine((v) => !Number.isNaN(Date.parse(v)),
 
 /** The officers' dashboard: overview, live events, charts, reports. Any role may read. */
 export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
-  return async (app) => {
+  return routesPlugin((app) => {
     const streams = new Set<ServerResponse>();
     // preClose runs before the HTTP server waits for open connections: an open event stream would hold close() forever.
     const endStreams = (): void => {
       for (const res of streams) res.end();
       streams.clear();
     };
-    app.addHook('preClose', async () => endStreams());
-    app.addHook('onClose', async () => endStreams());
+    app.addHook('preClose', (done) => {
+      endStreams();
+      done();
+    });
+    app.addHook('onClose', (_instance, done) => {
+      endStreams();
+      done();
+    });
 
     app.get(
       '/overview',
@@ -44,7 +51,7 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
           response: { 200: z.array(StationOverviewSchema), ...errorResponses(401) },
         },
       },
-      async () => dashboard.overview(),
+      () => dashboard.overview(),
     );
 
     app.get(
@@ -140,7 +147,7 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
         return reportCsv(report);
       },
     );
-  };
+  });
 }
 
 function boundMs(value: string, timeZone: string): number {

@@ -6,6 +6,7 @@ import type { FitResult } from '../alerts/model-fit.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import { StationParamsSchema } from './stations.js';
+import { routesPlugin } from './routes-plugin.js';
 
 export interface ModelRoutesDeps {
   clock: Clock;
@@ -26,7 +27,7 @@ export const OVERRIDABLE_RULES = [
 const RuleOverridesSchema = z
   .record(z.string(), z.number())
   .refine((o) => Object.keys(o).every((k) => OVERRIDABLE_RULES.includes(k)), {
-    message: `keys must be among: ${OVERRIDABLE_RULES.join(', ')}`,
+    error: `keys must be among: ${OVERRIDABLE_RULES.join(', ')}`,
   })
   .describe('absolute values replacing the crop defaults, e.g. {"leafOffsetC": 4, "warningMinC": 2.5, "qc.stuckDeltaC": 0.3}');
 
@@ -49,7 +50,7 @@ const FitAnswerSchema = z.object({
 
 /** `POST /api/stations/:id/model`: fit the station's FFST minimum forecast on its own stored nights and use it. */
 export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsyncZod {
-  return async (app) => {
+  return routesPlugin((app) => {
     app.put(
       '/stations/:id/rules',
       {
@@ -96,5 +97,5 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsyncZod {
         return { stationId: request.params.id, a: model.a, b: model.b, c: model.c, nights: nightsUsed, nightsSeen, rmseC: model.rmseC };
       },
     );
-  };
+  });
 }

@@ -20,6 +20,7 @@ import { type AuditContext, isRecord } from '../audit/audit-hook.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { FarmerRecord, OfficerRecord, PeopleError, PeopleRepository } from '../registry/people.js';
+import { routesPlugin } from './routes-plugin.js';
 
 export interface PeopleRouteDeps {
   people: PeopleRepository;
@@ -34,7 +35,7 @@ const CSV_BODY_LIMIT = 2 * 1024 * 1024;
  */
 export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
   const { people } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     // Officers paste a spreadsheet export; scoped to this plugin, so only these routes accept CSV.
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT }, (_request, body, done) =>
       done(null, body),
@@ -65,7 +66,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       {
         schema: { summary: 'All farmers', tags: ['people'], response: { 200: z.array(FarmerSchema), ...errorResponses(401) } },
       },
-      async (request) => people.listFarmers().map((farmer) => toApiFarmer(farmer, request)),
+      (request) => people.listFarmers().map((farmer) => toApiFarmer(farmer, request)),
     );
 
     app.get(
@@ -167,7 +168,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(CommuneStationSchema), ...errorResponses(401) },
         },
       },
-      async () => people.communeStations(),
+      () => people.communeStations(),
     );
 
     app.post(
@@ -195,9 +196,9 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       {
         schema: { summary: 'All officers', tags: ['people'], response: { 200: z.array(OfficerSchema), ...errorResponses(401) } },
       },
-      async (request) => people.officers().map((officer) => toApiOfficer(officer, request)),
+      (request) => people.officers().map((officer) => toApiOfficer(officer, request)),
     );
-  };
+  });
 }
 
 /** The audit keeps which number was registered (E.164, from the answer), masked like every log line. */

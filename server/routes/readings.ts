@@ -3,6 +3,7 @@ import { ReadingsQuerySchema, ReadingsResponseSchema } from '../../contracts/ind
 import type { AppDeps } from '../app.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import { StationParamsSchema } from './stations.js';
+import { routesPlugin } from './routes-plugin.js';
 
 const DAY_MS = 24 * 3_600_000;
 const DEFAULT_SPAN_MS = DAY_MS;
@@ -12,7 +13,7 @@ const MAX_SPAN_DAYS = 400;
 /** `GET /api/stations/:id/readings`: checks the window and the station before storage is asked. */
 export function readingsRoutes(deps: Pick<AppDeps, 'stations' | 'readings' | 'clock'>): FastifyPluginAsyncZod {
   const { stations, readings, clock } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     app.get(
       '/stations/:id/readings',
       {
@@ -43,5 +44,5 @@ export function readingsRoutes(deps: Pick<AppDeps, 'stations' | 'readings' | 'cl
         };
       },
     );
-  };
+  });
 }

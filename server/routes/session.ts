@@ -7,6 +7,7 @@ import type { UserAuth } from '../auth/sessions.js';
 import { ADMIN_TOKEN_SUBJECT } from '../auth/users.js';
 import { isRecord } from '../audit/audit-hook.js';
 import { errorResponses, sendError } from '../http-errors.js';
+import { routesPlugin } from './routes-plugin.js';
 
 /** One answer for every failed sign-in, so it never tells whether the username exists. */
 export const LOGIN_FAILED_MESSAGE = 'wrong username or password';
@@ -17,7 +18,7 @@ export const LOGIN_FAILED_MESSAGE = 'wrong username or password';
  */
 export function loginRoutes(deps: { auth: UserAuth }): FastifyPluginAsyncZod {
   const { auth } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     app.post(
       '/session',
       {
@@ -50,12 +51,12 @@ export function loginRoutes(deps: { auth: UserAuth }): FastifyPluginAsyncZod {
         return { username: result.user.username, role: result.user.role, name: result.user.name };
       },
     );
-  };
+  });
 }
 
 /** `GET /api/me` and `DELETE /api/session`, behind the /api authentication hook. `auth` is null when users are not wired. */
 export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsyncZod {
-  return async (app) => {
+  return routesPlugin((app) => {
     app.get(
       '/me',
       {
@@ -65,7 +66,7 @@ export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsy
           response: { 200: MeSchema, ...errorResponses(401) },
         },
       },
-      async (request) => me(request),
+      (request) => me(request),
     );
 
     app.delete(
@@ -85,7 +86,7 @@ export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsy
         return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send(null);
       },
     );
-  };
+  });
 }
 
 /**

@@ -5,13 +5,14 @@ import type { AppDeps, StationActivity } from '../app.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { StationRecord } from '../registry/stations.js';
+import { routesPlugin } from './routes-plugin.js';
 
 export const StationParamsSchema = z.object({ id: StationIdSchema });
 
 /** `/api/stations…`: the registry. Authentication is done by the enclosing /api plugin. */
 export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): FastifyPluginAsyncZod {
   const { stations, activity } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     app.post(
       '/stations',
       {
@@ -42,7 +43,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
       {
         schema: { summary: 'All stations', tags: ['stations'], response: { 200: z.array(StationSchema), ...errorResponses(401) } },
       },
-      async () => stations.list().map((record) => toApiStation(record, activity)),
+      () => stations.list().map((record) => toApiStation(record, activity)),
     );
 
     app.get(
@@ -100,7 +101,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
         return reply.code(204).send(null);
       },
     );
-  };
+  });
 }
 
 export function toApiStation(record: StationRecord, activity: StationActivity): Station {

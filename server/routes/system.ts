@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HealthSchema, ReadySchema } from '../../contracts/index.js';
 import type { AppDeps } from '../app.js';
+import { routesPlugin } from './routes-plugin.js';
 
 /** The dependencies without which a reading cannot be made durable and acknowledged. */
 const READY_NEEDS: readonly string[] = ['broker', 'spool', 'sqlite'];
@@ -8,7 +9,7 @@ const READY_NEEDS: readonly string[] = ['broker', 'spool', 'sqlite'];
 /** `/health`, `/ready` and `/metrics`: no auth, for load balancers and Prometheus on loopback or a private network. */
 export function systemRoutes(deps: Pick<AppDeps, 'health' | 'metrics'>): FastifyPluginAsyncZod {
   const { health, metrics } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     // `/` is the officers' dashboard (routes/static.ts); the API docs are at /docs.
     app.get(
       '/health',
@@ -57,5 +58,5 @@ export function systemRoutes(deps: Pick<AppDeps, 'health' | 'metrics'>): Fastify
         return reply.type(metrics.contentType).send(text);
       },
     );
-  };
+  });
 }

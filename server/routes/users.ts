@@ -5,6 +5,7 @@ import { requireRole } from '../auth/request-auth.js';
 import type { UserRecord, UserRepository } from '../auth/users.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import { isRecord } from '../audit/audit-hook.js';
+import { routesPlugin } from './routes-plugin.js';
 
 /** A user as the API shows it: never the password or its hash. (Candidate for contracts/dashboard.ts.) */
 export const UserSchema = MeSchema.extend({
@@ -16,14 +17,14 @@ export type User = z.infer<typeof UserSchema>;
 /** `/api/users`: dashboard accounts. Admin only; authentication is done by the enclosing /api plugin. */
 export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZod {
   const { users } = deps;
-  return async (app) => {
+  return routesPlugin((app) => {
     app.get(
       '/users',
       {
         preHandler: requireRole('admin'),
         schema: { summary: 'All dashboard users', tags: ['users'], response: { 200: z.array(UserSchema), ...errorResponses(401, 403) } },
       },
-      async () => users.list().map(toApiUser),
+      () => users.list().map(toApiUser),
     );
 
     app.post(
@@ -51,7 +52,7 @@ export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZ
         return reply.code(201).send(toApiUser(result.user));
       },
     );
-  };
+  });
 }
 
 export function toApiUser(user: UserRecord): User {

@@ -18,10 +18,10 @@ const SPEED = 150;
  * land in test-output/e2e for a person to look at.
  */
 describe('officers dashboard', () => {
-  let influx: TestInfluxd;
+  let influx: TestInfluxd | undefined;
   let dataDir: string;
-  let fw: FrostwatchProcess;
-  let browser: Browser;
+  let fw: FrostwatchProcess | undefined;
+  let browser: Browser | undefined;
   let baseUrl: string;
   let http: Api;
   /** Content-Security-Policy violations seen on any page, as reports or as the errors they raise: the CSP must break nothing. */
@@ -65,7 +65,7 @@ describe('officers dashboard', () => {
   });
 
   async function signIn(username: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 412, height: 915 }, acceptDownloads: true }); // a phone
+    const context = await browser!.newContext({ viewport: { width: 412, height: 915 }, acceptDownloads: true }); // a phone
     await context.addInitScript(
       `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))`,
     );
@@ -131,7 +131,7 @@ describe('officers dashboard', () => {
   });
 
   it('lets an officer acknowledge an alert, and the page shows it', async () => {
-    const alerts = (await http.get<Alert[]>('/api/alerts?stationId=sim-01')).body;
+    const alerts = (await http.get('/api/alerts?stationId=sim-01')).body as Alert[];
     const alert = alerts.find((a) => a.kind === 'frost' && a.status === 'active');
     expect(alert).toBeDefined();
     const page = await signIn('thu');
@@ -146,7 +146,7 @@ describe('officers dashboard', () => {
     await expect
       .poll(() => page.getByTestId(`alert-${alert!.id}`).getAttribute('data-status'), { timeout: 15_000, interval: 100 })
       .toBe('acknowledged');
-    expect((await http.get<Alert>(`/api/alerts/${alert!.id}`)).body.acknowledgedBy).toBeTruthy();
+    expect(((await http.get(`/api/alerts/${alert!.id}`)).body as Alert).acknowledgedBy).toBeTruthy();
     await page.screenshot({ path: screenshot('5-alert-acknowledged'), fullPage: true });
     await page.context().close();
   });
@@ -178,7 +178,7 @@ describe('officers dashboard', () => {
     await page.getByTestId('report-table').waitFor();
     await page.screenshot({ path: screenshot('7-report'), fullPage: true });
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv-link').click()]);
-    const csv = await readFile((await download.path())!, 'utf8');
+    const csv = await readFile(await download.path(), 'utf8');
     const [header, ...lines] = csv.trim().split(/\r?\n/);
     expect(header).toMatch(/stationId/);
     const ids = lines.map((l) => l.split(',')[0]?.replace(/"/g, ''));

@@ -23,7 +23,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await influx?.stop();
+  // Also runs when beforeAll failed part-way, before this was assigned.
+  await (influx as TestInfluxd | undefined)?.stop();
 });
 
 /** Text with the characters that matter to both languages, plus anything Unicode (well-formed: UTF-8 has no lone surrogates). */
@@ -44,7 +45,10 @@ describe('line protocol through a real influxd', () => {
             await influx.conn.writeLines(readings.map((r) => readingLine(station, r)));
             const back = await queryReadings(influx.conn, station, { fromMs: T0, toMs: T0 + 3_600_000 });
             expect(back).toEqual(
-              readings.map(({ ts, ...fields }) => ({ ts: new Date(ts).toISOString(), ...JSON.parse(JSON.stringify(fields)) })),
+              readings.map(({ ts, ...fields }) => ({
+                ts: new Date(ts).toISOString(),
+                ...(JSON.parse(JSON.stringify(fields)) as typeof fields),
+              })),
             );
           },
         ),

@@ -46,7 +46,7 @@ describe('readings payload', () => {
   it('never throws on arbitrary JSON', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (json) => {
-        const parsed = parseReadingsPayload(bytes(JSON.stringify(json) ?? 'null'), NOW);
+        const parsed = parseReadingsPayload(bytes(JSON.stringify(json)), NOW);
         for (const reason of parsed.rejects) expect(RejectReasonSchema.options).toContain(reason);
       }),
       fuzzRuns(2_000),
@@ -106,7 +106,7 @@ describe('status and config payloads', () => {
       fc.property(
         fc.oneof(
           fc.uint8Array({ maxLength: 300 }),
-          fc.jsonValue().map((j) => bytes(JSON.stringify(j) ?? '')),
+          fc.jsonValue().map((j) => bytes(JSON.stringify(j))),
         ),
         (payload) => {
           const result = parseStatusPayload(payload);

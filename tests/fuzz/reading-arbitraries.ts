@@ -51,7 +51,7 @@ export function invalidReading(nowMs: number): fc.Arbitrary<unknown> {
 /** A batch mixing both, each item tagged so a test knows which ones must be kept. */
 export function mixedBatch(nowMs: number, maxLength = 40): fc.Arbitrary<Array<{ valid: boolean; r: unknown }>> {
   const item = fc.oneof(
-    validReading(nowMs).map((r) => ({ valid: true, r: r as unknown })),
+    validReading(nowMs).map((r) => ({ valid: true, r })),
     invalidReading(nowMs).map((r) => ({ valid: false, r })),
   );
   return fc.array(item, { minLength: 1, maxLength });

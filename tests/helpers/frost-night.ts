@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TwilioTestServer } from './twilio-server.js';
+import { type TwilioTestServer } from '../../testkit/twilio-server.js';
 import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from './system.js';
 import { ADMIN_TOKEN } from './system-under-test.js';
 
@@ -152,7 +152,9 @@ export async function runFrostNight(
       run.fw = start(at);
       await waitForHttp(baseUrl, run.fw);
     },
-    stop: async () => void (await run.fw.kill('SIGTERM')),
+    stop: async () => {
+      await run.fw.kill('SIGTERM');
+    },
   };
   await waitForHttp(baseUrl, run.fw);
   return run;

@@ -145,14 +145,14 @@ export async function startFullApp(options: {
     readings: { query },
     tileUrl: null,
     rateLimits: options.rateLimits ?? UNLIMITED,
-    health: async () => ({ status: 'ok', checks: { broker: { ok: true }, spool: { ok: true }, sqlite: { ok: true } } }),
+    health: () => Promise.resolve({ status: 'ok', checks: { broker: { ok: true }, spool: { ok: true }, sqlite: { ok: true } } }),
     alerting: {
       people: alerting.people,
       alerts: alerting.alerts,
       deliveries: alerting.deliveries,
       twilio: { notifier: alerting.notifier, authToken: TWILIO_AUTH_TOKEN, publicUrl: PUBLIC_URL },
-      fitModel: alerting.fitModel,
-      setRuleOverrides: alerting.setRuleOverrides,
+      fitModel: (stationId, fromMs, toMs) => alerting.fitModel(stationId, fromMs, toMs),
+      setRuleOverrides: (stationId, overrides) => alerting.setRuleOverrides(stationId, overrides),
     },
   });
   const headers = await signInEveryone(app, auth);
@@ -160,7 +160,7 @@ export async function startFullApp(options: {
     await app.close();
     dashboard.close();
     await alerting.notifier.close();
-    alerting.engine.close();
+    await alerting.engine.close();
     db.close();
     if (!options.influx) await influx.stop();
     await rm(dir, { recursive: true, force: true });

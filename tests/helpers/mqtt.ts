@@ -14,10 +14,10 @@ export const fixedClock: Clock = { now: () => NOW, speed: 1 };
 /** The tests' StationAuthenticator: a map of station id → token. */
 export function mapAuthenticator(tokens: Record<string, string>): StationAuthenticator {
   return {
-    verify: async (stationId: string, token: Buffer): Promise<TokenCheck> => {
+    verify: (stationId: string, token: Buffer): Promise<TokenCheck> => {
       const expected = tokens[stationId];
-      if (expected === undefined) return 'unknown_station';
-      return token.toString('utf8') === expected ? 'ok' : 'bad_token';
+      if (expected === undefined) return Promise.resolve('unknown_station');
+      return Promise.resolve(token.toString('utf8') === expected ? 'ok' : 'bad_token');
     },
   };
 }
@@ -83,7 +83,7 @@ export async function connackCode(url: string, username: string, password: strin
 }
 
 export async function closeClients(...clients: Array<MqttClient | undefined>): Promise<void> {
-  await Promise.all(clients.map((c) => c?.endAsync(true)));
+  await Promise.all(clients.filter((c): c is MqttClient => c !== undefined).map((c) => c.endAsync(true)));
 }
 
 /** Value of one Prometheus sample, read from the registry's text exposition (what /metrics serves). */
@@ -102,7 +102,8 @@ export async function eventually(check: () => Promise<void> | void, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await check();
+      await check();
+      return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 20));

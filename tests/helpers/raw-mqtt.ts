@@ -100,7 +100,7 @@ export interface HonestReport {
  */
 export function keepPublishing(client: MqttClient, stationId: StationId, gapMs = 20): HonestStation {
   const report: HonestReport = { sent: 0, acked: 0, failed: 0, maxLatencyMs: 0, seqs: [] };
-  let stopped = false;
+  let stopped = false as boolean; // set by stop(), which flow analysis does not see
   const loop = (async () => {
     while (!stopped) {
       const seq = report.sent++;

@@ -92,7 +92,10 @@ export class RecordingSink extends EventEmitter implements IngestSink {
     return new Promise<void>((resolve, reject) => {
       this.#held.push({
         settle: (error) => {
-          if (error) return reject(error);
+          if (error) {
+            reject(error);
+            return;
+          }
           record();
           resolve();
           this.emit('change');

@@ -109,7 +109,7 @@ export async function addStation(dataDir: string, id: string): Promise<string> {
 
 export async function waitForOutput(fw: FrostwatchProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited = false;
+  let exited = false as boolean; // set by the callback below, which flow analysis does not see
   void fw.exited.then(() => (exited = true));
   while (!pattern.test(fw.output())) {
     if (exited || Date.now() > deadline) throw new Error(`no ${pattern} from frostwatch (exited: ${exited}):\n${fw.output()}`);

@@ -22,7 +22,7 @@ setTimeout(() => { db.exec('COMMIT'); db.close(); console.log('released'); }, Nu
  */
 export async function holdWriteLock(file: string, ms: number): Promise<HeldLock> {
   const child = spawn(process.execPath, ['-e', HOLDER, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   let onReleased: (atMs: number) => void = () => undefined;
   const released = new Promise<number>((resolve) => (onReleased = resolve));
   const locked = new Promise<void>((resolve, reject) => {

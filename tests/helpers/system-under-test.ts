@@ -63,7 +63,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
 }
 
 export async function registerStation(sut: SystemUnderTest, id: string): Promise<string> {
-  const res = await sut.api.post<{ token: string }>('/api/stations', {
+  const res = await sut.api.post('/api/stations', {
     id,
     name: `Trạm ${id}`,
     commune: 'Lát',
@@ -72,15 +72,15 @@ export async function registerStation(sut: SystemUnderTest, id: string): Promise
     elevationM: 1520,
   });
   if (res.status !== 201) throw new Error(`registering ${id}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.token;
+  return (res.body as { token: string }).token;
 }
 
 /** Raw readings of a station between two instants, through the HTTP API. */
 export async function readingsOf(sut: SystemUnderTest, id: string, fromMs: number, toMs: number): Promise<ReadingOut[]> {
   const q = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() });
-  const res = await sut.api.get<ReadingsResponse>(`/api/stations/${id}/readings?${q.toString()}`);
+  const res = await sut.api.get(`/api/stations/${id}/readings?${q.toString()}`);
   if (res.status !== 200) throw new Error(`readings of ${id}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.readings;
+  return (res.body as ReadingsResponse).readings;
 }
 
 export async function metricsText(sut: SystemUnderTest): Promise<string> {
@@ -115,7 +115,10 @@ export function influxCli(influx: TestInfluxd, query: string): Promise<Array<[nu
   ];
   return new Promise((resolve, reject) => {
     execFile('/usr/bin/influx', args, { timeout: 15_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`influx CLI failed: ${stderr || err.message}`));
+      if (err) {
+        reject(new Error(`influx CLI failed: ${stderr || err.message}`));
+        return;
+      }
       const parsed = JSON.parse(stdout) as { results: Array<{ series?: Array<{ values: Array<[number, number]> }> }> };
       resolve(parsed.results[0]?.series?.[0]?.values ?? []);
     });

@@ -49,7 +49,7 @@ export function runFrostwatch(args: string[], env: Record<string, string>, stdin
 /** Poll `/health` until it answers (any status) or the process dies. */
 export async function waitForHttp(baseUrl: string, fw: FrostwatchProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited = false;
+  let exited = false as boolean; // set by the callback below, which flow analysis does not see
   void fw.exited.then(() => (exited = true));
   while (Date.now() < deadline) {
     if (exited) throw new Error(`frostwatch exited before serving HTTP:\n${fw.output()}`);
@@ -64,20 +64,27 @@ export async function waitForHttp(baseUrl: string, fw: FrostwatchProcess, timeou
   throw new Error(`frostwatch did not serve ${baseUrl}/health within ${timeoutMs} ms:\n${fw.output()}`);
 }
 
+/** A response as it came: the test says what it expects the body to be. */
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
 export interface Api {
-  get<T = unknown>(path: string): Promise<{ status: number; body: T }>;
-  post<T = unknown>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  get(path: string): Promise<ApiResponse>;
+  post(path: string, body?: unknown): Promise<ApiResponse>;
 }
 
 export function api(baseUrl: string, token: string): Api {
-  const call = async <T>(method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? null : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+    const parsed: unknown = text ? JSON.parse(text) : null;
+    return { status: res.status, body: parsed };
   };
   return { get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) };
 }

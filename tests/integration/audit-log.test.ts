@@ -17,7 +17,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await fx?.close();
+  // Also runs when beforeAll failed part-way, before this was assigned.
+  await (fx as FullApp | undefined)?.close();
 });
 
 async function auditEntries(query = ''): Promise<AuditEntry[]> {

@@ -115,7 +115,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await fx?.close();
+  // Also runs when beforeAll failed part-way, before this was assigned.
+  await (fx as FullApp | undefined)?.close();
 });
 
 function roleOf(caller: Caller): Role | null {

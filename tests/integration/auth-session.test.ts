@@ -49,9 +49,9 @@ beforeAll(async () => {
     logger,
     clock,
     stations: new StationRepository(db, clock),
-    readings: { query: async () => [] },
+    readings: { query: () => Promise.resolve([]) },
     activity: { get: () => ({ lastSeenAt: null, online: null }) },
-    health: async () => ({ status: 'ok', checks: {} }),
+    health: () => Promise.resolve({ status: 'ok', checks: {} }),
     metrics: new Registry(),
     adminToken: ADMIN,
     auth,
@@ -283,8 +283,9 @@ async function Fastify443(): Promise<FastifyInstance> {
   https.setSerializerCompiler(serializerCompiler);
   await https.register(cookie);
   await https.register(loginRoutes({ auth }), { prefix: '/api' });
-  https.addHook('onRequest', async (request) => {
+  https.addHook('onRequest', (request, _reply, done) => {
     request.headers['x-forwarded-proto'] = 'https';
+    done();
   });
   return https;
 }

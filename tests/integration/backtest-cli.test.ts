@@ -40,7 +40,7 @@ describe('frostwatch backtest', () => {
     expect(out.decisions.length).toBeGreaterThan(100);
     for (const d of out.decisions) expect(Object.keys(d).sort()).toEqual(['at', 'kind', 'notify', 'reason', 'station', 'to']);
     expect(out.decisions.some((d) => d['kind'] === 'frost' && d['to'] === 'warning')).toBe(true);
-    expect(out.decisions.every((d) => typeof d['at'] === 'string' && (d['at'] as string).endsWith('Z'))).toBe(true);
+    expect(out.decisions.every((d) => typeof d['at'] === 'string' && d['at'].endsWith('Z'))).toBe(true);
     const md = await readFile(report, 'utf8');
     expect(md).toMatch(/^\| frostwatch Warning \| /m);
     expect(md).toMatch(/!\[lead time against false alarms\]\(report\.svg\)/);

@@ -101,7 +101,7 @@ beforeAll(async () => {
     clock,
     logger,
     metrics: new Registry(),
-    query: async () => [],
+    query: () => Promise.resolve([]),
   });
   alerting.people.createFarmer(FarmerCreateSchema.parse({ name: 'Nguyễn Văn Hà', phone: '0912345678', stationIds: ['ld-cold'] }));
   dashboard = createDashboard({
@@ -126,18 +126,19 @@ beforeAll(async () => {
     adminToken: ADMIN,
     dashboard,
     readings: { query: (id, q) => queryReadings(influx.conn, id, q) },
-    health: async () => ({ status: 'ok', checks: {} }),
+    health: () => Promise.resolve({ status: 'ok', checks: {} }),
   });
   await feedNight();
 }, 120_000);
 
 afterAll(async () => {
-  await app?.close();
-  dashboard?.close();
-  await alerting?.engine.close();
-  await alerting?.notifier.close();
-  db?.close();
-  await influx?.stop();
+  // Also runs when beforeAll failed part-way, before these were assigned.
+  await (app as FastifyInstance | undefined)?.close();
+  (dashboard as Dashboard | undefined)?.close();
+  await (alerting as Alerting | undefined)?.engine.close();
+  await (alerting as Alerting | undefined)?.notifier.close();
+  (db as Db | undefined)?.close();
+  await (influx as TestInfluxd | undefined)?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -232,13 +233,22 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i += 1) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') ((cell += '"'), (i += 1));
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i += 1;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') (row.push(cell), (cell = ''));
-    else if (ch === '\r' && text[i + 1] === '\n') (row.push(cell), rows.push(row), (row = []), (cell = ''), (i += 1));
-    else cell += ch;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i += 1;
+    } else cell += ch;
   }
   return rows;
 }
@@ -329,8 +339,8 @@ describe('GET /api/events', () => {
       metrics: new Registry(),
       adminToken: ADMIN,
       dashboard,
-      readings: { query: async () => [] },
-      health: async () => ({ status: 'ok', checks: {} }),
+      readings: { query: () => Promise.resolve([]) },
+      health: () => Promise.resolve({ status: 'ok', checks: {} }),
     });
     await sse.listen({ host: '127.0.0.1', port: 0 });
     const address = sse.server.address();
@@ -344,9 +354,15 @@ describe('GET /api/events', () => {
     const waitFor = (pattern: RegExp): Promise<void> =>
       new Promise((resolve) => {
         const check = (): void => {
-          if (pattern.test(text)) (res.off('data', onData), resolve());
+          if (pattern.test(text)) {
+            res.off('data', onData);
+            resolve();
+          }
         };
-        const onData = (chunk: Buffer): void => ((text += chunk.toString('utf8')), check());
+        const onData = (chunk: Buffer): void => {
+          text += chunk.toString('utf8');
+          check();
+        };
         res.on('data', onData);
         check();
       });

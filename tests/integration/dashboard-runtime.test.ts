@@ -50,8 +50,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await runtime?.close();
-  await influx?.stop();
+  // Also runs when beforeAll failed part-way, before these were assigned.
+  await (runtime as ServerRuntime | undefined)?.close();
+  await (influx as TestInfluxd | undefined)?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

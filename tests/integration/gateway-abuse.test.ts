@@ -50,9 +50,10 @@ describe('gateway under raw MQTT abuse', () => {
     honest = keepPublishing(good, GOOD);
   });
   afterAll(async () => {
-    await honest?.stop();
+    // Also runs when beforeAll failed part-way, before these were assigned.
+    await (honest as HonestStation | undefined)?.stop();
     await closeClients(good);
-    await gw?.gateway.close();
+    await (gw as RunningGateway | undefined)?.gateway.close();
   });
 
   /** The broker still accepts a new station and stores what it sends. */

@@ -31,10 +31,10 @@ const SERVICE = { username: 'frostwatch-server', password: 'service-password-012
 let now = NOW;
 const clock: Clock = { now: () => now, speed: 1 };
 let dir: string;
-let db: Db;
+let db: Db | undefined;
 let stations: StationRepository;
 let authenticator: CountingAuthenticator;
-let gateway: Gateway;
+let gateway: Gateway | undefined;
 let port: number;
 let lkAToken = '';
 const metrics = new Registry();

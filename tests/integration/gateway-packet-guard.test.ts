@@ -54,7 +54,7 @@ describe('gateway: packet size guard on every transport', () => {
   const sink = new RecordingSink();
   let dir: string;
   let ca: Buffer;
-  let gateway: Gateway;
+  let gateway: Gateway | undefined;
   let ports: BoundPorts;
   let registry: Registry;
   let lines: Array<Record<string, unknown>>;

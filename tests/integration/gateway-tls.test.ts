@@ -30,7 +30,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
   await Promise.all(started.map((fw) => fw.kill('SIGTERM')));
-  await influx?.stop();
+  // Also runs when beforeAll failed part-way, before influx was assigned.
+  await (influx as TestInfluxd | undefined)?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -41,7 +42,7 @@ function start(args: string[], env: Record<string, string>): FrostwatchProcess {
 }
 
 /** The API over HTTPS, trusting only the test CA (besides nothing: verification stays on). */
-async function call<T>(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function call(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const answer = await apiRequest(
@@ -49,7 +50,8 @@ async function call<T>(baseUrl: string, method: string, path: string, body?: unk
     { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
     ca,
   );
-  return { status: answer.status, body: (answer.text ? JSON.parse(answer.text) : null) as T };
+  const parsed: unknown = answer.text ? JSON.parse(answer.text) : null;
+  return { status: answer.status, body: parsed };
 }
 
 async function waitForHttps(baseUrl: string, fw: FrostwatchProcess): Promise<void> {
@@ -60,7 +62,7 @@ async function waitForHttps(baseUrl: string, fw: FrostwatchProcess): Promise<voi
 }
 
 async function register(baseUrl: string, id: string): Promise<string> {
-  const res = await call<{ token: string }>(baseUrl, 'POST', '/api/stations', {
+  const res = await call(baseUrl, 'POST', '/api/stations', {
     id,
     name: `Trạm ${id}`,
     commune: 'Lát',
@@ -69,14 +71,14 @@ async function register(baseUrl: string, id: string): Promise<string> {
     elevationM: 1520,
   });
   expect(res.status).toBe(201);
-  return res.body.token;
+  return (res.body as { token: string }).token;
 }
 
 async function storedReadings(baseUrl: string, id: string, sinceMs: number): Promise<Array<{ airTempC: number }>> {
   const q = new URLSearchParams({ from: new Date(sinceMs - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() });
-  const res = await call<{ readings: Array<{ airTempC: number }> }>(baseUrl, 'GET', `/api/stations/${id}/readings?${q.toString()}`);
+  const res = await call(baseUrl, 'GET', `/api/stations/${id}/readings?${q.toString()}`);
   expect(res.status).toBe(200);
-  return res.body.readings;
+  return (res.body as { readings: Array<{ airTempC: number }> }).readings;
 }
 
 async function publishReading(url: string, id: string, token: string, airTempC: number): Promise<void> {
@@ -140,8 +142,8 @@ describe('frostwatch up with TLS_CERT_FILE and TLS_KEY_FILE', () => {
   });
 
   it('answers /health over HTTPS, and plain HTTP on that port gets no answer', async () => {
-    const health = await call<{ status: string }>(https, 'GET', '/health');
-    expect(health.body.status).toMatch(/^(ok|degraded|down)$/);
+    const health = await call(https, 'GET', '/health');
+    expect((health.body as { status: string }).status).toMatch(/^(ok|degraded|down)$/);
     await expect(fetch(`http://127.0.0.1:${ports.http}/health`)).rejects.toThrow();
     await expect(
       fetch(`http://127.0.0.1:${ports.http}/api/stations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
@@ -163,8 +165,8 @@ describe('frostwatch up with TLS_CERT_FILE and TLS_KEY_FILE', () => {
     });
     await eventually(async () => {
       if (sim.proc.exitCode !== null) throw new Error(`sim exited:\n${sim.output()}`);
-      const list = await call<Array<{ id: string; lastSeenAt: string | null }>>(https, 'GET', '/api/stations');
-      const simulated = list.body.filter((s) => !s.id.startsWith('tls-'));
+      const list = await call(https, 'GET', '/api/stations');
+      const simulated = (list.body as Array<{ id: string; lastSeenAt: string | null }>).filter((s) => !s.id.startsWith('tls-'));
       expect(simulated.length).toBe(1);
       expect(simulated[0]?.lastSeenAt).not.toBeNull();
     }, 30_000);

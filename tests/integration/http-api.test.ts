@@ -32,9 +32,9 @@ const logger = pino(
 /** Requests refused at the edge must never reach storage: any call here fails the test in afterEach. */
 const unexpectedStoreCalls: unknown[] = [];
 const refusingStore: ReadingsStore = {
-  query: async (stationId, q) => {
+  query: (stationId, q) => {
     unexpectedStoreCalls.push({ stationId, q });
-    throw new Error('the readings store must not be called for this request');
+    return Promise.reject(new Error('the readings store must not be called for this request'));
   },
 };
 
@@ -42,7 +42,7 @@ const activity: StationActivity = {
   get: (id) => (id === 'ld-dasar-01' ? { lastSeenAt: NOW - 30_000, online: true } : { lastSeenAt: null, online: null }),
 };
 
-let health: () => Promise<Health> = async () => ({ status: 'ok', checks: { sqlite: { ok: true } } });
+let health: () => Promise<Health> = () => Promise.resolve({ status: 'ok', checks: { sqlite: { ok: true } } });
 
 let dir: string;
 let db: Db;
@@ -126,7 +126,8 @@ describe('stations API', () => {
     expectError(await app.inject({ method: 'GET', url: '/api/stations/Bad%20Id', headers: auth }), 400, 'bad_request', /params\.id/);
   });
 
-  const { lat: _lat, ...withoutLat } = validStation;
+  const withoutLat: Partial<typeof validStation> = { ...validStation };
+  delete withoutLat.lat;
   it.each([
     ['a missing field', withoutLat, /body\.lat/],
     ['lat 200', { ...validStation, id: 'ld-x1', lat: 200 }, /body\.lat/],
@@ -231,9 +232,9 @@ describe('readings API: window handed to storage', () => {
 
   beforeAll(async () => {
     readingsApp = await makeApp({
-      query: async (stationId, q) => {
+      query: (stationId, q) => {
         calls.push({ stationId, q });
-        return [sample];
+        return Promise.resolve([sample]);
       },
     });
   });
@@ -263,7 +264,7 @@ describe('readings API: window handed to storage', () => {
 
 describe('system routes', () => {
   afterEach(() => {
-    health = async () => ({ status: 'ok', checks: { sqlite: { ok: true } } });
+    health = () => Promise.resolve({ status: 'ok', checks: { sqlite: { ok: true } } });
   });
 
   it.each([
@@ -272,16 +273,14 @@ describe('system routes', () => {
     ['down', 503],
   ] as const)('/health answers %s with %i, without auth', async (status, statusCode) => {
     const body: Health = { status, checks: { influxdb: { ok: status === 'ok', detail: 'ping' }, sqlite: { ok: true } } };
-    health = async () => body;
+    health = () => Promise.resolve(body);
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(statusCode);
     expect(HealthSchema.parse(response.json())).toEqual(body);
   });
 
   it('answers 500 with a generic message when something breaks, and logs the cause', async () => {
-    health = async () => {
-      throw new Error('sqlite exploded at /secret/path');
-    };
+    health = () => Promise.reject(new Error('sqlite exploded at /secret/path'));
     const response = await app.inject({ method: 'GET', url: '/health' });
     expectError(response, 500, 'internal', /^internal error$/);
     expect(response.body).not.toContain('exploded');

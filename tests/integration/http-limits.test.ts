@@ -26,7 +26,7 @@ function expectTooMany(response: LightMyRequestResponse, message: RegExp): void 
 
 /** Parses a Content-Security-Policy header into directive → sources. */
 function csp(response: LightMyRequestResponse): Map<string, string[]> {
-  const header = String(response.headers['content-security-policy'] ?? '');
+  const header = response.headers['content-security-policy'] ?? '';
   return new Map(
     header
       .split(';')
@@ -45,7 +45,8 @@ describe('HTTP rate limits', () => {
     app = full.app;
   });
   afterAll(async () => {
-    await full?.close();
+    // Also runs when beforeAll failed part-way, before this was assigned.
+    await (full as FullApp | undefined)?.close();
   });
 
   it('answers 429 with the JSON error body and Retry-After past the per-address limit; other addresses go on', async () => {
@@ -145,8 +146,8 @@ describe('HTTP security headers, and the app behind a proxy', () => {
       activity: full.activity,
       metrics: new Registry(),
       adminToken: FULL_APP_ADMIN_TOKEN,
-      readings: { query: async () => [] },
-      health: async () => ({ status: 'ok', checks: {} }),
+      readings: { query: () => Promise.resolve([]) },
+      health: () => Promise.resolve({ status: 'ok', checks: {} }),
       tileUrl: TILES,
     });
     proxied = await buildApp({
@@ -156,16 +157,17 @@ describe('HTTP security headers, and the app behind a proxy', () => {
       activity: full.activity,
       metrics: new Registry(),
       adminToken: FULL_APP_ADMIN_TOKEN,
-      readings: { query: async () => [] },
-      health: async () => ({ status: 'ok', checks: {} }),
+      readings: { query: () => Promise.resolve([]) },
+      health: () => Promise.resolve({ status: 'ok', checks: {} }),
       trustedProxies: '10.9.0.1',
       rateLimits: { requestsPerMin: 5 },
     });
   });
   afterAll(async () => {
-    await proxied?.close();
-    await tiles?.close();
-    await full?.close();
+    // Also runs when beforeAll failed part-way, before these were assigned.
+    await (proxied as FastifyInstance | undefined)?.close();
+    await (tiles as FastifyInstance | undefined)?.close();
+    await (full as FullApp | undefined)?.close();
   });
 
   it('sends the dashboard a CSP of its own origin, data: images and no inline script', async () => {

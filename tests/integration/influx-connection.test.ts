@@ -15,7 +15,8 @@ beforeAll(async () => {
   influx = await startTestInfluxd();
 });
 afterAll(async () => {
-  await influx?.stop();
+  // Also runs when beforeAll failed part-way, before this was assigned.
+  await (influx as TestInfluxd | undefined)?.stop();
 });
 
 describe('InfluxDB 1.x connection', () => {

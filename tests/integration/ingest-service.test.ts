@@ -43,9 +43,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await service?.close();
+  // Also runs when beforeAll failed part-way, before these were assigned.
+  await (service as IngestService | undefined)?.close();
   await restarted?.stop();
-  await influx?.stop();
+  await (influx as TestInfluxd | undefined)?.stop();
   if (spoolRoot) await rm(spoolRoot, { recursive: true, force: true });
 });
 

@@ -47,7 +47,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await fx?.close();
+  // Also runs when beforeAll failed part-way, before this was assigned.
+  await (fx as FullApp | undefined)?.close();
 });
 
 function tables(): string[] {
@@ -134,7 +135,9 @@ describe('SQL injection', () => {
     ]) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(200);
-      expect(res.json<unknown[] | { entries: unknown[] }>()).toSatisfy((v) => (Array.isArray(v) ? v : v.entries).length === 0);
+      expect(res.json<unknown[] | { entries: unknown[] }>()).toSatisfy(
+        (v: unknown[] | { entries: unknown[] }) => (Array.isArray(v) ? v : v.entries).length === 0,
+      );
     }
     const users = await send('POST', '/api/users', { username: text, name: text, role: 'admin', password: 'long-enough-password' });
     expect(users.statusCode).toBe(400);

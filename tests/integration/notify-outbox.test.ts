@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../contracts/index.js';
 import { OutboxRepository } from '../../server/notify/outbox.js';
 import { openDatabase, type Db } from '../../server/registry/db.js';
-import { smsRow, voiceRow } from '../helpers/twilio-server.js';
+import { smsRow, voiceRow } from '../../testkit/twilio-server.js';
 
 const T0 = Date.UTC(2026, 0, 15, 21, 0, 0);
 let now = T0;

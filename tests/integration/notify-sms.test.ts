@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboxRow } from '../../server/notify/outbox.js';
 import { eventually, metricValue } from '../helpers/mqtt.js';
-import { smsRow, startNotifyStack, voiceRow, type NotifyStack } from '../helpers/twilio-server.js';
+import { smsRow, startNotifyStack, voiceRow, type NotifyStack } from '../../testkit/twilio-server.js';
 
 const WATCH = 'Cảnh báo sương muối (theo dõi): đêm nay có thể xuống 3 °C. Chuẩn bị che phủ cây non.';
 const WARNING = 'CẢNH BÁO sương muối: khoảng 4:30 sáng mai có thể xuống 1 °C. Che phủ, tưới nước trước 2:00.';
@@ -96,7 +96,10 @@ describe('notifier: SMS through the real twilio package', () => {
     const [bad] = stack.notifier.enqueue([smsRow(B, WATCH)]);
     await eventually(() => expect(statusOf(stack!, bad!)).toBe('failed'));
     expect(stack.twilio.requests).toHaveLength(4);
-    expect(stack.notifier.outbox.get(bad?.id ?? 0)).toMatchObject({ attempts: 1, lastError: expect.stringContaining('Twilio 21211') });
+    expect(stack.notifier.outbox.get(bad?.id ?? 0)).toMatchObject({
+      attempts: 1,
+      lastError: expect.stringContaining('Twilio 21211') as unknown,
+    });
   });
 
   it('paces requests by segments: N single segments span at least N−1 intervals, a 3-segment SMS holds 3', async () => {
@@ -158,7 +161,7 @@ describe('notifier: restarts', () => {
     expect(stack.notifier.outbox.get(row!.id)).toMatchObject({
       status: 'pending',
       attempts: 1,
-      lastError: expect.stringContaining('timeout'),
+      lastError: expect.stringContaining('timeout') as unknown,
     });
     const restarted = await stack.replaceNotifier();
     await eventually(() => expect(restarted.outbox.get(row!.id)?.status).toBe('sent'));

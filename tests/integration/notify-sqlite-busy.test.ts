@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/mqtt.js';
 import { type HeldLock, holdWriteLock } from '../helpers/sqlite-lock.js';
-import { smsRow, startNotifyStack, type NotifyStack } from '../helpers/twilio-server.js';
+import { smsRow, startNotifyStack, type NotifyStack } from '../../testkit/twilio-server.js';
 
 const A = '+84912345678';
 const WATCH = 'Chú ý sương muối đêm nay. Chuẩn bị sẵn vật che phủ.';

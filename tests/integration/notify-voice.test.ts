@@ -3,7 +3,7 @@ import type { Clock } from '../../contracts/index.js';
 import type { ChainStep } from '../../server/notify/escalation.js';
 import type { OutboxRow } from '../../server/notify/outbox.js';
 import { eventually } from '../helpers/mqtt.js';
-import { smsRow, startNotifyStack, voiceRow, type NotifyStack } from '../helpers/twilio-server.js';
+import { smsRow, startNotifyStack, voiceRow, type NotifyStack } from '../../testkit/twilio-server.js';
 
 const FARMER = '+84912345678';
 const SECOND = '+84912000002';
@@ -112,7 +112,7 @@ describe('voice: call, keypress, escalation', () => {
     expect(twiml.text.match(/<Say language="vi-VN">[^<]*nghiêm trọng[^<]*Bấm phím 1 để xác nhận.<\/Say>/g)).toHaveLength(2);
     expect(keypress?.text).toContain('Cảm ơn');
     expect(acked).toHaveLength(1);
-    expect(acked[0]).toMatchObject({ id: call!.id, ackedAt: expect.any(Number) });
+    expect(acked[0]).toMatchObject({ id: call!.id, ackedAt: expect.any(Number) as unknown });
     expect(stack.notifier.outbox.get(call!.id)?.status).toBe('delivered');
 
     // A second keypress (Twilio retry, impatient farmer) is not a second acknowledgement.

@@ -51,9 +51,9 @@ beforeAll(async () => {
     logger,
     clock,
     stations,
-    readings: { query: async () => [] },
+    readings: { query: () => Promise.resolve([]) },
     activity: { get: () => ({ lastSeenAt: null, online: null }) },
-    health: async () => ({ status: 'ok', checks: {} }),
+    health: () => Promise.resolve({ status: 'ok', checks: {} }),
     metrics: new Registry(),
     adminToken: ADMIN,
   });
@@ -221,7 +221,7 @@ describe('CSV import over HTTP', () => {
     expect(report).toMatchObject({ created: 2, updated: 0, failed: 3 });
     expect(report.rows.map(({ row, ok, action, error }) => ({ row, ok, action, error: error?.replace(/".*"/, '…') }))).toEqual([
       { row: 2, ok: true, action: 'created', error: undefined },
-      { row: 3, ok: false, action: undefined, error: expect.stringMatching(/not a valid number/) },
+      { row: 3, ok: false, action: undefined, error: expect.stringMatching(/not a valid number/) as unknown },
       { row: 4, ok: true, action: 'created', error: undefined },
       { row: 5, ok: false, action: undefined, error: 'unknown station ld-nowhere' },
       { row: 6, ok: false, action: undefined, error: 'same phone as row 2' },

@@ -55,7 +55,10 @@ function authenticate(
   password: Buffer | undefined,
   done: (error: AuthenticateError | null, success: boolean | null) => void,
 ): void {
-  if (refuseConnections) return done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), null);
+  if (refuseConnections) {
+    done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), null);
+    return;
+  }
   const station = stations.find((s) => s.id === username);
   const ok = station !== undefined && password?.toString('utf8') === station.token && client.id === station.id;
   done(ok ? null : Object.assign(new Error('bad credentials'), { returnCode: 4 as const }), ok);
@@ -136,11 +139,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Also runs when beforeAll failed part-way, before these were assigned.
+  const openServer = server as Server | undefined;
+  const openBroker = broker as Aedes | undefined;
   refuseConnections = false;
-  await fleet?.stop();
+  await (fleet as Fleet | undefined)?.stop();
   for (const socket of sockets) socket.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (openServer ? openServer.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (openBroker ? openBroker.close(() => resolve()) : resolve()));
 });
 
 describe('simulated fleet against a real aedes broker', () => {
@@ -153,7 +159,7 @@ describe('simulated fleet against a real aedes broker', () => {
     }
     for (const s of stations) {
       const online = statusesOf(s.id).find((st) => st.online);
-      expect(online).toMatchObject({ online: true, fw: expect.any(String), uptimeS: expect.any(Number) });
+      expect(online).toMatchObject({ online: true, fw: expect.any(String) as unknown, uptimeS: expect.any(Number) as unknown });
     }
   });
 

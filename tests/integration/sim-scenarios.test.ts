@@ -63,15 +63,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Also runs when beforeAll failed part-way, before these were assigned.
+  const openServer = server as Server | undefined;
+  const openBroker = broker as Aedes | undefined;
   await Promise.allSettled(fleets.map((f) => f.stop()));
   for (const socket of sockets) socket.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (openServer ? openServer.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (openBroker ? openBroker.close(() => resolve()) : resolve()));
 });
 
 function startFleet(scenario: Scenario, seed: number, startMs: number, rebootMeanH = 0): Fleet {
   const clock = acceleratedClock(startMs, SPEED);
-  now = clock.now;
+  now = () => clock.now();
   const fleet = createFleet({
     brokerUrl: `mqtt://127.0.0.1:${port}`,
     stations,

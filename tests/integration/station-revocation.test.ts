@@ -49,9 +49,9 @@ beforeAll(async () => {
     logger,
     clock: fixedClock,
     stations,
-    readings: { query: async () => [] },
+    readings: { query: () => Promise.resolve([]) },
     activity: { get: () => ({ lastSeenAt: null, online: null }) },
-    health: async () => ({ status: 'ok', checks: {} }),
+    health: () => Promise.resolve({ status: 'ok', checks: {} }),
     metrics: new Registry(),
     adminToken: ADMIN,
   });
@@ -59,10 +59,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeClients(...clients);
-  await app?.close();
-  await gateway?.close();
-  watch?.close();
-  db?.close();
+  // Also runs when beforeAll failed part-way, before these were assigned.
+  await (app as FastifyInstance | undefined)?.close();
+  await (gateway as Gateway | undefined)?.close();
+  (watch as CredentialWatch | undefined)?.close();
+  (db as Db | undefined)?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -17,7 +17,8 @@ describe('SIGKILL of the server while a station publishes', () => {
   });
   afterAll(async () => {
     client?.end(true);
-    await sut?.stop();
+    // Also runs when beforeAll failed part-way, before this was assigned.
+    await (sut as SystemUnderTest | undefined)?.stop();
   });
 
   it('loses no acknowledged reading over two kill-and-restart rounds', async () => {

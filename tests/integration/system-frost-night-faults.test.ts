@@ -4,7 +4,7 @@ import { queryReadings } from '../../server/influx/readings-query.js';
 import { type FrostNightRun, PHONES, playPhones, prepareDistrict, runFrostNight, smsLevelsByPhone } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { eventually } from '../helpers/mqtt.js';
-import { TwilioTestServer } from '../helpers/twilio-server.js';
+import { TwilioTestServer } from '../../testkit/twilio-server.js';
 
 const START = '2026-12-20T15:00:00+07:00';
 const LADDER = ['watch', 'warning', 'severe', 'all_clear'];

@@ -4,7 +4,7 @@ import type { Alert, ReadingsResponse } from '../../contracts/index.js';
 import { type FrostNightRun, PHONES, playPhones, prepareDistrict, runFrostNight, smsLevelsByPhone } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { eventually } from '../helpers/mqtt.js';
-import { TwilioTestServer } from '../helpers/twilio-server.js';
+import { TwilioTestServer } from '../../testkit/twilio-server.js';
 
 const START = '2026-12-20T15:00:00+07:00';
 
@@ -26,9 +26,10 @@ describe('a simulated frost night warns the right phones, once each', () => {
     night = await runFrostNight(dataDir, twilio, influx.url, START);
   });
   afterAll(async () => {
-    await night?.stop();
-    await twilio?.close();
-    await influx?.stop();
+    // Also runs when beforeAll failed part-way, before these were assigned.
+    await (night as FrostNightRun | undefined)?.stop();
+    await (twilio as TwilioTestServer | undefined)?.close();
+    await (influx as TestInfluxd | undefined)?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -67,17 +68,17 @@ describe('a simulated frost night warns the right phones, once each', () => {
     expect(calls).not.toContain(PHONES.lan);
 
     // The alert history says why each step fired, and that Hà's keypress acknowledged it.
-    const alerts = (await night.http.get<Alert[]>('/api/alerts?stationId=sim-01')).body;
+    const alerts = (await night.http.get('/api/alerts?stationId=sim-01')).body as Alert[];
     const frost = alerts.find((a) => a.kind === 'frost');
     expect(frost).toBeDefined();
-    const detail = (await night.http.get<Alert & { deliveries: Array<{ phone: string }> }>(`/api/alerts/${frost!.id}`)).body;
+    const detail = (await night.http.get(`/api/alerts/${frost!.id}`)).body as Alert & { deliveries: Array<{ phone: string }> };
     const transitions = detail.events!.map((e) => e.transition);
     expect(transitions).toEqual(
       expect.arrayContaining(['none→watch', 'watch→warning', 'warning→severe', 'severe→all_clear', 'acknowledged']),
     );
     for (const event of detail.events!.filter((e) => e.transition.includes('→'))) {
       expect(event.reason).toMatch(/\d/);
-      expect(event.inputs).toMatchObject({ readingTs: expect.any(Number) });
+      expect(event.inputs).toMatchObject({ readingTs: expect.any(Number) as unknown });
     }
     expect(detail.events!.find((e) => e.transition === 'acknowledged')?.reason).toMatch(/voice \+8491•••5678/);
     expect(detail.deliveries.length).toBeGreaterThan(0);
@@ -88,10 +89,9 @@ describe('a simulated frost night warns the right phones, once each', () => {
     // The simulated devices obey the retained config the engine publishes: count what they actually sent.
     const count = async (fromIso: string, toIso: string) =>
       (
-        await night.http.get<ReadingsResponse>(
-          `/api/stations/sim-01/readings?from=${encodeURIComponent(fromIso)}&to=${encodeURIComponent(toIso)}`,
-        )
-      ).body.readings.length;
+        (await night.http.get(`/api/stations/sim-01/readings?from=${encodeURIComponent(fromIso)}&to=${encodeURIComponent(toIso)}`))
+          .body as ReadingsResponse
+      ).readings.length;
     await eventually(async () => expect(await count('2026-12-21T10:35:00+07:00', '2026-12-21T11:00:00+07:00')).toBeGreaterThan(0), 90_000);
     const night1h = await count('2026-12-20T23:00:00+07:00', '2026-12-21T00:00:00+07:00');
     const day1h = await count('2026-12-21T09:30:00+07:00', '2026-12-21T10:30:00+07:00');

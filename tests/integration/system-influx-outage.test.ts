@@ -21,7 +21,8 @@ describe('InfluxDB down for a minute during ingest', () => {
   });
   afterAll(async () => {
     await revived?.stop();
-    await sut?.stop();
+    // Also runs when beforeAll failed part-way, before this was assigned.
+    await (sut as SystemUnderTest | undefined)?.stop();
   });
 
   it('acknowledges from the spool, then delivers everything in order', { timeout: OUTAGE_MS + 90_000 }, async () => {

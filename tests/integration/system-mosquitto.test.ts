@@ -17,11 +17,11 @@ import type { ReadingsResponse } from '../../contracts/index.js';
  */
 describe('frostwatch server consuming from Mosquitto', () => {
   let dir: string;
-  let influx: TestInfluxd;
-  let mosquitto: ChildProcess;
+  let influx: TestInfluxd | undefined;
+  let mosquitto: ChildProcess | undefined;
   let mqttPort: number;
   let env: Record<string, string>;
-  let fw: FrostwatchProcess;
+  let fw: FrostwatchProcess | undefined;
   let http: Api;
   let httpUrl: string;
 
@@ -73,7 +73,7 @@ describe('frostwatch server consuming from Mosquitto', () => {
     mosquittoPub(['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-t', topic, '-m', payload]);
   const stored = async (fromMs: number, toMs: number) => {
     const q = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() });
-    return (await http.get<ReadingsResponse>(`/api/stations/ld-m/readings?${q.toString()}`)).body.readings;
+    return ((await http.get(`/api/stations/ld-m/readings?${q.toString()}`)).body as ReadingsResponse).readings;
   };
 
   it('stores readings from the broker and refuses unknown stations by reason', async () => {
@@ -88,7 +88,7 @@ describe('frostwatch server consuming from Mosquitto', () => {
   });
 
   it('gets what was published while it was killed, once restarted', async () => {
-    await fw.kill('SIGKILL');
+    await fw!.kill('SIGKILL');
     const base = Date.now() - 2 * 3_600_000;
     for (let i = 0; i < 40; i++) {
       expect((await pub('stations/ld-m/readings', JSON.stringify({ ts: base + i * 1_000, airTempC: 1, seq: i }))).code).toBe(0);

@@ -7,7 +7,7 @@ import { type FrostNightRun, PHONES, levelOf, playPhones, prepareDistrict, runFr
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { eventually } from '../helpers/mqtt.js';
 import { type HeldLock, holdWriteLock } from '../helpers/sqlite-lock.js';
-import { TwilioTestServer } from '../helpers/twilio-server.js';
+import { TwilioTestServer } from '../../testkit/twilio-server.js';
 
 const START = '2026-12-20T15:00:00+07:00';
 const LADDER = ['watch', 'warning', 'severe', 'all_clear'];

@@ -17,7 +17,7 @@ async function consumer(url: string, holdMs: number, received: string[]): Promis
     reconnectPeriod: 0,
   });
   client.handleMessage = (packet, callback) => {
-    if (packet.cmd === 'publish') received.push(`${packet.topic} ${String(packet.payload)}`);
+    received.push(`${packet.topic} ${String(packet.payload)}`);
     setTimeout(() => callback(), holdMs);
   };
   await client.subscribeAsync([ALL_READINGS_FILTER, ALL_STATUS_FILTER], { qos: 1 });

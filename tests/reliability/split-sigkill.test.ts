@@ -24,7 +24,8 @@ describe('split deployment: SIGKILL of the gateway, then of the server, while st
   });
   afterAll(async () => {
     await Promise.all(publishers.map((p) => p.close()));
-    await split?.stop();
+    // Also runs when beforeAll failed part-way, before this was assigned.
+    await (split as SplitDeployment | undefined)?.stop();
   });
 
   it(

@@ -35,7 +35,8 @@ describe('disk spool at its limit while InfluxDB is down', () => {
   afterAll(async () => {
     await closeClients(station);
     await revived?.stop();
-    await sut?.stop();
+    // Also runs when beforeAll failed part-way, before this was assigned.
+    await (sut as SystemUnderTest | undefined)?.stop();
   });
 
   it('back-pressures the station instead of losing readings, then stores everything', { timeout: 120_000 }, async () => {
@@ -80,7 +81,7 @@ describe('disk spool at its limit while InfluxDB is down', () => {
     const heldAcked = acked;
     const health = await probe(`${sut.httpUrl}/health`);
     expect(health.status).toBe(503);
-    expect(health.body.checks['spool']).toMatchObject({ ok: false, detail: expect.stringMatching(/^full/) });
+    expect(health.body.checks['spool']).toMatchObject({ ok: false, detail: expect.stringMatching(/^full/) as unknown });
     expect(await probe(`${sut.httpUrl}/ready`)).toMatchObject({ status: 503, body: { ready: false, failing: ['spool'] } });
     expect(acked).toBe(heldAcked); // nothing acknowledged while full
 

@@ -26,7 +26,8 @@ describe('station clocks wrong by hours, repeated sequence numbers, readings out
   });
   afterAll(async () => {
     await closeClients(station);
-    await sut?.stop();
+    // Also runs when beforeAll failed part-way, before this was assigned.
+    await (sut as SystemUnderTest | undefined)?.stop();
   });
 
   it('a clock hours ahead is refused and counted; 4 minutes ahead is still accepted', async () => {

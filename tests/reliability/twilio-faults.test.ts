@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboxRow } from '../../server/notify/outbox.js';
 import { providerCheck } from '../../server/notify/provider-health.js';
 import { eventually } from '../helpers/mqtt.js';
-import { type NotifyStack, smsRow, startNotifyStack, voiceRow } from '../helpers/twilio-server.js';
+import { type NotifyStack, smsRow, startNotifyStack, voiceRow } from '../../testkit/twilio-server.js';
 
 const LADDER = ['watch', 'warning', 'severe', 'all_clear'] as const;
 const PHONES = ['+84912345678', '+84987654321', '+84913000111', '+84903111222', '+84903111333', '+84904555666'];
@@ -82,13 +82,13 @@ describe('Twilio failing half of the time', () => {
     const [row] = stack.notifier.enqueue([smsRow(PHONES[0]!, 'watch')]);
     const notifier = stack.notifier;
     await eventually(
-      () => expect(notifier.outbox.get(row!.id)).toMatchObject({ status: 'pending', lastError: expect.stringContaining('500') }),
+      () => expect(notifier.outbox.get(row!.id)).toMatchObject({ status: 'pending', lastError: expect.stringContaining('500') as unknown }),
       10_000,
     );
     expect(providerCheck(stack.db, { now: () => Date.now(), speed: 1 })).toMatchObject({ ok: true });
     expect(providerCheck(stack.db, { now: () => Date.now() + 5 * 60_000 + 1_000, speed: 1 })).toMatchObject({
       ok: false,
-      detail: expect.stringContaining('retrying'),
+      detail: expect.stringContaining('retrying') as unknown,
     });
   });
 });

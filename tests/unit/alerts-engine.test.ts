@@ -87,7 +87,7 @@ function run(events: readonly { event: EngineEvent; nowMs: number }[], rules: Ru
 function live(readings: readonly Reading[], ticks = true): { event: EngineEvent; nowMs: number }[] {
   return readings.flatMap((r) => {
     const ev = { event: { kind: 'reading', reading: r, receivedAtMs: r.ts + 2_000 } as EngineEvent, nowMs: r.ts + 2_000 };
-    return ticks ? [ev, { event: { kind: 'tick' } as EngineEvent, nowMs: r.ts + 30_000 }] : [ev];
+    return ticks ? [ev, { event: { kind: 'tick' }, nowMs: r.ts + 30_000 }] : [ev];
   });
 }
 
@@ -287,7 +287,7 @@ describe('quality control and officer alerts', () => {
     const readings = minutes(ict(DAY, '20:00'), ict(DAY, '23:30'))
       .filter((ts) => ts < quiet.from || ts >= quiet.to)
       .map((ts) => reading(MILD, ts));
-    const ticks = minutes(quiet.from, quiet.to).map((ts) => ({ event: { kind: 'tick' } as EngineEvent, nowMs: ts + 30_000 }));
+    const ticks = minutes(quiet.from, quiet.to).map((ts) => ({ event: { kind: 'tick' } satisfies EngineEvent, nowMs: ts + 30_000 }));
     const events = [...live(readings)].sort((x, y) => x.nowMs - y.nowMs);
     const all = [...events.filter((e) => e.nowMs < quiet.from), ...ticks, ...events.filter((e) => e.nowMs >= quiet.from)];
     const r = run(all, rules);
@@ -335,7 +335,7 @@ describe('late and out-of-order readings', () => {
     const first = run(live(before), rules);
     expect(first.state.level).toBe('warning');
     const batch = run(
-      backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
+      backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to }, nowMs: gap.to })),
       rules,
       first.state,
     );
@@ -356,7 +356,7 @@ describe('late and out-of-order readings', () => {
     const backfill = night.filter((r) => r.ts >= gap.from && r.ts < gap.to - 20 * MIN);
     const first = run(live(before), rules);
     const batch = run(
-      backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
+      backfill.map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to }, nowMs: gap.to })),
       rules,
       first.state,
     );
@@ -389,7 +389,7 @@ describe('late and out-of-order readings', () => {
       ...live(night.filter((r) => r.ts < gap.from)),
       ...night
         .filter((r) => r.ts >= gap.from && r.ts < gap.to)
-        .map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } as EngineEvent, nowMs: gap.to })),
+        .map((reading) => ({ event: { kind: 'reading', reading, receivedAtMs: gap.to } satisfies EngineEvent, nowMs: gap.to })),
       ...live(night.filter((r) => r.ts >= gap.to)),
     ];
     const plain = run(events, rules);

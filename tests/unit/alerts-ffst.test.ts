@@ -110,7 +110,12 @@ describe('nightFeatures', () => {
       ),
     ).toBeNull();
     const dry = nightFeatures(
-      readings.map(({ rhPct: _rh, windMs: _w, ...r }) => r),
+      readings.map((reading) => {
+        const r = { ...reading };
+        delete r.rhPct;
+        delete r.windMs;
+        return r;
+      }),
       sunset,
       sunrise,
     );

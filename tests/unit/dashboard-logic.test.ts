@@ -94,7 +94,10 @@ describe('DashboardEvents', () => {
     const h = hub(0);
     const seen: DashboardEvent[] = [];
     h.events.subscribe((e) => seen.push(e));
-    for (let i = 0; i < 5; i += 1) (h.station('ld-a'), h.station('ld-b'));
+    for (let i = 0; i < 5; i += 1) {
+      h.station('ld-a');
+      h.station('ld-b');
+    }
     await nextMacrotask();
     expect(seen.map((e) => [e.event, e.data.id])).toEqual([
       ['station', 'ld-a'],

@@ -1,7 +1,7 @@
 import type { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
-import { configTopic } from '../contracts/index.js';
-import type { ConfigPublisher } from '../server/alerts/frost-engine.js';
+import { configTopic } from '../../contracts/index.js';
+import type { ConfigPublisher } from './frost-engine.js';
 
 /** Retained station config through the in-process broker (frostwatch up). */
 export function brokerConfigPublisher(broker: Aedes): ConfigPublisher {

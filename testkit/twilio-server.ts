@@ -9,15 +9,15 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import twilio from 'twilio';
-import { systemClock } from '../../contracts/index.js';
-import { type Draw, drawFor } from '../../firmware-sim/random.js';
-import { registerErrorHandlers } from '../../server/http-errors.js';
-import { findFreePort } from '../../server/influx/free-port.js';
-import type { OutboxInsert } from '../../server/notify/outbox.js';
-import { createNotifier, type Notifier, type NotifierOptions } from '../../server/notify/sender.js';
-import { createTwilioSender } from '../../server/notify/twilio-client.js';
-import { openDatabase, type Db } from '../../server/registry/db.js';
-import { twilioRoutes } from '../../server/routes/twilio.js';
+import { systemClock } from '../contracts/index.js';
+import { type Draw, drawFor } from '../firmware-sim/random.js';
+import { registerErrorHandlers } from '../server/http-errors.js';
+import { findFreePort } from '../server/influx/free-port.js';
+import type { OutboxInsert } from '../server/notify/outbox.js';
+import { createNotifier, type Notifier, type NotifierOptions } from '../server/notify/sender.js';
+import { createTwilioSender } from '../server/notify/twilio-client.js';
+import { openDatabase, type Db } from '../server/registry/db.js';
+import { twilioRoutes } from '../server/routes/twilio.js';
 
 /**
  * The project's only stand-in: a Twilio-compatible REST server on 127.0.0.1 that the real `twilio`
@@ -63,7 +63,7 @@ export interface CallbackResult {
 
 export interface SignOptions {
   /** 'valid' (default), 'none' (no header), or a literal header value. */
-  signature?: 'valid' | 'none' | string;
+  signature?: string;
   /** Sign this URL instead of the one posted to (a signature for another URL). */
   signedUrl?: string;
   /** Sign with another auth token. */
@@ -220,10 +220,14 @@ export class TwilioTestServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/.exec((req.url ?? '').split('?')[0] ?? '');
-    if (req.method !== 'POST' || match === null)
-      return json(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
-    if (!this.#authorized(req) || match[1] !== this.accountSid)
-      return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+    if (req.method !== 'POST' || match === null) {
+      json(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+      return;
+    }
+    if (!this.#authorized(req) || match[1] !== this.accountSid) {
+      json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+      return;
+    }
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     const kind = match[2] === 'Messages' ? 'message' : 'call';
     const fault = this.#takeFault();
@@ -241,9 +245,14 @@ export class TwilioTestServer {
     };
     this.requests.push(record);
     if (fault === 'hang') return;
-    if (fault === 'accept-late') return this.#answerLate(record, res);
-    if (fault !== undefined)
-      return json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
+    if (fault === 'accept-late') {
+      this.#answerLate(record, res);
+      return;
+    }
+    if (fault !== undefined) {
+      json(res, fault, { code: fault === 400 ? 21211 : fault === 429 ? 20429 : 20500, message: `injected ${fault}`, status: fault });
+      return;
+    }
     record.sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
     await this.onAccept?.(record);
     json(res, 201, this.#resource(record));

@@ -1,0 +1,93 @@
+// ESLint: typescript-eslint's strictest type-checked set, and the arrows between folders (docs/architecture.md).
+import tseslint from 'typescript-eslint';
+
+/** Folders of this repository, and which of them each may import (contracts ← everything; cli is the composition root). */
+const FOLDERS = ['contracts', 'alerts', 'gateway', 'firmware-sim', 'server', 'backtest', 'cli', 'bench', 'tests', 'testkit', 'scripts'];
+const MAY_IMPORT = {
+  contracts: [],
+  alerts: ['contracts'],
+  gateway: ['contracts'],
+  'firmware-sim': ['contracts'],
+  server: ['contracts', 'alerts'],
+  backtest: ['contracts', 'alerts'],
+  cli: ['contracts', 'alerts', 'gateway', 'firmware-sim', 'server', 'backtest'],
+  testkit: ['contracts', 'firmware-sim', 'server'],
+  bench: ['contracts', 'alerts', 'gateway', 'firmware-sim', 'server', 'testkit'],
+  scripts: ['contracts', 'alerts', 'backtest'],
+  tests: FOLDERS.filter((f) => f !== 'bench' && f !== 'scripts'),
+};
+
+/** One `no-restricted-imports` block per folder: a relative import that reaches a folder it may not use is an error. */
+const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => ({
+          group: [`../**/${f}/**`, `../${f}/**`],
+          message: `${folder}/ may not import ${f}/ (docs/architecture.md: dependencies point one way)`,
+        })),
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'dashboard/**',
+      'scripts/real-nights/**',
+      'vitest.config.ts',
+      'eslint.config.js',
+      'bench/results/**',
+    ],
+  },
+  ...tseslint.configs.strictTypeChecked,
+  { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } } },
+  {
+    rules: {
+      // Numbers and booleans read naturally in messages and logs; objects and nullables still need a decision.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // `(x) => void f(x)` style shorthands are clear; a void value used anywhere else is still an error.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+  ...boundaries,
+  // Inside server/, only the app and the routes know the routes: services never import an HTTP layer.
+  {
+    files: ['server/**/*.ts'],
+    ignores: ['server/app.ts', 'server/routes/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../**/cli/**',
+                '../cli/**',
+                '../**/bench/**',
+                '../**/tests/**',
+                '../**/testkit/**',
+                '../**/gateway/**',
+                '../**/backtest/**',
+                '../**/firmware-sim/**',
+              ],
+              message: 'server/ may import contracts/ and alerts/ only',
+            },
+            { group: ['./routes/**', '../routes/**'], message: 'services do not import routes: routes import services' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A test asserts that a value is there before it reads it; `!` after that is the test's own claim.
+    files: ['tests/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);
