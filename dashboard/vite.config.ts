@@ -20,9 +20,9 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': { target: 'http://127.0.0.1:3000', changeOrigin: false },
-      '/docs': 'http://127.0.0.1:3000',
-      '/health': 'http://127.0.0.1:3000',
+      '/api': { target: 'http://127.0.0.1:8080', changeOrigin: false },
+      '/docs': 'http://127.0.0.1:8080',
+      '/health': 'http://127.0.0.1:8080',
     },
   },
 });

@@ -50,10 +50,6 @@ function onUnauthorized(): void {
   unauthorizedListener();
 }
 
-export const getMe = (): Promise<Me> => api<Me>('GET', '/api/me');
-export const signIn = (username: string, password: string): Promise<Me> => api<Me>('POST', '/api/session', { username, password });
-export const signOut = (): Promise<unknown> => api('DELETE', '/api/session');
-
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   if (error instanceof Error) return error.message;

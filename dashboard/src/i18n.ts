@@ -1,4 +1,5 @@
 import { createContext } from 'preact';
+import { farmTimeZone } from './time-zone.js';
 import { useContext } from 'preact/hooks';
 
 export type Lang = 'vi' | 'en';
@@ -270,13 +271,13 @@ export const I18n = createContext<{ lang: Lang; t: T }>({ lang: 'vi', t: makeT('
 export const useT = (): T => useContext(I18n).t;
 export const useLang = (): Lang => useContext(I18n).lang;
 
-/** Dates shown in Asia/Ho_Chi_Minh: the stations' clock, wherever the officer's phone thinks it is. */
+/** Dates shown in the farms' time zone (time-zone.ts): the stations' clock, wherever the officer's phone thinks it is. */
 export function fmtTime(iso: string | number | null, lang: Lang, withDate = true): string {
   if (iso === null) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '—';
   return date.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {
-    timeZone: 'Asia/Ho_Chi_Minh',
+    timeZone: farmTimeZone(),
     hour: '2-digit',
     minute: '2-digit',
     ...(withDate ? { day: '2-digit', month: '2-digit' } : {}),

@@ -1,7 +1,10 @@
+import './zod-config.js';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Me } from '../../contracts/dashboard.js';
-import { getMe, setUnauthorizedListener, signOut } from './api.js';
+import { setUnauthorizedListener } from './api.js';
+import { endpoints } from './endpoints.js';
+import { setFarmTimeZone } from './time-zone.js';
 import { I18n, type Lang, loadLang, makeT, saveLang } from './i18n.js';
 import { AlertsPage } from './pages/alerts.js';
 import { AuditPage } from './pages/audit.js';
@@ -42,12 +45,24 @@ function App() {
   }, [lang]);
   useEffect(() => {
     setUnauthorizedListener(() => setMe(null));
-    getMe().then(setMe, () => setMe(null));
+    endpoints.me().then(setMe, () => setMe(null));
   }, []);
+  // The farms' time zone, once signed in: pages drawn before it arrives are drawn again in it.
+  const [, setZone] = useState<string | null>(null);
+  useEffect(() => {
+    if (!me) return;
+    endpoints.uiConfig().then(
+      (config) => {
+        setFarmTimeZone(config.timeZone);
+        setZone(config.timeZone);
+      },
+      () => undefined, // keep the default zone; the pages still work
+    );
+  }, [me]);
 
   const page = route[0] ?? 'overview';
   const logout = async (): Promise<void> => {
-    await signOut().catch(() => undefined);
+    await endpoints.signOut().catch(() => undefined);
     setMe(null);
   };
   const langToggle = (

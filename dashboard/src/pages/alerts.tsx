@@ -1,26 +1,18 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Alert, AlertStatus, Delivery, Unreached } from '../../../contracts/alerts.js';
+import { useState } from 'preact/hooks';
+import type { Alert, AlertStatus } from '../../../contracts/alerts.js';
 import type { Me } from '../../../contracts/dashboard.js';
-import { api, canWrite, errorText } from '../api.js';
+import { canWrite, errorText } from '../api.js';
+import { endpoints } from '../endpoints.js';
+import { useApi } from '../use-api.js';
 import { fmtTime, useLang, useT } from '../i18n.js';
 import { useLiveEvents } from '../live.js';
 
-type AlertDetail = Alert & { deliveries?: Delivery[] };
 const TABS: AlertStatus[] = ['active', 'acknowledged', 'cleared'];
 
 export function AlertsPage({ me }: { me: Me }) {
   const t = useT();
   const [tab, setTab] = useState<AlertStatus>('active');
-  const [alerts, setAlerts] = useState<Alert[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const reload = useCallback(() => {
-    api<Alert[]>('GET', `/api/alerts?status=${tab}`).then(setAlerts, (e) => setError(errorText(e)));
-  }, [tab]);
-  useEffect(() => {
-    setAlerts(null);
-    reload();
-  }, [reload]);
+  const { data: alerts, error, reload } = useApi(() => endpoints.alerts(tab), [tab]);
   useLiveEvents({ alert: reload });
 
   return (
@@ -69,7 +61,7 @@ function AlertRow({ alert, me, onChanged }: { alert: Alert; me: Me; onChanged: (
 
   const ack = async (): Promise<void> => {
     try {
-      await api('POST', `/api/alerts/${alert.id}/ack`, {});
+      await endpoints.acknowledge(alert.id);
       onChanged();
     } catch (e) {
       setError(errorText(e));
@@ -106,11 +98,7 @@ function AlertRow({ alert, me, onChanged }: { alert: Alert; me: Me; onChanged: (
 function AlertDetailView({ id }: { id: number }) {
   const t = useT();
   const lang = useLang();
-  const [detail, setDetail] = useState<AlertDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api<AlertDetail>('GET', `/api/alerts/${id}`).then(setDetail, (e) => setError(errorText(e)));
-  }, [id]);
+  const { data: detail, error } = useApi(() => endpoints.alert(id), [id]);
   if (error) return <p class="error">{error}</p>;
   if (!detail) return <p>{t('loading')}</p>;
   return (
@@ -158,11 +146,7 @@ function AlertDetailView({ id }: { id: number }) {
 function UnreachedList() {
   const t = useT();
   const lang = useLang();
-  const [rows, setRows] = useState<Unreached[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api<Unreached[]>('GET', '/api/alerts/unreached?hours=18').then(setRows, (e) => setError(errorText(e)));
-  }, []);
+  const { data: rows, error } = useApi(() => endpoints.unreached(18), []);
   return (
     <section class="card" data-testid="unreached">
       <h2>{t('unreached')}</h2>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { AuditEntry, AuditPage as Page } from '../../../contracts/audit.js';
-import { api, errorText } from '../api.js';
+import type { AuditEntry } from '../../../contracts/audit.js';
+import { errorText } from '../api.js';
+import { endpoints } from '../endpoints.js';
 import { fmtTime, useLang, useT } from '../i18n.js';
 
 /** The audit log, read-only, for admins (GET /api/audit is admin only): who did what, newest first. */
@@ -12,7 +13,7 @@ export function AuditPage() {
   const [error, setError] = useState<string | null>(null);
 
   const load = (before: number | null): void => {
-    api<Page>('GET', `/api/audit?limit=100${before === null ? '' : `&before=${before}`}`).then(
+    endpoints.audit(before).then(
       (page) => {
         setEntries((shown) => (before === null ? page.entries : [...shown, ...page.entries]));
         setNext(page.nextBefore);

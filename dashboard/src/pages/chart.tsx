@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { farmTimeZone } from '../time-zone.js';
 import type { Chart } from '../../../contracts/dashboard.js';
 import type { T } from '../i18n.js';
 
@@ -13,7 +14,7 @@ const COLORS = { air: '#1d4e89', dew: '#2e9d4f', leaf: '#8e44ad', forecast: '#d7
 const THRESHOLD_COLORS = { watchC: '#e8c31c', warningC: '#f07f16', severeC: '#d7263d' } as const;
 
 /** Station time: the axis reads the same in Đà Lạt and on a visitor's laptop. */
-const tzDate = (ts: number): Date => uPlot.tzDate(new Date(ts * 1e3), 'Asia/Ho_Chi_Minh');
+const tzDate = (ts: number): Date => uPlot.tzDate(new Date(ts * 1e3), farmTimeZone());
 
 export function buildData(chart: Chart): uPlot.AlignedData {
   const observed: uPlot.AlignedData = [chart.x, chart.airTempC, chart.dewPointC, chart.leafEstC];
@@ -56,8 +57,8 @@ function timeLabels(splits: number[]): string[] {
   const span = (splits.at(-1) ?? 0) - (splits[0] ?? 0);
   const opts: Intl.DateTimeFormatOptions =
     span > 2 * 86_400
-      ? { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit' }
-      : { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+      ? { timeZone: farmTimeZone(), day: '2-digit', month: '2-digit' }
+      : { timeZone: farmTimeZone(), hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
   return splits.map((v) => new Date(v * 1000).toLocaleString('en-GB', opts));
 }
 

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Me } from '../../../contracts/dashboard.js';
-import { errorText, signIn } from '../api.js';
+import { errorText } from '../api.js';
+import { endpoints } from '../endpoints.js';
 import { useT } from '../i18n.js';
 
 export function LoginPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
@@ -15,7 +16,7 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(await signIn(username.trim(), password));
+      onSignedIn(await endpoints.signIn(username.trim(), password));
     } catch (err) {
       setError(`${t('signInFailed')}: ${errorText(err)}`);
     } finally {

@@ -1,20 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { StationOverview } from '../../../contracts/dashboard.js';
-import { api, errorText } from '../api.js';
+import { byRisk, type StationOverview } from '../../../contracts/dashboard.js';
+import { errorText } from '../api.js';
+import { endpoints } from '../endpoints.js';
 import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
 import { SHADE_COLOR, shadeOf } from '../levels.js';
 import { useLiveEvents } from '../live.js';
 import { StationMap } from './station-map.js';
 
-/** Worst first: the server's risk score, then the colder forecast. */
-export function byRisk(a: StationOverview, b: StationOverview): number {
-  return b.risk - a.risk || (a.forecastMinC ?? 99) - (b.forecastMinC ?? 99) || a.id.localeCompare(b.id);
-}
-
 async function loadTileUrl(): Promise<string | null> {
   try {
-    const config = await api<{ tileUrl?: string | null }>('GET', '/api/ui-config');
-    return config.tileUrl ?? null;
+    const config = await endpoints.uiConfig();
+    return config.tileUrl;
   } catch {
     return null; // no endpoint, no tiles: the map still places the stations
   }
@@ -27,12 +23,16 @@ export function OverviewPage() {
   const [tileUrl, setTileUrl] = useState<string | null | undefined>(undefined);
 
   // Rows pushed while a snapshot is in flight are newer than it: they win when it lands.
+  // Only the newest snapshot may land: an older one answering late would roll the rows back.
   const pushedDuringLoad = useRef<Map<string, StationOverview> | null>(null);
+  const latest = useRef(0);
   const reload = useCallback(() => {
     const pushed = new Map<string, StationOverview>();
     pushedDuringLoad.current = pushed;
-    api<StationOverview[]>('GET', '/api/overview').then(
+    const seq = ++latest.current;
+    endpoints.overview().then(
       (snapshot) => {
+        if (seq !== latest.current) return;
         if (pushedDuringLoad.current === pushed) pushedDuringLoad.current = null;
         setRows([...snapshot.filter((r) => !pushed.has(r.id)), ...pushed.values()]);
         setError(null);

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import type { ContactRole, Farmer, FarmerImportReport } from '../../../contracts/people.js';
-import { api } from '../api.js';
+import type { ContactRole, FarmerImportReport, Language } from '../../../contracts/people.js';
+import { endpoints } from '../endpoints.js';
 import { Field, FormError, useAction, val } from '../forms.js';
 import { useT } from '../i18n.js';
 import { useList } from './registry.js';
@@ -14,7 +14,7 @@ const ROLES: ContactRole[] = ['household', 'village_head', 'officer'];
 
 export function FarmersPanel({ admin }: { admin: boolean }) {
   const t = useT();
-  const { rows, error, reload } = useList<Farmer>('/api/farmers');
+  const { rows, error, reload } = useList(endpoints.farmers);
   return (
     <div>
       {admin && <FarmerForm onCreated={reload} />}
@@ -66,7 +66,7 @@ function FarmerForm({ onCreated }: { onCreated: () => void }) {
     const body = {
       name: val(form, 'name'),
       phone: val(form, 'phone'),
-      language: val(form, 'language'),
+      language: val(form, 'language') as Language, // one of the select's options; the server checks it again
       diacritics,
       ...(commune === '' ? {} : { commune }),
       stationIds: val(form, 'stationIds')
@@ -76,7 +76,7 @@ function FarmerForm({ onCreated }: { onCreated: () => void }) {
     };
     if (
       await action.run(async () => {
-        await api('POST', '/api/farmers', body);
+        await endpoints.addFarmer(body);
       })
     ) {
       form.reset();
@@ -151,7 +151,7 @@ function CsvImport({ onImported }: { onImported: () => void }) {
     const file = input?.files?.[0];
     if (!file) return;
     const text = await file.text();
-    const ok = await action.run(async () => setReport(await api<FarmerImportReport>('POST', '/api/farmers/import', text, 'text/csv')));
+    const ok = await action.run(async () => setReport(await endpoints.importFarmers(text)));
     if (ok) onImported();
   };
 

@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Station, StationCredentials } from '../../../contracts/api.js';
+import { useState } from 'preact/hooks';
+import type { Crop, StationCredentials } from '../../../contracts/api.js';
 import type { Me } from '../../../contracts/dashboard.js';
-import type { CommuneStation, Officer } from '../../../contracts/people.js';
-import { api, errorText, isAdmin } from '../api.js';
+import type { Language } from '../../../contracts/people.js';
+import { isAdmin } from '../api.js';
+import { endpoints } from '../endpoints.js';
+import { useApi } from '../use-api.js';
 import { Field, FormError, num, useAction, val } from '../forms.js';
 import { type Key, useT } from '../i18n.js';
 import { FarmersPanel } from './registry-farmers.js';
@@ -10,15 +12,10 @@ import { FarmersPanel } from './registry-farmers.js';
 type Tab = 'stations' | 'farmers' | 'officers' | 'communeStations';
 const TABS: Tab[] = ['stations', 'farmers', 'officers', 'communeStations'];
 
-/** Loads a list and offers a reload after a create. */
-export function useList<T>(path: string): { rows: T[] | null; error: string | null; reload: () => void } {
-  const [rows, setRows] = useState<T[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const reload = useCallback(() => {
-    api<T[]>('GET', path).then(setRows, (e) => setError(errorText(e)));
-  }, [path]);
-  useEffect(reload, [reload]);
-  return { rows, error, reload };
+/** Loads a list and offers a reload after a create (the newest answer wins: use-api.ts). */
+export function useList<T>(load: () => Promise<T[]>): { rows: T[] | null; error: string | null; reload: () => void } {
+  const { data, error, reload } = useApi(load, [], false);
+  return { rows: data, error, reload };
 }
 
 export function RegistryPage({ me }: { me: Me }) {
@@ -57,7 +54,7 @@ export function RegistryPage({ me }: { me: Me }) {
 
 function StationsPanel({ admin }: { admin: boolean }) {
   const t = useT();
-  const { rows, error, reload } = useList<Station>('/api/stations');
+  const { rows, error, reload } = useList(endpoints.stations);
   const action = useAction();
   const [creds, setCreds] = useState<StationCredentials | null>(null);
 
@@ -71,9 +68,9 @@ function StationsPanel({ admin }: { admin: boolean }) {
       lat: num(form, 'lat'),
       lon: num(form, 'lon'),
       elevationM: num(form, 'elevationM'),
-      crop: val(form, 'crop'),
+      crop: val(form, 'crop') as Crop, // one of the select's options; the server checks it again
     };
-    const ok = await action.run(async () => setCreds(await api<StationCredentials>('POST', '/api/stations', body)));
+    const ok = await action.run(async () => setCreds(await endpoints.addStation(body)));
     if (ok) {
       form.reset();
       reload();
@@ -185,15 +182,15 @@ function TokenDialog({ creds, onClose }: { creds: StationCredentials; onClose: (
 
 function OfficersPanel({ admin }: { admin: boolean }) {
   const t = useT();
-  const { rows, error, reload } = useList<Officer>('/api/officers');
+  const { rows, error, reload } = useList(endpoints.officers);
   const action = useAction();
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const body = { name: val(form, 'name'), phone: val(form, 'phone'), language: val(form, 'language') };
+    const body = { name: val(form, 'name'), phone: val(form, 'phone'), language: val(form, 'language') as Language };
     if (
       await action.run(async () => {
-        await api('POST', '/api/officers', body);
+        await endpoints.addOfficer(body);
       })
     ) {
       form.reset();
@@ -247,7 +244,7 @@ function OfficersPanel({ admin }: { admin: boolean }) {
 
 function CommunesPanel({ admin }: { admin: boolean }) {
   const t = useT();
-  const { rows, error, reload } = useList<CommuneStation>('/api/communes');
+  const { rows, error, reload } = useList(endpoints.communes);
   const action = useAction();
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -256,7 +253,7 @@ function CommunesPanel({ admin }: { admin: boolean }) {
     const offset = val(form, 'offsetC');
     const body = { stationId: val(form, 'stationId'), offsetC: offset === '' ? 0 : Number(offset) };
     const ok = await action.run(async () => {
-      await api('PUT', `/api/communes/${encodeURIComponent(commune)}/station`, body);
+      await endpoints.setCommuneStation(commune, body);
     });
     if (ok) {
       form.reset();

@@ -1,13 +1,22 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { NightReportRow, Report } from '../../../contracts/dashboard.js';
-import { api, errorText } from '../api.js';
+import { useState } from 'preact/hooks';
+import type { NightReportRow } from '../../../contracts/dashboard.js';
+import { endpoints, type ReportQuery } from '../endpoints.js';
+import { farmTimeZone } from '../time-zone.js';
+import { useApi } from '../use-api.js';
 import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
 
 type Kind = 'night' | 'season';
+const LEVELS = ['none', 'watch', 'warning', 'severe'] as const;
+
+/** The level in the officer's language ("nguy hiểm", not "severe"); an unknown one as the server sent it. */
+function levelText(level: string, t: (key: (typeof LEVELS)[number]) => string): string {
+  const known = LEVELS.find((l) => l === level);
+  return known === undefined ? level : t(known);
+}
 
 /** Today's date in station time, as YYYY-MM-DD (sv-SE formats dates that way). */
 function today(offsetDays = 0): string {
-  return new Date(Date.now() + offsetDays * 86_400_000).toLocaleDateString('sv-SE', { timeZone: 'Asia/Ho_Chi_Minh' });
+  return new Date(Date.now() + offsetDays * 86_400_000).toLocaleDateString('sv-SE', { timeZone: farmTimeZone() });
 }
 
 export function ReportsPage() {
@@ -16,28 +25,9 @@ export function ReportsPage() {
   const [date, setDate] = useState(today());
   const [from, setFrom] = useState(today(-60));
   const [to, setTo] = useState(today());
-  const [report, setReport] = useState<Report | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const query = kind === 'night' ? `/api/reports/night?date=${date}` : `/api/reports/season?from=${from}&to=${to}`;
-  useEffect(() => {
-    let current = true;
-    setError(null);
-    api<Report>('GET', query).then(
-      (r) => {
-        if (current) setReport(r);
-      },
-      (e) => {
-        if (current) {
-          setReport(null);
-          setError(errorText(e));
-        }
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [query]);
+  const request: ReportQuery = kind === 'night' ? { kind, date } : { kind, from, to };
+  const query = endpoints.reportPath(request);
+  const { data: report, error } = useApi(() => endpoints.report(request), [query]);
 
   return (
     <section class="report">
@@ -163,7 +153,7 @@ function ReportTable({ rows }: { rows: NightReportRow[] }) {
               <td>{r.hoursBelow2C.toFixed(1)}</td>
               <td>{r.hoursBelow0C.toFixed(1)}</td>
               <td>{r.hoursBelowMinus2C.toFixed(1)}</td>
-              <td>{r.highestLevel}</td>
+              <td>{levelText(r.highestLevel, t)}</td>
               <td>{r.messagesSent}</td>
               <td>
                 {pct(r.reachRate)} ({r.reached}/{r.recipients})

@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { Chart, ChartRange } from '../../../contracts/dashboard.js';
-import { api, errorText } from '../api.js';
+import { useState } from 'preact/hooks';
+import type { ChartRange } from '../../../contracts/dashboard.js';
+import { endpoints } from '../endpoints.js';
+import { useApi } from '../use-api.js';
 import { type Key, fmtTime, useLang, useT } from '../i18n.js';
 import { ChartView } from './chart.js';
 
@@ -15,24 +16,8 @@ export function StationPage({ id }: { id: string }) {
   const t = useT();
   const lang = useLang();
   const [range, setRange] = useState<ChartRange>('night');
-  const [chart, setChart] = useState<Chart | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let current = true;
-    setError(null);
-    api<Chart>('GET', `/api/stations/${encodeURIComponent(id)}/chart?range=${range}`).then(
-      (c) => {
-        if (current) setChart(c);
-      },
-      (e) => {
-        if (current) setError(errorText(e));
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [id, range]);
+  // A new range keeps the old chart on screen until the new one comes; another station starts blank.
+  const { data: chart, error } = useApi(() => endpoints.chart(id, range), [id, range], false);
 
   return (
     <section>

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { AlertSchema, DeliverySchema, UnreachedSchema, type AlertStatus } from '../../contracts/alerts.js';
+import { StationCreateSchema, StationCredentialsSchema, StationSchema } from '../../contracts/api.js';
+import { AuditPageSchema } from '../../contracts/audit.js';
+import { ChartSchema, MeSchema, ReportSchema, StationOverviewSchema, UiConfigSchema, type ChartRange } from '../../contracts/dashboard.js';
+import {
+  CommuneStationSchema,
+  CommuneStationSetSchema,
+  FarmerCreateSchema,
+  FarmerImportReportSchema,
+  FarmerSchema,
+  OfficerCreateSchema,
+  OfficerSchema,
+} from '../../contracts/people.js';
+import { api, ApiError } from './api.js';
+
+/**
+ * Every path of the API the dashboard uses, in one place, each with the contract schema its answer must match. An
+ * answer that does not match (a server of another version, a proxy's error page) is an error the page shows, never
+ * data the page draws.
+ */
+
+async function checked<S extends z.ZodType>(
+  schema: S,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType?: string,
+): Promise<z.infer<S>> {
+  const json = await api<unknown>(method, path, body, contentType);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new ApiError(502, 'bad_response', `unexpected answer from ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+const AlertDetailSchema = AlertSchema.extend({ deliveries: z.array(DeliverySchema).optional() });
+export type AlertDetail = z.infer<typeof AlertDetailSchema>;
+const enc = encodeURIComponent;
+export type ReportQuery = { kind: 'night'; date: string } | { kind: 'season'; from: string; to: string };
+/** Request bodies as the page builds them: the schema's input (defaults not yet applied). */
+type StationCreate = z.input<typeof StationCreateSchema>;
+type FarmerCreate = z.input<typeof FarmerCreateSchema>;
+type OfficerCreate = z.input<typeof OfficerCreateSchema>;
+type CommuneStationSet = z.input<typeof CommuneStationSetSchema>;
+
+/** A night's or a season's report (the CSV link adds `&format=csv`). */
+function reportPath(r: ReportQuery): string {
+  return r.kind === 'night' ? `/api/reports/night?date=${enc(r.date)}` : `/api/reports/season?from=${enc(r.from)}&to=${enc(r.to)}`;
+}
+
+export const endpoints = {
+  me: () => checked(MeSchema, 'GET', '/api/me'),
+  signIn: (username: string, password: string) => checked(MeSchema, 'POST', '/api/session', { username, password }),
+  signOut: () => api<unknown>('DELETE', '/api/session'),
+  uiConfig: () => checked(UiConfigSchema, 'GET', '/api/ui-config'),
+  overview: () => checked(z.array(StationOverviewSchema), 'GET', '/api/overview'),
+  chart: (id: string, range: ChartRange) => checked(ChartSchema, 'GET', `/api/stations/${enc(id)}/chart?range=${range}`),
+  alerts: (status: AlertStatus) => checked(z.array(AlertSchema), 'GET', `/api/alerts?status=${status}`),
+  alert: (id: number) => checked(AlertDetailSchema, 'GET', `/api/alerts/${id}`),
+  acknowledge: (id: number) => api<unknown>('POST', `/api/alerts/${id}/ack`, {}),
+  unreached: (hours: number) => checked(z.array(UnreachedSchema), 'GET', `/api/alerts/unreached?hours=${hours}`),
+  reportPath,
+  report: (r: ReportQuery) => checked(ReportSchema, 'GET', reportPath(r)),
+  audit: (before: number | null) => checked(AuditPageSchema, 'GET', `/api/audit?limit=100${before === null ? '' : `&before=${before}`}`),
+  stations: () => checked(z.array(StationSchema), 'GET', '/api/stations'),
+  addStation: (body: StationCreate) => checked(StationCredentialsSchema, 'POST', '/api/stations', body),
+  farmers: () => checked(z.array(FarmerSchema), 'GET', '/api/farmers'),
+  addFarmer: (body: FarmerCreate) => api<unknown>('POST', '/api/farmers', body),
+  importFarmers: (csv: string) => checked(FarmerImportReportSchema, 'POST', '/api/farmers/import', csv, 'text/csv'),
+  officers: () => checked(z.array(OfficerSchema), 'GET', '/api/officers'),
+  addOfficer: (body: OfficerCreate) => api<unknown>('POST', '/api/officers', body),
+  communes: () => checked(z.array(CommuneStationSchema), 'GET', '/api/communes'),
+  setCommuneStation: (commune: string, body: CommuneStationSet) => api<unknown>('PUT', `/api/communes/${enc(commune)}/station`, body),
+};

@@ -1,0 +1,49 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { errorText } from './api.js';
+
+export interface ApiState<T> {
+  data: T | null;
+  error: string | null;
+  /** Load again (a live event, a saved form); the answer replaces the data when it comes. */
+  reload: () => void;
+}
+
+/**
+ * Load `load()` when the page shows, whenever `deps` change, and on `reload()`. Only the newest request may set the
+ * state: an answer that arrives after a newer request was made (a tab switched, a range changed, a reload) is dropped,
+ * so a slow answer never overwrites a fresh one, and nothing is set after the page is gone. With `clearOnChange` the
+ * old data disappear while new `deps` load (a different station); otherwise they stay until the answer (a reload).
+ */
+export function useApi<T>(load: () => Promise<T>, deps: readonly unknown[], clearOnChange = true): ApiState<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const latest = useRef(0);
+  // `load` is a fresh closure on every render; the request it makes is decided by the caller's `deps`.
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  const run = useCallback(() => {
+    const seq = ++latest.current;
+    loadRef.current().then(
+      (value) => {
+        if (seq !== latest.current) return;
+        setData(value);
+        setError(null);
+      },
+      (e: unknown) => {
+        if (seq === latest.current) setError(errorText(e));
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    if (clearOnChange) setData(null);
+    setError(null);
+    run();
+    return () => {
+      latest.current += 1; // the page or its deps are gone: whatever answers now is stale
+    };
+  }, deps);
+
+  return { data, error, reload: run };
+}
