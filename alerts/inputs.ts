@@ -11,7 +11,7 @@ import { fitValidAir, validMedian } from './window-stats.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-/** DESIGN.md: decisions rest on 5-minute medians. */
+/** docs/frost-model.md: decisions rest on 5-minute medians. */
 export const MEDIAN_WINDOW_MS = 5 * MINUTE_MS;
 /** A trend needs readings over at least half its window. */
 const MIN_TREND_SPAN_FRACTION = 0.5;

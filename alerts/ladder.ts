@@ -6,7 +6,7 @@ import type { Rules } from './rules.js';
 import type { LadderLevel, StationRuleState } from './types.js';
 
 /**
- * The warning ladder (DESIGN.md "Frost science"): which level the data supports now, how long it has held, and
+ * The warning ladder (docs/frost-model.md): which level the data supports now, how long it has held, and
  * the moves up. During a night the ladder only climbs (de-escalation is never notified — a farmer told to cover
  * trees is not told to uncover them at midnight); it ends with an explicit all-clear.
  */

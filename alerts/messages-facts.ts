@@ -15,7 +15,7 @@ export const MAX_SEGMENTS: Record<ComposedSms['encoding'], number> = { 'UCS-2': 
 
 /**
  * Air temperature (°C, at the farm) by which the protective work should be done. With the default leaf offset of
- * 3 °C (DESIGN.md, leaves ~2–4 °C colder than air on radiative nights): air 3 °C ≈ leaf 0 °C, ice starts to form;
+ * 3 °C (docs/frost-model.md, leaves ~2–4 °C colder than air on radiative nights): air 3 °C ≈ leaf 0 °C, ice starts to form;
  * air 1 °C ≈ leaf −2 °C, where arabica leaf damage starts (SBICafé field study; Caramori et al. 2001).
  */
 export const DEFAULT_ACT_BY_AIR_C = { warning: 3, severe: 1 } as const;

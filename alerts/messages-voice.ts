@@ -9,7 +9,7 @@ import {
 import { clockParts, stripDiacritics } from './messages-format.js';
 
 /**
- * What a warning call says (TwiML `<Say>`), ending with the keypress that acknowledges it (DESIGN.md: Twilio has
+ * What a warning call says (TwiML `<Say>`), ending with the keypress that acknowledges it (docs/operations.md: Twilio has
  * no two-way SMS in Vietnam, so acknowledgement goes by voice). Written for the ear: numbers and times in words
  * a speech engine reads naturally ("âm 1 phẩy 5 độ C", "2 giờ 10"), no symbols.
  */

@@ -13,7 +13,7 @@ export interface Nowcast {
 }
 
 /**
- * Nowcast of the night's minimum (DESIGN.md): fit T = α + β·√t (t hours since sunset — the FFST shape) to the valid
+ * Nowcast of the night's minimum (docs/frost-model.md): fit T = α + β·√t (t hours since sunset — the FFST shape) to the valid
  * readings of the last 60–120 min, extrapolate to sunrise, and floor at dew point − `floorBelowDewC`: once the air
  * reaches saturation, dew or hoar frost releases latent heat and the fall slows (FAO FFST ch. 5).
  * Null before the window spans `minSpanMs` of night. `window` is the engine's (sorted by ts, QC flags on each sample;

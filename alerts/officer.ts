@@ -4,7 +4,7 @@ import { upperBound } from './window.js';
 
 /**
  * Station health for officers: offline (from the readings' own time line and from ticks — the MQTT will message
- * is not relied upon, DESIGN.md), sensor fault (QC), low battery. Each alert is raised once and cleared once.
+ * is not relied upon, docs/frost-model.md), sensor fault (QC), low battery. Each alert is raised once and cleared once.
  */
 
 const MINUTE_MS = 60_000;

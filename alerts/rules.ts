@@ -76,7 +76,7 @@ export type RuleOverrides = Partial<Omit<Rules, 'qc' | 'crop' | 'cropShiftC'>> &
  * How much warmer the ladder triggers for each crop.
  * - arabica: the reference; leaf damage from −2 °C, general −3 °C, lethal −4 °C (SBICafé field study; IAPAR;
  *   Caramori et al. 2001), i.e. about 0 °C at screen height with the ~2–3 °C leaf-to-air offset.
- * - robusta: "thresholds 1–2 °C warmer" (DESIGN.md, after the same sources) → the middle, 1.5 °C.
+ * - robusta: "thresholds 1–2 °C warmer" (docs/frost-model.md, after the same sources) → the middle, 1.5 °C.
  * - young trees: their leaves sit at 0.3–1 m, in the coldest layer of the night inversion; on the DWD München
  *   frost nights (tests/fixtures/frost-nights) the 5 cm air ran a median 1.75 K below 2 m, so half of that
  *   layer difference, +1 °C, is a conservative shift until a station is calibrated.
@@ -84,25 +84,25 @@ export type RuleOverrides = Partial<Omit<Rules, 'qc' | 'crop' | 'cropShiftC'>> &
 export const CROP_SHIFT_C: Record<Crop, number> = { arabica: 0, robusta: 1.5, young: 1 };
 
 const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
-  watchForecastMinC: 4, // DESIGN.md ladder: Watch when the forecast minimum ≤ 4 °C
-  watchDewPointC: 2, // DESIGN.md ladder: or dew point ≤ 2 °C (the night cannot stay above Td for long; FAO FFST ch. 5)
+  watchForecastMinC: 4, // docs/frost-model.md ladder: Watch when the forecast minimum ≤ 4 °C
+  watchDewPointC: 2, // docs/frost-model.md ladder: or dew point ≤ 2 °C (the night cannot stay above Td for long; FAO FFST ch. 5)
   warningMinC: 0.5, // forecast minimum ≤ 0.5 °C → leaves −1.5…−2.5 °C with the 2–3 °C offset, where arabica damage starts (−2 °C); was 2 °C, moved on real nights (docs/frost-model.md)
-  severeForecastMinC: 0, // DESIGN.md: ≤ 0 °C at 2 m ≈ −2…−3 °C on leaves, arabica damage (SBICafé; Caramori et al. 2001)
-  severeAirC: 0.5, // air at the Warning threshold and still falling ≥ 0.5 °C/h (DESIGN.md had 1.5 °C; it fired on near misses)
-  severeFallCPerH: 0.5, // DESIGN.md: cooling of at least 0.5 °C/h
-  severeLeafC: 0, // DESIGN.md: a leaf sensor at ≤ 0 °C; ice forms on leaves (FAO FFST ch. 2)
-  allClearAirC: 4, // DESIGN.md: all clear after sunrise with air > 4 °C and rising
+  severeForecastMinC: 0, // docs/frost-model.md: ≤ 0 °C at 2 m ≈ −2…−3 °C on leaves, arabica damage (SBICafé; Caramori et al. 2001)
+  severeAirC: 0.5, // air at the Warning threshold and still falling ≥ 0.5 °C/h (was 1.5 °C; it fired on near misses, docs/frost-model.md)
+  severeFallCPerH: 0.5, // docs/frost-model.md: cooling of at least 0.5 °C/h
+  severeLeafC: 0, // docs/frost-model.md: a leaf sensor at ≤ 0 °C; ice forms on leaves (FAO FFST ch. 2)
+  allClearAirC: 4, // docs/frost-model.md: all clear after sunrise with air > 4 °C and rising
   hysteresisC: 0.5, // anti-flap band: two DWD 0.1 °C resolution steps plus sensor noise (±0.2 °C class-B thermistors)
-  holdMs: 3 * MINUTE_MS, // anti-flap: 3 min of readings (DESIGN.md "a few readings": 3 at 1 min; one reading stands for ≥ 3 min)
-  repeatSuppressMs: 6 * HOUR_MS, // DESIGN.md: no repeat of the same level for hours
+  holdMs: 3 * MINUTE_MS, // anti-flap: 3 min of readings (docs/frost-model.md: 3 at 1 min; one reading stands for ≥ 3 min)
+  repeatSuppressMs: 6 * HOUR_MS, // docs/frost-model.md: no repeat of the same level for hours
   lateAfterMs: 10 * MINUTE_MS, // older than this when evaluated → recorded, not notified
-  watchStartHour: 15, // DESIGN.md: Watch window 15:00–19:00 local
+  watchStartHour: 15, // docs/frost-model.md: Watch window 15:00–19:00 local
   watchEndHour: 19,
   radiativeWindMs: 2, // FAO FFST ch. 5: radiative nights have wind < 2 m/s
   windStopsCoolingMs: 3, // above 2 m/s mixing ends the inversion (FAO ch. 2); 3 m/s leaves a margin
   nightClearHoldMs: 2 * HOUR_MS, // cooling stopped for 2 h before a night-time all clear: passing clouds stop it for ~1 h (DWD München replay)
   allClearAnywayAfterSunriseMs: 3 * HOUR_MS, // 3 h after sunrise the frost window is over even if the air is not rising
-  leafOffsetC: 3, // DESIGN.md: leaves ~2 °C (up to 4) below screen air on clear calm nights; default 3
+  leafOffsetC: 3, // docs/frost-model.md: leaves ~2 °C (up to 4) below screen air on clear calm nights; default 3
   minimumModel: DEFAULT_MINIMUM_MODEL, // fitted on 2,000 real frost and near-miss nights of 8 stations (minimum-default.ts)
   ffst: null,
   forecastMarginSd: 0, // act on the expected minimum; raising it trades lead time for fewer false alarms (docs/frost-model.md)
@@ -110,19 +110,19 @@ const ARABICA: Omit<Rules, 'crop' | 'cropShiftC'> = {
   calibrationPriorNights: 3, // half weight after 3 nights: one odd night moves a new station little
   calibrationMaxForecastC: 8, // nights forecast warmer than this are not the frost nights the error matters on
   severeMarginSd: 1, // voice calls only when the minimum's upper ~84 % bound is ≤ 0 °C: a 2.5 °C-uncertain sunset forecast alone does not wake anyone
-  nowcastFloorBelowDewC: 3, // DESIGN.md: nowcast floored at dew point − 3 °C (latent heat of dew/frost slows cooling)
-  nowcastMinSpanMs: HOUR_MS, // DESIGN.md: fit over the last 60–120 min
+  nowcastFloorBelowDewC: 3, // docs/frost-model.md: nowcast floored at dew point − 3 °C (latent heat of dew/frost slows cooling)
+  nowcastMinSpanMs: HOUR_MS, // docs/frost-model.md: fit over the last 60–120 min
   nowcastMaxSpanMs: 2 * HOUR_MS,
   trendWindowMs: HOUR_MS, // cooling rate over the last hour, as °C/h is stated
-  sampleIntervalMs: MINUTE_MS, // fastest sampling asked of stations on risky nights (DESIGN.md config topic)
+  sampleIntervalMs: MINUTE_MS, // fastest sampling asked of stations on risky nights (docs/frost-model.md config topic)
   maxSampleIntervalMs: HOUR_MS, // slowest legitimate sampling: LoRaWAN sensors report every 10–60 min (the shell asks ours for 300 s by day)
-  offlineMissingMs: 5 * MINUTE_MS, // DESIGN.md: 5 missing minutes in 15 → offline (scaled up at slow sampling, officer.ts)
+  offlineMissingMs: 5 * MINUTE_MS, // docs/frost-model.md: 5 missing minutes in 15 → offline (scaled up at slow sampling, officer.ts)
   offlineClearFraction: 0.4, // hysteresis: back online when ≤ 2 of those 5 minutes are missing
   lowBatteryV: 3.4, // Li-ion cell near empty under load; ESP32 LDOs drop out at ~3.3 V
   batteryClearV: 3.6, // hysteresis: a charged cell rests above 3.6 V
   fastSamplingAfterSunriseMs: 2 * HOUR_MS, // brief: fast sampling until sunrise + 2 h
   qc: {
-    minAirC: -15, // WMO-No. 305 / Zahumenský 2004 plausible range for this climate (DESIGN.md)
+    minAirC: -15, // WMO-No. 305 / Zahumenský 2004 plausible range for this climate (docs/frost-model.md)
     maxAirC: 40,
     maxStepCPerMin: 4, // Zahumenský 2004: air temperature step > 4 °C between 1-min values fails
     stuckWindowMs: HOUR_MS, // Zahumenský 2004: no change over 60 min → stuck

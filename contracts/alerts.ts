@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The frost warning ladder (DESIGN.md "Frost science"): none → watch → warning → severe, and back to
+ * The frost warning ladder (docs/frost-model.md): none → watch → warning → severe, and back to
  * none through an explicit all-clear. Officer alerts are separate kinds with raised/cleared states.
  */
 export const FrostLevelSchema = z.enum(['none', 'watch', 'warning', 'severe']);

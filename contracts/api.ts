@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { StationIdSchema } from './ids.js';
 
-/** HTTP API bodies and answers (DESIGN.md "HTTP"). These schemas also generate the OpenAPI at /docs. */
+/** HTTP API bodies and answers (README and /docs). These schemas also generate the OpenAPI at /docs. */
 export const CropSchema = z.enum(['arabica', 'robusta', 'young']).describe('arabica (default), robusta, or young trees');
 export type Crop = z.infer<typeof CropSchema>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Environment of each process (DESIGN.md "Public contract"). `loadEnv` is called once in `main`;
+ * Environment of each process (README "Configuration"). `loadEnv` is called once in `main`;
  * nothing else reads `process.env`. An empty variable counts as unset.
  */
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);

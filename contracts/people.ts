@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { StationIdSchema } from './ids.js';
 
 /**
- * The people frostwatch warns (DESIGN.md "HTTP", "SMS and voice"): farmers, their escalation chain, officers.
+ * The people frostwatch warns (docs/operations.md, "SMS and voice"): farmers, their escalation chain, officers.
  * Phones arrive in any Vietnamese form (`0912 345 678`, `+84 912 345 678`, `84912345678`) and are stored
  * in E.164; the registry normalises them (libphonenumber-js), so the schemas here only bound the text.
  */

@@ -5,7 +5,7 @@ import type { SimDeviceSpec } from './layout.js';
 
 const OFFLINE = JSON.stringify({ online: false });
 
-/** Dial the broker the way the station firmware does (DESIGN.md "MQTT"). */
+/** Dial the broker the way the station firmware does (docs/protocol.md). */
 /** `ca`: the CAs to trust for mqtts:// and wss:// (a private CA beside the system's); undefined → Node's defaults. */
 export function openLink(brokerUrl: string, station: Pick<SimDeviceSpec, 'id' | 'token'>, ca?: string[]): MqttClient {
   return connect(brokerUrl, {

@@ -4,7 +4,7 @@ import { drawFor, type Draw } from './random.js';
 
 /**
  * Weather the simulated stations measure — pure: (station, time, scenario, seed) → values.
- * Shape of a radiative night after FAO FFST (Snyder & de Melo-Abreu 2005, ch. 5; DESIGN.md frost
+ * Shape of a radiative night after FAO FFST (Snyder & de Melo-Abreu 2005, ch. 5; docs/frost-model.md frost
  * science): a fast fall in the first 2 h after sunset, then T(i) = T₂ + b′·√(i−2) down to the
  * minimum Tp at sunrise. Numbers are for a reference site at 1,500 m; each station adds its
  * elevation lapse, frost-hollow offset and a small per-night microclimate jitter.
@@ -126,7 +126,7 @@ function stationNight(site: WeatherSite, world: SimWorld, sunsetMs: number): Sta
   return {
     weather: nightWeather(world.scenario, world.seed, sunsetMs),
     jitterC: draw.between(-0.3, 0.3),
-    // Leaves of a clear calm night are 2–3 °C below the screen air (DESIGN.md).
+    // Leaves of a clear calm night are 2–3 °C below the screen air (docs/frost-model.md).
     leafOffsetC: draw.between(2, 3),
   };
 }
@@ -187,7 +187,7 @@ function meanState(site: WeatherSite, world: SimWorld, tMs: number): MeanState {
   return nightMean(site, world, nightOf(site.lat, site.lon, tMs), tMs);
 }
 
-/** WMO Magnus over water (DESIGN.md): relative humidity of air at `airC` with dew point `dewC`. */
+/** WMO Magnus over water (docs/frost-model.md): relative humidity of air at `airC` with dew point `dewC`. */
 export function relativeHumidityPct(airC: number, dewC: number): number {
   const magnus = (t: number): number => (17.62 * t) / (243.12 + t);
   return 100 * Math.exp(magnus(Math.min(dewC, airC)) - magnus(airC));

@@ -3,7 +3,7 @@ import type { Role } from '../../contracts/index.js';
 import { sendError } from '../http-errors.js';
 import { bearerMatches } from './admin-token.js';
 
-/** Roles of DESIGN.md "HTTP": admin (the bootstrap ADMIN_TOKEN and admin users), officer, viewer. */
+/** Roles of docs/operations.md: admin (the bootstrap ADMIN_TOKEN and admin users), officer, viewer. */
 export type { Role };
 
 export interface Principal {

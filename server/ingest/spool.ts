@@ -16,7 +16,7 @@ import type { SegmentInfo, SpoolCursor } from './spool-files.js';
 export type { SpoolCursor } from './spool-files.js';
 
 /**
- * Write-ahead spool of line-protocol lines (DESIGN.md "Reliability"): `append` resolves only once
+ * Write-ahead spool of line-protocol lines (docs/reliability.md): `append` resolves only once
  * its lines are fdatasync'ed, so the gateway may PUBACK; the forwarder reads from the checkpoint,
  * hands lines to InfluxDB and commits. Bounded: when the backlog reaches `maxBytes`, appends wait
  * (stations keep their readings and retry) instead of anything being dropped.

@@ -3,7 +3,7 @@ import { maskPhone, type Clock } from '../../contracts/index.js';
 import { safely } from './safely.js';
 import { escalationKey, escalationRootKey, type Language, type OutboxRepository, type OutboxRow, type RecipientKind } from './outbox.js';
 
-/** Who to call next in a chain (DESIGN.md: second household number, village head, officer). */
+/** Who to call next in a chain (docs/operations.md: second household number, village head, officer). */
 export interface ChainStep {
   recipientKind: RecipientKind;
   recipientId: number;

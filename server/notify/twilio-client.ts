@@ -40,7 +40,7 @@ export interface TwilioEnv {
 }
 
 /**
- * The Twilio configuration, or null for a dry run (DESIGN.md: no credentials → compose, keep, send
+ * The Twilio configuration, or null for a dry run (docs/operations.md: no credentials → compose, keep, send
  * nothing). Without PUBLIC_URL nothing could call us back, which is a configuration error, not a dry run.
  */
 export function twilioConfigFromEnv(env: TwilioEnv, fallbackPublicUrl: string): TwilioConfig | null {

@@ -159,7 +159,7 @@ describe('stations to InfluxDB, end to end', () => {
   });
 
   it('serves the warning side of the API: farmers, alerts, station rules and the model fit', async () => {
-    // The DESIGN.md contract body, with a Vietnamese local phone form.
+    // The protocol's reading body (docs/protocol.md), with a Vietnamese local phone form.
     const farmer = await sut.api.post('/api/farmers', {
       name: 'Nguyễn Thị Mai',
       phone: '0912 345 679',

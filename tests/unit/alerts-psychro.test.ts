@@ -9,7 +9,7 @@ import { dewPointC, frostPointC, saturationVapourPressureHPa, stationPressureHPa
  * - Frost point for a dew point of −10 °C: −8.9 °C (same vapour pressure over ice; Vaisala humidity conversion tables).
  * - Wet bulb 20 °C / 50 % at 1013.25 hPa: 13.8 °C on the sea-level psychrometric chart (ASHRAE); Stull 2011's
  *   empirical fit gives 13.7 °C (stated accuracy ±0.3 °C).
- * - ICAO standard atmosphere: 954.6 hPa at 500 m, 845.6 hPa at 1,500 m (DESIGN.md: ~846 hPa).
+ * - ICAO standard atmosphere: 954.6 hPa at 500 m, 845.6 hPa at 1,500 m (docs/frost-model.md: ~846 hPa).
  */
 describe('psychrometrics (WMO)', () => {
   it.each([

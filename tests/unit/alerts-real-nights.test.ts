@@ -89,7 +89,7 @@ describe('the ladder replayed through every real night', () => {
     // seen only by the 5 cm sensor (2 m minimum 1–2.4 °C), not at all.
     expect(early.length / frosts.length).toBeGreaterThanOrEqual(0.85);
     expect(airEarly.length / airFrosts.length).toBeGreaterThanOrEqual(0.9);
-    expect(median).toBeGreaterThanOrEqual(2); // DESIGN.md aims for 1–2 h; measured ~10 h (the FFST fires at sunset + 2 h)
+    expect(median).toBeGreaterThanOrEqual(2); // the design aimed at 1–2 h; measured ~10 h (the FFST fires at sunset + 2 h)
     expect(leads.every((h) => h > 0)).toBe(true);
   });
 

@@ -29,7 +29,7 @@ function coldest(records: SimRecord[], stationId: string): { tMs: number; airTem
   });
 }
 
-/** WMO Magnus (DESIGN.md): dew point from air temperature and relative humidity. */
+/** WMO Magnus (docs/frost-model.md): dew point from air temperature and relative humidity. */
 function dewPointC(airC: number, rhPct: number): number {
   const g = Math.log(rhPct / 100) + (17.62 * airC) / (243.12 + airC);
   return (243.12 * g) / (17.62 - g);

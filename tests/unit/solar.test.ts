@@ -13,7 +13,7 @@ const ict = (date: string, hhmm: string): number => Date.parse(`${date}T${hhmm}:
  *   Astronomical Almanac's declination and equation of time for each date (15 Jan: δ −21.2°, EoT −9.1 min;
  *   21 Jun: δ +23.44°, EoT −1.8 min; 21 Dec: δ −23.44°, EoT +1.9 min) and zenith 90.833°.
  *   Note: the commonly quoted "17:45" sunset for mid-January is ~4 min late; the equation gives 17:40–17:41.
- * - München (48.1632 N, 11.5429 E): the sunset/sunrise columns of ../shared/data/frost-nights/nights.csv
+ * - München (48.1632 N, 11.5429 E): the sunset/sunrise columns of tests/fixtures/frost-nights/nights.csv
  *   (DWD station 03379, computed from the station's coordinates).
  * Tolerance ±3 min (NOAA states ~1 min accuracy within ±72° latitude).
  */
@@ -75,7 +75,7 @@ describe('sunTimes (NOAA)', () => {
     expect(early.sunsetMs).toBeLessThan(ict('2025-01-15', '19:00'));
   });
 
-  it('January nights in Lạc Dương last about 12.5 h (DESIGN.md)', () => {
+  it('January nights in Lạc Dương last about 12.5 h (docs/frost-model.md)', () => {
     const night = nightOf(12, 108.42, ict('2025-01-15', '20:00'));
     expect((night.sunriseMs - night.sunsetMs) / 3_600_000).toBeCloseTo(12.5, 0);
   });
