@@ -1,80 +1,21 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { Clock, Health, ReadingOut, StationId } from '../contracts/index.js';
 import { registerErrorHandlers } from './http-errors.js';
-import { DEFAULT_HTTP_RATE_LIMITS, type HttpRateLimits, registerRateLimits } from './http-limits.js';
+import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './http-limits.js';
 import { registerSecurityHeaders } from './security-headers.js';
-import type { AuditLog } from './audit/audit-log.js';
 import { auditHook } from './audit/audit-hook.js';
-import type { UserAuth } from './auth/sessions.js';
-import type { StationRepository } from './registry/stations.js';
-import type { AlertStore } from './alerts/alert-store.js';
-import type { PeopleRepository } from './registry/people.js';
-import type { Dashboard } from './dashboard/dashboard.js';
-import type { DeliveryView } from './alerts/deliveries.js';
-import type { ModelRoutesDeps } from './routes/model.js';
 import { apiRoutes } from './routes/api.js';
 import { defaultDashboardDir, staticRoutes } from './routes/static.js';
 import { loginRoutes } from './routes/session.js';
-import { type TwilioRouteDeps, twilioRoutes } from './routes/twilio.js';
+import { twilioRoutes } from './routes/twilio.js';
 import { systemRoutes } from './routes/system.js';
 
-/** Reads readings back from storage (InfluxDB). `every` is an InfluxQL interval such as `5m`. */
-export interface ReadingsStore {
-  query(stationId: StationId, q: { fromMs: number; toMs: number; every?: string }): Promise<ReadingOut[]>;
-}
+import type { AppDeps } from './app-deps.js';
 
-/** What ingest knows about a station's traffic; both null when it was never heard from. */
-export interface StationActivity {
-  get(id: string): { lastSeenAt: number | null; online: boolean | null };
-}
-
-/** The alerting areas; absent in tests that exercise only the registry and readings. */
-export interface AlertingDeps {
-  people: PeopleRepository;
-  alerts: AlertStore;
-  deliveries: DeliveryView;
-  twilio: TwilioRouteDeps;
-  fitModel: ModelRoutesDeps['fitModel'];
-  setRuleOverrides: ModelRoutesDeps['setRuleOverrides'];
-}
-
-export interface AppDeps {
-  logger: Logger;
-  clock: Clock;
-  stations: StationRepository;
-  readings: ReadingsStore;
-  activity: StationActivity;
-  health: () => Promise<Health>;
-  metrics: Registry;
-  adminToken: string;
-  alerting?: AlertingDeps;
-  /** The officers' dashboard data (overview, events, charts, reports); absent in registry-only tests. */
-  dashboard?: Dashboard;
-  /** Users and sessions (dashboard sign-in); absent → only the admin token is accepted. */
-  auth?: UserAuth;
-  /** The built dashboard (dashboard/dist by default). */
-  dashboardDir?: string;
-  /** MAP_TILE_URL: the dashboard's map tiles, or none. */
-  tileUrl?: string | null;
-  /** TZ_NAME: the farms' time zone, in which the dashboard shows every time (default Asia/Ho_Chi_Minh). */
-  timeZone?: string;
-  /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): serve HTTPS instead of HTTP; session cookies get Secure. */
-  https?: { cert: Buffer; key: Buffer } | null;
-  /** The audit log of people's actions (routes declare `config.audit`); absent → nothing recorded, no GET /api/audit. */
-  audit?: AuditLog;
-  /** Told of every route as it is registered: the access-matrix and audit tests check that none is left undecided. */
-  onRoute?: (route: RouteOptions) => void;
-  /** Per-address request limits; each one not given is DEFAULT_HTTP_RATE_LIMITS' (server/http-limits.ts). */
-  rateLimits?: Partial<HttpRateLimits>;
-  /** HTTP_TRUSTED_PROXIES: proxies whose X-Forwarded-For is believed; absent → the socket's address counts. */
-  trustedProxies?: string;
-}
+export type { AlertingDeps, AppDeps, ReadingsStore, StationActivity } from './app-deps.js';
 
 /** The HTTP app as one unit; it never listens (main does), so tests drive it with `inject`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

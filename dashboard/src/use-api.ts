@@ -47,3 +47,9 @@ export function useApi<T>(load: () => Promise<T>, deps: readonly unknown[], clea
 
   return { data, error, reload: run };
 }
+
+/** Loads a list and offers a reload after a create (the newest answer wins: use-api.ts). */
+export function useList<T>(load: () => Promise<T[]>): { rows: T[] | null; error: string | null; reload: () => void } {
+  const { data, error, reload } = useApi(load, [], false);
+  return { rows: data, error, reload };
+}

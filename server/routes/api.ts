@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DEFAULT_TIME_ZONE, UiConfigSchema } from '../../contracts/index.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { authenticateApi } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoutes } from './audit.js';

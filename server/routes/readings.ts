@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ReadingsQuerySchema, ReadingsResponseSchema } from '../../contracts/index.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import { StationParamsSchema } from './stations.js';
 import { routesPlugin } from './routes-plugin.js';

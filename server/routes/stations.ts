@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { StationCreateSchema, StationCredentialsSchema, StationIdSchema, StationSchema, type Station } from '../../contracts/index.js';
-import type { AppDeps, StationActivity } from '../app.js';
+import type { AppDeps, StationActivity } from '../app-deps.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { StationRecord } from '../registry/stations.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HealthSchema, ReadySchema } from '../../contracts/index.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { routesPlugin } from './routes-plugin.js';
 
 /** The dependencies without which a reading cannot be made durable and acknowledged. */

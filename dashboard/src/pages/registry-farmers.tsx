@@ -3,7 +3,7 @@ import type { ContactRole, FarmerImportReport, Language } from '../../../contrac
 import { endpoints } from '../endpoints.js';
 import { Field, FormError, useAction, val } from '../forms.js';
 import { useT } from '../i18n.js';
-import { useList } from './registry.js';
+import { useList } from '../use-api.js';
 
 interface ContactDraft {
   role: ContactRole;

@@ -4,19 +4,13 @@ import type { Me } from '../../../contracts/dashboard.js';
 import type { Language } from '../../../contracts/people.js';
 import { isAdmin } from '../api.js';
 import { endpoints } from '../endpoints.js';
-import { useApi } from '../use-api.js';
+import { useList } from '../use-api.js';
 import { Field, FormError, num, useAction, val } from '../forms.js';
 import { type Key, useT } from '../i18n.js';
 import { FarmersPanel } from './registry-farmers.js';
 
 type Tab = 'stations' | 'farmers' | 'officers' | 'communeStations';
 const TABS: Tab[] = ['stations', 'farmers', 'officers', 'communeStations'];
-
-/** Loads a list and offers a reload after a create (the newest answer wins: use-api.ts). */
-export function useList<T>(load: () => Promise<T[]>): { rows: T[] | null; error: string | null; reload: () => void } {
-  const { data, error, reload } = useApi(load, [], false);
-  return { rows: data, error, reload };
-}
 
 export function RegistryPage({ me }: { me: Me }) {
   const t = useT();
