@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { ServerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
 import { startMqttConsumer } from '../../server/ingest/mqtt-consumer.js';
-import { createRejectRecorder } from '../../server/ingest/reject-recorder.js';
+import { Counter } from 'prom-client';
+import { createRejectLog } from '../../gateway/reject-log.js';
 import { startServerRuntime } from '../../server/runtime.js';
 import { clientConfigPublisher } from '../../server/alerts/config-publisher.js';
 import { influxEndpoint } from '../influx.js';
@@ -34,7 +35,17 @@ export function registerServerCommand(program: Command): void {
         url: env.INGEST_MQTT_URL,
         clientId: opts.clientId,
         sink: runtime.sink,
-        rejects: createRejectRecorder(runtime.metrics, logger.child({ module: 'ingest' })),
+        // The same reject log as the in-process gateway's, on the consumer's own metric.
+        rejects: createRejectLog(
+          new Counter({
+            name: 'frostwatch_ingest_rejected_total',
+            help: 'Readings or messages refused by the ingest, by reason',
+            labelNames: ['reason'] as const,
+            registers: [runtime.metrics],
+          }),
+          logger.child({ module: 'ingest' }),
+          systemClock,
+        ),
         isKnownStation: (id) => runtime.stations.get(id) !== null,
         clock: systemClock,
         logger: logger.child({ module: 'mqtt-consumer' }),

@@ -14,7 +14,7 @@ import {
   parseStationTopic,
   parseStatusPayload,
 } from '../../contracts/index.js';
-import { rejectCounts } from './reject-recorder.js';
+import { countByReason } from '../../gateway/reject-log.js';
 
 export interface MqttConsumerOptions {
   /** e.g. `mqtt://frostwatch-server:secret@gateway.local:1883`; credentials in the URL. */
@@ -109,7 +109,7 @@ async function handleMessage(options: MqttConsumerOptions, topic: string, payloa
       return { ok: true };
     }
     const result = parseReadingsPayload(payload, options.clock.now(), options.limits ?? DEFAULT_PAYLOAD_LIMITS);
-    for (const [reason, count] of rejectCounts(result.rejects)) rejects.reject(parsed.stationId, reason, count);
+    for (const [reason, count] of countByReason(result.rejects)) rejects.reject(parsed.stationId, reason, count);
     if (result.readings.length > 0) await sink.acceptReadings(parsed.stationId, result.readings);
     return { ok: true };
   } catch (err) {
