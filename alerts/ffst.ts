@@ -1,5 +1,6 @@
 import type { Reading } from '../contracts/index.js';
 import { median } from './median.js';
+import { leastSquares } from './minimum-model.js';
 import { dewPointC } from './psychro.js';
 import type { FfstAirOnlyModel, FfstModel, NightFeatures } from './types.js';
 
@@ -34,51 +35,6 @@ export function ffstCurveC(t2C: number, tpC: number, sunsetMs: number, sunriseMs
   const i = Math.min((atMs - sunsetMs) / HOUR_MS, n);
   if (i <= 2 || n <= 2) return t2C;
   return t2C + ((tpC - t2C) / Math.sqrt(n - 2)) * Math.sqrt(i - 2);
-}
-
-/** Solve a 3×3 (or 2×2) linear system by Gaussian elimination with partial pivoting; null when singular. */
-function solve(m: number[][], v: number[]): number[] | null {
-  const n = v.length;
-  const a = m.map((row, i) => [...row, v[i] as number]);
-  for (let col = 0; col < n; col += 1) {
-    let pivot = col;
-    let largest = Math.abs((a[col] as number[])[col] as number);
-    for (let r = col + 1; r < n; r += 1) {
-      const size = Math.abs((a[r] as number[])[col] as number);
-      if (size > largest) {
-        pivot = r;
-        largest = size;
-      }
-    }
-    if (largest < 1e-9) return null;
-    const pivotRow = a[pivot] as number[];
-    a[pivot] = a[col] as number[];
-    a[col] = pivotRow;
-    for (let r = 0; r < n; r += 1) {
-      if (r === col) continue;
-      const row = a[r] as number[];
-      const f = (row[col] as number) / (pivotRow[col] as number);
-      for (let k = col; k <= n; k += 1) row[k] = (row[k] as number) - f * (pivotRow[k] as number);
-    }
-  }
-  return a.map((row, i) => (row[n] as number) / (row[i] as number));
-}
-
-/** Least squares y ≈ X·β through the normal equations (a handful of columns, tens of rows). */
-function leastSquares(rows: readonly number[][], ys: readonly number[]): number[] | null {
-  const k = rows[0]?.length ?? 0;
-  const xtx = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  const xty = new Array<number>(k).fill(0);
-  rows.forEach((row, r) => {
-    const y = ys[r] as number;
-    for (let i = 0; i < k; i += 1) {
-      const xi = row[i] as number;
-      const xtxRow = xtx[i] as number[];
-      xty[i] = (xty[i] as number) + xi * y;
-      for (let j = 0; j < k; j += 1) xtxRow[j] = (xtxRow[j] as number) + xi * (row[j] as number);
-    }
-  });
-  return solve(xtx, xty);
 }
 
 function rmse(residuals: readonly number[]): number {
