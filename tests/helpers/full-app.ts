@@ -5,7 +5,8 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import twilio from 'twilio';
-import type { Clock, DecisionInputs, Role, StationCreate } from '../../contracts/index.js';
+import { emptyInputs } from '../../alerts/inputs.js';
+import type { Clock, Role, StationCreate } from '../../contracts/index.js';
 import { type Alerting, startAlerting } from '../../server/alerting.js';
 import { buildApp } from '../../server/app.js';
 import { AuditLog } from '../../server/audit/audit-log.js';
@@ -58,25 +59,6 @@ export interface FullApp {
 export function stationBody(id: string, extra: Partial<StationCreate> = {}): StationCreate {
   return { id, name: id, commune: 'Lát', lat: 12.03, lon: 108.4, elevationM: 1_500, crop: 'arabica', ...extra } as StationCreate;
 }
-
-const NO_INPUTS: DecisionInputs = {
-  readingTs: 0,
-  airTempC: null,
-  rhPct: null,
-  windMs: null,
-  dewPointC: null,
-  frostPointC: null,
-  wetBulbC: null,
-  leafEstC: null,
-  trendCPerH: null,
-  nowcastMinC: null,
-  forecastMinC: null,
-  forecastMinAtMs: null,
-  sunsetMs: null,
-  sunriseMs: null,
-  radiative: null,
-  batteryV: null,
-};
 
 /** Default: limits far above what a test sends. The limiter has tests of its own; here it would only answer 429 to a fuzzer. */
 const UNLIMITED: Partial<HttpRateLimits> = {
@@ -181,7 +163,7 @@ export async function startFullApp(options: {
     close,
     openAlert: (stationId, reason, atMs) => {
       const applied = alerting.alerts.apply(
-        { kind: 'frost', stationId, from: 'none', to: 'severe', atMs, reason, notify: false, inputs: { ...NO_INPUTS, readingTs: atMs } },
+        { kind: 'frost', stationId, from: 'none', to: 'severe', atMs, reason, notify: false, inputs: emptyInputs(atMs, null) },
         atMs,
       );
       if (!applied) throw new Error('alert not opened');
