@@ -14,7 +14,7 @@ export type {
 } from './types.js';
 export { emptyCalibration, learnFromNight } from './calibration.js';
 export { evaluate, initialState, inRiskWindow, wantsFastSampling, type Evaluation } from './engine.js';
-export { CROP_SHIFT_C, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';
+export { CROP_SHIFT_C, nestedOverrides, OVERRIDABLE_RULES, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';
 export { ffstCurveC, fitFfst, fitFfstAirOnly, forecastMinAirOnlyC, forecastMinC, nightFeatures, type FfstFitMethod } from './ffst.js';
 export type { RiskWindow } from './phase.js';
 export { dewPointC, frostPointC, saturationVapourPressureHPa, stationPressureHPa, vapourPressureHPa, wetBulbC } from './psychro.js';

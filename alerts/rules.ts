@@ -153,3 +153,22 @@ export function rulesFor(crop: Crop, overrides: RuleOverrides = {}): Rules {
   const { qc, ...rest } = overrides;
   return { ...base, ...rest, qc: { ...base.qc, ...qc } };
 }
+
+/** The numeric rules a station may override, with QC rules as `qc.<name>` (the API's and the backtest's flat keys). */
+export const OVERRIDABLE_RULES: readonly string[] = [
+  ...Object.entries(ARABICA)
+    .filter(([, value]) => typeof value === 'number')
+    .map(([key]) => key),
+  ...Object.keys(ARABICA.qc).map((key) => `qc.${key}`),
+];
+
+/** Flat overrides (`{"qc.stuckDeltaC": 0.3}`) as the nested shape `rulesFor` takes. Keys are OVERRIDABLE_RULES. */
+export function nestedOverrides(flat: Readonly<Record<string, number>>): RuleOverrides {
+  const qc = Object.fromEntries(
+    Object.entries(flat)
+      .filter(([k]) => k.startsWith('qc.'))
+      .map(([k, v]) => [k.slice(3), v]),
+  );
+  const top = Object.fromEntries(Object.entries(flat).filter(([k]) => !k.startsWith('qc.')));
+  return { ...top, ...(Object.keys(qc).length > 0 ? { qc } : {}) };
+}

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type Clock, type Health, type ReadingOut, maskPhone } from '../contracts/index.js';
+import { nestedOverrides } from '../alerts/index.js';
 import { AlertStore } from './alerts/alert-store.js';
 import { OutboxDeliveryView } from './alerts/deliveries.js';
 import { FrostEngine } from './alerts/frost-engine.js';
@@ -109,13 +110,7 @@ export function startAlerting(args: {
   };
   const useOverrides = (stationId: string, overrides: Record<string, number>): void => {
     // Flat keys from the API ("qc.stuckDeltaC") become the nested shape rulesFor takes.
-    const qc = Object.fromEntries(
-      Object.entries(overrides)
-        .filter(([k]) => k.startsWith('qc.'))
-        .map(([k, v]) => [k.slice(3), v]),
-    );
-    const top = Object.fromEntries(Object.entries(overrides).filter(([k]) => !k.startsWith('qc.')));
-    stationSettings.saveOverrides(stationId, { ...top, ...(Object.keys(qc).length > 0 ? { qc } : {}) }, clock.now());
+    stationSettings.saveOverrides(stationId, nestedOverrides(overrides), clock.now());
     engine.forget(stationId);
   };
   const fitModel = async (stationId: string, fromMs: number, toMs: number): Promise<FitResult | null> => {

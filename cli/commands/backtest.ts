@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { rulesFor, type RuleOverrides } from '../../alerts/index.js';
+import { nestedOverrides, OVERRIDABLE_RULES, type RuleOverrides } from '../../alerts/index.js';
 import { CropSchema } from '../../contracts/index.js';
 import { BacktestInputError, loadNights, loadReadings, loadStations, type Loaded } from '../../backtest/csv.js';
 import { renderChartSvg } from '../../backtest/chart-svg.js';
@@ -167,25 +167,17 @@ function run(opts: BacktestOptions): void {
 
 /** `name=value` pairs into rule overrides: the numeric rules only, as the API takes them. */
 function parseRules(pairs: readonly string[]): RuleOverrides {
-  const overrides: RuleOverrides = {};
-  const qc: Record<string, number> = {};
-  const defaults = rulesFor('arabica');
+  const flat: Record<string, number> = {};
   for (const pair of pairs) {
     const m = /^([A-Za-z.]+)=(-?[0-9.]+)$/.exec(pair);
     if (!m) fail(`--rule: "${pair}" is not name=number`);
     const [, name, raw] = m as unknown as [string, string, string];
     const value = Number(raw);
     if (!Number.isFinite(value)) fail(`--rule: "${raw}" is not a number`);
-    if (name.startsWith('qc.')) {
-      const key = name.slice(3);
-      if (typeof (defaults.qc as unknown as Record<string, unknown>)[key] !== 'number') fail(`--rule: no numeric rule ${name}`);
-      qc[key] = value;
-    } else {
-      if (typeof (defaults as unknown as Record<string, unknown>)[name] !== 'number') fail(`--rule: no numeric rule ${name}`);
-      (overrides as Record<string, unknown>)[name] = value;
-    }
+    if (!OVERRIDABLE_RULES.includes(name)) fail(`--rule: no numeric rule ${name}`);
+    flat[name] = value;
   }
-  return Object.keys(qc).length > 0 ? { ...overrides, qc } : overrides;
+  return nestedOverrides(flat);
 }
 
 /** `"name: rule=value rule=value"` → a named set of overrides. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../contracts/index.js';
-import { rulesFor } from '../../alerts/index.js';
+import { OVERRIDABLE_RULES } from '../../alerts/index.js';
 import type { FitResult } from '../alerts/model-fit.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
@@ -14,15 +14,6 @@ export interface ModelRoutesDeps {
   /** Replace a station's rule overrides; null when the station is unknown. */
   setRuleOverrides(stationId: string, overrides: Record<string, number>): Record<string, number> | null;
 }
-
-/** The numeric thresholds and timings of alerts/rules.ts a station may override (e.g. a calibrated leaf offset). */
-const defaults = rulesFor('arabica');
-export const OVERRIDABLE_RULES = [
-  ...Object.entries(defaults)
-    .filter(([key, value]) => typeof value === 'number' && key !== 'cropShiftC')
-    .map(([key]) => key),
-  ...Object.keys(defaults.qc).map((key) => `qc.${key}`),
-];
 
 const RuleOverridesSchema = z
   .record(z.string(), z.number())
