@@ -1,4 +1,4 @@
-import { bucketOf, MINIMUM_BUCKETS } from './minimum-model.js';
+import { bucketOf, hourBlend, MINIMUM_BUCKETS } from './minimum-model.js';
 import type { Rules } from './rules.js';
 import type { NightState, StationCalibration, StationRuleState } from './types.js';
 
@@ -21,10 +21,7 @@ export function emptyCalibration(): StationCalibration {
 
 /** The correction to subtract from a model forecast made `sinceSunsetH` after sunset (blended between hours). */
 export function calibrationOffsetC(cal: StationCalibration, sinceSunsetH: number, rules: Rules): number {
-  const pos = Math.min(MINIMUM_BUCKETS - 1, Math.max(0, Math.max(0, sinceSunsetH) - 0.5));
-  const lo = Math.floor(pos);
-  const hi = Math.min(MINIMUM_BUCKETS - 1, lo + 1);
-  const w = pos - lo;
+  const { lo, hi, w } = hourBlend(sinceSunsetH);
   const at = (b: number): number => {
     const n = cal.nights[b] ?? 0;
     return n === 0 ? 0 : ((cal.biasC[b] ?? 0) * n) / (n + rules.calibrationPriorNights);

@@ -52,6 +52,16 @@ const TREND_LIMIT_C_PER_H = 4;
 const DEPRESSION_LIMIT_C = 25;
 export const MINIMUM_BUCKETS = 10;
 
+/**
+ * Where `sinceSunsetH` falls between the middles of two hour buckets: the lower one, the upper one, and the weight of
+ * the upper. Forecast coefficients and a station's learnt error are both blended this way.
+ */
+export function hourBlend(sinceSunsetH: number, buckets: number = MINIMUM_BUCKETS): { lo: number; hi: number; w: number } {
+  const pos = Math.min(buckets - 1, Math.max(0, Math.max(0, sinceSunsetH) - 0.5));
+  const lo = Math.floor(pos);
+  return { lo, hi: Math.min(buckets - 1, lo + 1), w: pos - lo };
+}
+
 export function bucketOf(sinceSunsetH: number): number {
   return Math.min(MINIMUM_BUCKETS - 1, Math.max(0, Math.floor(sinceSunsetH)));
 }
@@ -74,11 +84,11 @@ export function regressors(f: MinimumFeatures): { withDew: boolean; x: number[] 
 export function predictMinimum(model: MinimumModel, f: MinimumFeatures): MinimumForecast {
   const { withDew, x } = regressors(f);
   const buckets = withDew ? model.withDew : model.airOnly;
-  const pos = Math.min(buckets.length - 1, Math.max(0, Math.max(0, f.sinceSunsetH) - 0.5));
-  const lo = buckets[Math.floor(pos)];
-  const hi = buckets[Math.min(buckets.length - 1, Math.floor(pos) + 1)];
+  const blend = hourBlend(f.sinceSunsetH, buckets.length);
+  const lo = buckets[blend.lo];
+  const hi = buckets[blend.hi];
   if (!lo || !hi) throw new RangeError('minimum model has no bucket for this hour');
-  const w = pos - Math.floor(pos);
+  const w = blend.w;
   let drop = 0;
   for (let i = 0; i < x.length; i += 1) drop += (x[i] as number) * ((1 - w) * (lo.coef[i] ?? 0) + w * (hi.coef[i] ?? 0));
   return { minC: Math.min(f.airC, f.airC + drop), sdC: (1 - w) * lo.sdC + w * hi.sdC };

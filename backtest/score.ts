@@ -67,18 +67,6 @@ function ascending<T>(items: readonly T[], key: (item: T) => number): readonly T
   return items;
 }
 
-/** Readings grouped by station, each list sorted by time. */
-export function groupReadings(readings: readonly RecordedReading[]): Map<string, RecordedReading[]> {
-  const byStation = new Map<string, RecordedReading[]>();
-  for (const r of readings) {
-    const list = byStation.get(r.station);
-    if (list) list.push(r);
-    else byStation.set(r.station, [r]);
-  }
-  for (const list of byStation.values()) list.sort((a, b) => a.ts - b.ts);
-  return byStation;
-}
-
 function alarmTimes(alarm: PlainAlarm, readingsByStation: ReadonlyMap<string, readonly RecordedReading[]>): AlarmTimes {
   const timesByStation = new Map<string, number[]>();
   for (const [station, readings] of readingsByStation) {

@@ -4,7 +4,6 @@ import { renderChartSvg } from '../../backtest/chart-svg.js';
 import { renderReport, type ReportMeta } from '../../backtest/report.js';
 import {
   engineAlarmTimes,
-  groupReadings,
   plainAlarmTimes,
   PLAIN_ALARMS,
   quantile,
@@ -12,7 +11,7 @@ import {
   type AlarmScore,
   type AlarmTimes,
 } from '../../backtest/score.js';
-import { toReading } from '../../backtest/replay.js';
+import { prepareReadings, toReading } from '../../backtest/replay.js';
 import type { BacktestDecision, NightLabel, RecordedReading } from '../../backtest/types.js';
 
 const MIN = 60_000;
@@ -65,7 +64,7 @@ const at = (...times: number[]): AlarmTimes => ({ name: 'test alarm', timesBySta
 function score(nights: readonly Night[], alarms: readonly AlarmTimes[]): AlarmScore[] {
   return scoreAlarms(
     nights.map((n) => n.label),
-    groupReadings(nights.flatMap((n) => n.readings)),
+    prepareReadings(nights.flatMap((n) => n.readings)),
     alarms,
   );
 }
@@ -168,7 +167,7 @@ describe('lead times', () => {
 
 describe('plain alarms', () => {
   const first = (name: string, readings: readonly RecordedReading[]): readonly number[] | undefined =>
-    plainAlarmTimes(groupReadings(readings))
+    plainAlarmTimes(prepareReadings(readings))
       .find((a) => a.name === name)
       ?.timesByStation.get('ld-01');
 
@@ -179,7 +178,7 @@ describe('plain alarms', () => {
     expect(first(name, FROST.readings)?.[0]).toBe(firstAt);
     const [s] = score(
       [FROST],
-      plainAlarmTimes(groupReadings(FROST.readings)).filter((a) => a.name === name),
+      plainAlarmTimes(prepareReadings(FROST.readings)).filter((a) => a.name === name),
     );
     expect(s?.outcomes[0]?.firstAlarmMs).toBe(firstAt);
   });
@@ -233,7 +232,7 @@ it('scores a season of 10-minute data for 100 stations (100,000 readings), night
       night(`s${s}-d${d}`, d % 2 ? 'near_miss' : 'frost', d % 2 ? bottomAt9(3) : coolingFrom8, d * 2, `st-${s}`),
     ),
   ).flat();
-  const readings = groupReadings(nights.flatMap((n) => n.readings));
+  const readings = prepareReadings(nights.flatMap((n) => n.readings));
   expect([...readings.values()].reduce((sum, list) => sum + list.length, 0)).toBeGreaterThanOrEqual(100_000);
   const scores = scoreAlarms(
     nights.map((n) => n.label),
