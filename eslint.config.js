@@ -2,18 +2,18 @@
 import tseslint from 'typescript-eslint';
 
 /** Folders of this repository, and which of them each may import (contracts ← everything; cli is the composition root). */
-const FOLDERS = ['contracts', 'alerts', 'gateway', 'firmware-sim', 'server', 'backtest', 'cli', 'bench', 'tests', 'testkit', 'scripts'];
+const FOLDERS = ['contracts', 'frost', 'gateway', 'firmware-sim', 'server', 'backtest', 'cli', 'bench', 'tests', 'testkit', 'scripts'];
 const MAY_IMPORT = {
   contracts: [],
-  alerts: ['contracts'],
+  frost: ['contracts'],
   gateway: ['contracts'],
   'firmware-sim': ['contracts'],
-  server: ['contracts', 'alerts', 'gateway'], // the gateway's intake pieces serve the broker consumer too
-  backtest: ['contracts', 'alerts'],
-  cli: ['contracts', 'alerts', 'gateway', 'firmware-sim', 'server', 'backtest'],
+  server: ['contracts', 'frost', 'gateway'], // the gateway's intake pieces serve the broker consumer too
+  backtest: ['contracts', 'frost'],
+  cli: ['contracts', 'frost', 'gateway', 'firmware-sim', 'server', 'backtest'],
   testkit: ['contracts', 'firmware-sim', 'server'],
-  bench: ['contracts', 'alerts', 'gateway', 'firmware-sim', 'server', 'testkit'],
-  scripts: ['contracts', 'alerts', 'backtest'],
+  bench: ['contracts', 'frost', 'gateway', 'firmware-sim', 'server', 'testkit'],
+  scripts: ['contracts', 'frost', 'backtest'],
   tests: FOLDERS.filter((f) => f !== 'bench' && f !== 'scripts'),
 };
 
@@ -76,7 +76,7 @@ export default tseslint.config(
                 '../**/backtest/**',
                 '../**/firmware-sim/**',
               ],
-              message: 'server/ may import contracts/, alerts/ and gateway/ only',
+              message: 'server/ may import contracts/, frost/ and gateway/ only',
             },
             { group: ['./routes/**', '../routes/**'], message: 'services do not import routes: routes import services' },
           ],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { CropSchema, type Crop } from '../contracts/index.js';
-import { saturationVapourPressureHPa } from '../alerts/index.js';
+import { saturationVapourPressureHPa } from '../frost/index.js';
 import type { NightLabel, RecordedReading, RecordedStation } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { MinimumModel, RuleOverrides } from '../alerts/index.js';
+import type { MinimumModel, RuleOverrides } from '../frost/index.js';
 import { fitExcept, minimumRows } from './minimum-fit.js';
 import { replayPrepared, type ReplayOptions, type ReplayResult } from './replay.js';
 import type { NightLabel, RecordedReading, RecordedStation } from './types.js';

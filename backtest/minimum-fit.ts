@@ -1,4 +1,4 @@
-import { fitMinimumModel, rulesFor, type MinimumModel, type MinimumRow } from '../alerts/index.js';
+import { fitMinimumModel, rulesFor, type MinimumModel, type MinimumRow } from '../frost/index.js';
 import { contextOf, replayStation } from './replay.js';
 import type { NightLabel, RecordedReading, RecordedStation } from './types.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MINIMUM_BUCKETS_COUNT, type MinimumModel } from '../alerts/index.js';
+import { MINIMUM_BUCKETS_COUNT, type MinimumModel } from '../frost/index.js';
 import { BacktestInputError } from './csv.js';
 
 const BucketSchema = z.object({ coef: z.array(z.number()), sdC: z.number().nonnegative(), n: z.number().int().nonnegative() });

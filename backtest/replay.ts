@@ -7,13 +7,13 @@ import {
   type Rules,
   type StationContext,
   type StationRuleState,
-} from '../alerts/index.js';
+} from '../frost/index.js';
 import type { Decision, Reading } from '../contracts/index.js';
 import { rhFromDewPct } from './csv.js';
 import type { BacktestDecision, RecordedReading, RecordedStation } from './types.js';
 
 /**
- * Replays recorded readings through the server's own rule engine (`alerts/evaluate`, with the rules `rulesFor` gives
+ * Replays recorded readings through the server's own rule engine (`frost/evaluate`, with the rules `rulesFor` gives
  * the server for the station's crop) on a simulated clock: each reading is evaluated at its own timestamp, as a live
  * reading is, and a tick falls on every whole minute in between, as the server's engine ticks once a minute.
  */

@@ -1,4 +1,4 @@
-import { dewPointC } from '../alerts/psychro.js';
+import { dewPointC } from '../frost/psychro.js';
 import type { BacktestDecision, NightLabel, RecordedReading } from './types.js';
 
 /**

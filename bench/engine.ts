@@ -12,7 +12,7 @@ import {
   saturationVapourPressureHPa,
   type StationContext,
   type StationRuleState,
-} from '../alerts/index.js';
+} from '../frost/index.js';
 import type { Reading } from '../contracts/index.js';
 import { round } from './lib/stats.js';
 import type { Bench, BenchOptions, BenchRow } from './types.js';

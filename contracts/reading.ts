@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * One reading as a station sends it (docs/protocol.md). Ranges here are what a sensor can physically
  * report, not quality control: a plausible-but-wrong value is stored and judged later by the rules
- * (WMO-No. 305 limits live in alerts/), so nothing a station measured is thrown away at the edge.
+ * (WMO-No. 305 limits live in frost/), so nothing a station measured is thrown away at the edge.
  */
 const EPOCH_MS_MIN = Date.UTC(2000, 0, 1);
 const EPOCH_MS_MAX = Date.UTC(2100, 0, 1);

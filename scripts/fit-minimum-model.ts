@@ -1,5 +1,5 @@
 /**
- * Fits the default minimum model on every shipped real night and writes alerts/minimum-default.ts.
+ * Fits the default minimum model on every shipped real night and writes frost/minimum-default.ts.
  * Run: `npm run fit:minimum` (builds first). The leave-one-station-out skill of the same procedure is what
  * `frostwatch backtest --loso` and tests/unit/frost-skill.test.ts report.
  */
@@ -35,5 +35,5 @@ ${model.airOnly.map(bucket).join('\n')}
   source: ${JSON.stringify(`fitted on ${data.nights.length} real nights of ${rows.size} stations`)},
 };
 `;
-writeFileSync(join(root, 'alerts', 'minimum-default.ts'), text);
-process.stdout.write(`alerts/minimum-default.ts written: ${source}\n`);
+writeFileSync(join(root, 'frost', 'minimum-default.ts'), text);
+process.stdout.write(`frost/minimum-default.ts written: ${source}\n`);

@@ -2,8 +2,8 @@ import type { RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, Health, ReadingOut, StationId } from '../contracts/index.js';
-import type { AlertStore } from './alerts/alert-store.js';
-import type { DeliveryView } from './alerts/deliveries.js';
+import type { AlertStore } from './warnings/alert-store.js';
+import type { DeliveryView } from './warnings/deliveries.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { UserAuth } from './auth/sessions.js';
 import type { Dashboard } from './dashboard/dashboard.js';
@@ -28,8 +28,8 @@ export interface StationActivity {
   get(id: string): { lastSeenAt: number | null; online: boolean | null };
 }
 
-/** The alerting areas; absent in tests that exercise only the registry and readings. */
-export interface AlertingDeps {
+/** The warning areas; absent in tests that exercise only the registry and readings. */
+export interface WarningDeps {
   people: PeopleRepository;
   alerts: AlertStore;
   deliveries: DeliveryView;
@@ -47,7 +47,7 @@ export interface AppDeps {
   health: () => Promise<Health>;
   metrics: Registry;
   adminToken: string;
-  alerting?: AlertingDeps;
+  warnings?: WarningDeps;
   /** The officers' dashboard data (overview, events, charts, reports); absent in registry-only tests. */
   dashboard?: Dashboard;
   /** Users and sessions (dashboard sign-in); absent → only the admin token is accepted. */

@@ -15,7 +15,7 @@ import { systemRoutes } from './routes/system.js';
 
 import type { AppDeps } from './app-deps.js';
 
-export type { AlertingDeps, AppDeps, ReadingsStore, StationActivity } from './app-deps.js';
+export type { WarningDeps, AppDeps, ReadingsStore, StationActivity } from './app-deps.js';
 
 /** The HTTP app as one unit; it never listens (main does), so tests drive it with `inject`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -60,6 +60,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Sign-in is how one gets authenticated: outside the /api auth hook.
   if (deps.auth) await app.register(loginRoutes({ auth: deps.auth }), { prefix: '/api' });
   // Twilio authenticates by signature, not by bearer token: outside the /api auth hook.
-  if (deps.alerting) await app.register(twilioRoutes(deps.alerting.twilio), { prefix: '/api/twilio' });
+  if (deps.warnings) await app.register(twilioRoutes(deps.warnings.twilio), { prefix: '/api/twilio' });
   return app;
 }

@@ -8,8 +8,8 @@ import { type AdminToken, resolveAdminToken } from './auth/admin-token.js';
 import { type CredentialWatch, watchCredentials } from './auth/credential-watch.js';
 import { CachingStationAuthenticator } from './auth/station-authenticator.js';
 import { connectInflux } from './influx/connect.js';
-import { type ConfigPublisher, FrostEngine } from './alerts/frost-engine.js';
-import { startAlerting, watchDependencies } from './alerting.js';
+import { type ConfigPublisher, FrostEngine } from './warnings/frost-engine.js';
+import { startWarnings, watchDependencies } from './warnings/warnings.js';
 import { UserAuth } from './auth/sessions.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap-admin.js';
 import type { Notifier } from './notify/sender.js';
@@ -124,21 +124,21 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
   let brokerCheck: () => Check = () => ({ ok: false, detail: 'no broker attached' });
   const scheme = options.tls ? 'https' : 'http';
   const publicUrl = settings.PUBLIC_URL ?? `${scheme}://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
-  const query: Parameters<typeof startAlerting>[0]['query'] = (id, range) => queryReadings(influx, id, range);
-  const alerting = startAlerting({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
-  ingest.onReceived((stationId, readings) => alerting.engine.onReadings(stationId, readings));
+  const query: Parameters<typeof startWarnings>[0]['query'] = (id, range) => queryReadings(influx, id, range);
+  const warnings = startWarnings({ db, stations, activity, settings, publicUrl, clock, logger, metrics, query });
+  ingest.onReceived((stationId, readings) => warnings.engine.onReadings(stationId, readings));
   // The checks are synchronous; one that throws (SQLite closed) still rejects the promise rather than throwing at the caller.
   const healthNow = (): Promise<Health> =>
     new Promise((resolve) => {
       resolve(health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) }));
     });
-  const watch = watchDependencies(alerting.notices, healthNow, clock, logger);
+  const watch = watchDependencies(warnings.notices, healthNow, clock, logger);
   const dashboard = createDashboard({
     db,
     stations,
-    settings: alerting.stationSettings,
-    alerts: alerting.alerts,
-    engine: alerting.engine,
+    settings: warnings.stationSettings,
+    alerts: warnings.alerts,
+    engine: warnings.engine,
     activity,
     influx,
     queryReadings: query,
@@ -161,13 +161,13 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     timeZone: settings.TZ_NAME,
     trustedProxies: settings.HTTP_TRUSTED_PROXIES,
     https: options.tls ?? null,
-    alerting: {
-      people: alerting.people,
-      alerts: alerting.alerts,
-      deliveries: alerting.deliveries,
-      twilio: { notifier: alerting.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
-      fitModel: (stationId, fromMs, toMs) => alerting.fitModel(stationId, fromMs, toMs),
-      setRuleOverrides: (stationId, overrides) => alerting.setRuleOverrides(stationId, overrides),
+    warnings: {
+      people: warnings.people,
+      alerts: warnings.alerts,
+      deliveries: warnings.deliveries,
+      twilio: { notifier: warnings.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
+      fitModel: (stationId, fromMs, toMs) => warnings.fitModel(stationId, fromMs, toMs),
+      setRuleOverrides: (stationId, overrides) => warnings.setRuleOverrides(stationId, overrides),
     },
     dashboard,
   });
@@ -187,21 +187,21 @@ export async function startServerRuntime(options: ServerRuntimeOptions): Promise
     authenticator,
     credentialChanges,
     adminToken,
-    engine: alerting.engine,
-    notifier: alerting.notifier,
+    engine: warnings.engine,
+    notifier: warnings.notifier,
     dashboard,
     setBrokerCheck: (check) => {
       brokerCheck = check;
     },
-    setConfigPublisher: (publisher) => alerting.engine.setSampling(publisher),
+    setConfigPublisher: (publisher) => warnings.engine.setSampling(publisher),
     close: () =>
       (closing ??= closeSteps(logger, [
         ['http', () => app.close()],
         ['dashboard events', () => dashboard.close()],
         ['self-watch', () => clearInterval(watch)],
-        ['rule engine', () => alerting.engine.close()],
+        ['rule engine', () => warnings.engine.close()],
         ['ingest', () => ingest.close()],
-        ['notifier', () => alerting.notifier.close()],
+        ['notifier', () => warnings.notifier.close()],
         ['influx client', () => influx.close()],
         ['credential watch', () => credentialChanges.close()],
         ['sqlite', () => db.close()],

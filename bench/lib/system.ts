@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type StationId, StationIdSchema, UpEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
-import { brokerConfigPublisher } from '../../server/alerts/config-publisher.js';
+import { brokerConfigPublisher } from '../../server/warnings/config-publisher.js';
 import { type Gateway, type ServiceAccount, createGateway } from '../../gateway/gateway.js';
 import { UNLIMITED_FOR_BENCH } from '../../gateway/limits.js';
 import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';

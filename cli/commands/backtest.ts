@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { nestedOverrides, OVERRIDABLE_RULES, type RuleOverrides } from '../../alerts/index.js';
+import { nestedOverrides, OVERRIDABLE_RULES, type RuleOverrides } from '../../frost/index.js';
 import { CropSchema } from '../../contracts/index.js';
 import { BacktestInputError, loadNights, loadReadings, loadStations, type Loaded } from '../../backtest/csv.js';
 import { renderChartSvg } from '../../backtest/chart-svg.js';

@@ -4,7 +4,7 @@ import { startMqttConsumer } from '../../server/ingest/mqtt-consumer.js';
 import { Counter } from 'prom-client';
 import { createRejectLog } from '../../gateway/reject-log.js';
 import { startServerRuntime } from '../../server/runtime.js';
-import { clientConfigPublisher } from '../../server/alerts/config-publisher.js';
+import { clientConfigPublisher } from '../../server/warnings/config-publisher.js';
 import { influxEndpoint } from '../influx.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';

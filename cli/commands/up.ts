@@ -5,7 +5,7 @@ import { toStationCreate } from '../../firmware-sim/index.js';
 import { type BoundPorts, createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import type { TlsCredentials } from '../../gateway/tls.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
-import { brokerConfigPublisher } from '../../server/alerts/config-publisher.js';
+import { brokerConfigPublisher } from '../../server/warnings/config-publisher.js';
 import { dataPaths } from '../../server/paths.js';
 import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 import { influxEndpoint } from '../influx.js';

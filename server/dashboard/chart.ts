@@ -1,5 +1,5 @@
 import { type Chart, type ChartRange, type ReadingOut, nightOf, sunTimes } from '../../contracts/index.js';
-import { type Rules, type StationRuleState, dewPointC, ffstCurveC } from '../../alerts/index.js';
+import { type Rules, type StationRuleState, dewPointC, ffstCurveC } from '../../frost/index.js';
 import type { StationRecord } from '../registry/stations.js';
 import type { Marker } from './alert-queries.js';
 

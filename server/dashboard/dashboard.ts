@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Chart, ChartRange, Clock, ReadingOut, Report, StationOverview } from '../../contracts/index.js';
-import { type StationRuleState, rulesFor } from '../../alerts/index.js';
-import type { AlertStore } from '../alerts/alert-store.js';
-import type { StationSettingsStore } from '../alerts/station-settings.js';
+import { type StationRuleState, rulesFor } from '../../frost/index.js';
+import type { AlertStore } from '../warnings/alert-store.js';
+import type { StationSettingsStore } from '../warnings/station-settings.js';
 import type { InfluxConnection } from '../influx/connect.js';
 import type { Db } from '../registry/db.js';
 import type { StationRepository } from '../registry/stations.js';

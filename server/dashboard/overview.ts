@@ -1,5 +1,5 @@
 import { FROST_RANK, type StationOverview } from '../../contracts/index.js';
-import type { StationRuleState } from '../../alerts/index.js';
+import type { StationRuleState } from '../../frost/index.js';
 import type { StationRecord } from '../registry/stations.js';
 import type { Fault } from './alert-queries.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AlertSchema, AlertsQuerySchema, DeliverySchema, UnreachedSchema } from '../../contracts/index.js';
-import type { AlertStore } from '../alerts/alert-store.js';
-import type { DeliveryView } from '../alerts/deliveries.js';
+import type { AlertStore } from '../warnings/alert-store.js';
+import type { DeliveryView } from '../warnings/deliveries.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { Clock } from '../../contracts/index.js';

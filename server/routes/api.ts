@@ -36,10 +36,10 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       },
       () => ({ tileUrl: deps.tileUrl ?? null, timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE }),
     );
-    if (deps.alerting) {
-      await app.register(peopleRoutes(deps.alerting));
-      await app.register(alertRoutes({ ...deps.alerting, clock: deps.clock }));
-      await app.register(modelRoutes({ ...deps.alerting, clock: deps.clock }));
+    if (deps.warnings) {
+      await app.register(peopleRoutes(deps.warnings));
+      await app.register(alertRoutes({ ...deps.warnings, clock: deps.clock }));
+      await app.register(modelRoutes({ ...deps.warnings, clock: deps.clock }));
     }
     if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard));
     if (deps.audit) await app.register(auditRoutes({ audit: deps.audit }));

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../contracts/index.js';
-import { OVERRIDABLE_RULES } from '../../alerts/index.js';
-import type { FitResult } from '../alerts/model-fit.js';
+import { OVERRIDABLE_RULES } from '../../frost/index.js';
+import type { FitResult } from '../warnings/model-fit.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import { StationParamsSchema } from './stations.js';

@@ -151,7 +151,7 @@ export function callScript(
 ): InstanceType<typeof twilio.twiml.VoiceResponse> {
   const speech = SPEECH[row.language];
   const body = row.body.normalize('NFC').trim();
-  // Scripts composed by alerts/messages-voice.ts already end with the prompt; say it once, not twice.
+  // Scripts composed by frost/messages-voice.ts already end with the prompt; say it once, not twice.
   const text = body.endsWith(speech.prompt) ? body : `${body} ${speech.prompt}`;
   const response = new twilio.twiml.VoiceResponse();
   const gather = response.gather({ numDigits: 1, action: keypressUrl, method: 'POST', timeout: 10 });

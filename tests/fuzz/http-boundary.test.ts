@@ -297,9 +297,9 @@ describe('Twilio callbacks', () => {
       costUsd: 0,
       notBeforeMs: later,
     };
-    const [sms] = fx.alerting.notifier.enqueue([{ ...base, dedupeKey: 'fuzz-sms', channel: 'sms' }]);
-    fx.alerting.notifier.enqueue([{ ...base, dedupeKey: 'fuzz-call', channel: 'voice' }]);
-    if (sms) fx.alerting.notifier.outbox.markSent(sms, 'SM-known');
+    const [sms] = fx.warnings.notifier.enqueue([{ ...base, dedupeKey: 'fuzz-sms', channel: 'sms' }]);
+    fx.warnings.notifier.enqueue([{ ...base, dedupeKey: 'fuzz-call', channel: 'voice' }]);
+    if (sms) fx.warnings.notifier.outbox.markSent(sms, 'SM-known');
   });
 
   it(

@@ -5,7 +5,7 @@ import { type TwilioTestServer } from '../../testkit/twilio-server.js';
 import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from './system.js';
 import { ADMIN_TOKEN } from './system-under-test.js';
 
-/** Which rung of the ladder an SMS announces, read from its opening words (alerts/messages-text.ts). */
+/** Which rung of the ladder an SMS announces, read from its opening words (frost/messages-text.ts). */
 export function levelOf(body: string | undefined): 'watch' | 'warning' | 'severe' | 'all_clear' | 'other' {
   const text = body ?? '';
   if (/^(Chú ý sương muối|Chu y suong muoi|Frost watch)/.test(text)) return 'watch';

@@ -5,9 +5,9 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import twilio from 'twilio';
-import { emptyInputs } from '../../alerts/inputs.js';
+import { emptyInputs } from '../../frost/inputs.js';
 import type { Clock, Role, StationCreate } from '../../contracts/index.js';
-import { type Alerting, startAlerting } from '../../server/alerting.js';
+import { type Warnings, startWarnings } from '../../server/warnings/warnings.js';
 import { buildApp } from '../../server/app.js';
 import { AuditLog } from '../../server/audit/audit-log.js';
 import type { HttpRateLimits } from '../../server/http-limits.js';
@@ -34,7 +34,7 @@ export interface FullApp {
   app: FastifyInstance;
   db: Db;
   stations: StationRepository;
-  alerting: Alerting;
+  warnings: Warnings;
   dashboard: Dashboard;
   audit: AuditLog;
   auth: UserAuth;
@@ -83,7 +83,7 @@ export async function startFullApp(options: {
   const activity = new StationActivity();
   const query = (id: string, range: { fromMs: number; toMs: number; every?: string }) => queryReadings(influx.conn, id, range);
   const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  const alerting = startAlerting({
+  const warnings = startWarnings({
     db,
     stations,
     activity,
@@ -97,9 +97,9 @@ export async function startFullApp(options: {
   const dashboard = createDashboard({
     db,
     stations,
-    settings: alerting.stationSettings,
-    alerts: alerting.alerts,
-    engine: alerting.engine,
+    settings: warnings.stationSettings,
+    alerts: warnings.alerts,
+    engine: warnings.engine,
     activity,
     influx: influx.conn,
     queryReadings: query,
@@ -128,21 +128,21 @@ export async function startFullApp(options: {
     tileUrl: null,
     rateLimits: options.rateLimits ?? UNLIMITED,
     health: () => Promise.resolve({ status: 'ok', checks: { broker: { ok: true }, spool: { ok: true }, sqlite: { ok: true } } }),
-    alerting: {
-      people: alerting.people,
-      alerts: alerting.alerts,
-      deliveries: alerting.deliveries,
-      twilio: { notifier: alerting.notifier, authToken: TWILIO_AUTH_TOKEN, publicUrl: PUBLIC_URL },
-      fitModel: (stationId, fromMs, toMs) => alerting.fitModel(stationId, fromMs, toMs),
-      setRuleOverrides: (stationId, overrides) => alerting.setRuleOverrides(stationId, overrides),
+    warnings: {
+      people: warnings.people,
+      alerts: warnings.alerts,
+      deliveries: warnings.deliveries,
+      twilio: { notifier: warnings.notifier, authToken: TWILIO_AUTH_TOKEN, publicUrl: PUBLIC_URL },
+      fitModel: (stationId, fromMs, toMs) => warnings.fitModel(stationId, fromMs, toMs),
+      setRuleOverrides: (stationId, overrides) => warnings.setRuleOverrides(stationId, overrides),
     },
   });
   const headers = await signInEveryone(app, auth);
   const close = async (): Promise<void> => {
     await app.close();
     dashboard.close();
-    await alerting.notifier.close();
-    await alerting.engine.close();
+    await warnings.notifier.close();
+    await warnings.engine.close();
     db.close();
     if (!options.influx) await influx.stop();
     await rm(dir, { recursive: true, force: true });
@@ -151,7 +151,7 @@ export async function startFullApp(options: {
     app,
     db,
     stations,
-    alerting,
+    warnings,
     dashboard,
     audit,
     auth,
@@ -162,7 +162,7 @@ export async function startFullApp(options: {
     routes,
     close,
     openAlert: (stationId, reason, atMs) => {
-      const applied = alerting.alerts.apply(
+      const applied = warnings.alerts.apply(
         { kind: 'frost', stationId, from: 'none', to: 'severe', atMs, reason, notify: false, inputs: emptyInputs(atMs, null) },
         atMs,
       );

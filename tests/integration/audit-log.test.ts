@@ -149,7 +149,7 @@ describe('audit log', () => {
     expect((await fx.app.inject({ method: 'POST', url: `/api/alerts/${alertId}/ack`, headers: fx.headers.officer })).statusCode).toBe(200);
     expect(await lastOf('alert.ack')).toMatchObject({ actor: 'officer-user', target: String(alertId), outcome: 'ok' });
 
-    const [row] = fx.alerting.notifier.enqueue([
+    const [row] = fx.warnings.notifier.enqueue([
       {
         dedupeKey: 'audit-call',
         eventId: null,

@@ -17,8 +17,8 @@ import {
   StationOverviewSchema,
   nightOf,
 } from '../../contracts/index.js';
-import { dewPointC } from '../../alerts/index.js';
-import { type Alerting, startAlerting } from '../../server/alerting.js';
+import { dewPointC } from '../../frost/index.js';
+import { type Warnings, startWarnings } from '../../server/warnings/warnings.js';
 import { buildApp } from '../../server/app.js';
 import { type Dashboard, createDashboard } from '../../server/dashboard/dashboard.js';
 import { REPORT_COLUMNS } from '../../server/dashboard/csv.js';
@@ -48,7 +48,7 @@ const logger = pino({ level: 'silent' });
 let influx: TestInfluxd;
 let dir: string;
 let db: Db;
-let alerting: Alerting;
+let warnings: Warnings;
 let dashboard: Dashboard;
 let app: FastifyInstance;
 const activity = new StationActivity();
@@ -76,7 +76,7 @@ async function feedNight(): Promise<void> {
       const reading = profile((t - FEED_FROM) / HOUR, t);
       await write(id, [reading]);
       activity.heard(id, t, true);
-      alerting.engine.onReadings(id, [reading]);
+      warnings.engine.onReadings(id, [reading]);
     }
   }
 }
@@ -92,7 +92,7 @@ beforeAll(async () => {
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-warm', name: 'Lát 3' }));
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-day', name: 'Một ngày' }));
   const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  alerting = startAlerting({
+  warnings = startWarnings({
     db,
     stations,
     activity,
@@ -103,13 +103,13 @@ beforeAll(async () => {
     metrics: new Registry(),
     query: () => Promise.resolve([]),
   });
-  alerting.people.createFarmer(FarmerCreateSchema.parse({ name: 'Nguyễn Văn Hà', phone: '0912345678', stationIds: ['ld-cold'] }));
+  warnings.people.createFarmer(FarmerCreateSchema.parse({ name: 'Nguyễn Văn Hà', phone: '0912345678', stationIds: ['ld-cold'] }));
   dashboard = createDashboard({
     db,
     stations,
-    settings: alerting.stationSettings,
-    alerts: alerting.alerts,
-    engine: alerting.engine,
+    settings: warnings.stationSettings,
+    alerts: warnings.alerts,
+    engine: warnings.engine,
     activity,
     influx: influx.conn,
     queryReadings: (id, range) => queryReadings(influx.conn, id, range),
@@ -135,8 +135,8 @@ afterAll(async () => {
   // Also runs when beforeAll failed part-way, before these were assigned.
   await (app as FastifyInstance | undefined)?.close();
   (dashboard as Dashboard | undefined)?.close();
-  await (alerting as Alerting | undefined)?.engine.close();
-  await (alerting as Alerting | undefined)?.notifier.close();
+  await (warnings as Warnings | undefined)?.engine.close();
+  await (warnings as Warnings | undefined)?.notifier.close();
   (db as Db | undefined)?.close();
   await (influx as TestInfluxd | undefined)?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -212,8 +212,8 @@ describe('GET /api/stations/:id/chart', () => {
     expect(chart.airTempC.filter((v) => v !== null)).toHaveLength((FEED_TO - FEED_FROM) / MIN + 1);
     expect(chart.forecast).not.toBeNull();
     expect(chart.forecast!.x.at(-1)).toBe(Math.round(NIGHT.sunriseMs / 1_000));
-    const alerts = alerting.alerts.list({ stationId: 'ld-cold', limit: 50 });
-    const events = alerts.flatMap((a) => alerting.alerts.get(a.id, true)?.events ?? []);
+    const alerts = warnings.alerts.list({ stationId: 'ld-cold', limit: 50 });
+    const events = alerts.flatMap((a) => warnings.alerts.get(a.id, true)?.events ?? []);
     expect(chart.markers.length).toBe(events.length);
     expect(chart.markers.map((m) => m.level)).toContain('warning');
   });
@@ -273,10 +273,10 @@ describe('reports', () => {
     expect(cold.hoursBelow2C).toBeCloseTo(means.filter((m) => m < 2).length / 6, 2);
     expect(cold.hoursBelow0C).toBeCloseTo(means.filter((m) => m < 0).length / 6, 2);
     expect(cold.hoursBelowMinus2C).toBe(0);
-    const events = alerting.alerts
+    const events = warnings.alerts
       .list({ stationId: 'ld-cold', limit: 50 })
       .filter((a) => a.kind === 'frost')
-      .flatMap((a) => alerting.alerts.get(a.id, true)!.events!);
+      .flatMap((a) => warnings.alerts.get(a.id, true)!.events!);
     const top = events
       .map((e) => e.level)
       .filter((l): l is 'watch' | 'warning' | 'severe' => l in FROST_RANK)
@@ -369,12 +369,12 @@ describe('GET /api/events', () => {
     const ended = new Promise<void>((resolve) => res.once('end', resolve));
     await waitFor(/: connected/);
     nowMs += MIN;
-    alerting.engine.onReadings('ld-warm', [profiles['ld-warm']!(4, nowMs)]);
+    warnings.engine.onReadings('ld-warm', [profiles['ld-warm']!(4, nowMs)]);
     await waitFor(/event: station\ndata: .*"id":"ld-warm"/);
     const data = /event: station\ndata: (.*)\n\n/.exec(text)![1]!;
     expect(StationOverviewSchema.parse(JSON.parse(data)).id).toBe('ld-warm');
-    const open = alerting.alerts.list({ stationId: 'ld-cold', status: 'active', limit: 5 })[0]!;
-    alerting.alerts.acknowledge(open.id, 'officer-test', nowMs);
+    const open = warnings.alerts.list({ stationId: 'ld-cold', status: 'active', limit: 5 })[0]!;
+    warnings.alerts.acknowledge(open.id, 'officer-test', nowMs);
     await waitFor(new RegExp(`event: alert\\ndata: .*"id":${open.id},.*"status":"acknowledged"`));
     res.resume();
     await sse.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fitFfst, type NightFeatures, nightFeatures } from '../../alerts/index.js';
+import { fitFfst, type NightFeatures, nightFeatures } from '../../frost/index.js';
 import type { StationId } from '../../contracts/index.js';
-import { fitStationModel } from '../../server/alerts/model-fit.js';
+import { fitStationModel } from '../../server/warnings/model-fit.js';
 import { readingLine } from '../../server/influx/line-protocol.js';
 import { queryReadings } from '../../server/influx/readings-query.js';
 import type { StationRecord } from '../../server/registry/stations.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock, StationId } from '../../contracts/index.js';
-import { OfficerNotices } from '../../server/alerts/notices.js';
+import { OfficerNotices } from '../../server/warnings/notices.js';
 import { StationActivity } from '../../server/ingest/activity.js';
 import { OutboxRepository, type OutboxRow } from '../../server/notify/outbox.js';
 import { type Db, openDatabase } from '../../server/registry/db.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dewPointC } from '../../alerts/psychro.js';
+import { dewPointC } from '../../frost/psychro.js';
 import { renderChartSvg } from '../../backtest/chart-svg.js';
 import { renderReport, type ReportMeta } from '../../backtest/report.js';
 import {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { RuleOverrides } from '../../alerts/index.js';
+import type { RuleOverrides } from '../../frost/index.js';
 import { describe, expect, it } from 'vitest';
 import { loadDatasets, shippedDatasetDirs } from '../../backtest/datasets.js';
 import { replayLeaveOneStationOut } from '../../backtest/loso.js';

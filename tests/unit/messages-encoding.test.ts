@@ -7,7 +7,7 @@ import {
   stripDiacritics,
   toGsm7,
   type OfficerNotice,
-} from '../../alerts/messages.js';
+} from '../../frost/messages.js';
 import { DECISIONS, LEVELS, STATION, STATION_OTHER_COMMUNE } from './messages-fixtures.js';
 
 describe('stripDiacritics', () => {

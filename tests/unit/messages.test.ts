@@ -7,7 +7,7 @@ import {
   estimateActByMs,
   MAX_SEGMENTS,
   type FarmerMessageInput,
-} from '../../alerts/messages.js';
+} from '../../frost/messages.js';
 import type { Language } from '../../contracts/index.js';
 import { DECISIONS, LEVELS, MIN_AT, STATION, STATION_OTHER_COMMUNE, type Level } from './messages-fixtures.js';
 

@@ -1,11 +1,11 @@
 /**
- * The rule state as SQLite stores it (server/alerts/state-codec.ts): the window by column. Every state of a real frost
+ * The rule state as SQLite stores it (server/warnings/state-codec.ts): the window by column. Every state of a real frost
  * night — QC failures included — must come back exactly, a state saved in the earlier format (window as objects) must
  * still load, and the stored form must be the smaller one it was made to be.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluate, initialState, rulesFor, type StationRuleState } from '../../alerts/index.js';
-import { decodeState, encodeState } from '../../server/alerts/state-codec.js';
+import { evaluate, initialState, rulesFor, type StationRuleState } from '../../frost/index.js';
+import { decodeState, encodeState } from '../../server/warnings/state-codec.js';
 import { loadFrostNights } from '../helpers/frost-nights.js';
 
 const ctx = { stationId: 'dwd-03379', lat: 48.1632, lon: 11.5429, elevationM: 515, crop: 'arabica' as const, timeZone: 'Europe/Berlin' };

@@ -8,7 +8,7 @@ import {
   rulesFor,
   type FfstModel,
   type NightFeatures,
-} from '../../alerts/index.js';
+} from '../../frost/index.js';
 import type { Decision, FrostDecision } from '../../contracts/index.js';
 import { loadFrostNights } from '../helpers/frost-nights.js';
 

@@ -10,7 +10,7 @@ import {
   type Rules,
   type StationContext,
   type StationRuleState,
-} from '../../alerts/index.js';
+} from '../../frost/index.js';
 import {
   FROST_RANK,
   type Decision,

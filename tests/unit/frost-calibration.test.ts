@@ -8,13 +8,13 @@ import {
   type NightState,
   type StationContext,
   type StationRuleState,
-} from '../../alerts/index.js';
-import { calibrationOffsetC, observeNight } from '../../alerts/calibration.js';
+} from '../../frost/index.js';
+import { calibrationOffsetC, observeNight } from '../../frost/calibration.js';
 import { nightOf, type Reading } from '../../contracts/index.js';
-import { decodeState, encodeState } from '../../server/alerts/state-codec.js';
+import { decodeState, encodeState } from '../../server/warnings/state-codec.js';
 
 /**
- * A station learns the minimum model's error on its own nights (alerts/calibration.ts): forecasts made at each hour
+ * A station learns the minimum model's error on its own nights (frost/calibration.ts): forecasts made at each hour
  * after sunset against the minimum it then measured.
  */
 const HOUR = 3_600_000;

@@ -5,7 +5,7 @@ import {
   composeVoiceScript,
   type MessageOptions,
   type OfficerNotice,
-} from '../../alerts/messages.js';
+} from '../../frost/messages.js';
 import type { OutboxInsert, OutboxRepository, OutboxRow } from '../notify/outbox.js';
 import type { ChainStep } from '../notify/escalation.js';
 import type { OfficerRecord, PeopleRepository, Recipient } from '../registry/people.js';

@@ -12,7 +12,7 @@ import {
   type Sample,
   type StationCalibration,
   type StationRuleState,
-} from '../../alerts/index.js';
+} from '../../frost/index.js';
 
 /** The window by column; `qc` holds one letter a sample, `humidityOk` one digit. */
 interface WindowColumns {
@@ -77,7 +77,7 @@ export function decodeState(json: string): StationRuleState {
 function samplesOf(c: WindowColumns): Sample[] {
   const out: Sample[] = new Array<Sample>(c.ts.length);
   for (let i = 0; i < c.ts.length; i += 1) {
-    // One literal with every field, as alerts/qc.ts builds samples: one V8 hidden class for the whole window.
+    // One literal with every field, as frost/qc.ts builds samples: one V8 hidden class for the whole window.
     out[i] = {
       ts: c.ts[i] as number,
       airC: c.airC[i] as number,

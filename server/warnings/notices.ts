@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type Clock, maskPhone } from '../../contracts/index.js';
-import type { MessageOptions, OfficerNotice } from '../../alerts/messages.js';
+import type { MessageOptions, OfficerNotice } from '../../frost/messages.js';
 import type { OutboxInsert, OutboxRow } from '../notify/outbox.js';
 import { officerSmsRows } from './planner.js';
 import type { PeopleRepository } from '../registry/people.js';

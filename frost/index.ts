@@ -1,4 +1,4 @@
-/** The frost rule engine: a pure functional core (no clock, no IO). The server wires it (server/alerts/). */
+/** The frost rule engine: a pure functional core (no clock, no IO). The server wires it (server/warnings/). */
 export type {
   EngineEvent,
   FfstAirOnlyModel,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { insertedAt, lowerBound, upperBound } from '../../alerts/window.js';
-import { localHourMinute } from '../../alerts/local-time.js';
+import { insertedAt, lowerBound, upperBound } from '../../frost/window.js';
+import { localHourMinute } from '../../frost/local-time.js';
 
 const timed = (ts: number[]) => ts.map((t) => ({ ts: t }));
 /** A sorted window of distinct timestamps, as the engine keeps it. */

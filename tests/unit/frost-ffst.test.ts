@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ffstCurveC, fitFfst, fitFfstAirOnly, forecastMinC, nightFeatures, type NightFeatures } from '../../alerts/index.js';
+import { ffstCurveC, fitFfst, fitFfstAirOnly, forecastMinC, nightFeatures, type NightFeatures } from '../../frost/index.js';
 import type { Reading } from '../../contracts/index.js';
 
 const HOUR = 3_600_000;

@@ -65,7 +65,7 @@ export interface Forecast {
 }
 
 /**
- * The night's minimum as known at `t`: the minimum model on this reading (alerts/minimum-model.ts) — or, once T₂ is
+ * The night's minimum as known at `t`: the minimum model on this reading (frost/minimum-model.ts) — or, once T₂ is
  * captured, the station's own FFST where `frostwatch model fit` has fitted one on its nights. Before sunset the model
  * runs outside the hours it was fitted on; its estimate may raise a Watch, never more.
  */

@@ -10,7 +10,7 @@ import {
   initialState,
   rulesFor,
   wantsFastSampling,
-} from '../../alerts/index.js';
+} from '../../frost/index.js';
 import type { Db } from '../registry/db.js';
 import type { StationRecord, StationRepository } from '../registry/stations.js';
 import type { AlertStore, AppliedDecision } from './alert-store.js';
@@ -73,7 +73,7 @@ const STATE_FLUSH_MS = 1_000;
 const FLUSH_SLICE_MS = 4;
 
 /**
- * The imperative shell around the pure rule engine (alerts/): feeds it every reading as the ingest receives it
+ * The imperative shell around the pure rule engine (frost/): feeds it every reading as the ingest receives it
  * (while the spool makes it durable) and a tick a minute, and applies its decisions — alert history, rule state and
  * outbox rows in ONE SQLite transaction, so a crash leaves all or none. A reading whose decisions could not be committed
  * (SQLite locked) is still acknowledged — it is durable in the spool — but leaves the state unadvanced, so the next

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rulesFor, type StationContext } from '../../alerts/index.js';
+import { rulesFor, type StationContext } from '../../frost/index.js';
 import { prepareReadings, replayStation } from '../../backtest/replay.js';
 import type { RecordedReading } from '../../backtest/types.js';
 import { FROST_RANK, nightOf, type Decision, type FrostDecision, type NightBounds, type OfficerDecision } from '../../contracts/index.js';

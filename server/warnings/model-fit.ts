@@ -1,5 +1,5 @@
 import { nightOf, type Reading, type ReadingOut } from '../../contracts/index.js';
-import { fitFfst, type NightFeatures, nightFeatures } from '../../alerts/index.js';
+import { fitFfst, type NightFeatures, nightFeatures } from '../../frost/index.js';
 import type { StationRecord } from '../registry/stations.js';
 import type { StoredFfstModel } from './station-settings.js';
 

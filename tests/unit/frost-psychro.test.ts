@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { dewPointC, frostPointC, saturationVapourPressureHPa, stationPressureHPa, wetBulbC } from '../../alerts/index.js';
+import { dewPointC, frostPointC, saturationVapourPressureHPa, stationPressureHPa, wetBulbC } from '../../frost/index.js';
 
 /**
  * Published reference values:

@@ -1,22 +1,22 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Clock, type Health, type ReadingOut, maskPhone } from '../contracts/index.js';
-import { nestedOverrides } from '../alerts/index.js';
-import { AlertStore } from './alerts/alert-store.js';
-import { OutboxDeliveryView } from './alerts/deliveries.js';
-import { FrostEngine } from './alerts/frost-engine.js';
-import { OfficerNotices } from './alerts/notices.js';
-import { OutboxPlanner } from './alerts/planner.js';
-import { StationSettingsStore, type StoredFfstModel } from './alerts/station-settings.js';
-import { type FitResult, fitStationModel } from './alerts/model-fit.js';
-import type { StationActivity } from './ingest/activity.js';
-import { type Notifier, createNotifier } from './notify/sender.js';
-import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from './notify/twilio-client.js';
-import type { Db } from './registry/db.js';
-import { PeopleRepository } from './registry/people.js';
-import type { StationRepository } from './registry/stations.js';
+import { type Clock, type Health, type ReadingOut, maskPhone } from '../../contracts/index.js';
+import { nestedOverrides } from '../../frost/index.js';
+import { AlertStore } from './alert-store.js';
+import { OutboxDeliveryView } from './deliveries.js';
+import { FrostEngine } from './frost-engine.js';
+import { OfficerNotices } from './notices.js';
+import { OutboxPlanner } from './planner.js';
+import { StationSettingsStore, type StoredFfstModel } from './station-settings.js';
+import { type FitResult, fitStationModel } from './model-fit.js';
+import type { StationActivity } from '../ingest/activity.js';
+import { type Notifier, createNotifier } from '../notify/sender.js';
+import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from '../notify/twilio-client.js';
+import type { Db } from '../registry/db.js';
+import { PeopleRepository } from '../registry/people.js';
+import type { StationRepository } from '../registry/stations.js';
 
-export interface Alerting {
+export interface Warnings {
   people: PeopleRepository;
   alerts: AlertStore;
   deliveries: OutboxDeliveryView;
@@ -38,7 +38,7 @@ export interface Alerting {
  * The warning side of the server: rule engine → alert history → outbox → Twilio, and the officer notices.
  * Without Twilio credentials the notifier runs dry: messages are composed and kept as `dry_run`.
  */
-export function startAlerting(args: {
+export function startWarnings(args: {
   db: Db;
   stations: StationRepository;
   activity: StationActivity;
@@ -49,9 +49,9 @@ export function startAlerting(args: {
   metrics: Registry;
   /** Stored readings (InfluxDB), for fitting station models. */
   query: (stationId: string, range: { fromMs: number; toMs: number; every?: string }) => Promise<ReadingOut[]>;
-}): Alerting {
+}): Warnings {
   const { db, stations, clock, settings } = args;
-  const logger = args.logger.child({ module: 'alerts' });
+  const logger = args.logger.child({ module: 'warnings' });
   const timeZone = settings.TZ_NAME;
   const messages = { timeZone, smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD };
   const people = new PeopleRepository(db, clock);
