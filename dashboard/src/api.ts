@@ -1,3 +1,4 @@
+import { ErrorResponseSchema } from '../../contracts/api.js';
 import type { Me } from '../../contracts/dashboard.js';
 
 /** A failed request, carrying the server's `{error, message}` so forms can show it as is. */
@@ -13,8 +14,17 @@ export class ApiError extends Error {
 
 type Body = unknown;
 
-/** Same-origin fetch: the session cookie rides along; mutations carry the CSRF header the server demands. */
-export async function api<T>(method: string, path: string, body?: Body, contentType = 'application/json'): Promise<T> {
+/** Sign-in and sign-out (endpoints.ts): a 401 there is a wrong password, not a session gone. */
+export const SESSION_PATH = '/api/session';
+
+/** The `{error, message}` of a failed answer, as far as it has them (a proxy's error page has neither). */
+const ErrorBodySchema = ErrorResponseSchema.partial();
+
+/**
+ * Same-origin fetch: the session cookie rides along; mutations carry the CSRF header the server demands. The answer
+ * is `unknown` until a contract schema checks it (endpoints.ts): nothing here claims what the server sent.
+ */
+export async function api(method: string, path: string, body?: Body, contentType = 'application/json'): Promise<unknown> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') headers['x-requested-with'] = 'frostwatch';
   let payload: string | undefined;
@@ -23,14 +33,15 @@ export async function api<T>(method: string, path: string, body?: Body, contentT
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
   const response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
-  if (response.status === 401 && path !== '/api/session') onUnauthorized();
+  if (response.status === 401 && path !== SESSION_PATH) onUnauthorized();
   const text = await response.text();
   const json: unknown = text === '' ? null : safeJson(text);
   if (!response.ok) {
-    const err = json as { error?: string; message?: string } | null;
-    throw new ApiError(response.status, err?.error ?? 'http_error', err?.message ?? `${response.status} ${response.statusText}`);
+    const parsed = ErrorBodySchema.safeParse(json);
+    const err = parsed.success ? parsed.data : {};
+    throw new ApiError(response.status, err.error ?? 'http_error', err.message ?? `${response.status} ${response.statusText}`);
   }
-  return json as T;
+  return json;
 }
 
 function safeJson(text: string): unknown {

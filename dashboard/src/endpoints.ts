@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { AlertSchema, DeliverySchema, UnreachedSchema, type AlertStatus } from '../../contracts/alerts.js';
 import { StationCreateSchema, StationCredentialsSchema, StationSchema } from '../../contracts/api.js';
 import { AuditPageSchema } from '../../contracts/audit.js';
-import { ChartSchema, MeSchema, ReportSchema, StationOverviewSchema, UiConfigSchema, type ChartRange } from '../../contracts/dashboard.js';
+import {
+  ChartSchema,
+  MeSchema,
+  ReportSchema,
+  SSE_EVENTS,
+  StationOverviewSchema,
+  UiConfigSchema,
+  type ChartRange,
+} from '../../contracts/dashboard.js';
 import {
   CommuneStationSchema,
   CommuneStationSetSchema,
@@ -12,7 +20,7 @@ import {
   OfficerCreateSchema,
   OfficerSchema,
 } from '../../contracts/people.js';
-import { api, ApiError } from './api.js';
+import { api, ApiError, SESSION_PATH } from './api.js';
 
 /**
  * Every path of the API the dashboard uses, in one place, each with the contract schema its answer must match. An
@@ -27,7 +35,7 @@ async function checked<S extends z.ZodType>(
   body?: unknown,
   contentType?: string,
 ): Promise<z.infer<S>> {
-  const json = await api<unknown>(method, path, body, contentType);
+  const json = await api(method, path, body, contentType);
   const parsed = schema.safeParse(json);
   if (!parsed.success)
     throw new ApiError(502, 'bad_response', `unexpected answer from ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -51,14 +59,15 @@ function reportPath(r: ReportQuery): string {
 
 export const endpoints = {
   me: () => checked(MeSchema, 'GET', '/api/me'),
-  signIn: (username: string, password: string) => checked(MeSchema, 'POST', '/api/session', { username, password }),
-  signOut: () => api<unknown>('DELETE', '/api/session'),
+  signIn: (username: string, password: string) => checked(MeSchema, 'POST', SESSION_PATH, { username, password }),
+  /** 204, no body: nothing to check. */
+  signOut: () => api('DELETE', SESSION_PATH),
   uiConfig: () => checked(UiConfigSchema, 'GET', '/api/ui-config'),
   overview: () => checked(z.array(StationOverviewSchema), 'GET', '/api/overview'),
   chart: (id: string, range: ChartRange) => checked(ChartSchema, 'GET', `/api/stations/${enc(id)}/chart?range=${range}`),
   alerts: (status: AlertStatus) => checked(z.array(AlertSchema), 'GET', `/api/alerts?status=${status}`),
   alert: (id: number) => checked(AlertDetailSchema, 'GET', `/api/alerts/${id}`),
-  acknowledge: (id: number) => api<unknown>('POST', `/api/alerts/${id}/ack`, {}),
+  acknowledge: (id: number) => checked(AlertSchema, 'POST', `/api/alerts/${id}/ack`, {}),
   unreached: (hours: number) => checked(z.array(UnreachedSchema), 'GET', `/api/alerts/unreached?hours=${hours}`),
   reportPath,
   report: (r: ReportQuery) => checked(ReportSchema, 'GET', reportPath(r)),
@@ -66,10 +75,20 @@ export const endpoints = {
   stations: () => checked(z.array(StationSchema), 'GET', '/api/stations'),
   addStation: (body: StationCreate) => checked(StationCredentialsSchema, 'POST', '/api/stations', body),
   farmers: () => checked(z.array(FarmerSchema), 'GET', '/api/farmers'),
-  addFarmer: (body: FarmerCreate) => api<unknown>('POST', '/api/farmers', body),
+  addFarmer: (body: FarmerCreate) => checked(FarmerSchema, 'POST', '/api/farmers', body),
   importFarmers: (csv: string) => checked(FarmerImportReportSchema, 'POST', '/api/farmers/import', csv, 'text/csv'),
   officers: () => checked(z.array(OfficerSchema), 'GET', '/api/officers'),
-  addOfficer: (body: OfficerCreate) => api<unknown>('POST', '/api/officers', body),
+  addOfficer: (body: OfficerCreate) => checked(OfficerSchema, 'POST', '/api/officers', body),
   communes: () => checked(z.array(CommuneStationSchema), 'GET', '/api/communes'),
-  setCommuneStation: (commune: string, body: CommuneStationSet) => api<unknown>('PUT', `/api/communes/${enc(commune)}/station`, body),
+  setCommuneStation: (commune: string, body: CommuneStationSet) =>
+    checked(CommuneStationSchema, 'PUT', `/api/communes/${enc(commune)}/station`, body),
+};
+
+/**
+ * GET /api/events, server-sent: each event's data must match its contract schema, like any other answer (live.ts
+ * drops one that does not). `satisfies` keeps the list in step with the contract's SSE_EVENTS.
+ */
+export const liveEvents = {
+  path: '/api/events',
+  schemas: { station: StationOverviewSchema, alert: AlertSchema } satisfies Record<(typeof SSE_EVENTS)[number], z.ZodType>,
 };

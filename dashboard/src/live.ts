@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { z } from 'zod';
 import type { Alert } from '../../contracts/alerts.js';
 import type { StationOverview } from '../../contracts/dashboard.js';
+import { liveEvents } from './endpoints.js';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
@@ -20,18 +22,18 @@ export function useLiveEvents(handlers: LiveHandlers): LiveState {
   const ref = useRef(handlers);
   ref.current = handlers;
   useEffect(() => {
-    const source = new EventSource('/api/events', { withCredentials: true });
+    const source = new EventSource(liveEvents.path, { withCredentials: true });
     source.onopen = () => {
       setState('live');
       ref.current.open?.();
     };
     source.onerror = () => setState('reconnecting');
     source.addEventListener('station', (event) => {
-      const row = parse<StationOverview>(event);
+      const row = parse(liveEvents.schemas.station, event);
       if (row) ref.current.station?.(row);
     });
     source.addEventListener('alert', (event) => {
-      const alert = parse<Alert>(event);
+      const alert = parse(liveEvents.schemas.alert, event);
       if (alert) ref.current.alert?.(alert);
     });
     return () => source.close();
@@ -39,11 +41,15 @@ export function useLiveEvents(handlers: LiveHandlers): LiveState {
   return state;
 }
 
-function parse<T>(event: Event): T | null {
+/** An event's data, if it is JSON that matches its contract schema; null (the event is dropped) otherwise. */
+function parse<S extends z.ZodType>(schema: S, event: Event): z.infer<S> | null {
   if (!(event instanceof MessageEvent) || typeof event.data !== 'string') return null;
+  let json: unknown;
   try {
-    return JSON.parse(event.data) as T;
+    json = JSON.parse(event.data);
   } catch {
     return null;
   }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : null;
 }

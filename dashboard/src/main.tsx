@@ -13,6 +13,7 @@ import { OverviewPage } from './pages/overview.js';
 import { RegistryPage } from './pages/registry.js';
 import { ReportsPage } from './pages/reports.js';
 import { StationPage } from './pages/station.js';
+import { useLatestGate } from './use-api.js';
 import './styles.css';
 
 /** Hash routes: the server serves index.html anyway, and hashes survive any proxy prefix. */
@@ -48,10 +49,13 @@ function App() {
     endpoints.me().then(setMe, () => setMe(null));
   }, []);
   // The farms' time zone, once signed in: pages drawn before it arrives are drawn again in it.
+  // Asked again at each sign-in: only the newest answer lands (use-api.ts).
   const [, setZone] = useState<string | null>(null);
+  const zoneGate = useLatestGate();
   useEffect(() => {
     if (!me) return;
-    endpoints.uiConfig().then(
+    zoneGate.track(
+      endpoints.uiConfig,
       (config) => {
         setFarmTimeZone(config.timeZone);
         setZone(config.timeZone);

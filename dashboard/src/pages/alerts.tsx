@@ -5,6 +5,7 @@ import { canWrite, errorText } from '../api.js';
 import { endpoints } from '../endpoints.js';
 import { useApi } from '../use-api.js';
 import { fmtTime, useLang, useT } from '../i18n.js';
+import { levelText } from '../levels.js';
 import { useLiveEvents } from '../live.js';
 
 const TABS: AlertStatus[] = ['active', 'acknowledged', 'cleared'];
@@ -72,8 +73,7 @@ function AlertRow({ alert, me, onChanged }: { alert: Alert; me: Me; onChanged: (
     <li class={`alert level-${alert.level}`} data-testid={`alert-${alert.id}`} data-status={alert.status}>
       <div class="alert-head">
         <button type="button" class="link" aria-expanded={open} data-testid={`alert-toggle-${alert.id}`} onClick={() => setOpen(!open)}>
-          {open ? '▾' : '▸'} <strong>{alert.stationId}</strong> · {t(`kind_${alert.kind}`)} ·{' '}
-          {t(alert.level as 'watch' | 'warning' | 'severe' | 'raised')}
+          {open ? '▾' : '▸'} <strong>{alert.stationId}</strong> · {t(`kind_${alert.kind}`)} · {levelText(alert.level, t)}
         </button>
         <span class="sub">
           {t('opened')} {fmtTime(alert.openedAt, lang)}

@@ -3,6 +3,7 @@ import type { AuditEntry } from '../../../contracts/audit.js';
 import { errorText } from '../api.js';
 import { endpoints } from '../endpoints.js';
 import { fmtTime, useLang, useT } from '../i18n.js';
+import { useLatestGate } from '../use-api.js';
 
 /** The audit log, read-only, for admins (GET /api/audit is admin only): who did what, newest first. */
 export function AuditPage() {
@@ -11,12 +12,16 @@ export function AuditPage() {
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [next, setNext] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Pages append: only the newest request may land (use-api.ts), so "older" pressed twice appends its page once.
+  const gate = useLatestGate();
 
   const load = (before: number | null): void => {
-    endpoints.audit(before).then(
+    gate.track(
+      () => endpoints.audit(before),
       (page) => {
         setEntries((shown) => (before === null ? page.entries : [...shown, ...page.entries]));
         setNext(page.nextBefore);
+        setError(null);
       },
       (e) => setError(errorText(e)),
     );

@@ -5,14 +5,16 @@ import { endpoints } from '../endpoints.js';
 import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
 import { SHADE_COLOR, shadeOf } from '../levels.js';
 import { useLiveEvents } from '../live.js';
+import { useApi, useLatestGate } from '../use-api.js';
 import { StationMap } from './station-map.js';
 
-async function loadTileUrl(): Promise<string | null> {
+/** The map's tile URL; null without one (no endpoint, no tiles: the map still places the stations). */
+async function loadTiles(): Promise<{ tileUrl: string | null }> {
   try {
     const config = await endpoints.uiConfig();
-    return config.tileUrl;
+    return { tileUrl: config.tileUrl };
   } catch {
-    return null; // no endpoint, no tiles: the map still places the stations
+    return { tileUrl: null };
   }
 }
 
@@ -20,30 +22,32 @@ export function OverviewPage() {
   const t = useT();
   const [rows, setRows] = useState<StationOverview[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [tileUrl, setTileUrl] = useState<string | null | undefined>(undefined);
+  const { data: tiles } = useApi(loadTiles, []);
 
   // Rows pushed while a snapshot is in flight are newer than it: they win when it lands.
-  // Only the newest snapshot may land: an older one answering late would roll the rows back.
+  // Only the newest snapshot may land (use-api.ts): an older one answering late would roll the rows back.
   const pushedDuringLoad = useRef<Map<string, StationOverview> | null>(null);
-  const latest = useRef(0);
+  const gate = useLatestGate();
   const reload = useCallback(() => {
     const pushed = new Map<string, StationOverview>();
     pushedDuringLoad.current = pushed;
-    const seq = ++latest.current;
-    endpoints.overview().then(
+    const landed = (): void => {
+      if (pushedDuringLoad.current === pushed) pushedDuringLoad.current = null;
+    };
+    gate.track(
+      endpoints.overview,
       (snapshot) => {
-        if (seq !== latest.current) return;
-        if (pushedDuringLoad.current === pushed) pushedDuringLoad.current = null;
+        landed();
         setRows([...snapshot.filter((r) => !pushed.has(r.id)), ...pushed.values()]);
         setError(null);
       },
-      (e) => setError(errorText(e)),
+      (e) => {
+        landed();
+        setError(errorText(e));
+      },
     );
-  }, []);
-  useEffect(() => {
-    reload();
-    void loadTileUrl().then(setTileUrl);
-  }, [reload]);
+  }, [gate]);
+  useEffect(() => reload(), [reload]);
 
   const live = useLiveEvents({
     open: reload,
@@ -68,7 +72,7 @@ export function OverviewPage() {
         </p>
       )}
       <div class="overview">
-        {tileUrl !== undefined && <StationMap rows={sorted} tileUrl={tileUrl} />}
+        {tiles && <StationMap rows={sorted} tileUrl={tiles.tileUrl} />}
         <StationList rows={sorted} loading={rows === null} />
       </div>
     </section>

@@ -9,7 +9,7 @@ import { Field, FormError, num, useAction, val } from '../forms.js';
 import { type Key, useT } from '../i18n.js';
 import { FarmersPanel } from './registry-farmers.js';
 
-type Tab = 'stations' | 'farmers' | 'officers' | 'communeStations';
+type Tab = Extract<Key, 'stations' | 'farmers' | 'officers' | 'communeStations'>; // each tab's name is its word
 const TABS: Tab[] = ['stations', 'farmers', 'officers', 'communeStations'];
 
 export function RegistryPage({ me }: { me: Me }) {
@@ -34,7 +34,7 @@ export function RegistryPage({ me }: { me: Me }) {
             data-testid={`registry-tab-${k}`}
             onClick={() => setTab(k)}
           >
-            {t(k as Key)}
+            {t(k)}
           </button>
         ))}
       </div>

@@ -4,15 +4,9 @@ import { endpoints, type ReportQuery } from '../endpoints.js';
 import { farmTimeZone } from '../time-zone.js';
 import { useApi } from '../use-api.js';
 import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
+import { levelText } from '../levels.js';
 
 type Kind = 'night' | 'season';
-const LEVELS = ['none', 'watch', 'warning', 'severe'] as const;
-
-/** The level in the officer's language ("nguy hiểm", not "severe"); an unknown one as the server sent it. */
-function levelText(level: string, t: (key: (typeof LEVELS)[number]) => string): string {
-  const known = LEVELS.find((l) => l === level);
-  return known === undefined ? level : t(known);
-}
 
 /** Today's date in station time, as YYYY-MM-DD (sv-SE formats dates that way). */
 function today(offsetDays = 0): string {
