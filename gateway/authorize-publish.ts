@@ -8,14 +8,12 @@ import {
   type RejectRecorder,
   type StationId,
   REJECTED_TOPIC,
-  parseReadingsPayload,
   parseStationTopic,
-  parseStatusPayload,
 } from '../contracts/index.js';
 import { type ConsumerRelay, RELAYED_TOPIC } from './consumer-relay.js';
 import type { Identities } from './identity.js';
+import { acceptDecoded, decodeStationMessage } from './intake.js';
 import type { GatewayMetrics } from './metrics.js';
-import { countByReason } from './reject-log.js';
 
 export type AuthorizePublishHandler = NonNullable<AedesOptions['authorizePublish']>;
 
@@ -67,31 +65,28 @@ async function authorize(
 
 /** Resolves null to let aedes forward (and PUBACK), or the sink's error to drop the connection unacknowledged. */
 async function authorizeStation(deps: AuthorizePublishDeps, stationId: StationId | null, packet: PublishPacket): Promise<Error | null> {
-  // A will left behind by a client that is gone (client null) cannot be tied to a station.
-  if (stationId === null) return divert(deps, packet, null, 'unknown_station');
-  const topic = parseStationTopic(packet.topic);
-  if (topic === null) return divert(deps, packet, stationId, 'unknown_topic');
-  if (topic.stationId !== stationId || topic.kind === 'config') return divert(deps, packet, stationId, 'forbidden_topic');
-  return topic.kind === 'readings' ? acceptReadings(deps, stationId, packet) : acceptStatus(deps, stationId, packet);
-}
-
-async function acceptReadings(deps: AuthorizePublishDeps, stationId: StationId, packet: PublishPacket): Promise<Error | null> {
-  const { readings, rejects } = parseReadingsPayload(payloadOf(packet), deps.clock.now(), deps.limits);
-  for (const [reason, count] of countByReason(rejects)) deps.rejects.reject(stationId, reason, count);
-  const firstReject = rejects[0];
-  if (readings.length === 0) return divert(deps, packet, stationId, firstReject ?? 'empty_batch', false);
-  try {
-    await deps.sink?.acceptReadings(stationId, readings);
-  } catch (err) {
-    deps.logger.error({ err, stationId, readings: readings.length }, 'sink refused readings; not acknowledging');
-    return err instanceof Error ? err : new Error(String(err));
+  const decoded = decodeStationMessage({
+    topic: packet.topic,
+    payload: payloadOf(packet),
+    publisher: { kind: 'station', stationId },
+    nowMs: deps.clock.now(),
+    limits: deps.limits,
+  });
+  const sinkError = await acceptDecoded(decoded, deps);
+  if (sinkError !== null) {
+    const count = decoded.kind === 'readings' ? { readings: decoded.readings.length } : {};
+    deps.logger.error({ err: sinkError, stationId, ...count }, `sink refused ${decoded.kind}; not acknowledging`);
+    return sinkError;
   }
-  // Readings are a stream, never retained state; and subscribers see only the readings that passed.
-  packet.retain = false;
-  if (firstReject !== undefined) packet.payload = Buffer.from(JSON.stringify(readings), 'utf8');
-  const relayError = await relayFirst(deps, stationId, packet);
+  if (decoded.kind === 'refused') return divert(deps, packet, decoded.reason);
+  if (decoded.kind === 'readings') {
+    // Readings are a stream, never retained state; and subscribers see only the readings that passed.
+    packet.retain = false;
+    if (decoded.rejects.size > 0) packet.payload = Buffer.from(JSON.stringify(decoded.readings), 'utf8');
+  }
+  const relayError = await relayFirst(deps, decoded.stationId, packet);
   if (relayError !== null) return relayError;
-  deps.metrics.messages.inc({ kind: 'readings' });
+  deps.metrics.messages.inc({ kind: decoded.kind });
   return null;
 }
 
@@ -109,31 +104,21 @@ async function relayFirst(deps: AuthorizePublishDeps, stationId: StationId, pack
   return null;
 }
 
-async function acceptStatus(deps: AuthorizePublishDeps, stationId: StationId, packet: PublishPacket): Promise<Error | null> {
-  const parsed = parseStatusPayload(payloadOf(packet));
-  if (!parsed.ok) return divert(deps, packet, stationId, 'bad_status');
-  try {
-    await deps.sink?.acceptStatus(stationId, parsed.status);
-  } catch (err) {
-    deps.logger.error({ err, stationId }, 'sink refused status; not acknowledging');
-    return err instanceof Error ? err : new Error(String(err));
-  }
-  const relayError = await relayFirst(deps, stationId, packet);
-  if (relayError !== null) return relayError;
-  deps.metrics.messages.inc({ kind: 'status' });
-  return null;
-}
-
 /** The server's service account may only set station configs (retained, server → station). */
 function authorizeService(deps: AuthorizePublishDeps, packet: PublishPacket): null {
-  if (parseStationTopic(packet.topic)?.kind !== 'config') return divert(deps, packet, null, 'forbidden_topic');
+  if (parseStationTopic(packet.topic)?.kind !== 'config') {
+    deps.rejects.reject(null, 'forbidden_topic');
+    return divert(deps, packet, 'forbidden_topic');
+  }
   deps.metrics.messages.inc({ kind: 'config' });
   return null;
 }
 
-/** Acknowledge but deliver nowhere: rewrite the topic into the rejected namespace and drop the retain flag. */
-function divert(deps: AuthorizePublishDeps, packet: PublishPacket, stationId: StationId | null, reason: RejectReason, count = true): null {
-  if (count) deps.rejects.reject(stationId, reason);
+/**
+ * Acknowledge but deliver nowhere: rewrite the topic into the rejected namespace and drop the retain flag.
+ * The refusal was already recorded (by the intake's accept step, or by the caller).
+ */
+function divert(deps: AuthorizePublishDeps, packet: PublishPacket, reason: RejectReason): null {
   deps.metrics.messages.inc({ kind: 'rejected' });
   packet.topic = `${REJECTED_TOPIC}/${reason}`;
   packet.retain = false;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Aedes, Client, PublishPacket, PubrelPacket } from 'aedes';
 import type { Logger } from 'pino';
+import { systemClock } from '../contracts/index.js';
 
 /** Where a station's original publish goes once its copy was relayed: a `$` topic no wildcard subscription matches [MQTT-4.7.2-1]. */
 export const RELAYED_TOPIC = '$frostwatch/relayed';
@@ -13,6 +14,11 @@ export interface ConsumerRelayOptions {
   /** How long a station's PUBACK may wait for the consumer; then the station is disconnected and resends. */
   timeoutMs: number;
   logger: Logger;
+  /**
+   * Milliseconds of real time, the line `setTimeout` runs on (never a simulated clock: the wait protects a
+   * station's patience); default the system clock. Passed in so a test can drive the deadline.
+   */
+  now?: () => number;
 }
 
 /**
@@ -25,6 +31,7 @@ export interface ConsumerRelayOptions {
  */
 export class ConsumerRelay {
   readonly #opts: ConsumerRelayOptions;
+  readonly #now: () => number;
   #broker: Aedes | null = null;
   /** Waiting deliveries by topic + payload digest, oldest first (a resent reading may wait twice). */
   readonly #waiting = new Map<string, Array<() => void>>();
@@ -34,6 +41,7 @@ export class ConsumerRelay {
 
   constructor(opts: ConsumerRelayOptions) {
     this.#opts = opts;
+    this.#now = opts.now ?? (() => systemClock.now());
   }
 
   /** The broker exists only after its hooks (which use this relay) were made. */
@@ -65,7 +73,7 @@ export class ConsumerRelay {
   async deliver(topic: string, payload: Buffer, retain = false): Promise<Error | null> {
     const broker = this.#broker;
     if (broker === null) return new Error('relay used before its broker exists');
-    const deadline = Date.now() + this.#opts.timeoutMs;
+    const deadline = this.#now() + this.#opts.timeoutMs;
     if (!(await this.#untilReady(deadline))) return new Error('no server consuming from this gateway; not acknowledging');
     const key = keyOf(topic, payload);
     let onAck: () => void = () => undefined;
@@ -74,7 +82,7 @@ export class ConsumerRelay {
     broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => {
       if (err) this.#opts.logger.error({ err, topic }, 'relaying to the server failed');
     });
-    if (await beforeDeadline(acked, deadline)) return null;
+    if (await beforeDeadline(acked, deadline, this.#now)) return null;
     this.#forget(key, onAck);
     return new Error(`the server did not acknowledge within ${this.#opts.timeoutMs} ms; not acknowledging`);
   }
@@ -84,7 +92,7 @@ export class ConsumerRelay {
     let wake: () => void = () => undefined;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     this.#readyWaiters.add(wake);
-    const ok = await beforeDeadline(woken, deadline);
+    const ok = await beforeDeadline(woken, deadline, this.#now);
     this.#readyWaiters.delete(wake);
     return ok;
   }
@@ -116,10 +124,10 @@ function toBuffer(payload: string | Buffer): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
 }
 
-/** true if `work` settled before `deadline` (epoch ms). */
-async function beforeDeadline(work: Promise<void>, deadline: number): Promise<boolean> {
+/** true if `work` settled before `deadline` (ms on `now`'s line). */
+async function beforeDeadline(work: Promise<void>, deadline: number, now: () => number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - now()))));
   try {
     return await Promise.race([work.then(() => true as const), timedOut]);
   } finally {

@@ -64,6 +64,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     overviewOf,
     alert: (id) => o.alerts.get(id),
     logger: o.logger,
+    clock: o.clock,
     ...(o.throttleMs === undefined ? {} : { throttleMs: o.throttleMs }),
   });
   return {

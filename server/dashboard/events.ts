@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Alert, StationOverview } from '../../contracts/index.js';
+import { type Alert, type Clock, type StationOverview, systemClock } from '../../contracts/index.js';
 
 export type DashboardEvent = { event: 'station'; data: StationOverview } | { event: 'alert'; data: Alert };
 export type EventListener = (event: DashboardEvent) => void;
@@ -13,6 +13,8 @@ export interface EventSources {
   logger: Logger;
   /** At most one station event per station per this many ms (real time: it protects browsers, not the model). */
   throttleMs?: number;
+  /** The server's clock; default the system clock. An accelerated clock's time is scaled back by its speed to real time. */
+  clock?: Clock;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface EventSources {
  */
 export class DashboardEvents {
   readonly #o: EventSources;
+  readonly #clock: Clock;
   readonly #listeners = new Set<EventListener>();
   readonly #lastSentMs = new Map<string, number>();
   readonly #pending = new Map<string, NodeJS.Timeout>();
@@ -30,6 +33,7 @@ export class DashboardEvents {
 
   constructor(sources: EventSources) {
     this.#o = sources;
+    this.#clock = sources.clock ?? systemClock;
     this.#unsubscribe = [
       sources.onStationChanged((id) => this.#stationChanged(id)),
       sources.onAlertChanged((id) => this.#guard(() => this.#alertChanged(id))),
@@ -60,7 +64,8 @@ export class DashboardEvents {
     const throttleMs = this.#o.throttleMs ?? 1_000;
     // Always a timer, even when due now: the engine runs inside the ingest's call, before the caller marks the
     // station as heard, and a macrotask later the overview shows the reading's lastSeenAt too.
-    const waitMs = Math.max(0, (this.#lastSentMs.get(stationId) ?? -Infinity) + throttleMs - Date.now());
+    const sinceLastMs = (this.#clock.now() - (this.#lastSentMs.get(stationId) ?? -Infinity)) / this.#clock.speed;
+    const waitMs = Math.max(0, throttleMs - sinceLastMs);
     const timer = setTimeout(() => {
       this.#pending.delete(stationId);
       this.#guard(() => this.#sendStation(stationId));
@@ -70,7 +75,7 @@ export class DashboardEvents {
   }
 
   #sendStation(stationId: string): void {
-    this.#lastSentMs.set(stationId, Date.now());
+    this.#lastSentMs.set(stationId, this.#clock.now());
     const overview = this.#o.overviewOf(stationId);
     if (overview) this.#emit({ event: 'station', data: overview });
   }

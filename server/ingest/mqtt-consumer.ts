@@ -10,11 +10,8 @@ import {
   type RejectRecorder,
   type StationId,
   DEFAULT_PAYLOAD_LIMITS,
-  parseReadingsPayload,
-  parseStationTopic,
-  parseStatusPayload,
 } from '../../contracts/index.js';
-import { countByReason } from '../../gateway/reject-log.js';
+import { acceptDecoded, asError, decodeStationMessage } from '../../gateway/intake.js';
 
 export interface MqttConsumerOptions {
   /** e.g. `mqtt://frostwatch-server:secret@gateway.local:1883`; credentials in the URL. */
@@ -37,8 +34,6 @@ export interface MqttConsumer {
   close(): Promise<void>;
 }
 
-type AckOutcome = { ok: true } | { ok: false; error: Error };
-
 /**
  * Consumes readings from any MQTT 3.1.1 broker (Mosquitto, EMQX, or the frostwatch gateway run apart).
  * At-least-once: an overridden `handleMessage` holds each PUBACK until the sink says the reading is durable, and the
@@ -60,15 +55,15 @@ export function startMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
   // mqtt.js sends the PUBACK of a QoS 1 message only when `handleMessage` calls back (its `customHandleAcks`
   // applies to MQTT 5 only), so this is where the acknowledgement waits for the spool.
   client.handleMessage = (packet, callback) => {
-    void handleMessage(options, packet.topic, packet.payload as Buffer).then((outcome) => {
-      if (outcome.ok) {
+    void handleMessage(options, packet.topic, packet.payload as Buffer).then((error) => {
+      if (error === null) {
         callback();
         return;
       }
       // No PUBACK: drop the connection so the broker redelivers once we are back.
-      logger.error({ err: outcome.error.message }, 'ingest failed; reconnecting so the broker redelivers');
+      logger.error({ err: error.message }, 'ingest failed; reconnecting so the broker redelivers');
       client.stream.destroy();
-      callback(outcome.error);
+      callback(error);
     });
   };
   client.on('connect', (connack) => {
@@ -90,30 +85,23 @@ export function startMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
   };
 }
 
-async function handleMessage(options: MqttConsumerOptions, topic: string, payload: Buffer): Promise<AckOutcome> {
-  const { rejects, sink } = options;
-  const parsed = parseStationTopic(topic);
-  if (!parsed || parsed.kind === 'config') {
-    rejects.reject(null, 'unknown_topic');
-    return { ok: true };
-  }
-  if (!options.isKnownStation(parsed.stationId)) {
-    rejects.reject(parsed.stationId, 'unknown_station');
-    return { ok: true };
-  }
+/**
+ * The same intake as the aedes hook's (gateway/intake.ts), but the broker vouches for nobody: the topic names the
+ * station and the registry must know it. null → PUBACK (stored, or refused and counted); an Error → no PUBACK.
+ */
+async function handleMessage(options: MqttConsumerOptions, topic: string, payload: Buffer): Promise<Error | null> {
   try {
-    if (parsed.kind === 'status') {
-      const status = parseStatusPayload(payload);
-      if (status.ok) await sink.acceptStatus(parsed.stationId, status.status);
-      else rejects.reject(parsed.stationId, 'bad_status');
-      return { ok: true };
-    }
-    const result = parseReadingsPayload(payload, options.clock.now(), options.limits ?? DEFAULT_PAYLOAD_LIMITS);
-    for (const [reason, count] of countByReason(result.rejects)) rejects.reject(parsed.stationId, reason, count);
-    if (result.readings.length > 0) await sink.acceptReadings(parsed.stationId, result.readings);
-    return { ok: true };
+    const decoded = decodeStationMessage({
+      topic,
+      payload,
+      publisher: { kind: 'broker', isKnownStation: options.isKnownStation },
+      nowMs: options.clock.now(),
+      limits: options.limits ?? DEFAULT_PAYLOAD_LIMITS,
+    });
+    return await acceptDecoded(decoded, options);
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+    // A failing registry lookup is not the sender's fault: no PUBACK, and the broker redelivers.
+    return asError(err);
   }
 }
 

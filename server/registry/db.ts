@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../../contracts/index.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
@@ -9,8 +10,8 @@ export type Db = Database.Database;
 /** Long enough to ride out another connection's checkpoint, short enough to surface a real lock-up. */
 const BUSY_TIMEOUT_MS = 5_000;
 
-/** Open (or create) the registry database and bring its schema up to date. */
-export function openDatabase(file: string, logger: Logger, migrations: readonly Migration[] = MIGRATIONS): Db {
+/** Open (or create) the registry database and bring its schema up to date; `clock` stamps the migrations applied. */
+export function openDatabase(file: string, logger: Logger, migrations: readonly Migration[] = MIGRATIONS, clock: Clock = systemClock): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   try {
@@ -20,7 +21,7 @@ export function openDatabase(file: string, logger: Logger, migrations: readonly 
     db.pragma('foreign_keys = ON');
     // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commit.
     db.pragma('synchronous = NORMAL');
-    migrate(db, migrations, logger);
+    migrate(db, migrations, logger, clock);
   } catch (error) {
     db.close();
     throw error;
@@ -28,8 +29,11 @@ export function openDatabase(file: string, logger: Logger, migrations: readonly 
   return db;
 }
 
-/** Apply every migration not yet recorded, each in its own transaction. Returns the versions applied. */
-export function migrate(db: Db, migrations: readonly Migration[], logger: Logger): number[] {
+/**
+ * Apply every migration not yet recorded, each in its own transaction, stamped `applied_at` by `clock` (whole ms:
+ * the column is a STRICT INTEGER and an accelerated clock's time has fractions). Returns the versions applied.
+ */
+export function migrate(db: Db, migrations: readonly Migration[], logger: Logger, clock: Clock = systemClock): number[] {
   assertOrdered(migrations);
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
@@ -48,7 +52,7 @@ export function migrate(db: Db, migrations: readonly Migration[], logger: Logger
     if (applied.has(migration.version)) continue;
     db.transaction(() => {
       db.exec(migration.sql);
-      record.run(migration.version, migration.name, Date.now());
+      record.run(migration.version, migration.name, Math.round(clock.now()));
       // Mirrors the table for tools that only look at the header (sqlite3 CLI, backups).
       db.pragma(`user_version = ${migration.version}`);
     })();

@@ -93,6 +93,20 @@ describe('openDatabase', () => {
     }
   });
 
+  it('stamps each migration it applies with the injected clock, in whole milliseconds', () => {
+    const file = join(dir, 'stamped.sqlite');
+    const db = openDatabase(file, logger, MIGRATIONS, { now: () => T0 + 0.6, speed: 60 });
+    try {
+      const rows = db.prepare<[], { applied_at: number }>('SELECT applied_at FROM schema_migrations').all();
+      expect(rows.map((r) => r.applied_at)).toEqual(MIGRATIONS.map(() => T0 + 1));
+      const later = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'later', sql: 'CREATE TABLE later (a INTEGER)' }];
+      expect(migrate(db, later, logger, { now: () => T0 + 86_400_000, speed: 1 })).toEqual([MIGRATIONS.length + 1]);
+      expect(db.prepare('SELECT applied_at FROM schema_migrations WHERE name = ?').get('later')).toEqual({ applied_at: T0 + 86_400_000 });
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses a migration list with a gap', () => {
     const gap = [{ version: 2, name: 'skips-one', sql: 'SELECT 1' }];
     expect(() => openDatabase(join(dir, 'gap.sqlite'), logger, gap)).toThrow(/expected 1/);

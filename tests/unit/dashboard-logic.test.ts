@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { StationOverview } from '../../contracts/index.js';
+import type { Clock, StationOverview } from '../../contracts/index.js';
 import { csvCell } from '../../server/dashboard/csv.js';
 import { type DashboardEvent, DashboardEvents } from '../../server/dashboard/events.js';
 import { byRisk, riskOf } from '../../server/dashboard/overview.js';
@@ -70,7 +70,7 @@ describe('riskOf', () => {
 });
 
 describe('DashboardEvents', () => {
-  function hub(throttleMs: number) {
+  function hub(throttleMs: number, clock?: Clock) {
     let station: ((id: string) => void) | null = null;
     let alert: ((id: number) => void) | null = null;
     const events = new DashboardEvents({
@@ -80,6 +80,7 @@ describe('DashboardEvents', () => {
       alert: (id) => ({ id }) as never,
       logger: pino({ level: 'silent' }),
       throttleMs,
+      ...(clock ? { clock } : {}),
     });
     return {
       events,
@@ -124,5 +125,37 @@ describe('DashboardEvents', () => {
     h.events.close();
     h.events.close();
     expect(h.attached()).toBe(false);
+  });
+
+  /** ld-a goes out, and again `firstStepMs` later on the clock; ld-b goes out, and again `secondStepMs` later. */
+  async function twoStations(h: ReturnType<typeof hub>, advance: (ms: number) => void, firstStepMs: number, secondStepMs: number) {
+    const seen: string[] = [];
+    h.events.subscribe((e) => seen.push(`${e.event} ${e.data.id}`));
+    for (const [id, stepMs] of [
+      ['ld-a', firstStepMs],
+      ['ld-b', secondStepMs],
+    ] as const) {
+      h.station(id);
+      await nextMacrotask();
+      advance(stepMs);
+      h.station(id);
+      await nextMacrotask();
+    }
+    h.events.close();
+    return seen;
+  }
+
+  it('measures the throttle window on the injected clock: once it moved past the window, the next event goes out at once', async () => {
+    let nowMs = Date.UTC(2026, 0, 15, 20, 0);
+    const h = hub(60_000, { now: () => nowMs, speed: 1 });
+    // ld-a: 59 s on the clock, still inside the window; ld-b: a minute on the clock (milliseconds on the wall), past it.
+    expect(await twoStations(h, (ms) => (nowMs += ms), 59_000, 60_000)).toEqual(['station ld-a', 'station ld-b', 'station ld-b']);
+  });
+
+  it('keeps the window in real time when the clock runs faster (frostwatch up --speed)', async () => {
+    let nowMs = Date.UTC(2026, 0, 15, 20, 0);
+    const h = hub(1_000, { now: () => nowMs, speed: 600 });
+    // At 600×, five clock minutes are half a real second (inside a 1 s window), ten are one real second (past it).
+    expect(await twoStations(h, (ms) => (nowMs += ms), 300_000, 600_000)).toEqual(['station ld-a', 'station ld-b', 'station ld-b']);
   });
 });
