@@ -19,3 +19,35 @@ export function acceleratedClock(startMs: number, speed: number, realNow: () => 
   const realStart = realNow();
   return { now: () => startMs + (realNow() - realStart) * speed, speed };
 }
+
+/**
+ * Real-time waiting, injected like the Clock so tests fire timers by hand instead of sleeping: the notifier's idle
+ * poll, retries and pacing, the escalation scan, the rule engine's tick and state flush. Real time, not the Clock's:
+ * a provider's rate limit and another process's database lock pass in real seconds even when a demo's clock runs
+ * 600× faster. Three members, because the waits need "once", the scans need "repeatedly", and pacing and the close
+ * budget need to measure what passed on the same time line the timers run on.
+ */
+export interface Timers {
+  /** Monotonic milliseconds (`performance.now()` for the real ones): only differences mean anything. */
+  now(): number;
+  /** Call `fn` once after `ms`; the returned function cancels it (and does nothing once it ran). */
+  after(ms: number, fn: () => void): () => void;
+  /** Call `fn` every `ms` until the returned function is called. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+export const systemTimers: Timers = {
+  now: () => performance.now(),
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => {
+      clearTimeout(timer);
+    };
+  },
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    return () => {
+      clearInterval(timer);
+    };
+  },
+};

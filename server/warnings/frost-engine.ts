@@ -1,6 +1,14 @@
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Clock, Decision, Reading, StationConfig, StationId } from '../../contracts/index.js';
+import {
+  systemTimers,
+  type Clock,
+  type Decision,
+  type Reading,
+  type StationConfig,
+  type StationId,
+  type Timers,
+} from '../../contracts/index.js';
 import {
   type EngineEvent,
   type Rules,
@@ -34,6 +42,8 @@ export interface FrostEngineOptions {
   alerts: AlertStore;
   planner: NotificationPlanner;
   clock: Clock;
+  /** Real time for the minute tick and the state flush; default Node's timers. Tests pass fake ones. */
+  timers?: Timers;
   logger: Logger;
   timeZone: string;
   sampling?: ConfigPublisher | undefined;
@@ -85,8 +95,9 @@ export class FrostEngine {
   readonly #tracked = new Map<string, Tracked>();
   readonly #loadState: Statement<[string], { state: string }>;
   readonly #saveState: Statement<[string, string, number]>;
-  #timer: NodeJS.Timeout | null = null;
-  #flushTimer: NodeJS.Timeout | null = null;
+  readonly #timers: Timers;
+  /** Stop the tick and the periodic flush; null while not started. */
+  #stopTimers: (() => void) | null = null;
   /** Stations whose state changed without a decision since the last flush (write-behind, see #run). */
   #dirty = new Set<Tracked>();
   /** The stations of the flush round in progress, saved a slice at a time. */
@@ -97,6 +108,7 @@ export class FrostEngine {
   constructor(options: FrostEngineOptions) {
     this.#o = options;
     this.#sampling = options.sampling;
+    this.#timers = options.timers ?? systemTimers;
     this.#loadState = options.db.prepare('SELECT state FROM station_rule_state WHERE station_id = ?');
     this.#saveState = options.db.prepare(
       `INSERT INTO station_rule_state (station_id, state, updated_at) VALUES (?, ?, ?)
@@ -128,22 +140,25 @@ export class FrostEngine {
 
   /** Ticks once a simulated minute (at least every 250 ms of real time when the clock runs fast). */
   start(): void {
-    if (this.#timer) return;
-    this.#flushTimer = setInterval(() => this.#startRound(), STATE_FLUSH_MS);
+    if (this.#stopTimers) return;
+    const stopFlush = this.#timers.every(STATE_FLUSH_MS, () => this.#startRound());
     const everyMs = Math.max(250, 60_000 / this.#o.clock.speed);
-    this.#timer = setInterval(() => {
+    const stopTick = this.#timers.every(everyMs, () => {
       try {
         this.tick();
       } catch (err) {
         this.#o.logger.error({ err }, 'rule engine tick failed');
       }
-    }, everyMs);
+    });
+    this.#stopTimers = () => {
+      stopFlush();
+      stopTick();
+    };
   }
 
   close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#flushTimer) clearInterval(this.#flushTimer);
-    this.#timer = this.#flushTimer = null;
+    this.#stopTimers?.();
+    this.#stopTimers = null;
     this.#flushSafely();
     return Promise.resolve();
   }
@@ -162,14 +177,14 @@ export class FrostEngine {
   #saveSlice(budgetMs: number): void {
     if (this.#round.length === 0) return; // close() may have saved the round before this turn came
     const nowMs = this.#o.clock.now();
-    const until = performance.now() + budgetMs;
+    const until = this.#timers.now() + budgetMs;
     let saved = 0;
     try {
       this.#o.db.transaction(() => {
         for (const tracked of this.#round) {
           this.#saveState.run(tracked.station.id, encodeState(tracked.state), nowMs);
           saved += 1;
-          if (performance.now() >= until) break;
+          if (this.#timers.now() >= until) break;
         }
       })();
     } catch (err) {
@@ -191,6 +206,7 @@ export class FrostEngine {
         this.#o.logger.error({ err }, 'saving rule engine state failed');
         return;
       }
+      // The next slice waits for the event loop's turn, not for time: a yield, so not one of the injected timers.
       if (this.#round.length > 0) setImmediate(step);
     };
     step();

@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { Clock, Timers } from '../../contracts/index.js';
+import type { Channel, OutboxRepository, OutboxRow } from './outbox.js';
+import { UnitRateLimiter } from './pacing.js';
+import type { Recorder } from './recorder.js';
+import type { SendOutcome, TwilioSender } from './twilio-client.js';
+
+export interface WorkerOptions {
+  outbox: OutboxRepository;
+  /** null: dry run — each due row goes to the recorder as `dry_run`, nothing is sent. */
+  twilio: TwilioSender | null;
+  /** Where every answer goes; the worker only decides what to send and when. */
+  recorder: Pick<Recorder, 'record' | 'dryRun'>;
+  clock: Clock;
+  /** Real time: idle polls, pacing (a provider's rate is per real second), the wait after a failed read. */
+  timers: Timers;
+  logger: Logger;
+  /** SMS segments per second; default 1 (a long code). */
+  rateLimitPerSec?: number;
+  /** Calls placed per second; default 1 (Twilio's default CPS). */
+  callsPerSec?: number;
+  /** Requests in flight at once, each to a different (phone, channel); default 4. */
+  concurrency?: number;
+  /** Real time between looks at the table when nothing is due (other processes may enqueue); default 1 s. */
+  idlePollMs?: number;
+}
+
+/** The loop that takes due rows from the outbox and sends them, paced per channel, a few at a time. */
+export interface Worker {
+  /** Put rows the previous run left in `sending` back in line, and start the loop. Once only. */
+  start(): void;
+  /** Wake the loop now (rows were enqueued, a request ended). */
+  kick(): void;
+  /** Stop taking rows, wait for the requests in flight (their answers recorded), then return. Idempotent. */
+  close(): Promise<void>;
+}
+
+const CHANNELS: readonly Channel[] = ['sms', 'voice'];
+/** Real time before the loop looks again after the outbox could not be read or a row claimed. */
+const READ_RETRY_MS = 1_000;
+
+export function createWorker(options: WorkerOptions): Worker {
+  const { outbox, twilio, recorder, clock, timers, logger } = options;
+  const concurrency = options.concurrency ?? 4;
+  const idlePollMs = options.idlePollMs ?? 1_000;
+  const limiters: Record<Channel, UnitRateLimiter> = {
+    sms: new UnitRateLimiter(options.rateLimitPerSec ?? 1, () => timers.now()),
+    voice: new UnitRateLimiter(options.callsPerSec ?? 1, () => timers.now()),
+  };
+  const inFlight = new Set<Promise<void>>();
+  let wake: (() => void) | null = null;
+  let running: Promise<void> | null = null;
+  let closing = false;
+
+  function kick(): void {
+    wake?.();
+  }
+
+  /** Sleep until `ms` passed or someone kicks. */
+  function idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = timers.after(ms, done);
+      wake = done;
+      function done(): void {
+        cancel();
+        wake = null;
+        resolve();
+      }
+    });
+  }
+
+  /** Real milliseconds until the earliest pending row is due, bounded by the poll interval. */
+  function untilNextDueMs(): number {
+    const dueAt = outbox.nextDueAt();
+    // A head already due but not taken is blocked behind a request in flight, whose end kicks us.
+    if (dueAt === null || dueAt <= clock.now()) return idlePollMs;
+    return Math.min(idlePollMs, Math.max(1, (dueAt - clock.now()) / clock.speed));
+  }
+
+  /** Until the first paced channel may send again; 1 ms when its pause ran out since the loop looked (never Infinity). */
+  function pacingDelayMs(): number {
+    const delays = CHANNELS.map((c) => limiters[c].delayMs()).filter((ms) => ms > 0);
+    return delays.length === 0 ? 1 : Math.min(...delays);
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (!closing) {
+      try {
+        await step();
+        failures = 0;
+      } catch (error) {
+        // The outbox could not be read or a row could not be claimed (another process holding the write lock past
+        // busy_timeout): nothing was sent, so the row simply waits for the next look.
+        failures += 1;
+        if (failures === 1 || failures % 60 === 0) logger.warn({ err: error, failures }, 'outbox unavailable: trying again');
+        await idle(READ_RETRY_MS);
+      }
+    }
+  }
+
+  /** One turn of the worker: wait for room, pacing or a due row, or start one request. */
+  async function step(): Promise<void> {
+    if (inFlight.size >= concurrency) {
+      await Promise.race(inFlight);
+      return;
+    }
+    // Only channels whose pacing allows a send now: an SMS never waits behind a call held by the call rate.
+    const ready = twilio === null ? CHANNELS : CHANNELS.filter((c) => limiters[c].delayMs() === 0);
+    const nowMs = clock.now();
+    const row =
+      ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
+    if (row === undefined) {
+      // Kicks may cut the wait short; the loop then asks again.
+      const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
+      await idle(blocked ? pacingDelayMs() : untilNextDueMs());
+      return;
+    }
+    if (twilio === null) {
+      recorder.dryRun(row);
+      return;
+    }
+    const sending = outbox.markSending(row);
+    limiters[row.channel].take(row.channel === 'sms' ? row.segments : 1);
+    const task = deliver(twilio, sending).finally(() => {
+      inFlight.delete(task);
+      kick();
+    });
+    inFlight.add(task);
+  }
+
+  async function deliver(provider: TwilioSender, row: OutboxRow): Promise<void> {
+    let outcome: SendOutcome;
+    try {
+      outcome = row.channel === 'sms' ? await provider.sendSms(row) : await provider.placeCall(row);
+    } catch (error) {
+      logger.error({ err: error, outboxId: row.id }, 'bug while sending; retried like a provider failure');
+      outcome = { ok: false, retryable: true, error: 'internal error while sending' };
+    }
+    await recorder.record(row, outcome);
+  }
+
+  return {
+    kick,
+    start() {
+      if (running !== null || closing) return;
+      const recovered = outbox.recoverInFlight();
+      if (recovered > 0) logger.warn({ rows: recovered }, 'rows interrupted while sending by the previous run: retrying them');
+      running = run();
+    },
+    async close() {
+      closing = true;
+      kick();
+      await running;
+      await Promise.all([...inFlight]);
+    },
+  };
+}
