@@ -64,7 +64,7 @@ async function runAlertLatency({ quick, progress }: BenchOptions): Promise<Bench
 
     // When the engine committed each probe's Severe: splits the latency into "to the engine" and "engine to Twilio".
     const severeAt = new Map<string, number>();
-    system.runtime.engine.onStationChanged((id, state) => {
+    system.runtime.warnings.engine.onStationChanged((id, state) => {
       if (state.level === 'severe' && !severeAt.has(id)) severeAt.set(id, performance.now());
     });
     // Two frosty readings each: the Severe hold stands at 2 of 3.

@@ -11,14 +11,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Logger, pino } from 'pino';
 import { type Clock, type StationCreate, StationIdSchema, UpEnvSchema, loadEnv } from '../../contracts/index.js';
-import { createGateway, type Gateway } from '../../gateway/gateway.js';
+import type { Gateway, ServiceAccount } from '../../gateway/gateway.js';
 import { UNLIMITED_FOR_BENCH } from '../../gateway/limits.js';
+import { type AssembledServer, assembleServer } from '../../server/assemble.js';
+import { type GatewayEdge, gatewayEdge } from '../../server/broker-edge.js';
 import { connectInflux } from '../../server/influx/connect.js';
 import { findFreePort, startManagedInfluxd, type ManagedInfluxd } from '../../server/influx/managed-influxd.js';
 import { dataPaths } from '../../server/paths.js';
 import { openDatabase } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
-import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 
 export const BUCKET = 'frostwatch';
 export const silent: Logger = pino({ level: 'silent' });
@@ -47,51 +48,80 @@ export async function startInfluxd(): Promise<Influxd> {
 }
 
 export interface InProcessSystem {
-  runtime: ServerRuntime;
+  runtime: AssembledServer<GatewayEdge>;
   gateway: Gateway;
   mqttUrl: string;
+  httpUrl: string;
   influxUrl: string;
   dataDir: string;
+  /** Gateway (no new publishes), then server (drains the spool), then the influxd this started and the data folder. Idempotent. */
   close(): Promise<void>;
 }
 
 export interface SystemOptions {
   clock: Clock;
-  /** Extra environment (TWILIO_*, SMS_SEGMENTS_PER_S, …), parsed like `frostwatch up` parses its own. */
+  /** Extra environment (TWILIO_*, SMS_SEGMENTS_PER_S, ADMIN_TOKEN, …), parsed like `frostwatch up` parses its own. */
   env?: Record<string, string>;
+  /** An InfluxDB the caller runs; absent → a throwaway managed influxd, stopped by close(). */
+  influx?: { url: string; database: string };
+  /** Also let this account subscribe to every reading, as `frostwatch server` would. */
+  serviceAccount?: ServiceAccount;
 }
 
-/** influxd + server runtime + gateway in this process, as cli/commands/up.ts wires them. */
+/** The whole system in this process through the server's own assembly (server/assemble.ts), as `frostwatch up` runs it. */
 export async function startInProcess(options: SystemOptions): Promise<InProcessSystem> {
-  const influx = await startInfluxd();
+  let owned: Influxd | null = null;
+  let influx = options.influx;
+  if (!influx) {
+    owned = await startInfluxd();
+    influx = { url: owned.influxd.url, database: BUCKET };
+  }
   const dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-bench-data-'));
-  const settings = loadEnv(UpEnvSchema, { DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ...options.env });
-  const runtime = await startServerRuntime({ settings, influxUrl: influx.influxd.url, logger: silent, clock: options.clock });
-  const gateway = await createGateway({
-    authenticator: runtime.authenticator,
-    sink: runtime.sink,
-    logger: silent,
-    metrics: runtime.metrics,
-    clock: options.clock,
-    trafficLimits: UNLIMITED_FOR_BENCH,
+  const settings = loadEnv(UpEnvSchema, {
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    INFLUX_URL: influx.url,
+    INFLUX_BUCKET: influx.database,
+    ...options.env,
   });
-  const ports = await gateway.listen({ host: '127.0.0.1', mqttPort: 0, wsPort: 0 });
-  runtime.setBrokerCheck(() => ({ ok: true }));
+  let runtime: AssembledServer<GatewayEdge>;
+  try {
+    runtime = await assembleServer({
+      settings,
+      influxUrl: influx.url,
+      logger: silent,
+      clock: options.clock,
+      edge: gatewayEdge({
+        trafficLimits: UNLIMITED_FOR_BENCH,
+        listen: { host: '127.0.0.1', mqttPort: 0, wsPort: 0 },
+        ...(options.serviceAccount ? { serviceAccount: options.serviceAccount } : {}),
+      }),
+    });
+    await runtime.listen();
+  } catch (error) {
+    await owned?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const ports = runtime.edge?.ports;
+  if (!runtime.edge || !ports) throw new Error('the gateway did not bind its ports');
   let closing: Promise<void> | null = null;
   return {
     runtime,
-    gateway,
+    gateway: runtime.edge.gateway,
     mqttUrl: `mqtt://127.0.0.1:${ports.mqttPort}`,
-    influxUrl: influx.influxd.url,
+    httpUrl: runtime.url,
+    influxUrl: influx.url,
     dataDir,
     close: () =>
       (closing ??= (async () => {
         // Each step runs even if an earlier one failed: a leaked influxd would outlive the benchmark.
         try {
-          await gateway.close();
           await runtime.close();
         } finally {
-          await influx.stop();
+          await owned?.stop();
           await rm(dataDir, { recursive: true, force: true });
         }
       })()),

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { ServerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
-import { startMqttConsumer } from '../../server/ingest/mqtt-consumer.js';
-import { Counter } from 'prom-client';
-import { createRejectLog } from '../../gateway/reject-log.js';
-import { startServerRuntime } from '../../server/runtime.js';
-import { clientConfigPublisher } from '../../server/warnings/config-publisher.js';
+import { assembleServer } from '../../server/assemble.js';
+import { consumerEdge } from '../../server/broker-edge.js';
 import { influxEndpoint } from '../influx.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
@@ -30,29 +27,15 @@ export function registerServerCommand(program: Command): void {
       const ca = await loadTrustedCas(env);
       const logger = createLogger(env.LOG_LEVEL);
       const influx = await influxEndpoint(env, logger);
-      const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock: systemClock, tls });
-      const consumer = startMqttConsumer({
-        url: env.INGEST_MQTT_URL,
-        clientId: opts.clientId,
-        sink: runtime.sink,
-        // The same reject log as the in-process gateway's, on the consumer's own metric.
-        rejects: createRejectLog(
-          new Counter({
-            name: 'frostwatch_ingest_rejected_total',
-            help: 'Readings or messages refused by the ingest, by reason',
-            labelNames: ['reason'] as const,
-            registers: [runtime.metrics],
-          }),
-          logger.child({ module: 'ingest' }),
-          systemClock,
-        ),
-        isKnownStation: (id) => runtime.stations.get(id) !== null,
+      const runtime = await assembleServer({
+        settings: env,
+        influxUrl: influx.url,
+        logger,
         clock: systemClock,
-        logger: logger.child({ module: 'mqtt-consumer' }),
-        ca,
+        tls,
+        edge: consumerEdge({ url: env.INGEST_MQTT_URL, clientId: opts.clientId, ca }),
       });
-      runtime.setConfigPublisher(clientConfigPublisher(consumer.client));
-      runtime.setBrokerCheck(() => (consumer.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
+      await runtime.listen();
       out(`frostwatch server: API ${runtime.url}/api  docs ${runtime.url}/docs  health ${runtime.url}/health`);
       if (runtime.bootstrapUser)
         out(
@@ -62,8 +45,7 @@ export function registerServerCommand(program: Command): void {
       await untilSignal(logger);
       await closeInOrder(
         [
-          { name: 'mqtt consumer', close: () => consumer.close() },
-          { name: 'server', close: () => runtime.close() },
+          { name: 'server (the MQTT consumer first)', close: () => runtime.close() },
           { name: 'influxd', close: () => influx.stop() },
         ],
         logger,

@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { UpEnvSchema, loadEnv, type UpEnv } from '../../contracts/index.js';
 import { toStationCreate } from '../../firmware-sim/index.js';
-import { type BoundPorts, createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
+import { type BoundPorts, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import type { TlsCredentials } from '../../gateway/tls.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
-import { brokerConfigPublisher } from '../../server/warnings/config-publisher.js';
+import { type AssembledServer, assembleServer } from '../../server/assemble.js';
+import { gatewayEdge } from '../../server/broker-edge.js';
 import { dataPaths } from '../../server/paths.js';
-import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
 import { influxEndpoint } from '../influx.js';
 import { type Stoppable, closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
@@ -48,23 +48,24 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
     if (!env.INFLUX_URL) out('Starting the local InfluxDB (influxd)…');
     const influx = await influxEndpoint(env, logger);
     parts.push({ name: 'influxd', close: () => influx.stop() });
-    const runtime = await startServerRuntime({ settings: env, influxUrl: influx.url, logger, clock, tls });
-    parts.push({ name: 'server', close: () => runtime.close() });
-    const gateway = await createGateway({
-      authenticator: runtime.authenticator,
-      sink: runtime.sink,
-      logger: logger.child({ module: 'gateway' }),
-      metrics: runtime.metrics,
+    const server = await assembleServer({
+      settings: env,
+      influxUrl: influx.url,
+      logger,
       clock,
-      ...(tls ? { tls } : {}),
-      credentialChanges: runtime.credentialChanges,
-      trafficLimits: trafficLimitsFromEnv(env, opts.sim),
+      tls,
+      edge: gatewayEdge({
+        ...(tls ? { tls } : {}),
+        trafficLimits: trafficLimitsFromEnv(env, opts.sim),
+        listen: listenOptionsFromEnv(env),
+      }),
     });
-    parts.push({ name: 'gateway', close: () => gateway.close() });
-    const ports = await gateway.listen(listenOptionsFromEnv(env));
-    runtime.setBrokerCheck(() => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }));
-    runtime.setConfigPublisher(brokerConfigPublisher(gateway.broker));
-    printBanner(env, runtime, ports, influx.url);
+    // The server closes its gateway first (no new publishes), then drains the spool.
+    parts.push({ name: 'server', close: () => server.close() });
+    await server.listen();
+    const ports = server.edge?.ports;
+    if (!ports) throw new Error('the gateway did not bind its ports');
+    printBanner(env, server, ports, influx.url);
 
     if (opts.sim > 0) {
       const fleet = await startFleet({
@@ -74,7 +75,7 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
         clock,
         timeZone: env.TZ_NAME,
         logger: logger.child({ module: 'sim' }),
-        credentials: (spec) => simCredentials(runtime, spec),
+        credentials: (spec) => simCredentials(server, spec),
       });
       parts.push({ name: 'simulator', close: () => fleet.stop() });
       out(`Simulating ${opts.sim} stations (${opts.scenario}, ×${opts.speed}, seed ${opts.seed}).`);
@@ -84,13 +85,13 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
     throw error;
   }
   await untilSignal(logger);
-  // Reverse of start-up = the order data flows: simulator, gateway (no new publishes), server (drain spool), influxd.
+  // Reverse of start-up = the order data flows: simulator, server (its gateway first: no new publishes; then the spool), influxd.
   await stopAll();
   logger.flush();
 }
 
 /** Simulated stations are registered on first use; on later starts they get a fresh token (only hashes are kept). */
-async function simCredentials(runtime: ServerRuntime, spec: Parameters<typeof toStationCreate>[0]): Promise<string> {
+async function simCredentials(runtime: AssembledServer, spec: Parameters<typeof toStationCreate>[0]): Promise<string> {
   const created = await runtime.stations.create(toStationCreate(spec));
   if (created.ok) return created.token;
   const rotated = await runtime.stations.rotateToken(spec.id);
@@ -98,7 +99,7 @@ async function simCredentials(runtime: ServerRuntime, spec: Parameters<typeof to
   return rotated;
 }
 
-function printBanner(env: UpEnv, runtime: ServerRuntime, ports: BoundPorts, influxUrl: string): void {
+function printBanner(env: UpEnv, runtime: AssembledServer, ports: BoundPorts, influxUrl: string): void {
   const lines = [
     '',
     'frostwatch is up.',

@@ -20,6 +20,8 @@ export interface NotifierOptions {
   clock: Clock;
   logger: Logger;
   metrics: Registry;
+  /** The outbox it sends from; default one of its own on `db`. The warning pipeline shares one with its planner. */
+  outbox?: OutboxRepository;
   /** Real-time waits (idle poll, retries, pacing, the escalation scan); default Node's timers. Tests pass fake ones. */
   timers?: Timers;
   /** SMS segments per second; default 1 (a long code). */
@@ -66,7 +68,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const { clock } = options;
   const timers = options.timers ?? systemTimers;
   const logger = options.logger.child({ module: 'notify' });
-  const outbox = new OutboxRepository(options.db, clock);
+  const outbox = options.outbox ?? new OutboxRepository(options.db, clock);
   const recorder = createRecorder({ ...options, outbox, timers, logger, metrics: createNotifyMetrics(options.metrics, outbox) });
   const worker = createWorker({ ...options, outbox, recorder, timers, logger });
   const escalation =

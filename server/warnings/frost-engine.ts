@@ -102,7 +102,7 @@ export class FrostEngine {
   #dirty = new Set<Tracked>();
   /** The stations of the flush round in progress, saved a slice at a time. */
   #round: Tracked[] = [];
-  #sampling: ConfigPublisher | undefined;
+  readonly #sampling: ConfigPublisher | undefined;
   readonly #changed = new Set<StationChangedListener>();
 
   constructor(options: FrostEngineOptions) {
@@ -224,10 +224,6 @@ export class FrostEngine {
   forget(stationId: string): void {
     const tracked = this.#tracked.get(stationId);
     if (tracked) tracked.refreshAtMs = 0;
-  }
-
-  setSampling(publisher: ConfigPublisher): void {
-    this.#sampling = publisher;
   }
 
   /** Called after every committed evaluation of a station (readings or tick); returns an unsubscribe. */

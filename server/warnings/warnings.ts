@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Clock, type Health, type ReadingOut, maskPhone } from '../../contracts/index.js';
+import { type Clock, type Health, type ReadingOut, type Timers, maskPhone, systemTimers } from '../../contracts/index.js';
 import { nestedOverrides } from '../../frost/index.js';
 import { AlertStore } from './alert-store.js';
 import { OutboxDeliveryView } from './deliveries.js';
-import { FrostEngine } from './frost-engine.js';
+import { type ConfigPublisher, FrostEngine } from './frost-engine.js';
 import { OfficerNotices } from './notices.js';
 import { OutboxPlanner } from './planner.js';
 import { StationSettingsStore, type StoredFfstModel } from './station-settings.js';
 import { type FitResult, fitStationModel } from './model-fit.js';
 import type { StationActivity } from '../ingest/activity.js';
 import { type Notifier, createNotifier } from '../notify/sender.js';
+import { OutboxRepository } from '../notify/outbox.js';
 import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from '../notify/twilio-client.js';
 import type { Db } from '../registry/db.js';
 import { PeopleRepository } from '../registry/people.js';
@@ -49,6 +50,10 @@ export function startWarnings(args: {
   metrics: Registry;
   /** Stored readings (InfluxDB), for fitting station models. */
   query: (stationId: string, range: { fromMs: number; toMs: number; every?: string }) => Promise<ReadingOut[]>;
+  /** Where the engine publishes station config (adaptive sampling); absent: no broker, nothing published. */
+  configPublisher?: ConfigPublisher;
+  /** Real-time waits of the engine and the notifier; default Node's timers. */
+  timers?: Timers;
 }): Warnings {
   const { db, stations, clock, settings } = args;
   const logger = args.logger.child({ module: 'warnings' });
@@ -59,25 +64,32 @@ export function startWarnings(args: {
   const twilioConfig = twilioConfigFromEnv(settings, args.publicUrl);
   if (!twilioConfig) logger.warn('no Twilio credentials: warnings are composed and kept in the outbox as dry-run, nothing is sent');
 
-  // The notifier and the notices need each other (gave-up → notice → outbox); the notices enqueue lazily.
-  let notifier: Notifier | null = null;
+  // Every row goes into one outbox: the planner's inside the engine's commit (the engine wakes the notifier after it),
+  // the officer notices' at once. The notifier reports back to the notices (gave up, nobody reached), so the notices
+  // wake it through `wake`, which is only ever called once both exist.
+  const outbox = new OutboxRepository(db, clock);
+  const wake = (): void => notifier.kick();
   const notices = new OfficerNotices({
     people,
     stations,
     activity: args.activity,
-    enqueue: (rows) => notifier?.enqueue(rows),
+    enqueue: (rows) => {
+      if (outbox.enqueue(rows).length > 0) wake();
+    },
     clock,
     logger,
     timeZone,
     messages,
   });
-  const planner = new OutboxPlanner(people, { enqueue: (rows) => notifier?.outbox.enqueue(rows) ?? [] }, messages);
-  notifier = createNotifier({
+  const planner = new OutboxPlanner(people, outbox, messages);
+  const notifier = createNotifier({
     db,
+    outbox,
     twilio: twilioConfig ? createTwilioSender(twilioConfig) : null,
     clock,
     logger,
     metrics: args.metrics,
+    ...(args.timers ? { timers: args.timers } : {}),
     rateLimitPerSec: settings.SMS_SEGMENTS_PER_S,
     onGaveUp: (row) => notices.gaveUp(row),
     onAcknowledged: (row) => {
@@ -100,7 +112,9 @@ export function startWarnings(args: {
     clock,
     logger,
     timeZone,
-    onCommitted: () => notifier.kick(),
+    onCommitted: wake,
+    sampling: args.configPublisher,
+    ...(args.timers ? { timers: args.timers } : {}),
   });
   engine.start();
   notifier.start();
@@ -145,16 +159,19 @@ function alertOfEvent(db: Db, eventId: number): number | null {
   return row?.alert_id ?? null;
 }
 
-/** Once a (simulated) minute: the evening "armed" SMS and dependency failures, told to officers. */
-export function watchDependencies(notices: OfficerNotices, health: () => Promise<Health>, clock: Clock, logger: Logger): NodeJS.Timeout {
-  return setInterval(
-    () => {
-      void (async () => {
-        notices.checkArmed();
-        const { checks } = await health();
-        for (const [name, check] of Object.entries(checks)) notices.checkDependency(name, check.ok, check.detail);
-      })().catch((err: unknown) => logger.error({ err }, 'self-watch failed'));
-    },
-    Math.max(1_000, 60_000 / clock.speed),
-  );
+/** Once a (simulated) minute: the evening "armed" SMS and dependency failures, told to officers. Returns stop. */
+export function watchDependencies(
+  notices: OfficerNotices,
+  health: () => Promise<Health>,
+  clock: Clock,
+  logger: Logger,
+  timers: Timers = systemTimers,
+): () => void {
+  return timers.every(Math.max(1_000, 60_000 / clock.speed), () => {
+    void (async () => {
+      notices.checkArmed();
+      const { checks } = await health();
+      for (const [name, check] of Object.entries(checks)) notices.checkDependency(name, check.ok, check.detail);
+    })().catch((err: unknown) => logger.error({ err }, 'self-watch failed'));
+  });
 }

@@ -3,20 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { Registry } from 'prom-client';
 import twilio from 'twilio';
 import { emptyInputs } from '../../frost/inputs.js';
-import type { Clock, Role, StationCreate } from '../../contracts/index.js';
-import { type Warnings, startWarnings } from '../../server/warnings/warnings.js';
-import { buildApp } from '../../server/app.js';
-import { AuditLog } from '../../server/audit/audit-log.js';
+import { type Clock, type Role, type StationCreate, UpEnvSchema, loadEnv } from '../../contracts/index.js';
+import { type AssembledServer, assembleServer } from '../../server/assemble.js';
+import type { AuditLog } from '../../server/audit/audit-log.js';
+import { type GatewayEdge, gatewayEdge } from '../../server/broker-edge.js';
 import type { HttpRateLimits } from '../../server/http-limits.js';
-import { UserAuth } from '../../server/auth/sessions.js';
-import { type Dashboard, createDashboard } from '../../server/dashboard/dashboard.js';
-import { queryReadings } from '../../server/influx/readings-query.js';
-import { StationActivity } from '../../server/ingest/activity.js';
-import { type Db, openDatabase } from '../../server/registry/db.js';
-import { StationRepository } from '../../server/registry/stations.js';
+import type { UserAuth } from '../../server/auth/sessions.js';
+import type { Dashboard } from '../../server/dashboard/dashboard.js';
+import type { StationActivity } from '../../server/ingest/activity.js';
+import type { Db } from '../../server/registry/db.js';
+import type { StationRepository } from '../../server/registry/stations.js';
+import type { Warnings } from '../../server/warnings/warnings.js';
 import { type TestInfluxd, startTestInfluxd } from './influxd.js';
 
 export const FULL_APP_ADMIN_TOKEN = 'full-app-admin-token-0123456789';
@@ -27,11 +26,13 @@ export type Caller = 'admin' | 'admin-token' | 'officer' | 'viewer' | 'nobody';
 export const CALLERS: readonly Caller[] = ['admin', 'admin-token', 'officer', 'viewer', 'nobody'];
 
 /**
- * The whole HTTP app as `frostwatch up` composes it — registry, people, alerts, dashboard, sign-in, audit log,
- * Twilio callbacks with signature checking — over a real SQLite file and a real influxd, driven with `inject`.
+ * The whole server as `frostwatch up` assembles it (server/assemble.ts) — registry, people, alerts, dashboard, sign-in,
+ * audit log, Twilio callbacks with signature checking — over a real SQLite file and a real influxd, driven with `inject`.
  */
 export interface FullApp {
   app: FastifyInstance;
+  /** Everything assembleServer built (ingest, spool, gateway edge, metrics…), for tests that need more than the app. */
+  server: AssembledServer<GatewayEdge>;
   db: Db;
   stations: StationRepository;
   warnings: Warnings;
@@ -78,85 +79,47 @@ export async function startFullApp(options: {
   const logger = options.logger ?? pino({ level: 'silent' });
   const influx = options.influx ?? (await startTestInfluxd({ database: 'frostwatch_full_app' }));
   const dir = await mkdtemp(join(tmpdir(), 'frostwatch-full-app-'));
-  const db = openDatabase(join(dir, 'frostwatch.db'), logger);
-  const stations = new StationRepository(db, clock);
-  const activity = new StationActivity();
-  const query = (id: string, range: { fromMs: number; toMs: number; every?: string }) => queryReadings(influx.conn, id, range);
-  const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  const warnings = startWarnings({
-    db,
-    stations,
-    activity,
-    settings,
-    publicUrl: PUBLIC_URL,
-    clock,
-    logger,
-    metrics: new Registry(),
-    query,
-  });
-  const dashboard = createDashboard({
-    db,
-    stations,
-    settings: warnings.stationSettings,
-    alerts: warnings.alerts,
-    engine: warnings.engine,
-    activity,
-    influx: influx.conn,
-    queryReadings: query,
-    clock,
-    logger,
-    timeZone: settings.TZ_NAME,
-  });
-  const auth = new UserAuth({ db, clock, logger });
-  const audit = new AuditLog(db, clock);
   const routes = new Map<string, RouteOptions>();
   const onRoute = (route: RouteOptions): void => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.set(`${method} ${route.url}`, route);
   };
-  const app = await buildApp({
+  const settings = loadEnv(UpEnvSchema, {
+    DATA_DIR: dir,
+    HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    ADMIN_TOKEN: FULL_APP_ADMIN_TOKEN,
+    INFLUX_BUCKET: influx.database,
+    PUBLIC_URL,
+    TWILIO_AUTH_TOKEN,
+    SMS_SEGMENTS_PER_S: '1000',
+  });
+  // The server as `frostwatch up` assembles it, its in-process gateway built but not listening: requests go through inject.
+  const server = await assembleServer({
+    settings,
+    influxUrl: influx.url,
     logger,
     clock,
-    stations,
-    activity,
-    metrics: new Registry(),
-    adminToken: FULL_APP_ADMIN_TOKEN,
-    auth,
-    audit,
-    dashboard,
-    onRoute,
-    readings: { query },
-    tileUrl: null,
-    rateLimits: options.rateLimits ?? UNLIMITED,
-    health: () => Promise.resolve({ status: 'ok', checks: { broker: { ok: true }, spool: { ok: true }, sqlite: { ok: true } } }),
-    warnings: {
-      people: warnings.people,
-      alerts: warnings.alerts,
-      deliveries: warnings.deliveries,
-      twilio: { notifier: warnings.notifier, authToken: TWILIO_AUTH_TOKEN, publicUrl: PUBLIC_URL },
-      fitModel: (stationId, fromMs, toMs) => warnings.fitModel(stationId, fromMs, toMs),
-      setRuleOverrides: (stationId, overrides) => warnings.setRuleOverrides(stationId, overrides),
-    },
+    edge: gatewayEdge({ listen: { host: '127.0.0.1', mqttPort: 0, wsPort: 0 } }),
+    http: { onRoute, rateLimits: options.rateLimits ?? UNLIMITED },
   });
+  const { app, warnings, auth } = server;
   const headers = await signInEveryone(app, auth);
   const close = async (): Promise<void> => {
-    await app.close();
-    dashboard.close();
-    await warnings.notifier.close();
-    await warnings.engine.close();
-    db.close();
+    await server.close();
     if (!options.influx) await influx.stop();
     await rm(dir, { recursive: true, force: true });
   };
   return {
     app,
-    db,
-    stations,
+    server,
+    db: server.db,
+    stations: server.stations,
     warnings,
-    dashboard,
-    audit,
+    dashboard: server.dashboard,
+    audit: server.audit,
     auth,
     influx,
-    activity,
+    activity: server.activity,
     logger,
     headers,
     routes,

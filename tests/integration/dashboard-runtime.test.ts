@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Clock, StationCreateSchema, StationIdSchema, StationOverviewSchema } from '../../contracts/index.js';
-import { type ServerRuntime, startServerRuntime } from '../../server/runtime.js';
+import { type AssembledServer, assembleServer } from '../../server/assemble.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 
 const ADMIN = 'dashboard-runtime-admin-token-01';
@@ -14,12 +14,12 @@ const clock: Clock = { now: () => NOW, speed: 1 };
 
 let influx: TestInfluxd;
 let dir: string;
-let runtime: ServerRuntime;
+let runtime: AssembledServer;
 
 beforeAll(async () => {
   influx = await startTestInfluxd({ database: 'frostwatch_dashboard_rt' });
   dir = await mkdtemp(join(tmpdir(), 'frostwatch-dashboard-rt-'));
-  runtime = await startServerRuntime({
+  runtime = await assembleServer({
     settings: {
       DATA_DIR: dir,
       HOST: '127.0.0.1',
@@ -44,6 +44,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     clock,
   });
+  await runtime.listen();
   await runtime.stations.create(
     StationCreateSchema.parse({ id: 'ld-rt-01', name: 'Lát 1', commune: 'Lát', lat: 12.03, lon: 108.4, elevationM: 1_520 }),
   );
@@ -51,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Also runs when beforeAll failed part-way, before these were assigned.
-  await (runtime as ServerRuntime | undefined)?.close();
+  await (runtime as AssembledServer | undefined)?.close();
   await (influx as TestInfluxd | undefined)?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -49,11 +49,17 @@ describe('notifier: another process holds the SQLite write lock', () => {
   }, 40_000);
 
   it('keeps working when a row falls due while the lock is held, and sends it once the lock is gone', async () => {
-    stack = await startNotifyStack();
+    // The row falls due when the test says, once the lock is held: a row due in N ms raced the lock holder's start
+    // under load. The notifier's clock runs with the wall clock, plus a step the test takes.
+    let stepMs = 0;
+    stack = await startNotifyStack({ clock: { now: () => Date.now() + stepMs, speed: 1 } });
     const s = stack;
-    const [row] = s.notifier.enqueue([smsRow(A, WATCH, { notBeforeMs: Date.now() + 300 })]);
+    const [row] = s.notifier.enqueue([smsRow(A, WATCH, { notBeforeMs: Date.now() + 60_000 })]);
     if (row === undefined) throw new Error('not enqueued');
     lock = await holdWriteLock(s.dbFile, LOCK_MS);
+    expect(s.notifier.outbox.get(row.id)?.status).toBe('pending');
+    stepMs = 60_000;
+    s.notifier.kick();
     const releasedAt = await lock.released;
     await eventually(() => expect(s.notifier.outbox.get(row.id)?.status).toBe('sent'), 15_000);
     const requests = s.twilio.created('message');

@@ -1,0 +1,96 @@
+import { Counter } from 'prom-client';
+import { type BoundPorts, type Gateway, type GatewayOptions, type ListenOptions, createGateway } from '../gateway/gateway.js';
+import { createRejectLog } from '../gateway/reject-log.js';
+import type { BrokerEdge, EdgeFactory } from './assemble.js';
+import { type MqttConsumer, type MqttConsumerOptions, startMqttConsumer } from './ingest/mqtt-consumer.js';
+import { brokerConfigPublisher, clientConfigPublisher } from './warnings/config-publisher.js';
+
+/** `frostwatch up`: the Aedes gateway in this process, PUBACK after the spool has the reading. */
+export interface GatewayEdge extends BrokerEdge {
+  readonly gateway: Gateway;
+  /** The ports bound by start(); null before. */
+  readonly ports: BoundPorts | null;
+}
+
+/** Everything the gateway takes that the server does not already give it (authenticator, sink, metrics, clock). */
+export type GatewayEdgeOptions = Omit<GatewayOptions, 'authenticator' | 'sink' | 'metrics' | 'clock' | 'credentialChanges' | 'logger'> & {
+  listen: ListenOptions;
+};
+
+export function gatewayEdge(options: GatewayEdgeOptions): EdgeFactory<GatewayEdge> {
+  const { listen, ...gatewayOptions } = options;
+  return async (parts) => {
+    const gateway = await createGateway({
+      ...gatewayOptions,
+      authenticator: parts.authenticator,
+      sink: parts.sink,
+      metrics: parts.metrics,
+      clock: parts.clock,
+      credentialChanges: parts.credentialChanges,
+      logger: parts.logger.child({ module: 'gateway' }),
+    });
+    let ports: BoundPorts | null = null;
+    return {
+      gateway,
+      get ports() {
+        return ports;
+      },
+      check: () => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }),
+      configPublisher: brokerConfigPublisher(gateway.broker),
+      start: async () => {
+        ports = await gateway.listen(listen);
+      },
+      close: () => gateway.close(),
+    };
+  };
+}
+
+/** `frostwatch server`: a persistent-session MQTT client of any broker, PUBACK after the spool has the reading. */
+export interface ConsumerEdge extends BrokerEdge {
+  /** The client, once start() connected it; null before. */
+  readonly consumer: MqttConsumer | null;
+}
+
+export type ConsumerEdgeOptions = Pick<MqttConsumerOptions, 'url' | 'clientId' | 'ca' | 'limits'>;
+
+export function consumerEdge(options: ConsumerEdgeOptions): EdgeFactory<ConsumerEdge> {
+  return (parts) => {
+    const logger = parts.logger.child({ module: 'mqtt-consumer' });
+    // The same reject log as the in-process gateway's, on the consumer's own metric.
+    const rejects = createRejectLog(
+      new Counter({
+        name: 'frostwatch_ingest_rejected_total',
+        help: 'Readings or messages refused by the ingest, by reason',
+        labelNames: ['reason'] as const,
+        registers: [parts.metrics],
+      }),
+      parts.logger.child({ module: 'ingest' }),
+      parts.clock,
+    );
+    let consumer: MqttConsumer | null = null;
+    return {
+      get consumer() {
+        return consumer;
+      },
+      check: () => (consumer?.client.connected ? { ok: true } : { ok: false, detail: 'not connected to the broker' }),
+      configPublisher: {
+        publish: (stationId, config) =>
+          consumer
+            ? clientConfigPublisher(consumer.client).publish(stationId, config)
+            : Promise.reject(new Error('not connected to the broker')),
+      },
+      start: () => {
+        consumer ??= startMqttConsumer({
+          ...options,
+          sink: parts.sink,
+          rejects,
+          isKnownStation: (id) => parts.stations.get(id) !== null,
+          clock: parts.clock,
+          logger,
+        });
+        return Promise.resolve();
+      },
+      close: () => consumer?.close() ?? Promise.resolve(),
+    };
+  };
+}
