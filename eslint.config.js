@@ -38,7 +38,8 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'node_modules/**',
-      'dashboard/**',
+      'dashboard/dist/**',
+      'dashboard/vite.config.ts',
       'scripts/real-nights/**',
       'vitest.config.ts',
       'eslint.config.js',
@@ -57,6 +58,22 @@ export default tseslint.config(
     },
   },
   ...boundaries,
+  // The dashboard is its own build (Vite, DOM types; dashboard/tsconfig.json, found by the project service): it may
+  // use the contracts' types and schemas, and nothing else of the server side.
+  {
+    files: ['dashboard/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: FOLDERS.filter((f) => f !== 'contracts').map((f) => ({
+            group: [`../**/${f}/**`],
+            message: `dashboard/ may import contracts/ only, not ${f}/ (docs/architecture.md)`,
+          })),
+        },
+      ],
+    },
+  },
   // Inside server/, only the app (app.ts, app-deps.ts) and the routes know the routes: services never import an HTTP layer.
   {
     files: ['server/**/*.ts'],

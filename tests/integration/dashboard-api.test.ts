@@ -15,18 +15,18 @@ import {
   FROST_RANK,
   ReportSchema,
   StationOverviewSchema,
+  UpEnvSchema,
+  loadEnv,
   nightOf,
 } from '../../contracts/index.js';
 import { dewPointC } from '../../frost/index.js';
-import { type Warnings, startWarnings } from '../../server/warnings/warnings.js';
 import { buildApp } from '../../server/app.js';
-import { type Dashboard, createDashboard } from '../../server/dashboard/dashboard.js';
+import { type AssembledServer, assembleServer } from '../../server/assemble.js';
 import { REPORT_COLUMNS } from '../../server/dashboard/csv.js';
 import { readingLine } from '../../server/influx/line-protocol.js';
-import { queryReadings } from '../../server/influx/readings-query.js';
-import { StationActivity } from '../../server/ingest/activity.js';
-import { type Db, openDatabase } from '../../server/registry/db.js';
-import { StationRepository } from '../../server/registry/stations.js';
+import type { StationActivity } from '../../server/ingest/activity.js';
+import type { Db } from '../../server/registry/db.js';
+import type { Warnings } from '../../server/warnings/warnings.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 
 const ADMIN = 'dashboard-test-admin-token-0123';
@@ -48,10 +48,10 @@ const logger = pino({ level: 'silent' });
 let influx: TestInfluxd;
 let dir: string;
 let db: Db;
+let server: AssembledServer;
 let warnings: Warnings;
-let dashboard: Dashboard;
 let app: FastifyInstance;
-const activity = new StationActivity();
+let activity: StationActivity;
 
 /** Deterministic wiggle so the QC stuck-sensor rule never fires. */
 const wiggle = (t: number): number => 0.05 * Math.sin(t / 7 / MIN);
@@ -84,60 +84,34 @@ async function feedNight(): Promise<void> {
 beforeAll(async () => {
   influx = await startTestInfluxd({ database: 'frostwatch_dashboard' });
   dir = await mkdtemp(join(tmpdir(), 'frostwatch-dashboard-'));
-  db = openDatabase(join(dir, 'frostwatch.db'), logger);
-  const stations = new StationRepository(db, clock);
+  // The server as `frostwatch up` assembles it; the test feeds its rule engine and InfluxDB directly, no broker.
+  server = await assembleServer({
+    settings: loadEnv(UpEnvSchema, {
+      DATA_DIR: dir,
+      HTTP_PORT: '0',
+      ADMIN_TOKEN: ADMIN,
+      INFLUX_BUCKET: influx.database,
+      PUBLIC_URL: 'http://127.0.0.1:9',
+      SMS_SEGMENTS_PER_S: '1000',
+    }),
+    influxUrl: influx.url,
+    logger,
+    clock,
+  });
+  ({ db, warnings, app, activity } = server);
+  const { stations } = server;
   const base = { commune: 'Lát', lat: LAT, lon: LON, elevationM: 1_520, crop: 'arabica' as const };
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-cold', name: EVIL_NAME }));
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-mild', name: 'Đạ Nhim' }));
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-warm', name: 'Lát 3' }));
   await stations.create(StationCreateSchema.parse({ ...base, id: 'ld-day', name: 'Một ngày' }));
-  const settings = { TZ_NAME: 'Asia/Ho_Chi_Minh', SMS_SEGMENTS_PER_S: 1_000, SMS_SEGMENT_COST_USD: 0.08, VOICE_ACK_TIMEOUT_S: 600 };
-  warnings = startWarnings({
-    db,
-    stations,
-    activity,
-    settings,
-    publicUrl: 'http://127.0.0.1:9',
-    clock,
-    logger,
-    metrics: new Registry(),
-    query: () => Promise.resolve([]),
-  });
   warnings.people.createFarmer(FarmerCreateSchema.parse({ name: 'Nguyễn Văn Hà', phone: '0912345678', stationIds: ['ld-cold'] }));
-  dashboard = createDashboard({
-    db,
-    stations,
-    settings: warnings.stationSettings,
-    alerts: warnings.alerts,
-    engine: warnings.engine,
-    activity,
-    influx: influx.conn,
-    queryReadings: (id, range) => queryReadings(influx.conn, id, range),
-    clock,
-    logger,
-    timeZone: 'Asia/Ho_Chi_Minh',
-  });
-  app = await buildApp({
-    logger,
-    clock,
-    stations,
-    activity,
-    metrics: new Registry(),
-    adminToken: ADMIN,
-    dashboard,
-    readings: { query: (id, q) => queryReadings(influx.conn, id, q) },
-    health: () => Promise.resolve({ status: 'ok', checks: {} }),
-  });
   await feedNight();
 }, 120_000);
 
 afterAll(async () => {
   // Also runs when beforeAll failed part-way, before these were assigned.
-  await (app as FastifyInstance | undefined)?.close();
-  (dashboard as Dashboard | undefined)?.close();
-  await (warnings as Warnings | undefined)?.engine.close();
-  await (warnings as Warnings | undefined)?.notifier.close();
-  (db as Db | undefined)?.close();
+  await (server as AssembledServer | undefined)?.close();
   await (influx as TestInfluxd | undefined)?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -331,14 +305,15 @@ describe('reports', () => {
 
 describe('GET /api/events', () => {
   it('streams a station event after readings arrive, an alert event on acknowledgement, and ends on app close', async () => {
+    // A second app on the same dashboard, listening on a real port, so closing it ends the stream mid-test.
     const sse = await buildApp({
       logger,
       clock,
-      stations: new StationRepository(db, clock),
+      stations: server.stations,
       activity,
       metrics: new Registry(),
       adminToken: ADMIN,
-      dashboard,
+      dashboard: server.dashboard,
       readings: { query: () => Promise.resolve([]) },
       health: () => Promise.resolve({ status: 'ok', checks: {} }),
     });

@@ -148,7 +148,11 @@ function TokenDialog({ creds, onClose }: { creds: StationCredentials; onClose: (
   const t = useT();
   const [copied, setCopied] = useState(false);
   const copy = async (): Promise<void> => {
-    await navigator.clipboard?.writeText(creds.token);
+    // Undefined outside a secure context (the dashboard on a LAN address over plain HTTP), whatever lib.dom says:
+    // then nothing is copied and the token stays on screen to select by hand.
+    const clipboard = navigator.clipboard as Clipboard | undefined;
+    if (!clipboard) return;
+    await clipboard.writeText(creds.token);
     setCopied(true);
   };
   return (
