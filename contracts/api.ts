@@ -1,19 +1,28 @@
 import { z } from 'zod';
+import { DevicePresetSchema, FieldMapSchema, StationDeviceSchema, StationSourceSchema, deviceIdProblem, isLorawan } from './devices.js';
 import { StationIdSchema } from './ids.js';
 
 /** HTTP API bodies and answers (README and /docs). These schemas also generate the OpenAPI at /docs. */
 export const CropSchema = z.enum(['arabica', 'robusta', 'young']).describe('arabica (default), robusta, or young trees');
 export type Crop = z.infer<typeof CropSchema>;
 
-export const StationCreateSchema = z.object({
-  id: StationIdSchema.describe('also the MQTT username, e.g. "ld-dasar-01"'),
-  name: z.string().trim().min(1).max(100),
-  commune: z.string().trim().min(1).max(100),
-  lat: z.number().min(-90).max(90),
-  lon: z.number().min(-180).max(180),
-  elevationM: z.number().min(-500).max(9_000),
-  crop: CropSchema.default('arabica'),
-});
+export const StationCreateSchema = z
+  .object({
+    id: StationIdSchema.describe('also the MQTT username, e.g. "ld-dasar-01"'),
+    name: z.string().trim().min(1).max(100),
+    commune: z.string().trim().min(1).max(100),
+    lat: z.number().min(-90).max(90),
+    lon: z.number().min(-180).max(180),
+    elevationM: z.number().min(-500).max(9_000),
+    crop: CropSchema.default('arabica'),
+    ...StationDeviceSchema.shape,
+  })
+  .superRefine((station, ctx) => {
+    const problem = deviceIdProblem(station.source, station.deviceId);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['deviceId'], message: problem });
+    if (station.preset !== undefined && !isLorawan(station.source ?? 'native'))
+      ctx.addIssue({ code: 'custom', path: ['preset'], message: 'preset: only for chirpstack or ttn' });
+  });
 export type StationCreate = z.infer<typeof StationCreateSchema>;
 
 export const StationSchema = z.object({
@@ -24,6 +33,10 @@ export const StationSchema = z.object({
   lon: z.number(),
   elevationM: z.number(),
   crop: CropSchema,
+  source: StationSourceSchema,
+  deviceId: z.string().nullable(),
+  preset: DevicePresetSchema.nullable(),
+  fieldMap: FieldMapSchema.nullable(),
   createdAt: z.string().describe('ISO 8601'),
   lastSeenAt: z.string().nullable().describe('last reading or status received, ISO 8601'),
   online: z.boolean().nullable().describe('from the retained status; null if never heard'),

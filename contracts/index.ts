@@ -4,6 +4,7 @@ export * from './topics.js';
 export * from './reading.js';
 export * from './station-messages.js';
 export * from './env.js';
+export * from './devices.js';
 export * from './api.js';
 export * from './ingest.js';
 export * from './solar.js';

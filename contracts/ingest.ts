@@ -1,3 +1,4 @@
+import type { DevicePreset, FieldMap, IntegrationKind, StationSource } from './devices.js';
 import type { StationId } from './ids.js';
 import type { Reading, RejectReason } from './reading.js';
 import type { StationStatus } from './station-messages.js';
@@ -34,4 +35,28 @@ export interface StationAuthenticator {
 export interface CredentialChanges {
   /** Returns the unsubscribe function. */
   onChange(listener: (stationId: StationId) => void): () => void;
+}
+
+/** A station's device as the intake needs it: which decoder reads it, and its own field names. */
+export interface StationDeviceInfo {
+  stationId: StationId;
+  source: StationSource;
+  /** DevEUI (LoRaWAN, lower-case) or device topic (Wi-Fi boards); null for native stations. */
+  deviceId: string | null;
+  preset: DevicePreset | null;
+  fieldMap: FieldMap | null;
+}
+
+/** The registry's answer to "whose device is this", for the decoders of other sources (docs/devices.md). */
+export interface DeviceDirectory {
+  /** The device a station's own login speaks for; null when the station is unknown. */
+  ofStation(stationId: StationId): StationDeviceInfo | null;
+  /** The station a source's device id is registered to; null when none is. */
+  stationOf(source: StationSource, deviceId: string): StationDeviceInfo | null;
+}
+
+/** Checks the MQTT login of another system publishing into the broker (a ChirpStack's MQTT integration). */
+export interface IntegrationAuthenticator {
+  /** The integration's kind when `username`/`password` is a live integration account, else null. */
+  verify(username: string, password: Buffer): Promise<IntegrationKind | null>;
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AedesOptions, AuthErrorCode, Client } from 'aedes';
 import type { Logger } from 'pino';
-import { isStationId, type StationAuthenticator } from '../contracts/index.js';
+import { type IntegrationAuthenticator, isStationId, type StationAuthenticator } from '../contracts/index.js';
 import type { AuthLockout } from './auth-lockout.js';
 import type { Identities } from './identity.js';
 import type { AuthFailureReason, GatewayMetrics } from './metrics.js';
@@ -16,6 +16,8 @@ export interface ServiceAccount {
 
 export interface AuthenticateDeps {
   authenticator: StationAuthenticator;
+  /** Integration accounts (`<kind>:<name>`, e.g. a ChirpStack's); absent: none can log in. */
+  integrations?: IntegrationAuthenticator | undefined;
   serviceAccount?: ServiceAccount | undefined;
   identities: Identities;
   lockout: AuthLockout;
@@ -70,6 +72,8 @@ async function identify(
   if (username === undefined || password === undefined) return { ok: false, reason: 'missing_credentials' };
   const service = deps.serviceAccount;
   if (service && username === service.username) return identifyService(deps, service, password, address);
+  // A colon never appears in a station id: `chirpstack:lac-duong` is an integration account.
+  if (username.includes(':')) return identifyIntegration(deps, username, password, address);
   if (!isStationId(username)) return { ok: false, reason: 'bad_station_id' };
   const { lockout } = deps;
   const station: Outcome = { ok: true, identity: { kind: 'station', stationId: username } };
@@ -104,6 +108,22 @@ function identifyService(deps: AuthenticateDeps, service: ServiceAccount, passwo
   }
   lockout.recordSuccess(service.username, address);
   return { ok: true, identity: { kind: 'service' } };
+}
+
+/** An integration's password is machine-made (256 bits) and scrypt-hashed like a station token; the same lockout applies. */
+async function identifyIntegration(deps: AuthenticateDeps, username: string, password: Buffer, address: string): Promise<Outcome> {
+  const { lockout } = deps;
+  if (lockout.isLocked(username, address)) {
+    lockout.refusedWhileLocked();
+    return { ok: false, reason: 'locked_out' };
+  }
+  const kind = (await deps.integrations?.verify(username, password)) ?? null;
+  if (kind === null) {
+    lockout.recordFailure(username, address);
+    return { ok: false, reason: 'bad_token' };
+  }
+  lockout.recordSuccess(username, address);
+  return { ok: true, identity: { kind: 'integration', integration: kind, username } };
 }
 
 function refuse(

@@ -6,13 +6,18 @@ import {
   type PayloadLimits,
   type RejectReason,
   type RejectRecorder,
+  type DeviceDirectory,
   type StationId,
   REJECTED_TOPIC,
   parseStationTopic,
+  readingsTopic,
+  statusTopic,
 } from '../contracts/index.js';
 import { type ConsumerRelay, RELAYED_TOPIC } from './consumer-relay.js';
 import type { Identities } from './identity.js';
-import { acceptDecoded, decodeStationMessage } from './intake.js';
+import { type Publisher, acceptDecoded } from './intake.js';
+import { decodeMessage } from './sources/index.js';
+import type { SourceMemory } from './sources/memory.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export type AuthorizePublishHandler = NonNullable<AedesOptions['authorizePublish']>;
@@ -28,7 +33,13 @@ export interface AuthorizePublishDeps {
   clock: Clock;
   limits: PayloadLimits;
   logger: Logger;
+  /** Whose device a message is, for sources other than native (gateway/sources/); absent: native only. */
+  devices?: DeviceDirectory | undefined;
+  memory?: SourceMemory | undefined;
 }
+
+/** Where an acknowledged message that carries nothing to deliver goes: nowhere (forwardUnlessRejected drops it). */
+export const SETTLED_TOPIC = '$frostwatch/settled';
 
 /**
  * aedes `authorizePublish`. aedes writes the PUBACK of a QoS 1 publish only after this calls back, so valid
@@ -39,9 +50,12 @@ export interface AuthorizePublishDeps {
  */
 export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePublishHandler {
   return (client, packet, callback) => {
+    const identity = deps.identities.get(client);
     const stationId = deps.identities.stationOf(client);
-    const isService = deps.identities.get(client)?.kind === 'service';
-    authorize(deps, isService, stationId, packet).then(
+    const isService = identity?.kind === 'service';
+    const publisher: Publisher =
+      identity?.kind === 'integration' ? { kind: 'integration', integration: identity.integration } : { kind: 'station', stationId };
+    authorize(deps, isService, publisher, packet).then(
       (error) => callback(error),
       (bug: unknown) => {
         // Never throw out of a hook: an unexpected failure drops this connection, the broker lives on.
@@ -56,22 +70,25 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePub
 async function authorize(
   deps: AuthorizePublishDeps,
   isService: boolean,
-  stationId: StationId | null,
+  publisher: Publisher,
   packet: PublishPacket,
 ): Promise<Error | null> {
   if (isService) return authorizeService(deps, packet);
-  return authorizeStation(deps, stationId, packet);
+  return authorizeStation(deps, publisher, packet);
 }
 
 /** Resolves null to let aedes forward (and PUBACK), or the sink's error to drop the connection unacknowledged. */
-async function authorizeStation(deps: AuthorizePublishDeps, stationId: StationId | null, packet: PublishPacket): Promise<Error | null> {
-  const decoded = decodeStationMessage({
+async function authorizeStation(deps: AuthorizePublishDeps, publisher: Publisher, packet: PublishPacket): Promise<Error | null> {
+  const decoded = decodeMessage({
     topic: packet.topic,
     payload: payloadOf(packet),
-    publisher: { kind: 'station', stationId },
+    publisher,
     nowMs: deps.clock.now(),
     limits: deps.limits,
+    devices: deps.devices,
+    memory: deps.memory,
   });
+  const stationId = decoded.stationId;
   const sinkError = await acceptDecoded(decoded, deps);
   if (sinkError !== null) {
     const count = decoded.kind === 'readings' ? { readings: decoded.readings.length } : {};
@@ -79,10 +96,23 @@ async function authorizeStation(deps: AuthorizePublishDeps, stationId: StationId
     return sinkError;
   }
   if (decoded.kind === 'refused') return divert(deps, packet, decoded.reason);
+  if (decoded.kind === 'ignored') {
+    packet.topic = SETTLED_TOPIC;
+    packet.retain = false;
+    return null;
+  }
   if (decoded.kind === 'readings') {
     // Readings are a stream, never retained state; and subscribers see only the readings that passed.
     packet.retain = false;
     if (decoded.rejects.size > 0) packet.payload = Buffer.from(JSON.stringify(decoded.readings), 'utf8');
+  }
+  // Another source's message goes on in frostwatch's own form: the server consuming from a gateway run alone, and
+  // any subscriber, read every station the same way.
+  const native = decoded.kind === 'readings' ? readingsTopic(decoded.stationId) : statusTopic(decoded.stationId);
+  if (packet.topic !== native) {
+    packet.topic = native;
+    packet.retain = decoded.kind === 'status';
+    packet.payload = Buffer.from(JSON.stringify(decoded.kind === 'readings' ? decoded.readings : decoded.status), 'utf8');
   }
   const relayError = await relayFirst(deps, decoded.stationId, packet);
   if (relayError !== null) return relayError;
@@ -131,5 +161,5 @@ function payloadOf(packet: PublishPacket): Buffer {
 
 /** aedes `authorizeForward`: a last guard so nothing diverted can reach a client, whatever it subscribed. */
 export function forwardUnlessRejected(_client: unknown, packet: AedesPublishPacket): AedesPublishPacket | null {
-  return packet.topic.startsWith(`${REJECTED_TOPIC}/`) || packet.topic === RELAYED_TOPIC ? null : packet;
+  return packet.topic.startsWith(`${REJECTED_TOPIC}/`) || packet.topic === RELAYED_TOPIC || packet.topic === SETTLED_TOPIC ? null : packet;
 }

@@ -8,7 +8,9 @@ import type { Registry } from 'prom-client';
 import {
   type Clock,
   type CredentialChanges,
+  type DeviceDirectory,
   type IngestSink,
+  type IntegrationAuthenticator,
   type PayloadLimits,
   type StationAuthenticator,
   DEFAULT_PAYLOAD_LIMITS,
@@ -27,6 +29,7 @@ import { createGatewayMetrics } from './metrics.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { limitPublishRate } from './publish-rate.js';
 import { createRejectLog } from './reject-log.js';
+import { SourceMemory } from './sources/memory.js';
 import { createTcpServer } from './tcp.js';
 import { closeOnIllFormedTopic } from './topic-guard.js';
 import { type TlsCredentials, createTlsServer } from './tls.js';
@@ -36,6 +39,10 @@ export type { ServiceAccount } from './authenticate.js';
 
 export interface GatewayOptions {
   authenticator: StationAuthenticator;
+  /** Whose device a message is: lets stations of other sources (Tasmota, ESPHome, Shelly, ChirpStack) publish. */
+  devices?: DeviceDirectory;
+  /** Integration accounts (a ChirpStack's MQTT integration); absent: none can log in. */
+  integrations?: IntegrationAuthenticator;
   /** In-process ingest; PUBACK waits for it. Absent → validate and forward only (gateway run alone). */
   sink?: IngestSink;
   logger: Logger;
@@ -126,7 +133,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         })
       : undefined;
   const publishRate = limitPublishRate(
-    closeOnIllFormedTopic(createAuthorizePublish({ identities, sink: options.sink, relay, rejects, metrics, clock, limits, logger })),
+    closeOnIllFormedTopic(
+      createAuthorizePublish({
+        identities,
+        sink: options.sink,
+        relay,
+        rejects,
+        metrics,
+        clock,
+        limits,
+        logger,
+        devices: options.devices,
+        memory: new SourceMemory(),
+      }),
+    ),
     {
       limits: traffic,
       speed: clock.speed,
@@ -139,6 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const broker = await Aedes.createBroker({
     authenticate: createAuthenticate({
       authenticator: options.authenticator,
+      integrations: options.integrations,
       serviceAccount: options.serviceAccount,
       identities,
       lockout,

@@ -1,8 +1,12 @@
 import type { Client } from 'aedes';
-import type { StationId } from '../contracts/index.js';
+import type { IntegrationKind, StationId } from '../contracts/index.js';
 
-/** Who an authenticated MQTT connection is: a station, or the server's service account. */
-export type Identity = { kind: 'station'; stationId: StationId } | { kind: 'service' };
+/**
+ * Who an authenticated MQTT connection is: a station (any device logging in with a station's token), the server's
+ * service account, or another system's integration account (a ChirpStack publishing its devices' uplinks).
+ */
+export type Identity =
+  { kind: 'station'; stationId: StationId } | { kind: 'service' } | { kind: 'integration'; integration: IntegrationKind; username: string };
 
 /**
  * Remembers the identity established at CONNECT for the life of the client object. A WeakMap so a

@@ -11,8 +11,11 @@
  * further `Decoder`s in front of the same `acceptDecoded`: each maps its own topic and payload to a station and
  * `Reading`s and returns a `Decoded`, so the refusal counting, the sink and the acknowledgement stay as they are.
  */
+import type { SourceMemory } from './sources/memory.js';
 import {
+  type DeviceDirectory,
   type IngestSink,
+  type IntegrationKind,
   type PayloadLimits,
   type Reading,
   type RejectReason,
@@ -32,7 +35,10 @@ import { countByReason } from './reject-log.js';
  * - `broker`: a message consumed from a broker that authenticated its publishers itself (Mosquitto, EMQX, the
  *   frostwatch gateway run alone): the topic names the station, which the registry must know.
  */
-export type Publisher = { kind: 'station'; stationId: StationId | null } | { kind: 'broker'; isKnownStation: (id: StationId) => boolean };
+export type Publisher =
+  | { kind: 'station'; stationId: StationId | null }
+  | { kind: 'broker'; isKnownStation: (id: StationId) => boolean }
+  | { kind: 'integration'; integration: IntegrationKind };
 
 export interface IntakeMessage {
   topic: string;
@@ -41,6 +47,10 @@ export interface IntakeMessage {
   /** The receiver's clock (epoch ms): readings stamped too far ahead of it or behind it are refused. */
   nowMs: number;
   limits: PayloadLimits;
+  /** Whose device a message is (other sources than native; gateway/sources/). Absent: native messages only. */
+  devices?: DeviceDirectory | undefined;
+  /** What the decoders of other sources remember between messages (dedupe ids, a sensor's last value). */
+  memory?: SourceMemory | undefined;
 }
 
 /** How many readings or messages were refused, by reason: what `acceptDecoded` records. */
@@ -53,7 +63,9 @@ export type RejectCounts = ReadonlyMap<RejectReason, number>;
 export type Decoded =
   | { kind: 'readings'; stationId: StationId; readings: readonly Reading[]; rejects: RejectCounts }
   | { kind: 'status'; stationId: StationId; status: StationStatus; rejects: RejectCounts }
-  | { kind: 'refused'; stationId: StationId | null; reason: RejectReason; rejects: RejectCounts };
+  | { kind: 'refused'; stationId: StationId | null; reason: RejectReason; rejects: RejectCounts }
+  /** Nothing to store and nothing wrong: a duplicate uplink, a network server's other events, a value kept for the next reading. */
+  | { kind: 'ignored'; stationId: StationId | null; why: string; rejects: RejectCounts };
 
 /**
  * No clock and no side effects: time and limits come in with the message, so tests and the accelerated demo decide
@@ -61,7 +73,7 @@ export type Decoded =
  */
 export type Decoder = (message: IntakeMessage) => Decoded;
 
-const NO_REJECTS: RejectCounts = new Map();
+export const NO_REJECTS: RejectCounts = new Map();
 
 /** The frostwatch wire format of docs/protocol.md: `stations/{id}/readings` and `stations/{id}/status`. */
 export const decodeStationMessage: Decoder = (message) => {
@@ -83,6 +95,8 @@ type Route = { kind: 'readings' | 'status'; stationId: StationId } | Extract<Dec
 /** Which station a topic is for, and whether this publisher may speak for it. */
 function route(topic: string, publisher: Publisher): Route {
   const parsed = parseStationTopic(topic);
+  // An integration account publishes its own topics (gateway/sources/), never frostwatch's.
+  if (publisher.kind === 'integration') return refused(null, 'forbidden_topic');
   if (publisher.kind === 'broker') {
     // The consumer subscribes to readings and status only; config is the server's own output, never input.
     if (parsed === null || parsed.kind === 'config') return refused(null, 'unknown_topic');
@@ -97,7 +111,7 @@ function route(topic: string, publisher: Publisher): Route {
   return { kind: parsed.kind, stationId };
 }
 
-function refused(stationId: StationId | null, reason: RejectReason): Extract<Decoded, { kind: 'refused' }> {
+export function refused(stationId: StationId | null, reason: RejectReason): Extract<Decoded, { kind: 'refused' }> {
   return { kind: 'refused', stationId, reason, rejects: new Map([[reason, 1]]) };
 }
 

@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Clock, CredentialChanges, Health, IngestSink, ServerEnv, StationAuthenticator, Timers } from '../contracts/index.js';
+import type {
+  Clock,
+  CredentialChanges,
+  DeviceDirectory,
+  Health,
+  IngestSink,
+  ServerEnv,
+  StationAuthenticator,
+  Timers,
+} from '../contracts/index.js';
 import { buildApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -18,6 +27,8 @@ import { type IngestService, createIngestService } from './ingest/ingest-service
 import { providerCheck } from './notify/provider-health.js';
 import { dataPaths } from './paths.js';
 import { type Db, openDatabase } from './registry/db.js';
+import { deviceDirectory } from './registry/devices.js';
+import { IntegrationRepository } from './registry/integrations.js';
 import { StationRepository } from './registry/stations.js';
 import type { ConfigPublisher } from './warnings/frost-engine.js';
 import { type Warnings, startWarnings, watchDependencies } from './warnings/warnings.js';
@@ -58,6 +69,10 @@ export interface EdgeParts {
   sink: IngestSink;
   credentialChanges: CredentialChanges;
   stations: StationRepository;
+  /** Whose device a message is (sources other than native). */
+  devices: DeviceDirectory;
+  /** Integration accounts (a ChirpStack's MQTT integration). */
+  integrations: IntegrationRepository;
   metrics: Registry;
   clock: Clock;
   logger: Logger;
@@ -104,6 +119,7 @@ export interface AssembledServer<E extends BrokerEdge = BrokerEdge> {
   readonly sink: IngestSink;
   readonly activity: StationActivity;
   readonly stations: StationRepository;
+  readonly integrations: IntegrationRepository;
   readonly authenticator: CachingStationAuthenticator;
   /** Token revocations and rotations, made here or by another process on the registry file (for the gateway). */
   readonly credentialChanges: CredentialWatch;
@@ -161,7 +177,11 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
   await ingest.start();
   const activity = new StationActivity();
   const sink = withActivity(ingest, activity, clock);
-  const edge = deps.edge ? await deps.edge({ authenticator, sink, credentialChanges, stations, metrics, clock, logger }) : null;
+  const integrations = new IntegrationRepository(db, clock);
+  const devices = deviceDirectory(stations);
+  const edge = deps.edge
+    ? await deps.edge({ authenticator, sink, credentialChanges, stations, devices, integrations, metrics, clock, logger })
+    : null;
 
   const auth = new UserAuth({ db, clock, logger: logger.child({ module: 'auth' }) });
   const audit = new AuditLog(db, clock);
@@ -241,6 +261,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     sink,
     activity,
     stations,
+    integrations,
     authenticator,
     credentialChanges,
     adminToken,

@@ -13,7 +13,10 @@ export interface GatewayEdge extends BrokerEdge {
 }
 
 /** Everything the gateway takes that the server does not already give it (authenticator, sink, metrics, clock). */
-export type GatewayEdgeOptions = Omit<GatewayOptions, 'authenticator' | 'sink' | 'metrics' | 'clock' | 'credentialChanges' | 'logger'> & {
+export type GatewayEdgeOptions = Omit<
+  GatewayOptions,
+  'authenticator' | 'devices' | 'integrations' | 'sink' | 'metrics' | 'clock' | 'credentialChanges' | 'logger'
+> & {
   listen: ListenOptions;
 };
 
@@ -23,6 +26,8 @@ export function gatewayEdge(options: GatewayEdgeOptions): EdgeFactory<GatewayEdg
     const gateway = await createGateway({
       ...gatewayOptions,
       authenticator: parts.authenticator,
+      devices: parts.devices,
+      integrations: parts.integrations,
       sink: parts.sink,
       metrics: parts.metrics,
       clock: parts.clock,

@@ -20,6 +20,12 @@ async function withRepository<T>(action: (repo: StationRepository) => T | Promis
   }
 }
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const splitField = (pair: string): [string, string] => {
+  const at = pair.indexOf('=');
+  return at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
+};
+
 export function registerStationCommands(program: Command): void {
   const station = program.command('station').description('register and manage stations (works on DATA_DIR directly)');
 
@@ -33,13 +39,33 @@ export function registerStationCommands(program: Command): void {
     .requiredOption('--lon <deg>', 'longitude in degrees', Number)
     .requiredOption('--elevation <m>', 'elevation in metres', Number)
     .option('--crop <crop>', 'arabica | robusta | young', 'arabica')
+    .option('--source <source>', 'native | chirpstack | ttn | tasmota | esphome | shelly (docs/devices.md)', 'native')
+    .option('--device-id <id>', 'the DevEUI (chirpstack, ttn) or the device MQTT topic (tasmota, esphome, shelly)')
+    .option(
+      '--preset <preset>',
+      'LoRaWAN decoded field names: dragino-lht65 | dragino-lsn50 | milesight-em300-th | sensecap-s210x | generic',
+    )
+    .option('--field <name=field>', 'map a device field to a reading field, e.g. outdoor_temp=airTempC (repeatable)', collect, [])
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (opts: Record<string, unknown>) => {
-      const parsed = StationCreateSchema.safeParse({ ...opts, elevationM: opts['elevation'] });
+      const fields = opts['field'] as string[];
+      const fieldMap = fields.length === 0 ? undefined : Object.fromEntries(fields.map(splitField));
+      // Network servers print DevEUIs in upper case; frostwatch keeps them in lower case.
+      const rawDeviceId = opts['deviceId'];
+      const deviceId =
+        typeof rawDeviceId === 'string' && (opts['source'] === 'chirpstack' || opts['source'] === 'ttn')
+          ? rawDeviceId.toLowerCase()
+          : rawDeviceId;
+      const parsed = StationCreateSchema.safeParse({ ...opts, deviceId, fieldMap, elevationM: opts['elevation'] });
       if (!parsed.success)
         return fail(`invalid station: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       const result = await withRepository((repo) => repo.create(parsed.data));
-      if (!result.ok) return fail(`station ${parsed.data.id} already exists (use rotate-token for a new token)`);
+      if (!result.ok)
+        return fail(
+          result.reason === 'exists'
+            ? `station ${parsed.data.id} already exists (use rotate-token for a new token)`
+            : `device ${parsed.data.deviceId ?? ''} (${parsed.data.source ?? 'native'}) is already registered to another station`,
+        );
       if (opts['json']) {
         out(JSON.stringify({ id: result.station.id, token: result.token }));
         return;

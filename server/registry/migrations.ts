@@ -213,4 +213,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_action ON audit_log(action, id);
     `,
   },
+  {
+    version: 8,
+    name: 'device sources and integration accounts',
+    sql: `
+      -- Where a station's readings come from (contracts/devices.ts, docs/devices.md). device_id: the DevEUI in
+      -- lower-case hex for LoRaWAN, the device's MQTT topic for Wi-Fi boards; one station per (source, device).
+      ALTER TABLE stations ADD COLUMN source TEXT NOT NULL DEFAULT 'native'
+        CHECK (source IN ('native', 'chirpstack', 'ttn', 'tasmota', 'esphome', 'shelly'));
+      ALTER TABLE stations ADD COLUMN device_id TEXT;
+      ALTER TABLE stations ADD COLUMN device_preset TEXT;
+      ALTER TABLE stations ADD COLUMN field_map TEXT;  -- JSON: device field name → reading field
+      CREATE UNIQUE INDEX stations_device ON stations(source, device_id) WHERE device_id IS NOT NULL;
+      -- MQTT accounts of other systems publishing into the broker (a ChirpStack's MQTT integration).
+      CREATE TABLE integrations (
+        username    TEXT PRIMARY KEY,  -- "<kind>:<name>"
+        kind        TEXT NOT NULL CHECK (kind IN ('chirpstack')),
+        name        TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,     -- scrypt, as station tokens
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

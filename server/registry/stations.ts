@@ -1,10 +1,15 @@
 import Database, { type Statement } from 'better-sqlite3';
-import type { Clock, Crop, StationCreate, StationId } from '../../contracts/index.js';
+import type { Clock, Crop, DevicePreset, FieldMap, StationCreate, StationId, StationSource } from '../../contracts/index.js';
 import { REVOKED_TOKEN_HASH, generateToken, hashToken } from '../auth/station-tokens.js';
 import type { Db } from './db.js';
 
 /** A station as the registry keeps it. Times are epoch ms; the token hash never leaves this module except via `tokenHash(es)`. */
-export interface StationRecord extends StationCreate {
+export interface StationRecord extends Omit<StationCreate, 'source' | 'deviceId' | 'preset' | 'fieldMap'> {
+  source: StationSource;
+  /** DevEUI (LoRaWAN) or device topic (Wi-Fi boards); null for native stations. */
+  deviceId: string | null;
+  preset: DevicePreset | null;
+  fieldMap: FieldMap | null;
   createdAt: number;
   tokenRotatedAt: number | null;
 }
@@ -12,7 +17,8 @@ export interface StationRecord extends StationCreate {
 /** What happened to a station's token: first issued (registration), replaced (rotation) or withdrawn. */
 export type CredentialChange = 'issued' | 'rotated' | 'revoked';
 
-export type CreateStationResult = { ok: true; station: StationRecord; token: string } | { ok: false; reason: 'exists' };
+/** `device_taken`: another station already has this source's device id. */
+export type CreateStationResult = { ok: true; station: StationRecord; token: string } | { ok: false; reason: 'exists' | 'device_taken' };
 
 interface StationRow {
   id: string;
@@ -22,11 +28,15 @@ interface StationRow {
   lon: number;
   elevation_m: number;
   crop: Crop;
+  source: StationSource;
+  device_id: string | null;
+  device_preset: DevicePreset | null;
+  field_map: string | null;
   created_at: number;
   token_rotated_at: number | null;
 }
 
-const COLUMNS = 'id, name, commune, lat, lon, elevation_m, crop, created_at, token_rotated_at';
+const COLUMNS = 'id, name, commune, lat, lon, elevation_m, crop, source, device_id, device_preset, field_map, created_at, token_rotated_at';
 
 export class StationRepository {
   readonly #clock: Clock;
@@ -34,6 +44,7 @@ export class StationRepository {
   readonly #insert: Statement<[StationRow & { token_hash: string }]>;
   readonly #list: Statement<[], StationRow>;
   readonly #get: Statement<[string], StationRow>;
+  readonly #byDevice: Statement<[StationSource, string], StationRow>;
   readonly #exists: Statement<[string], { one: number }>;
   readonly #hash: Statement<[string], { token_hash: string }>;
   readonly #rotate: Statement<[string, number, string]>;
@@ -43,10 +54,12 @@ export class StationRepository {
     this.#clock = clock;
     this.#insert = db.prepare(
       `INSERT INTO stations (${COLUMNS}, token_hash)
-       VALUES (@id, @name, @commune, @lat, @lon, @elevation_m, @crop, @created_at, @token_rotated_at, @token_hash)`,
+       VALUES (@id, @name, @commune, @lat, @lon, @elevation_m, @crop, @source, @device_id, @device_preset, @field_map, @created_at,
+               @token_rotated_at, @token_hash)`,
     );
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM stations ORDER BY id`);
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM stations WHERE id = ?`);
+    this.#byDevice = db.prepare(`SELECT ${COLUMNS} FROM stations WHERE source = ? AND device_id = ?`);
     this.#exists = db.prepare('SELECT 1 AS one FROM stations WHERE id = ?');
     this.#hash = db.prepare('SELECT token_hash FROM stations WHERE id = ?');
     this.#rotate = db.prepare('UPDATE stations SET token_hash = ?, token_rotated_at = ? WHERE id = ?');
@@ -57,6 +70,9 @@ export class StationRepository {
   async create(input: StationCreate): Promise<CreateStationResult> {
     // Checked first so a duplicate costs no scrypt; the primary key still settles a race.
     if (this.#exists.get(input.id)) return { ok: false, reason: 'exists' };
+    const source = input.source ?? 'native';
+    const deviceId = input.deviceId ?? null;
+    if (deviceId !== null && this.#byDevice.get(source, deviceId)) return { ok: false, reason: 'device_taken' };
     const token = generateToken();
     const tokenHash = await hashToken(token);
     const row: StationRow = {
@@ -67,6 +83,10 @@ export class StationRepository {
       lon: input.lon,
       elevation_m: input.elevationM,
       crop: input.crop,
+      source,
+      device_id: deviceId,
+      device_preset: input.preset ?? null,
+      field_map: input.fieldMap === undefined ? null : JSON.stringify(input.fieldMap),
       created_at: Math.round(this.#clock.now()),
       token_rotated_at: null,
     };
@@ -74,6 +94,7 @@ export class StationRepository {
       this.#insert.run({ ...row, token_hash: tokenHash });
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return { ok: false, reason: 'exists' };
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') return { ok: false, reason: 'device_taken' };
       throw error;
     }
     this.#credentialsChanged(input.id, 'issued');
@@ -86,6 +107,12 @@ export class StationRepository {
 
   get(id: string): StationRecord | null {
     const row = this.#get.get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  /** The station a device is registered to: `deviceId` is the DevEUI (lower-case) or the device topic. */
+  byDevice(source: StationSource, deviceId: string): StationRecord | null {
+    const row = this.#byDevice.get(source, deviceId);
     return row ? toRecord(row) : null;
   }
 
@@ -139,6 +166,11 @@ function toRecord(row: StationRow): StationRecord {
     lon: row.lon,
     elevationM: row.elevation_m,
     crop: row.crop,
+    source: row.source,
+    deviceId: row.device_id,
+    preset: row.device_preset,
+    // Written only from FieldMapSchema-checked input.
+    fieldMap: row.field_map === null ? null : (JSON.parse(row.field_map) as FieldMap),
     createdAt: row.created_at,
     tokenRotatedAt: row.token_rotated_at,
   };

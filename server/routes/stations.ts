@@ -32,7 +32,14 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
       },
       async (request, reply) => {
         const result = await stations.create(request.body);
-        if (!result.ok) return sendError(reply, 409, `station ${request.body.id} already exists`);
+        if (!result.ok)
+          return sendError(
+            reply,
+            409,
+            result.reason === 'exists'
+              ? `station ${request.body.id} already exists`
+              : `device ${request.body.deviceId ?? ''} (${request.body.source ?? 'native'}) is already another station's`,
+          );
         request.log.info({ stationId: result.station.id }, 'station registered');
         return reply.code(201).send({ id: result.station.id, token: result.token });
       },
@@ -114,6 +121,10 @@ export function toApiStation(record: StationRecord, activity: StationActivity): 
     lon: record.lon,
     elevationM: record.elevationM,
     crop: record.crop,
+    source: record.source,
+    deviceId: record.deviceId,
+    preset: record.preset,
+    fieldMap: record.fieldMap,
     createdAt: new Date(record.createdAt).toISOString(),
     lastSeenAt: seen.lastSeenAt === null ? null : new Date(seen.lastSeenAt).toISOString(),
     online: seen.online,

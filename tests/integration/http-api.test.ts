@@ -109,6 +109,10 @@ describe('stations API', () => {
     expect(StationSchema.strict().parse(one.json())).toEqual({
       ...validStation,
       crop: 'arabica',
+      source: 'native',
+      deviceId: null,
+      preset: null,
+      fieldMap: null,
       createdAt: new Date(NOW).toISOString(),
       lastSeenAt: new Date(NOW - 30_000).toISOString(),
       online: true,

@@ -21,6 +21,10 @@ describe('fitting a station FFST model from InfluxDB', () => {
     commune: 'München',
     ...MUNICH,
     crop: 'arabica',
+    source: 'native',
+    deviceId: null,
+    preset: null,
+    fieldMap: null,
     createdAt: 0,
     tokenRotatedAt: null,
   };

@@ -52,6 +52,10 @@ describe('openDatabase', () => {
         'token_hash',
         'created_at',
         'token_rotated_at',
+        'source',
+        'device_id',
+        'device_preset',
+        'field_map',
       ]);
     } finally {
       db.close();
@@ -136,6 +140,10 @@ describe('StationRepository and CachingStationAuthenticator', () => {
       lon: 108.4,
       elevationM: 1_450,
       crop: 'arabica',
+      source: 'native',
+      deviceId: null,
+      preset: null,
+      fieldMap: null,
       createdAt: T0,
       tokenRotatedAt: null,
     });
