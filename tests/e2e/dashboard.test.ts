@@ -37,6 +37,11 @@ describe('officers dashboard', () => {
     );
     await admin(
       dataDir,
+      ['user', 'add', '--username', 'quan', '--name', 'Trần Văn Quân', '--role', 'admin', '--password-stdin'],
+      `${PASSWORD}\n`,
+    );
+    await admin(
+      dataDir,
       ['user', 'add', '--username', 'khach', '--name', 'Khách', '--role', 'viewer', '--password-stdin'],
       `${PASSWORD}\n`,
     );
@@ -166,6 +171,28 @@ describe('officers dashboard', () => {
     });
     expect(status).toBe(403);
     await page.screenshot({ path: screenshot('6-viewer-registry'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('lets an admin register a LoRaWAN sensor with its DevEUI and model, and lists it with its source', async () => {
+    const page = await signIn('quan');
+    await page.goto(`${baseUrl}/#/registry`);
+    await page.getByTestId('station-form').waitFor();
+    expect(await page.getByTestId('station-device-id').count()).toBe(0); // native: no device id asked
+    await page.getByTestId('station-id').fill('ld-lora-01');
+    await page.getByTestId('station-name').fill('Lát – LHT65');
+    await page.getByTestId('station-commune').fill('Lát');
+    await page.getByTestId('station-lat').fill('12.03');
+    await page.getByTestId('station-lon').fill('108.40');
+    await page.getByTestId('station-elevation').fill('1500');
+    await page.getByTestId('station-source').selectOption('chirpstack');
+    await page.getByTestId('station-device-id').fill('A84041000181C62D'); // as ChirpStack prints it
+    await page.getByTestId('station-preset').selectOption('dragino-lht65');
+    await page.getByTestId('station-submit').click();
+    await page.getByTestId('token-dialog').waitFor();
+    await page.screenshot({ path: screenshot('6b-registry-lorawan'), fullPage: true });
+    const stored = await http.get('/api/stations/ld-lora-01');
+    expect(stored.body).toMatchObject({ source: 'chirpstack', deviceId: 'a84041000181c62d', preset: 'dragino-lht65' });
     await page.context().close();
   });
 

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Crop, StationCredentials } from '../../../contracts/api.js';
+import { type DevicePreset, DevicePresetSchema, type StationSource, StationSourceSchema, isLorawan } from '../../../contracts/devices.js';
 import type { Me } from '../../../contracts/dashboard.js';
 import type { Language } from '../../../contracts/people.js';
 import { isAdmin } from '../api.js';
@@ -51,6 +52,8 @@ function StationsPanel({ admin }: { admin: boolean }) {
   const { rows, error, reload } = useList(endpoints.stations);
   const action = useAction();
   const [creds, setCreds] = useState<StationCredentials | null>(null);
+  const [source, setSource] = useState<StationSource>('native');
+  const lorawan = isLorawan(source);
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -63,10 +66,14 @@ function StationsPanel({ admin }: { admin: boolean }) {
       lon: num(form, 'lon'),
       elevationM: num(form, 'elevationM'),
       crop: val(form, 'crop') as Crop, // one of the select's options; the server checks it again
+      source,
+      ...(source === 'native' ? {} : { deviceId: lorawan ? val(form, 'deviceId').toLowerCase() : val(form, 'deviceId') }),
+      ...(lorawan ? { preset: val(form, 'preset') as DevicePreset } : {}), // the select's options, checked again by the server
     };
     const ok = await action.run(async () => setCreds(await endpoints.addStation(body)));
     if (ok) {
       form.reset();
+      setSource('native');
       reload();
     }
   };
@@ -100,6 +107,38 @@ function StationsPanel({ admin }: { admin: boolean }) {
               <option>young</option>
             </select>
           </Field>
+          <Field label={t('source')}>
+            <select
+              name="source"
+              data-testid="station-source"
+              value={source}
+              onChange={(e) => setSource(StationSourceSchema.parse(e.currentTarget.value))}
+            >
+              {StationSourceSchema.options.map((s) => (
+                <option value={s}>{s}</option>
+              ))}
+            </select>
+          </Field>
+          {source !== 'native' && (
+            <Field label={t('deviceId')}>
+              <input
+                name="deviceId"
+                required
+                placeholder={lorawan ? 'a84041000181c62d' : 'frost-sensor-1'}
+                title={t(lorawan ? 'deviceIdHintLorawan' : 'deviceIdHintTopic')}
+                data-testid="station-device-id"
+              />
+            </Field>
+          )}
+          {lorawan && (
+            <Field label={t('preset')}>
+              <select name="preset" data-testid="station-preset">
+                {DevicePresetSchema.options.map((p) => (
+                  <option value={p}>{p}</option>
+                ))}
+              </select>
+            </Field>
+          )}
           <FormError error={action.error} testid="station-form-error" />
           <button type="submit" class="primary" disabled={action.busy} data-testid="station-submit">
             {t('create')}
@@ -120,6 +159,7 @@ function StationsPanel({ admin }: { admin: boolean }) {
               </th>
               <th>{t('elevation')}</th>
               <th>{t('crop')}</th>
+              <th>{t('source')}</th>
             </tr>
           </thead>
           <tbody>
@@ -135,6 +175,7 @@ function StationsPanel({ admin }: { admin: boolean }) {
                 </td>
                 <td>{s.elevationM}</td>
                 <td>{s.crop}</td>
+                <td>{s.source === 'native' ? 'native' : `${s.source} · ${s.deviceId ?? ''}`}</td>
               </tr>
             ))}
           </tbody>
