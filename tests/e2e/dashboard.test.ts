@@ -190,6 +190,7 @@ describe('officers dashboard', () => {
     await page.getByTestId('station-preset').selectOption('dragino-lht65');
     await page.getByTestId('station-submit').click();
     await page.getByTestId('token-dialog').waitFor();
+    expect(await page.getByTestId('token-source-hint').textContent()).toMatch(/LoRaWAN/); // no token needed on the device
     await page.screenshot({ path: screenshot('6b-registry-lorawan'), fullPage: true });
     const stored = await http.get('/api/stations/ld-lora-01');
     expect(stored.body).toMatchObject({ source: 'chirpstack', deviceId: 'a84041000181c62d', preset: 'dragino-lht65' });

@@ -53,6 +53,7 @@ function StationsPanel({ admin }: { admin: boolean }) {
   const action = useAction();
   const [creds, setCreds] = useState<StationCredentials | null>(null);
   const [source, setSource] = useState<StationSource>('native');
+  const [createdSource, setCreatedSource] = useState<StationSource>('native');
   const lorawan = isLorawan(source);
 
   const submit = async (event: Event): Promise<void> => {
@@ -70,7 +71,10 @@ function StationsPanel({ admin }: { admin: boolean }) {
       ...(source === 'native' ? {} : { deviceId: lorawan ? val(form, 'deviceId').toLowerCase() : val(form, 'deviceId') }),
       ...(lorawan ? { preset: val(form, 'preset') as DevicePreset } : {}), // the select's options, checked again by the server
     };
-    const ok = await action.run(async () => setCreds(await endpoints.addStation(body)));
+    const ok = await action.run(async () => {
+      setCreds(await endpoints.addStation(body));
+      setCreatedSource(source);
+    });
     if (ok) {
       form.reset();
       setSource('native');
@@ -145,7 +149,7 @@ function StationsPanel({ admin }: { admin: boolean }) {
           </button>
         </form>
       )}
-      {creds && <TokenDialog creds={creds} onClose={() => setCreds(null)} />}
+      {creds && <TokenDialog creds={creds} source={createdSource} onClose={() => setCreds(null)} />}
       <FormError error={error} testid="stations-error" />
       <div class="table-wrap">
         <table data-testid="registry-stations">
@@ -185,7 +189,7 @@ function StationsPanel({ admin }: { admin: boolean }) {
   );
 }
 
-function TokenDialog({ creds, onClose }: { creds: StationCredentials; onClose: () => void }) {
+function TokenDialog({ creds, source, onClose }: { creds: StationCredentials; source: StationSource; onClose: () => void }) {
   const t = useT();
   const [copied, setCopied] = useState(false);
   const copy = async (): Promise<void> => {
@@ -203,6 +207,11 @@ function TokenDialog({ creds, onClose }: { creds: StationCredentials; onClose: (
           <strong>{creds.id}</strong>
         </p>
         <p>{t('tokenOnce')}</p>
+        {source !== 'native' && (
+          <p class="hint" data-testid="token-source-hint">
+            {t(isLorawan(source) ? 'tokenLorawan' : 'tokenWifi')}
+          </p>
+        )}
         <code class="token" data-testid="token-value">
           {creds.token}
         </code>
