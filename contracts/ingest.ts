@@ -18,6 +18,11 @@ export interface RejectRecorder {
   reject(stationId: string | null, reason: RejectReason, count?: number): void;
 }
 
+/** Keeps what each station (device) had refused, for officers to see beside the station: bad input visible per device. */
+export interface RefusalTally {
+  record(stationId: string, reason: RejectReason, count: number, atMs: number): void;
+}
+
 /** `revoked`: the station is registered but has no valid token until an admin issues a new one. */
 export type TokenCheck = 'ok' | 'unknown_station' | 'bad_token' | 'revoked';
 
