@@ -12,3 +12,4 @@ export * from './alerts.js';
 export * from './people.js';
 export * from './dashboard.js';
 export * from './audit.js';
+export * from './chirpstack.js';

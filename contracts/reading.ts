@@ -70,6 +70,11 @@ export const RejectReasonSchema = z.enum([
   'forbidden_topic',
   'unknown_topic',
   'unknown_station',
+  // A LoRaWAN uplink whose payload nobody could decode: no network-server codec output and no bundled codec, or the
+  // codec answered errors or nothing (docs/devices.md).
+  'no_decoded_payload',
+  // A vendor codec that threw, ran past its time limit or out of memory in the sandbox (docs/devices.md).
+  'codec_failed',
 ]);
 export type RejectReason = z.infer<typeof RejectReasonSchema>;
 

@@ -43,6 +43,8 @@ export interface GatewayOptions {
   devices?: DeviceDirectory;
   /** Integration accounts (a ChirpStack's MQTT integration); absent: none can log in. */
   integrations?: IntegrationAuthenticator;
+  /** What the decoders of other sources remember (dedupe ids, ChirpStack applications); default a fresh one. */
+  memory?: SourceMemory;
   /** In-process ingest; PUBACK waits for it. Absent → validate and forward only (gateway run alone). */
   sink?: IngestSink;
   logger: Logger;
@@ -144,7 +146,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         limits,
         logger,
         devices: options.devices,
-        memory: new SourceMemory(),
+        memory: options.memory ?? new SourceMemory(),
       }),
     ),
     {
@@ -167,7 +169,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       logger,
     }),
     authorizePublish: publishRate.authorizePublish,
-    authorizeSubscribe: createAuthorizeSubscribe(identities, logger),
+    authorizeSubscribe: createAuthorizeSubscribe(identities, logger, options.devices),
     authorizeForward: forwardUnlessRejected,
     // A backstop only: connection-limits.ts closes a peer without CONNACK after connectTimeoutMs already.
     connectTimeout: traffic.connectTimeoutMs + 1_000,

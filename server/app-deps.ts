@@ -8,6 +8,7 @@ import type { AuditLog } from './audit/audit-log.js';
 import type { UserAuth } from './auth/sessions.js';
 import type { Dashboard } from './dashboard/dashboard.js';
 import type { HttpRateLimits } from './http-limits.js';
+import type { IntegrationRepository } from './registry/integrations.js';
 import type { PeopleRepository } from './registry/people.js';
 import type { StationRepository } from './registry/stations.js';
 import type { ModelRoutesDeps } from './routes/model.js';
@@ -60,6 +61,8 @@ export interface AppDeps {
   timeZone?: string;
   /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): serve HTTPS instead of HTTP; session cookies get Secure. */
   https?: { cert: Buffer; key: Buffer } | null;
+  /** Integration accounts (a ChirpStack's MQTT integration): /api/integrations; absent → no such routes. */
+  integrations?: IntegrationRepository;
   /** The audit log of people's actions (routes declare `config.audit`); absent → nothing recorded, no GET /api/audit. */
   audit?: AuditLog;
   /** Told of every route as it is registered: the access-matrix and audit tests check that none is left undecided. */

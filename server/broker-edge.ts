@@ -1,9 +1,11 @@
 import { Counter } from 'prom-client';
 import { type BoundPorts, type Gateway, type GatewayOptions, type ListenOptions, createGateway } from '../gateway/gateway.js';
 import { createRejectLog } from '../gateway/reject-log.js';
+import { chirpstackApplications } from '../gateway/sources/chirpstack.js';
+import { SourceMemory } from '../gateway/sources/memory.js';
 import type { BrokerEdge, EdgeFactory } from './assemble.js';
 import { type MqttConsumer, type MqttConsumerOptions, startMqttConsumer } from './ingest/mqtt-consumer.js';
-import { brokerConfigPublisher, clientConfigPublisher } from './warnings/config-publisher.js';
+import { brokerConfigPublisher, clientConfigPublisher, routingConfigPublisher } from './warnings/config-publisher.js';
 
 /** `frostwatch up`: the Aedes gateway in this process, PUBACK after the spool has the reading. */
 export interface GatewayEdge extends BrokerEdge {
@@ -15,7 +17,7 @@ export interface GatewayEdge extends BrokerEdge {
 /** Everything the gateway takes that the server does not already give it (authenticator, sink, metrics, clock). */
 export type GatewayEdgeOptions = Omit<
   GatewayOptions,
-  'authenticator' | 'devices' | 'integrations' | 'sink' | 'metrics' | 'clock' | 'credentialChanges' | 'logger'
+  'authenticator' | 'devices' | 'integrations' | 'memory' | 'sink' | 'metrics' | 'clock' | 'credentialChanges' | 'logger'
 > & {
   listen: ListenOptions;
 };
@@ -23,8 +25,11 @@ export type GatewayEdgeOptions = Omit<
 export function gatewayEdge(options: GatewayEdgeOptions): EdgeFactory<GatewayEdge> {
   const { listen, ...gatewayOptions } = options;
   return async (parts) => {
+    // Shared by the gateway's decoders and the config publisher: which ChirpStack application a device's uplinks name.
+    const memory = new SourceMemory();
     const gateway = await createGateway({
       ...gatewayOptions,
+      memory,
       authenticator: parts.authenticator,
       devices: parts.devices,
       integrations: parts.integrations,
@@ -41,7 +46,13 @@ export function gatewayEdge(options: GatewayEdgeOptions): EdgeFactory<GatewayEdg
         return ports;
       },
       check: () => ({ ok: true, detail: `${gateway.broker.connectedClients} clients` }),
-      configPublisher: brokerConfigPublisher(gateway.broker),
+      // By the station's source: native stations their retained config, ChirpStack devices a downlink (docs/devices.md).
+      configPublisher: routingConfigPublisher({
+        stations: parts.stations,
+        native: brokerConfigPublisher(gateway.broker),
+        chirpstack: { broker: gateway.broker, applications: chirpstackApplications(memory) },
+        logger: parts.logger.child({ module: 'config-publisher' }),
+      }),
       start: async () => {
         ports = await gateway.listen(listen);
       },

@@ -7,15 +7,23 @@
  */
 import type { IntegrationKind, StationDeviceInfo, StationSource } from '../../contracts/index.js';
 import { type Decoded, type IntakeMessage, decodeStationMessage, refused } from '../intake.js';
+import { decodeChirpstack } from './chirpstack.js';
+import { decodeEsphome } from './esphome.js';
+import { decodeShelly } from './shelly.js';
+import { decodeTasmota } from './tasmota.js';
 
 /** A Wi-Fi board's decoder: the station is known (its login), `device` says its topic and field names. */
 export type DeviceDecoder = (message: IntakeMessage, device: StationDeviceInfo) => Decoded;
 
 /** Wi-Fi boards logging in as their station: one line per source. */
-const DEVICE_DECODERS: Partial<Record<StationSource, DeviceDecoder>> = {};
+const DEVICE_DECODERS: Partial<Record<StationSource, DeviceDecoder>> = {
+  tasmota: decodeTasmota,
+  esphome: decodeEsphome,
+  shelly: decodeShelly,
+};
 
 /** Other systems' accounts publishing their devices' messages: one line per integration kind. */
-const INTEGRATION_DECODERS: Partial<Record<IntegrationKind, (message: IntakeMessage) => Decoded>> = {};
+const INTEGRATION_DECODERS: Partial<Record<IntegrationKind, (message: IntakeMessage) => Decoded>> = { chirpstack: decodeChirpstack };
 
 export function decodeMessage(message: IntakeMessage): Decoded {
   const { publisher } = message;

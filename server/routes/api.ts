@@ -5,6 +5,7 @@ import { authenticateApi } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoutes } from './audit.js';
 import { dashboardRoutes } from './dashboard.js';
+import { integrationRoutes } from './integrations.js';
 import { modelRoutes } from './model.js';
 import { peopleRoutes } from './people.js';
 import { readingsRoutes } from './readings.js';
@@ -43,6 +44,7 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     }
     if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard));
     if (deps.audit) await app.register(auditRoutes({ audit: deps.audit }));
+    if (deps.integrations) await app.register(integrationRoutes({ integrations: deps.integrations }));
   };
 }
 

@@ -66,6 +66,15 @@ const ROUTES: Record<string, Entry> = {
   'GET /api/stations/:id/readings': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}/readings` }) },
   'PUT /api/stations/:id/rules': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/rules`, payload: { leafOffsetC: 3.5 } }) },
   'POST /api/stations/:id/model': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/model`, payload: {} }) },
+  'GET /api/integrations': { roles: ADMIN, sample: () => ({ url: '/api/integrations' }) },
+  'POST /api/integrations': {
+    roles: ADMIN,
+    sample: (n) => ({ url: '/api/integrations', payload: { kind: 'chirpstack', name: `matrix-${n}` } }),
+  },
+  'DELETE /api/integrations/:username': {
+    roles: ADMIN,
+    sample: () => ({ url: `/api/integrations/${encodeURIComponent('chirpstack:nobody')}` }),
+  },
   'GET /api/farmers': { roles: ANY, sample: () => ({ url: '/api/farmers' }) },
   'POST /api/farmers': {
     roles: STAFF,
