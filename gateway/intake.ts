@@ -61,7 +61,14 @@ export type RejectCounts = ReadonlyMap<RejectReason, number>;
  * refused reading's reason) while `rejects` holds what is counted — each refused reading once, not the batch again.
  */
 export type Decoded =
-  | { kind: 'readings'; stationId: StationId; readings: readonly Reading[]; rejects: RejectCounts }
+  | {
+      kind: 'readings';
+      stationId: StationId;
+      readings: readonly Reading[];
+      rejects: RejectCounts;
+      /** The id the decoder marked as seen (an uplink's); forgotten again if storing fails, so a redelivery is stored. */
+      dedupeKey?: string;
+    }
   | { kind: 'status'; stationId: StationId; status: StationStatus; rejects: RejectCounts }
   | { kind: 'refused'; stationId: StationId | null; reason: RejectReason; rejects: RejectCounts }
   /** Nothing to store and nothing wrong: a duplicate uplink, a network server's other events, a value kept for the next reading. */
@@ -119,6 +126,8 @@ export interface AcceptDeps {
   rejects: RejectRecorder;
   /** Absent where this process stores nothing: the gateway run alone, whose server consumes from it and stores. */
   sink?: IngestSink | undefined;
+  /** The decoders' memory: a message not stored is forgotten again (its dedupe id), so its redelivery counts. */
+  memory?: SourceMemory | undefined;
 }
 
 /**
@@ -133,6 +142,7 @@ export async function acceptDecoded(decoded: Decoded, deps: AcceptDeps): Promise
     else if (decoded.kind === 'status') await deps.sink?.acceptStatus(decoded.stationId, decoded.status);
     return null;
   } catch (err) {
+    if (decoded.kind === 'readings' && decoded.dedupeKey !== undefined) deps.memory?.forget(decoded.dedupeKey);
     return asError(err);
   }
 }

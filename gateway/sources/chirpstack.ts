@@ -32,8 +32,8 @@ export const decodeChirpstack = (message: IntakeMessage): Decoded => {
   if (typeof uplink === 'string') return refused(stationId, uplink);
   // The payload speaks for the device its topic names, or for nobody.
   if (uplink.deviceInfo.devEui.toLowerCase() !== devEui) return refused(stationId, 'forbidden_topic');
-  if (uplink.deduplicationId !== undefined && message.memory?.seen(`chirpstack:${uplink.deduplicationId}`))
-    return ignored('chirpstack uplink already received', stationId);
+  const dedupeKey = uplink.deduplicationId === undefined ? undefined : `chirpstack:${uplink.deduplicationId}`;
+  if (dedupeKey !== undefined && message.memory?.seen(dedupeKey)) return ignored('chirpstack uplink already received', stationId);
   if (message.memory) rememberApplication(message.memory, devEui, topic.applicationId);
 
   let ts = message.nowMs;
@@ -55,7 +55,9 @@ export const decodeChirpstack = (message: IntakeMessage): Decoded => {
     ...(rssi === null ? {} : { rssiDbm: rssi }),
     ...(uplink.fCnt === undefined ? {} : { seq: uplink.fCnt }),
   };
-  return checkReadings(stationId, [candidate], message);
+  const checked = checkReadings(stationId, [candidate], message);
+  if (checked.kind !== 'readings' && dedupeKey !== undefined) message.memory?.forget(dedupeKey); // refused: nothing was stored
+  return checked.kind === 'readings' && dedupeKey !== undefined ? { ...checked, dedupeKey } : checked;
 };
 
 type Payload = { kind: 'ok'; value: unknown } | { kind: 'empty' } | { kind: 'refused'; reason: 'no_decoded_payload' | 'codec_failed' };

@@ -26,6 +26,11 @@ export class SourceMemory {
     return false;
   }
 
+  /** Forget `key`: the message it marked was not stored after all (the sink failed), so its redelivery must be. */
+  forget(key: string): void {
+    this.#seen.delete(key);
+  }
+
   remember(key: string, value: number, atMs: number): void {
     this.#values.delete(key);
     this.#values.set(key, { value, atMs });

@@ -9,6 +9,7 @@ import {
   statusTopic,
 } from '../../contracts/index.js';
 import { type Decoded, type IntakeMessage, type Publisher, acceptDecoded, decodeStationMessage } from '../../gateway/intake.js';
+import { SourceMemory } from '../../gateway/sources/memory.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
 
 const A = 'ld-a' as StationId;
@@ -203,6 +204,19 @@ describe('acceptDecoded', () => {
     const error = await acceptDecoded(decodeStationMessage(message(readingsTopic(A), mixed, fromBroker)), { sink, rejects });
     expect(error?.message).toBe('disk gone');
     expect(rejects.calls).toEqual([[A, 'wrong_type', 2]]);
+  });
+
+  it('forgets the uplink id it had marked when storage fails, so the redelivery is stored; keeps it when stored', async () => {
+    const memory = new SourceMemory();
+    const decoded = decodeStationMessage(message(readingsTopic(A), mixed, asStation));
+    if (decoded.kind !== 'readings') throw new Error('expected readings');
+    const failing = new RecordingSink();
+    failing.fail(new Error('disk gone'));
+    expect(memory.seen('chirpstack:dedup-1')).toBe(false);
+    await acceptDecoded({ ...decoded, dedupeKey: 'chirpstack:dedup-1' }, { sink: failing, rejects: recorder(), memory });
+    expect(memory.seen('chirpstack:dedup-1')).toBe(false); // forgotten: the redelivered uplink counts again
+    await acceptDecoded({ ...decoded, dedupeKey: 'chirpstack:dedup-1' }, { sink: new RecordingSink(), rejects: recorder(), memory });
+    expect(memory.seen('chirpstack:dedup-1')).toBe(true);
   });
 
   it('without a sink (the gateway run alone) stores nothing and still counts', async () => {
