@@ -57,6 +57,24 @@ const influx = {
   INFLUX_PORT: port(0),
 };
 
+/**
+ * The Things Stack v3 (docs/devices.md): the server subscribes to its MQTT server as `{app}@{tenant}` with an API key.
+ * TTS_MQTT_URL unset → no TTS client.
+ */
+const ttsId = (what: string) =>
+  z.string().regex(/^[a-z0-9](?:-?[a-z0-9]){1,35}$/, `expected ${what}: 2–36 lower-case letters, digits and single dashes`);
+const tts = {
+  /** e.g. mqtts://eu1.cloud.thethings.network:8883 */
+  TTS_MQTT_URL: z.url({ protocol: /^(mqtts?|wss?)$/, error: 'expected an mqtts:// (or mqtt://, wss://) URL' }).optional(),
+  TTS_APP_ID: ttsId('the application id').optional(),
+  /** `ttn` on The Things Network; the tenant id on The Things Stack Cloud. */
+  TTS_TENANT: ttsId('the tenant id').default('ttn'),
+  /** An API key of the application (traffic read, downlink write, storage read); a secret, never logged. */
+  TTS_API_KEY: optionalString,
+  /** The Storage Integration API's base; unset → https://<host of TTS_MQTT_URL>. */
+  TTS_API_URL: url.optional(),
+};
+
 const server = {
   HTTP_PORT: port(8080),
   /** Addresses (or CIDRs, comma-separated) of reverse proxies whose X-Forwarded-For is believed: rate limits count the real client. */
@@ -86,6 +104,7 @@ const server = {
   SMS_SEGMENT_COST_USD: z.coerce.number().min(0).max(10).default(0.08),
   /** How long to wait for the keypress after a Severe call before calling the next person of the chain. */
   VOICE_ACK_TIMEOUT_S: z.coerce.number().int().min(30).max(86_400).default(600),
+  ...tts,
 };
 
 export const GatewayEnvSchema = z.object({ ...common, ...gateway, ...tlsServer, ADMIN_TOKEN: server.ADMIN_TOKEN });
@@ -123,5 +142,5 @@ export function loadEnv<S extends z.ZodObject>(schema: S, env: Record<string, st
 }
 
 function isSecretName(name: string): boolean {
-  return /TOKEN|SECRET|PASSWORD|AUTH/.test(name);
+  return /TOKEN|SECRET|PASSWORD|AUTH|API_KEY/.test(name);
 }

@@ -30,6 +30,8 @@ import { type Db, openDatabase } from './registry/db.js';
 import { deviceDirectory } from './registry/devices.js';
 import { IntegrationRepository } from './registry/integrations.js';
 import { StationRepository } from './registry/stations.js';
+import { type SourceSettings, buildTtsSource } from './sources/index.js';
+import type { TtsSource } from './sources/tts.js';
 import type { ConfigPublisher } from './warnings/frost-engine.js';
 import { type Warnings, startWarnings, watchDependencies } from './warnings/warnings.js';
 
@@ -55,7 +57,8 @@ export type ServerSettings = Pick<
   | 'VOICE_ACK_TIMEOUT_S'
   | 'MAP_TILE_URL'
   | 'HTTP_TRUSTED_PROXIES'
->;
+> &
+  SourceSettings;
 
 export interface Check {
   ok: boolean;
@@ -133,6 +136,8 @@ export interface AssembledServer<E extends BrokerEdge = BrokerEdge> {
   readonly dashboard: Dashboard;
   /** The broker side, when one was given. */
   readonly edge: E | null;
+  /** The Things Stack client (server/sources/tts.ts), when TTS_MQTT_URL is set. */
+  readonly tts: TtsSource | null;
   health(): Promise<Health>;
   /** HTTP on HOST:HTTP_PORT, then the broker edge. Resolves with the URL, e.g. http://127.0.0.1:8080. */
   listen(): Promise<string>;
@@ -182,6 +187,8 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
   const edge = deps.edge
     ? await deps.edge({ authenticator, sink, credentialChanges, stations, devices, integrations, metrics, clock, logger })
     : null;
+  // Sources the server connects out to, beside the edge: started by listen(), closed first.
+  const tts = buildTtsSource(settings, { sink, devices, metrics, clock, logger });
 
   const auth = new UserAuth({ db, clock, logger: logger.child({ module: 'auth' }) });
   const audit = new AuditLog(db, clock);
@@ -207,7 +214,15 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
   // The checks are synchronous; one that throws (SQLite closed) still rejects the promise rather than throwing at the caller.
   const healthNow = (): Promise<Health> =>
     new Promise((resolve) => {
-      resolve(health({ broker: brokerCheck(), ...ingest.health(), sqlite: sqliteCheck(db), twilio: providerCheck(db, clock) }));
+      resolve(
+        health({
+          broker: brokerCheck(),
+          ...ingest.health(),
+          sqlite: sqliteCheck(db),
+          twilio: providerCheck(db, clock),
+          ...(tts ? { tts: tts.check() } : {}),
+        }),
+      );
     });
   const stopWatch = watchDependencies(warnings.notices, healthNow, clock, logger, deps.timers);
   const dashboard = createDashboard({
@@ -227,6 +242,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     logger,
     clock,
     stations,
+    integrations,
     readings: { query },
     activity,
     health: healthNow,
@@ -271,6 +287,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     warnings,
     dashboard,
     edge,
+    tts,
     health: healthNow,
     get url() {
       if (url === null) throw new Error('the server is not listening yet');
@@ -282,10 +299,12 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
       const port = typeof address === 'object' && address ? address.port : settings.HTTP_PORT;
       url = `${scheme}://${urlHost(settings.HOST)}:${port}`;
       await edge?.start();
+      await tts?.start();
       return url;
     },
     close: () =>
       (closing ??= closeSteps(logger, [
+        ['tts source', () => tts?.close()],
         ['broker edge', () => edge?.close()],
         ['http', () => app.close()],
         ['dashboard events', () => dashboard.close()],
@@ -311,10 +330,10 @@ async function closeSteps(logger: Logger, steps: Array<[string, () => unknown]>)
   }
 }
 
-/** SQLite or the spool failing means nothing can be stored: down. InfluxDB, the broker or Twilio (failing > 5 min): degraded. */
-export function health(checks: { broker: Check; influx: Check; spool: Check; sqlite: Check; twilio?: Check }): Health {
+/** SQLite or the spool failing means nothing can be stored: down. InfluxDB, the broker, TTS or Twilio (failing > 5 min): degraded. */
+export function health(checks: { broker: Check; influx: Check; spool: Check; sqlite: Check; twilio?: Check; tts?: Check }): Health {
   const down = !checks.sqlite.ok || !checks.spool.ok;
-  const degraded = !checks.broker.ok || !checks.influx.ok || checks.twilio?.ok === false;
+  const degraded = !checks.broker.ok || !checks.influx.ok || checks.twilio?.ok === false || checks.tts?.ok === false;
   return { status: down ? 'down' : degraded ? 'degraded' : 'ok', checks };
 }
 

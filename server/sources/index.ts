@@ -1,0 +1,51 @@
+/**
+ * Intakes the server runs besides its broker edge (docs/devices.md): sources it connects out to. One for now, The
+ * Things Stack's MQTT server (server/sources/tts.ts). Built with the server after the sink, started by its listen
+ * step, closed first (no new uplinks while the rest drains).
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Clock, DeviceDirectory, IngestSink, ServerEnv } from '../../contracts/index.js';
+import { createRejectLog } from '../../gateway/reject-log.js';
+import { type TtsSource, createTtsSource, existingOr, ttsSettingsFrom } from './tts.js';
+
+/** Optional all: settings built by hand (tests) leave the sources out. */
+export type SourceSettings = Pick<ServerEnv, 'DATA_DIR'> &
+  Partial<Pick<ServerEnv, 'TTS_MQTT_URL' | 'TTS_APP_ID' | 'TTS_TENANT' | 'TTS_API_KEY' | 'TTS_API_URL'>>;
+
+export interface SourceParts {
+  sink: IngestSink;
+  devices: DeviceDirectory;
+  metrics: Registry;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The TTS client when TTS_MQTT_URL is set, else null; not connected until its start(). */
+export function buildTtsSource(settings: SourceSettings, parts: SourceParts): TtsSource | null {
+  const tts = ttsSettingsFrom(settings);
+  if (tts === null) return null;
+  // The same reject log and metric as the broker consumer's (server/broker-edge.ts), shared when both run.
+  const rejected = existingOr(
+    parts.metrics,
+    'frostwatch_ingest_rejected_total',
+    () =>
+      new Counter({
+        name: 'frostwatch_ingest_rejected_total',
+        help: 'Readings or messages refused by the ingest, by reason',
+        labelNames: ['reason'] as const,
+        registers: [parts.metrics],
+      }),
+  );
+  return createTtsSource({
+    ...tts,
+    sink: parts.sink,
+    rejects: createRejectLog(rejected, parts.logger.child({ module: 'ingest' }), parts.clock),
+    devices: parts.devices,
+    clock: parts.clock,
+    logger: parts.logger.child({ module: 'tts' }),
+    metrics: parts.metrics,
+    statePath: join(settings.DATA_DIR, 'tts-state.json'),
+  });
+}
