@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DevicePresetSchema, FieldMapSchema, StationDeviceSchema, StationSourceSchema, deviceIdProblem, isLorawan } from './devices.js';
 import { StationIdSchema } from './ids.js';
+import { RejectReasonSchema } from './reject-reasons.js';
 
 /** HTTP API bodies and answers (README and /docs). These schemas also generate the OpenAPI at /docs. */
 export const CropSchema = z.enum(['arabica', 'robusta', 'young']).describe('arabica (default), robusta, or young trees');
@@ -40,6 +41,9 @@ export const StationSchema = z.object({
   createdAt: z.string().describe('ISO 8601'),
   lastSeenAt: z.string().nullable().describe('last reading or status received, ISO 8601'),
   online: z.boolean().nullable().describe('from the retained status; null if never heard'),
+  refused: z
+    .array(z.object({ reason: RejectReasonSchema, count: z.number().int(), lastAt: z.string() }))
+    .describe("what the station's device sent that was refused since the server started, by reason, most recent first"),
 });
 export type Station = z.infer<typeof StationSchema>;
 

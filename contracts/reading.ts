@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RejectReason } from './reject-reasons.js';
 
 /**
  * One reading as a station sends it (docs/protocol.md). Ranges here are what a sensor can physically
@@ -52,31 +53,7 @@ export type Reading = Omit<ReadingInput, 'ts'> & { ts: number };
 export const READING_FIELDS = ['airTempC', 'rhPct', 'windMs', 'leafTempC', 'batteryV', 'rssiDbm', 'seq'] as const;
 export type ReadingField = (typeof READING_FIELDS)[number];
 
-/** Why a payload (or one reading of a batch) was not stored. Used as a metric label. */
-export const RejectReasonSchema = z.enum([
-  'too_large',
-  'bad_json',
-  'not_object',
-  'empty_batch',
-  'batch_too_long',
-  'missing_field',
-  'wrong_type',
-  'non_finite',
-  'out_of_range',
-  'bad_timestamp',
-  'clock_future',
-  'clock_past',
-  'bad_status',
-  'forbidden_topic',
-  'unknown_topic',
-  'unknown_station',
-  // A LoRaWAN uplink whose payload nobody could decode: no network-server codec output and no bundled codec, or the
-  // codec answered errors or nothing (docs/devices.md).
-  'no_decoded_payload',
-  // A vendor codec that threw, ran past its time limit or out of memory in the sandbox (docs/devices.md).
-  'codec_failed',
-]);
-export type RejectReason = z.infer<typeof RejectReasonSchema>;
+export { RejectReasonSchema, type RejectReason } from './reject-reasons.js';
 
 export interface PayloadLimits {
   /** Largest payload accepted, in bytes. */

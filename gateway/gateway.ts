@@ -11,6 +11,7 @@ import {
   type DeviceDirectory,
   type IngestSink,
   type IntegrationAuthenticator,
+  type RefusalTally,
   type PayloadLimits,
   type StationAuthenticator,
   DEFAULT_PAYLOAD_LIMITS,
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   devices?: DeviceDirectory;
   /** Integration accounts (a ChirpStack's MQTT integration); absent: none can log in. */
   integrations?: IntegrationAuthenticator;
+  /** Where each station's refusals are tallied, to be shown beside it; absent: metric and log only. */
+  refusals?: RefusalTally;
   /** What the decoders of other sources remember (dedupe ids, ChirpStack applications); default a fresh one. */
   memory?: SourceMemory;
   /** In-process ingest; PUBACK waits for it. Absent → validate and forward only (gateway run alone). */
@@ -121,7 +124,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const identities = new Identities();
   const stations = new Set<Client>();
   const metrics = createGatewayMetrics(options.metrics, () => stations.size);
-  const rejects = createRejectLog(metrics.rejected, logger, clock);
+  const rejects = createRejectLog(metrics.rejected, logger, clock, options.refusals);
   const traffic = { ...DEFAULT_GATEWAY_LIMITS, ...options.trafficLimits };
   const limitLog = createLimitLog(logger);
   const connectionLimiter = createConnectionLimiter(traffic, metrics.connectionsRefused, limitLog);

@@ -1,7 +1,7 @@
 import type { RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock, Health, ReadingOut, StationId } from '../contracts/index.js';
+import type { Clock, Health, ReadingOut, RejectReason, StationId } from '../contracts/index.js';
 import type { AlertStore } from './warnings/alert-store.js';
 import type { DeliveryView } from './warnings/deliveries.js';
 import type { AuditLog } from './audit/audit-log.js';
@@ -39,12 +39,19 @@ export interface WarningDeps {
   setRuleOverrides: ModelRoutesDeps['setRuleOverrides'];
 }
 
+/** What each station's device had refused (server/ingest/refusals.ts). */
+export interface StationRefusalsView {
+  of(stationId: string): { reason: RejectReason; count: number; lastAtMs: number }[];
+}
+
 export interface AppDeps {
   logger: Logger;
   clock: Clock;
   stations: StationRepository;
   readings: ReadingsStore;
   activity: StationActivity;
+  /** Refusals per station; absent: shown as none. */
+  refusals?: StationRefusalsView;
   health: () => Promise<Health>;
   metrics: Registry;
   adminToken: string;

@@ -30,8 +30,10 @@ import { type Db, openDatabase } from './registry/db.js';
 import { deviceDirectory } from './registry/devices.js';
 import { IntegrationRepository } from './registry/integrations.js';
 import { StationRepository } from './registry/stations.js';
+import { StationRefusals } from './ingest/refusals.js';
 import { type SourceSettings, buildTtsSource } from './sources/index.js';
 import type { TtsSource } from './sources/tts.js';
+import type { TtsDownlinkPush } from './warnings/config-publisher.js';
 import type { ConfigPublisher } from './warnings/frost-engine.js';
 import { type Warnings, startWarnings, watchDependencies } from './warnings/warnings.js';
 
@@ -76,6 +78,10 @@ export interface EdgeParts {
   devices: DeviceDirectory;
   /** Integration accounts (a ChirpStack's MQTT integration). */
   integrations: IntegrationRepository;
+  /** Each station's refusals, tallied by the edge's reject log and shown with the station. */
+  refusals: StationRefusals;
+  /** The Things Stack's downlink push, when the server runs a TTS client: TTN stations' sampling config. */
+  ttnDownlink?: TtsDownlinkPush;
   metrics: Registry;
   clock: Clock;
   logger: Logger;
@@ -123,6 +129,8 @@ export interface AssembledServer<E extends BrokerEdge = BrokerEdge> {
   readonly activity: StationActivity;
   readonly stations: StationRepository;
   readonly integrations: IntegrationRepository;
+  /** Each station's refusals since start, by reason. */
+  readonly refusals: StationRefusals;
   readonly authenticator: CachingStationAuthenticator;
   /** Token revocations and rotations, made here or by another process on the registry file (for the gateway). */
   readonly credentialChanges: CredentialWatch;
@@ -184,11 +192,30 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
   const sink = withActivity(ingest, activity, clock);
   const integrations = new IntegrationRepository(db, clock);
   const devices = deviceDirectory(stations);
-  const edge = deps.edge
-    ? await deps.edge({ authenticator, sink, credentialChanges, stations, devices, integrations, metrics, clock, logger })
-    : null;
+  const refusals = new StationRefusals();
   // Sources the server connects out to, beside the edge: started by listen(), closed first.
-  const tts = buildTtsSource(settings, { sink, devices, metrics, clock, logger });
+  const tts = buildTtsSource(settings, { sink, devices, refusals, metrics, clock, logger });
+  const ttnDownlink: TtsDownlinkPush | undefined = tts
+    ? async (deviceId, fPort, bytes) => {
+        if (!(await tts.pushDownlink(deviceId, fPort, bytes)))
+          throw new Error(`no TTS downlink for ${deviceId} yet (not heard since start)`);
+      }
+    : undefined;
+  const edge = deps.edge
+    ? await deps.edge({
+        authenticator,
+        sink,
+        credentialChanges,
+        stations,
+        devices,
+        integrations,
+        refusals,
+        ...(ttnDownlink ? { ttnDownlink } : {}),
+        metrics,
+        clock,
+        logger,
+      })
+    : null;
 
   const auth = new UserAuth({ db, clock, logger: logger.child({ module: 'auth' }) });
   const audit = new AuditLog(db, clock);
@@ -245,6 +272,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     integrations,
     readings: { query },
     activity,
+    refusals,
     health: healthNow,
     metrics,
     adminToken: adminToken.token,
@@ -278,6 +306,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     activity,
     stations,
     integrations,
+    refusals,
     authenticator,
     credentialChanges,
     adminToken,

@@ -33,6 +33,7 @@ export function gatewayEdge(options: GatewayEdgeOptions): EdgeFactory<GatewayEdg
       authenticator: parts.authenticator,
       devices: parts.devices,
       integrations: parts.integrations,
+      refusals: parts.refusals,
       sink: parts.sink,
       metrics: parts.metrics,
       clock: parts.clock,
@@ -51,6 +52,7 @@ export function gatewayEdge(options: GatewayEdgeOptions): EdgeFactory<GatewayEdg
         stations: parts.stations,
         native: brokerConfigPublisher(gateway.broker),
         chirpstack: { broker: gateway.broker, applications: chirpstackApplications(memory) },
+        ttn: parts.ttnDownlink,
         logger: parts.logger.child({ module: 'config-publisher' }),
       }),
       start: async () => {
@@ -82,6 +84,7 @@ export function consumerEdge(options: ConsumerEdgeOptions): EdgeFactory<Consumer
       }),
       parts.logger.child({ module: 'ingest' }),
       parts.clock,
+      parts.refusals,
     );
     let consumer: MqttConsumer | null = null;
     return {

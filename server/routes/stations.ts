@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { StationCreateSchema, StationCredentialsSchema, StationIdSchema, StationSchema, type Station } from '../../contracts/index.js';
-import type { AppDeps, StationActivity } from '../app-deps.js';
+import type { AppDeps, StationActivity, StationRefusalsView } from '../app-deps.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { StationRecord } from '../registry/stations.js';
@@ -10,8 +10,8 @@ import { routesPlugin } from './routes-plugin.js';
 export const StationParamsSchema = z.object({ id: StationIdSchema });
 
 /** `/api/stations…`: the registry. Authentication is done by the enclosing /api plugin. */
-export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): FastifyPluginAsyncZod {
-  const { stations, activity } = deps;
+export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'refusals'>): FastifyPluginAsyncZod {
+  const { stations, activity, refusals } = deps;
   return routesPlugin((app) => {
     app.post(
       '/stations',
@@ -50,7 +50,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
       {
         schema: { summary: 'All stations', tags: ['stations'], response: { 200: z.array(StationSchema), ...errorResponses(401) } },
       },
-      () => stations.list().map((record) => toApiStation(record, activity)),
+      () => stations.list().map((record) => toApiStation(record, activity, refusals)),
     );
 
     app.get(
@@ -66,7 +66,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
       async (request, reply) => {
         const record = stations.get(request.params.id);
         if (!record) return sendError(reply, 404, `station ${request.params.id} not found`);
-        return toApiStation(record, activity);
+        return toApiStation(record, activity, refusals);
       },
     );
 
@@ -111,7 +111,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity'>): Fas
   });
 }
 
-export function toApiStation(record: StationRecord, activity: StationActivity): Station {
+export function toApiStation(record: StationRecord, activity: StationActivity, refusals?: StationRefusalsView): Station {
   const seen = activity.get(record.id);
   return {
     id: record.id,
@@ -128,5 +128,6 @@ export function toApiStation(record: StationRecord, activity: StationActivity): 
     createdAt: new Date(record.createdAt).toISOString(),
     lastSeenAt: seen.lastSeenAt === null ? null : new Date(seen.lastSeenAt).toISOString(),
     online: seen.online,
+    refused: (refusals?.of(record.id) ?? []).map((r) => ({ reason: r.reason, count: r.count, lastAt: new Date(r.lastAtMs).toISOString() })),
   };
 }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { Clock, DeviceDirectory, IngestSink, ServerEnv } from '../../contracts/index.js';
+import type { Clock, DeviceDirectory, IngestSink, RefusalTally, ServerEnv } from '../../contracts/index.js';
 import { createRejectLog } from '../../gateway/reject-log.js';
 import { type TtsSource, createTtsSource, existingOr, ttsSettingsFrom } from './tts.js';
 
@@ -16,6 +16,8 @@ export type SourceSettings = Pick<ServerEnv, 'DATA_DIR'> &
 
 export interface SourceParts {
   sink: IngestSink;
+  /** Each station's refusals, shown beside it. */
+  refusals?: RefusalTally;
   devices: DeviceDirectory;
   metrics: Registry;
   clock: Clock;
@@ -41,7 +43,7 @@ export function buildTtsSource(settings: SourceSettings, parts: SourceParts): Tt
   return createTtsSource({
     ...tts,
     sink: parts.sink,
-    rejects: createRejectLog(rejected, parts.logger.child({ module: 'ingest' }), parts.clock),
+    rejects: createRejectLog(rejected, parts.logger.child({ module: 'ingest' }), parts.clock, parts.refusals),
     devices: parts.devices,
     clock: parts.clock,
     logger: parts.logger.child({ module: 'tts' }),

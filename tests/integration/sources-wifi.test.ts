@@ -72,6 +72,8 @@ describe('Wi-Fi sources through the assembled server', () => {
     return queryReadings(server.influx, stationId, { fromMs: startedAt - 60_000, toMs: Date.now() + 60_000 });
   }
 
+  const ADMIN_TOKEN = 'sources-wifi-admin-token-0123456';
+
   beforeAll(async () => {
     influx = await startTestInfluxd({ database: 'frostwatch_sources_wifi' });
     dir = await mkdtemp(join(tmpdir(), 'frostwatch-sources-wifi-'));
@@ -82,6 +84,7 @@ describe('Wi-Fi sources through the assembled server', () => {
       LOG_LEVEL: 'silent',
       INFLUX_URL: influx.url,
       INFLUX_BUCKET: influx.database,
+      ADMIN_TOKEN,
     });
     server = await assembleServer({
       settings,
@@ -179,6 +182,15 @@ describe('Wi-Fi sources through the assembled server', () => {
     });
     expect(await storedReadings(TASMOTA.id)).toHaveLength(1);
     expect(await storedReadings(ESPHOME.id)).toHaveLength(1);
+    // Visible per device: the station's API answer lists what its board sent that was refused.
+    const esphome = await server.app.inject({
+      method: 'GET',
+      url: `/api/stations/${ESPHOME.id}`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(esphome.json<{ refused: { reason: string; count: number }[] }>().refused).toEqual([
+      expect.objectContaining({ reason: 'wrong_type', count: 1 }),
+    ]);
   });
 
   it("refuses a device publishing on another device's topic", async () => {

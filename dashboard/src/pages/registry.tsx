@@ -164,6 +164,7 @@ function StationsPanel({ admin }: { admin: boolean }) {
               <th>{t('elevation')}</th>
               <th>{t('crop')}</th>
               <th>{t('source')}</th>
+              <th>{t('refused')}</th>
             </tr>
           </thead>
           <tbody>
@@ -180,6 +181,9 @@ function StationsPanel({ admin }: { admin: boolean }) {
                 <td>{s.elevationM}</td>
                 <td>{s.crop}</td>
                 <td>{s.source === 'native' ? 'native' : `${s.source} · ${s.deviceId ?? ''}`}</td>
+                <td data-testid={`refused-${s.id}`} class={s.refused.length > 0 ? 'warn' : ''}>
+                  {s.refused.length === 0 ? '—' : s.refused.map((r) => `${r.reason} ×${r.count}`).join(', ')}
+                </td>
               </tr>
             ))}
           </tbody>
