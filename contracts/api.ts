@@ -41,6 +41,11 @@ export const StationSchema = z.object({
   createdAt: z.string().describe('ISO 8601'),
   lastSeenAt: z.string().nullable().describe('last reading or status received, ISO 8601'),
   online: z.boolean().nullable().describe('from the retained status; null if never heard'),
+  sampling: z
+    .enum(['config_topic', 'downlink', 'not_applicable'])
+    .describe(
+      'how the adaptive sampling interval reaches the device: its retained config topic (native), a LoRaWAN downlink (presets that have one), or not at all',
+    ),
   refused: z
     .array(z.object({ reason: RejectReasonSchema, count: z.number().int(), lastAt: z.string() }))
     .describe("what the station's device sent that was refused since the server started, by reason, most recent first"),

@@ -1,6 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { StationCreateSchema, StationCredentialsSchema, StationIdSchema, StationSchema, type Station } from '../../contracts/index.js';
+import {
+  isLorawan,
+  StationCreateSchema,
+  StationCredentialsSchema,
+  StationIdSchema,
+  StationSchema,
+  type Station,
+} from '../../contracts/index.js';
+import { intervalDownlink } from '../../gateway/sources/lorawan/downlink.js';
 import type { AppDeps, StationActivity, StationRefusalsView } from '../app-deps.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
@@ -128,6 +136,14 @@ export function toApiStation(record: StationRecord, activity: StationActivity, r
     createdAt: new Date(record.createdAt).toISOString(),
     lastSeenAt: seen.lastSeenAt === null ? null : new Date(seen.lastSeenAt).toISOString(),
     online: seen.online,
+    sampling: samplingOf(record),
     refused: (refusals?.of(record.id) ?? []).map((r) => ({ reason: r.reason, count: r.count, lastAt: new Date(r.lastAtMs).toISOString() })),
   };
+}
+
+/** How the engine's sampling interval reaches this station's device (docs/devices.md). */
+function samplingOf(record: StationRecord): Station['sampling'] {
+  if (record.source === 'native') return 'config_topic';
+  if (isLorawan(record.source) && intervalDownlink(record.preset, { intervalS: 60 }) !== null) return 'downlink';
+  return 'not_applicable';
 }

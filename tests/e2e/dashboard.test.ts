@@ -193,7 +193,12 @@ describe('officers dashboard', () => {
     expect(await page.getByTestId('token-source-hint').textContent()).toMatch(/LoRaWAN/); // no token needed on the device
     await page.screenshot({ path: screenshot('6b-registry-lorawan'), fullPage: true });
     const stored = await http.get('/api/stations/ld-lora-01');
-    expect(stored.body).toMatchObject({ source: 'chirpstack', deviceId: 'a84041000181c62d', preset: 'dragino-lht65' });
+    expect(stored.body).toMatchObject({
+      source: 'chirpstack',
+      deviceId: 'a84041000181c62d',
+      preset: 'dragino-lht65',
+      sampling: 'downlink',
+    });
     await page.context().close();
   });
 

@@ -116,6 +116,7 @@ describe('stations API', () => {
       createdAt: new Date(NOW).toISOString(),
       lastSeenAt: new Date(NOW - 30_000).toISOString(),
       online: true,
+      sampling: 'config_topic',
       refused: [],
     });
   });

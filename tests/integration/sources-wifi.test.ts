@@ -191,6 +191,8 @@ describe('Wi-Fi sources through the assembled server', () => {
     expect(esphome.json<{ refused: { reason: string; count: number }[] }>().refused).toEqual([
       expect.objectContaining({ reason: 'wrong_type', count: 1 }),
     ]);
+    // And the sampling interval is the board's own: nothing frostwatch can set.
+    expect(esphome.json<{ sampling: string }>().sampling).toBe('not_applicable');
   });
 
   it("refuses a device publishing on another device's topic", async () => {

@@ -180,7 +180,13 @@ function StationsPanel({ admin }: { admin: boolean }) {
                 </td>
                 <td>{s.elevationM}</td>
                 <td>{s.crop}</td>
-                <td>{s.source === 'native' ? 'native' : `${s.source} · ${s.deviceId ?? ''}`}</td>
+                <td data-testid={`source-${s.id}`}>
+                  {s.source === 'native' ? 'native' : `${s.source} · ${s.deviceId ?? ''}`}
+                  <br />
+                  <small>
+                    {t('samplingLabel')}: {t(`sampling_${s.sampling}`)}
+                  </small>
+                </td>
                 <td data-testid={`refused-${s.id}`} class={s.refused.length > 0 ? 'warn' : ''}>
                   {s.refused.length === 0 ? '—' : s.refused.map((r) => `${r.reason} ×${r.count}`).join(', ')}
                 </td>
