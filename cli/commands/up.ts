@@ -25,7 +25,7 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description(
       'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, LOG_LEVEL.',
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL.',
     )
     .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
     .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)');
