@@ -1,4 +1,10 @@
-import type { Crop } from '../contracts/index.js';
+import type { Crop, DevicePreset, StationSource } from '../contracts/index.js';
+
+/** What the rules need to know of a station's device. */
+export interface StationDevice {
+  source?: StationSource;
+  preset?: DevicePreset | null;
+}
 import { DEFAULT_MINIMUM_MODEL } from './minimum-default.js';
 import type { MinimumModel } from './minimum-model.js';
 import type { FfstModel } from './types.js';
@@ -146,12 +152,28 @@ const SHIFTED: readonly (keyof Rules)[] = [
  * The rules of one station: arabica defaults shifted for the crop, then the station's overrides.
  * Overrides are absolute values (a calibrated station says what it means); they are not shifted again.
  */
-export function rulesFor(crop: Crop, overrides: RuleOverrides = {}): Rules {
+export function rulesFor(crop: Crop, overrides: RuleOverrides = {}, device: StationDevice = {}): Rules {
   const shift = CROP_SHIFT_C[crop];
-  const base: Rules = { ...ARABICA, qc: { ...ARABICA.qc }, crop, cropShiftC: shift };
+  const base: Rules = { ...ARABICA, ...batteryOf(device), qc: { ...ARABICA.qc }, crop, cropShiftC: shift };
   for (const key of SHIFTED) (base[key] as number) += shift;
   const { qc, ...rest } = overrides;
   return { ...base, ...rest, qc: { ...base.qc, ...qc } };
+}
+
+/**
+ * The low-battery rule follows the device's cells, not frostwatch's Li-ion (3.4 V); a station's own override still wins.
+ * - Dragino LHT65/LSN50: a 3.6 V Li-SOCl₂ cell; Dragino's own battery status calls < 2.55 V low, ≥ 2.65 V good
+ *   (LHT65 user manual, "Bat_status").
+ * - Shelly Plus H&T / Gen3: four AA cells, empty near 1.1 V each.
+ * - Other off-the-shelf devices report a percentage, or run on mains (Tasmota, ESPHome boards), or their cells are
+ *   unknown: no low-battery alert from a voltage frostwatch cannot interpret.
+ */
+function batteryOf(device: StationDevice): Partial<Pick<Rules, 'lowBatteryV' | 'batteryClearV'>> {
+  const { source = 'native', preset = null } = device;
+  if (source === 'native') return {};
+  if (preset === 'dragino-lht65' || preset === 'dragino-lsn50') return { lowBatteryV: 2.55, batteryClearV: 2.65 };
+  if (source === 'shelly') return { lowBatteryV: 4.4, batteryClearV: 4.8 };
+  return { lowBatteryV: 0, batteryClearV: 0 };
 }
 
 /** The numeric rules a station may override, with QC rules as `qc.<name>` (the API's and the backtest's flat keys). */

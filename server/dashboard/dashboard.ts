@@ -80,7 +80,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       const station = o.stations.get(stationId);
       if (!station) return null;
       // The rules as the engine applies them: the crop's defaults shifted, then the station's calibrated overrides.
-      const rules = rulesFor(station.crop, o.settings.get(stationId).ruleOverrides);
+      const rules = rulesFor(station.crop, o.settings.get(stationId).ruleOverrides, station);
       return buildChart({
         station,
         range,

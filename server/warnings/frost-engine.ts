@@ -302,7 +302,7 @@ export class FrostEngine {
       ...settings.ruleOverrides,
       ...(settings.ffst ? { ffst: { a: settings.ffst.a, b: settings.ffst.b, c: settings.ffst.c } } : {}),
     };
-    const rules = rulesFor(station.crop, overrides);
+    const rules = rulesFor(station.crop, overrides, station);
     // The registry is the truth about where a station is and what grows there; the saved state may predate an edit.
     const state = { ...(known?.state ?? this.#restore(ctx)), ctx };
     const tracked: Tracked = { station, ctx, rules, state, refreshAtMs: nowMs + REFRESH_MS, intervalS: known?.intervalS ?? null };
