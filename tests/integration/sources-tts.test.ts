@@ -242,6 +242,15 @@ describe('The Things Stack v3 source', () => {
         ]),
       );
       expect(await tts.pushDownlink('0000000000000001', 15, Uint8Array.from([1]))).toBe(false);
+      // The engine's sampling config for this TTN station, routed by its source: the LHT65 preset's TDC downlink
+      // (0x01, then 60 s in three bytes, on fPort 2).
+      messages.length = 0;
+      await server!.edge!.configPublisher.publish(STATION as StationCreate['id'], { intervalS: 60 });
+      await eventually(() =>
+        expect(messages).toEqual([
+          `v3/${USER}/devices/${DEVICE_ID}/down/push {"downlinks":[{"f_port":2,"frm_payload":"${Buffer.from([1, 0, 0, 60]).toString('base64')}","priority":"NORMAL"}]}`,
+        ]),
+      );
     } finally {
       await sub.endAsync();
     }
