@@ -10,3 +10,6 @@ export class CliError extends Error {
 export function fail(message: string): never {
   throw new CliError(message);
 }
+
+/** commander's collector for a repeatable option (`--station a --station b`). */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

@@ -12,7 +12,7 @@ import { prepareReadings, replayPrepared } from '../../backtest/replay.js';
 import { renderReport } from '../../backtest/report.js';
 import { engineAlarmTimes, plainAlarmTimes, scoreAlarms, type AlarmScore } from '../../backtest/score.js';
 import type { BacktestDecision, NightLabel, RecordedReading, RecordedStation } from '../../backtest/types.js';
-import { fail, out } from '../output.js';
+import { collect, fail, out } from '../output.js';
 
 interface BacktestOptions {
   readings: string[];
@@ -29,8 +29,6 @@ interface BacktestOptions {
   rule: string[];
   variant: string[];
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /**
  * `frostwatch backtest`: recorded readings through the server's own rule engine on a simulated clock, every decision

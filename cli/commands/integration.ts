@@ -1,21 +1,11 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { AdminEnvSchema, IntegrationCreateSchema, loadEnv, systemClock } from '../../contracts/index.js';
-import { openDatabase } from '../../server/registry/db.js';
+import { IntegrationCreateSchema, systemClock } from '../../contracts/index.js';
 import { IntegrationRepository } from '../../server/registry/integrations.js';
-import { dataPaths } from '../../server/paths.js';
+import { withRegistry } from '../registry.js';
 import { fail, out } from '../output.js';
 
-/** Works on the registry file in DATA_DIR directly, like `frostwatch station` (SQLite WAL allows it while the system runs). */
-async function withRepository<T>(action: (repo: IntegrationRepository) => T | Promise<T>): Promise<T> {
-  const env = loadEnv(AdminEnvSchema, process.env);
-  const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
-  try {
-    return await action(new IntegrationRepository(db, systemClock));
-  } finally {
-    db.close();
-  }
-}
+const withRepository = <T>(action: (repo: IntegrationRepository) => T | Promise<T>): Promise<T> =>
+  withRegistry((db) => action(new IntegrationRepository(db, systemClock)));
 
 export function registerIntegrationCommands(program: Command): void {
   const integration = program

@@ -1,30 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import {
-  AdminEnvSchema,
-  CommuneStationSetSchema,
-  FarmerCreateSchema,
-  OfficerCreateSchema,
-  loadEnv,
-  systemClock,
-  type ContactInput,
-} from '../../contracts/index.js';
-import { openDatabase } from '../../server/registry/db.js';
+import { CommuneStationSetSchema, FarmerCreateSchema, OfficerCreateSchema, systemClock, type ContactInput } from '../../contracts/index.js';
 import { PeopleRepository, type FarmerRecord } from '../../server/registry/people.js';
-import { dataPaths } from '../../server/paths.js';
-import { fail, out } from '../output.js';
+import { withRegistry } from '../registry.js';
+import { collect, fail, out } from '../output.js';
 
-/** Like `station …`, these work on the registry file in DATA_DIR directly, so they run with the server down too. */
-function withPeople<T>(action: (people: PeopleRepository) => T | Promise<T>): Promise<T> {
-  const env = loadEnv(AdminEnvSchema, process.env);
-  const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
-  return Promise.resolve()
-    .then(() => action(new PeopleRepository(db, systemClock)))
-    .finally(() => db.close());
-}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+const withPeople = <T>(action: (people: PeopleRepository) => T | Promise<T>): Promise<T> =>
+  withRegistry((db) => action(new PeopleRepository(db, systemClock)));
 
 function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   return error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');

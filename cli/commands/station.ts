@@ -1,26 +1,12 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { AdminEnvSchema, StationCreateSchema, StationIdSchema, loadEnv, systemClock } from '../../contracts/index.js';
-import { openDatabase } from '../../server/registry/db.js';
+import { StationCreateSchema, StationIdSchema, systemClock } from '../../contracts/index.js';
 import { StationRepository } from '../../server/registry/stations.js';
-import { dataPaths } from '../../server/paths.js';
-import { fail, out } from '../output.js';
+import { withRegistry } from '../registry.js';
+import { collect, fail, out } from '../output.js';
 
-/**
- * Admin commands work on the registry file in DATA_DIR directly (SQLite WAL allows it while the system runs),
- * so a station can be registered on the office machine even when the server is down.
- */
-async function withRepository<T>(action: (repo: StationRepository) => T | Promise<T>): Promise<T> {
-  const env = loadEnv(AdminEnvSchema, process.env);
-  const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
-  try {
-    return await action(new StationRepository(db, systemClock));
-  } finally {
-    db.close();
-  }
-}
+const withRepository = <T>(action: (repo: StationRepository) => T | Promise<T>): Promise<T> =>
+  withRegistry((db) => action(new StationRepository(db, systemClock)));
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const splitField = (pair: string): [string, string] => {
   const at = pair.indexOf('=');
   return at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];

@@ -1,23 +1,13 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { AdminEnvSchema, UserCreateSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { UserCreateSchema, systemClock } from '../../contracts/index.js';
 import { UserRepository } from '../../server/auth/users.js';
-import { openDatabase } from '../../server/registry/db.js';
-import { dataPaths } from '../../server/paths.js';
+import { withRegistry } from '../registry.js';
 import { fail, out } from '../output.js';
 
-/** Like `station …`, these work on the registry file in DATA_DIR directly, so the first admin can be made with the server down. */
-async function withUsers<T>(action: (users: UserRepository) => T | Promise<T>): Promise<T> {
-  const env = loadEnv(AdminEnvSchema, process.env);
-  const db = openDatabase(dataPaths(env.DATA_DIR).registry, pino({ level: 'warn' }));
-  try {
-    return await action(new UserRepository(db, systemClock));
-  } finally {
-    db.close();
-  }
-}
+const withUsers = <T>(action: (users: UserRepository) => T | Promise<T>): Promise<T> =>
+  withRegistry((db) => action(new UserRepository(db, systemClock)));
 
 /** The whole of stdin, less one trailing newline (`echo pw |` adds one; a password may still end in spaces). */
 async function readStdin(): Promise<string> {
