@@ -12,9 +12,9 @@ import {
   parseChirpstackTopic,
   parseRfc3339Ms,
 } from '../../contracts/index.js';
-import { type Decoded, type IntakeMessage, NO_REJECTS, refused } from '../intake.js';
+import { type Decoded, type IntakeMessage, refused } from '../intake.js';
 import type { SourceMemory } from './memory.js';
-import { checkReadings } from './readings.js';
+import { checkReadings, ignored } from './readings.js';
 import { bundledCodec, codecSandbox } from './lorawan/codec-sandbox.js';
 import { lorawanFields } from './lorawan/presets.js';
 
@@ -22,7 +22,7 @@ export const decodeChirpstack = (message: IntakeMessage): Decoded => {
   const topic = parseChirpstackTopic(message.topic);
   // An integration account publishes its network server's events, nothing else.
   if (topic === null) return refused(null, 'forbidden_topic');
-  if (topic.event !== 'up') return ignored(`chirpstack ${topic.event} event`);
+  if (topic.event !== 'up') return ignored(null, `chirpstack ${topic.event} event`);
   const devEui = topic.devEui.toLowerCase();
   const device = message.devices?.stationOf('chirpstack', devEui) ?? null;
   if (device === null) return refused(null, 'unknown_station');
@@ -33,7 +33,7 @@ export const decodeChirpstack = (message: IntakeMessage): Decoded => {
   // The payload speaks for the device its topic names, or for nobody.
   if (uplink.deviceInfo.devEui.toLowerCase() !== devEui) return refused(stationId, 'forbidden_topic');
   const dedupeKey = uplink.deduplicationId === undefined ? undefined : `chirpstack:${uplink.deduplicationId}`;
-  if (dedupeKey !== undefined && message.memory?.seen(dedupeKey)) return ignored('chirpstack uplink already received', stationId);
+  if (dedupeKey !== undefined && message.memory?.seen(dedupeKey)) return ignored(stationId, 'chirpstack uplink already received');
   if (message.memory) rememberApplication(message.memory, devEui, topic.applicationId);
 
   let ts = message.nowMs;
@@ -45,7 +45,7 @@ export const decodeChirpstack = (message: IntakeMessage): Decoded => {
   const decoded = decodedPayload(uplink, device);
   if (decoded.kind !== 'ok')
     return decoded.kind === 'empty'
-      ? ignored('chirpstack uplink without application payload', stationId)
+      ? ignored(stationId, 'chirpstack uplink without application payload')
       : refused(stationId, decoded.reason);
   const fields = lorawanFields(decoded.value, device.preset, device.fieldMap);
   const rssi = bestRssi(uplink);
@@ -104,10 +104,6 @@ function bestRssi(uplink: ChirpstackUplink): number | null {
     .map((rx) => rx.rssi)
     .filter((rssi): rssi is number => typeof rssi === 'number' && Number.isFinite(rssi));
   return values.length === 0 ? null : Math.max(...values);
-}
-
-function ignored(why: string, stationId: Decoded['stationId'] = null): Decoded {
-  return { kind: 'ignored', stationId, why, rejects: NO_REJECTS };
 }
 
 /**

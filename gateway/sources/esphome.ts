@@ -12,7 +12,8 @@
 import type { FieldMap, MappableField, StationId } from '../../contracts/index.js';
 import { type Decoded, type IntakeMessage, refused } from '../intake.js';
 import type { DeviceDecoder } from './index.js';
-import { fieldProblem, ignored, pairedReading, status, textOf } from './wifi.js';
+import { ignored } from './readings.js';
+import { fieldProblem, pairedReading, status, textOf } from './wifi.js';
 
 export const decodeEsphome: DeviceDecoder = (message, device) => {
   const { stationId, deviceId } = device;

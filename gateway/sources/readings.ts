@@ -1,6 +1,6 @@
 import { type StationId, parseReadingsPayload } from '../../contracts/index.js';
 import { countByReason } from '../reject-log.js';
-import type { Decoded, IntakeMessage } from '../intake.js';
+import { type Decoded, type IntakeMessage, NO_REJECTS } from '../intake.js';
 
 /**
  * A device's readings, mapped to frostwatch's fields (°C, %, m/s, V; `ts` in epoch ms), judged exactly as a native
@@ -22,4 +22,24 @@ export function numberOf(value: unknown): number | null {
     return Number.isFinite(n) ? n : null;
   }
   return null;
+}
+
+/** Nothing to store and nothing wrong (a duplicate, another kind of event, a value kept for the next reading). */
+export function ignored(stationId: StationId | null, why: string): Decoded {
+  return { kind: 'ignored', stationId, why, rejects: NO_REJECTS };
+}
+
+/** A JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The value at `path` (`a.b.c`, or its parts) in nested objects; undefined where the path leaves them. */
+export function pathValue(data: Record<string, unknown>, path: string | readonly string[]): unknown {
+  let here: unknown = data;
+  for (const part of typeof path === 'string' ? path.split('.') : path) {
+    if (!isRecord(here)) return undefined;
+    here = here[part];
+  }
+  return here;
 }

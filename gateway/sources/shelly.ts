@@ -12,8 +12,8 @@
 import type { FieldMap, StationId } from '../../contracts/index.js';
 import { type Decoded, type IntakeMessage, refused } from '../intake.js';
 import type { DeviceDecoder } from './index.js';
-import { numberOf } from './readings.js';
-import { type Fields, ignored, isObject, jsonObjectOf, pairedReading, status, textOf } from './wifi.js';
+import { numberOf, ignored, isRecord } from './readings.js';
+import { type Fields, jsonObjectOf, pairedReading, status, textOf } from './wifi.js';
 
 /** The components an H&T reports, and the field each feeds unless the station's field map names that field. */
 const DEFAULT_MAP: FieldMap = { 'temperature:0': 'airTempC', 'humidity:0': 'rhPct', 'devicepower:0': 'batteryV' };
@@ -43,7 +43,7 @@ function notification(message: IntakeMessage, stationId: StationId, fieldMap: Fi
   if (typeof frame === 'string') return refused(stationId, frame);
   if (!NOTIFICATIONS.has(frame['method'])) return ignored(stationId, `RPC ${String(frame['method'])} is not read`);
   const params = frame['params'];
-  if (!isObject(params)) return refused(stationId, 'not_object');
+  if (!isRecord(params)) return refused(stationId, 'not_object');
   // Float seconds (`1736915520.31`); a frame without it (never seen) is stamped on arrival.
   const ts = params['ts'];
   const seconds = numberOf(ts);
@@ -79,7 +79,7 @@ function fieldsOf(components: Record<string, unknown>, fieldMap: FieldMap | null
   let failedAirTemp = false;
   for (const [component, field] of entries) {
     const body = components[component];
-    if (!isObject(body)) continue;
+    if (!isRecord(body)) continue;
     const value = valueOf(body);
     if (value !== null) fields[field] ??= value;
     else if (field === 'airTempC' && body['tC'] === null) failedAirTemp = true;
@@ -92,9 +92,9 @@ function valueOf(body: Record<string, unknown>): number | null {
   if ('tC' in body) return numberOf(body['tC']);
   if ('rh' in body) return numberOf(body['rh']);
   const battery = body['battery'];
-  if (isObject(battery)) {
+  if (isRecord(battery)) {
     const external = body['external'];
-    return isObject(external) && external['present'] === true ? null : numberOf(battery['V']);
+    return isRecord(external) && external['present'] === true ? null : numberOf(battery['V']);
   }
   if ('voltage' in body) return numberOf(body['voltage']);
   return null;

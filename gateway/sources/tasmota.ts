@@ -10,8 +10,8 @@
 import type { FieldMap, MappableField, StationId } from '../../contracts/index.js';
 import { type Decoded, type IntakeMessage, refused } from '../intake.js';
 import type { DeviceDecoder } from './index.js';
-import { checkReadings, numberOf } from './readings.js';
-import { type Fields, celsiusOfFahrenheit, ignored, isObject, jsonObjectOf, status, textOf } from './wifi.js';
+import { checkReadings, numberOf, ignored, isRecord } from './readings.js';
+import { type Fields, celsiusOfFahrenheit, jsonObjectOf, status, textOf } from './wifi.js';
 
 export const decodeTasmota: DeviceDecoder = (message, device) => {
   const { stationId, deviceId } = device;
@@ -67,9 +67,9 @@ function sensorMessage(message: IntakeMessage, stationId: StationId, fieldMap: F
   const json = jsonObjectOf(message);
   if (typeof json === 'string') return refused(stationId, json);
   const body = wrapped ? json['StatusSNS'] : json;
-  if (!isObject(body)) return refused(stationId, 'not_object');
+  if (!isRecord(body)) return refused(stationId, 'not_object');
   const fahrenheit = typeof body['TempUnit'] === 'string' && body['TempUnit'].toUpperCase() === 'F';
-  const sensors: Sensor[] = Object.entries(body).flatMap(([name, value]) => (isObject(value) ? [{ name, body: value }] : []));
+  const sensors: Sensor[] = Object.entries(body).flatMap(([name, value]) => (isRecord(value) ? [{ name, body: value }] : []));
   const picked = pick(sensors, fieldMap);
   if (typeof picked === 'string') return refused(stationId, picked);
   const fields: Fields = {};

@@ -8,10 +8,10 @@
  * failed), gives three timestamps (gateway `rx_metadata[].time`, Network Server `uplink_message.received_at`,
  * Application Server `received_at`), and Console-simulated uplinks carry the Go zero time `0001-01-01T00:00:00Z`.
  */
-import { type StationDeviceInfo, type StationId } from '../../contracts/index.js';
-import { type Decoded, type IntakeMessage, NO_REJECTS, refused } from '../intake.js';
+import type { StationDeviceInfo } from '../../contracts/index.js';
+import { type Decoded, type IntakeMessage, refused } from '../intake.js';
 import { type DeviceFields, lorawanFields } from './lorawan/presets.js';
-import { checkReadings, numberOf } from './readings.js';
+import { checkReadings, ignored, isRecord, numberOf, pathValue } from './readings.js';
 
 /** The parts of an `ApplicationUp` this decoder reads; everything is optional on the wire. */
 export interface TtsUplinkSummary {
@@ -139,21 +139,4 @@ function realTime(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   const ms = Date.parse(value);
   return Number.isFinite(ms) && ms >= EARLIEST_REAL_MS ? ms : null;
-}
-
-function ignored(stationId: StationId | null, why: string): Decoded {
-  return { kind: 'ignored', stationId, why, rejects: NO_REJECTS };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function pathValue(data: Record<string, unknown>, path: readonly string[]): unknown {
-  let here: unknown = data;
-  for (const part of path) {
-    if (!isRecord(here)) return undefined;
-    here = here[part];
-  }
-  return here;
 }

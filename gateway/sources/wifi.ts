@@ -5,7 +5,7 @@
 import { type MappableField, type RejectReason, type StationId, parseReading } from '../../contracts/index.js';
 import type { Decoded, IntakeMessage } from '../intake.js';
 import { NO_REJECTS } from '../intake.js';
-import { checkReadings } from './readings.js';
+import { checkReadings, ignored, isRecord } from './readings.js';
 
 /** How long a humidity or battery value may wait for the temperature it is paired with. */
 export const PAIR_MAX_AGE_MS = 15 * 60_000;
@@ -17,10 +17,6 @@ export type Fields = Partial<Record<MappableField, number>>;
 
 export function textOf(message: IntakeMessage): string {
   return Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.byteLength).toString('utf8');
-}
-
-export function ignored(stationId: StationId, why: string): Decoded {
-  return { kind: 'ignored', stationId, why, rejects: NO_REJECTS };
 }
 
 export function status(stationId: StationId, online: boolean): Decoded {
@@ -38,11 +34,7 @@ export function jsonObjectOf(
   } catch {
     return 'bad_json';
   }
-  return isObject(json) ? json : 'not_object';
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isRecord(json) ? json : 'not_object';
 }
 
 /**

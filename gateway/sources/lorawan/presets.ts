@@ -5,7 +5,7 @@
  * Units are the vendors' own and already °C, % and V for the fields read; a battery in percent is not read.
  */
 import type { DevicePreset, FieldMap, MappableField } from '../../../contracts/index.js';
-import { numberOf } from '../readings.js';
+import { numberOf, pathValue } from '../readings.js';
 
 export type DeviceFields = Partial<Record<MappableField, number>>;
 
@@ -86,14 +86,4 @@ function unwrap(decoded: unknown): Record<string, unknown> | null {
   const isCodecOutput = Object.keys(record).every((k) => k === 'data' || k === 'warnings' || k === 'errors');
   if (isCodecOutput && typeof data === 'object' && data !== null && !Array.isArray(data)) return data as Record<string, unknown>;
   return record;
-}
-
-/** `a.b.c` into nested objects. */
-function pathValue(data: Record<string, unknown>, path: string): unknown {
-  let here: unknown = data;
-  for (const part of path.split('.')) {
-    if (typeof here !== 'object' || here === null) return undefined;
-    here = (here as Record<string, unknown>)[part];
-  }
-  return here;
 }
