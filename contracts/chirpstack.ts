@@ -83,7 +83,8 @@ export const ChirpstackDownlinkSchema = z.object({
 export type ChirpstackDownlink = z.infer<typeof ChirpstackDownlinkSchema>;
 
 /**
- * RFC 3339 time as ChirpStack writes it (`2025-01-15T04:12:33.123456789+00:00`: nanoseconds, numeric offset) →
+ * RFC 3339 time as ChirpStack and The Things Stack write it (`2025-01-15T04:12:33.123456789+00:00`, `…Z`: up to
+ * nanoseconds) →
  * epoch ms, the fraction cut to milliseconds; null when it is not such a time.
  */
 export function parseRfc3339Ms(text: string): number | null {

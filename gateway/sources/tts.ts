@@ -8,7 +8,7 @@
  * failed), gives three timestamps (gateway `rx_metadata[].time`, Network Server `uplink_message.received_at`,
  * Application Server `received_at`), and Console-simulated uplinks carry the Go zero time `0001-01-01T00:00:00Z`.
  */
-import type { StationDeviceInfo } from '../../contracts/index.js';
+import { type StationDeviceInfo, parseRfc3339Ms } from '../../contracts/index.js';
 import { type Decoded, type IntakeMessage, refused } from '../intake.js';
 import { type DeviceFields, lorawanFields } from './lorawan/presets.js';
 import { checkReadings, ignored, isRecord, numberOf, pathValue } from './readings.js';
@@ -137,6 +137,6 @@ function dedupeKey(json: Record<string, unknown>, uplink: Record<string, unknown
 
 function realTime(value: unknown): number | null {
   if (typeof value !== 'string') return null;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && ms >= EARLIEST_REAL_MS ? ms : null;
+  const ms = parseRfc3339Ms(value);
+  return ms !== null && ms >= EARLIEST_REAL_MS ? ms : null;
 }
