@@ -1,9 +1,9 @@
-import { Counter } from 'prom-client';
 import { type BoundPorts, type Gateway, type GatewayOptions, type ListenOptions, createGateway } from '../gateway/gateway.js';
 import { createRejectLog } from '../gateway/reject-log.js';
 import { chirpstackApplications } from '../gateway/sources/chirpstack.js';
 import { SourceMemory } from '../gateway/sources/memory.js';
 import type { BrokerEdge, EdgeFactory } from './assemble.js';
+import { ingestRejectedCounter } from './ingest/reject-metric.js';
 import { type MqttConsumer, type MqttConsumerOptions, startMqttConsumer } from './ingest/mqtt-consumer.js';
 import { brokerConfigPublisher, clientConfigPublisher, routingConfigPublisher } from './warnings/config-publisher.js';
 
@@ -76,12 +76,7 @@ export function consumerEdge(options: ConsumerEdgeOptions): EdgeFactory<Consumer
     const logger = parts.logger.child({ module: 'mqtt-consumer' });
     // The same reject log as the in-process gateway's, on the consumer's own metric.
     const rejects = createRejectLog(
-      new Counter({
-        name: 'frostwatch_ingest_rejected_total',
-        help: 'Readings or messages refused by the ingest, by reason',
-        labelNames: ['reason'] as const,
-        registers: [parts.metrics],
-      }),
+      ingestRejectedCounter(parts.metrics),
       parts.logger.child({ module: 'ingest' }),
       parts.clock,
       parts.refusals,

@@ -5,10 +5,11 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Clock, DeviceDirectory, IngestSink, RefusalTally, ServerEnv } from '../../contracts/index.js';
 import { createRejectLog } from '../../gateway/reject-log.js';
-import { type TtsSource, createTtsSource, existingOr, ttsSettingsFrom } from './tts.js';
+import { ingestRejectedCounter } from '../ingest/reject-metric.js';
+import { type TtsSource, createTtsSource, ttsSettingsFrom } from './tts.js';
 
 /** Optional all: settings built by hand (tests) leave the sources out. */
 export type SourceSettings = Pick<ServerEnv, 'DATA_DIR'> &
@@ -28,18 +29,8 @@ export interface SourceParts {
 export function buildTtsSource(settings: SourceSettings, parts: SourceParts): TtsSource | null {
   const tts = ttsSettingsFrom(settings);
   if (tts === null) return null;
-  // The same reject log and metric as the broker consumer's (server/broker-edge.ts), shared when both run.
-  const rejected = existingOr(
-    parts.metrics,
-    'frostwatch_ingest_rejected_total',
-    () =>
-      new Counter({
-        name: 'frostwatch_ingest_rejected_total',
-        help: 'Readings or messages refused by the ingest, by reason',
-        labelNames: ['reason'] as const,
-        registers: [parts.metrics],
-      }),
-  );
+  // The same reject metric as the broker consumer's (server/broker-edge.ts), shared when both run.
+  const rejected = ingestRejectedCounter(parts.metrics);
   return createTtsSource({
     ...tts,
     sink: parts.sink,
