@@ -47,6 +47,7 @@ export type ServerSettings = Pick<
   | 'INFLUX_ORG'
   | 'INFLUX_BUCKET'
   | 'SPOOL_MAX_MB'
+  | 'RULE_ENGINE'
   | 'TZ_NAME'
   | 'PUBLIC_URL'
   | 'TWILIO_ACCOUNT_SID'
@@ -113,6 +114,11 @@ export interface ServerDeps<E extends BrokerEdge> {
   edge?: EdgeFactory<E>;
   /** Real-time waits (engine tick, notifier, self-watch); default Node's timers. */
   timers?: Timers;
+  /**
+   * Where the rule engine runs; default settings.RULE_ENGINE. A worker thread runs on real time and the clock's line
+   * through now (speed included): tests that step a hand-made clock or fire timers by hand run it `inline`.
+   */
+  engine?: 'thread' | 'inline';
   /** HTTP details tests set: per-address limits, a hook told of every route, another dashboard build. */
   http?: Pick<AppDeps, 'rateLimits' | 'onRoute' | 'dashboardDir'>;
 }
@@ -235,6 +241,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     query,
     ...(edge ? { configPublisher: edge.configPublisher } : {}),
     ...(deps.timers ? { timers: deps.timers } : {}),
+    ...((deps.engine ?? settings.RULE_ENGINE) === 'thread' ? { engineThread: { dbFile: paths.registry } } : {}),
   });
   ingest.onReceived((stationId, readings) => warnings.engine.onReadings(stationId, readings));
   const brokerCheck = (): Check => edge?.check() ?? { ok: false, detail: 'no broker attached' };
@@ -247,6 +254,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
           ...ingest.health(),
           sqlite: sqliteCheck(db),
           twilio: providerCheck(db, clock),
+          ruleEngine: warnings.engine.check(),
           ...(tts ? { tts: tts.check() } : {}),
         }),
       );
@@ -360,9 +368,18 @@ async function closeSteps(logger: Logger, steps: Array<[string, () => unknown]>)
 }
 
 /** SQLite or the spool failing means nothing can be stored: down. InfluxDB, the broker, TTS or Twilio (failing > 5 min): degraded. */
-export function health(checks: { broker: Check; influx: Check; spool: Check; sqlite: Check; twilio?: Check; tts?: Check }): Health {
+export function health(checks: {
+  broker: Check;
+  influx: Check;
+  spool: Check;
+  sqlite: Check;
+  twilio?: Check;
+  ruleEngine?: Check;
+  tts?: Check;
+}): Health {
   const down = !checks.sqlite.ok || !checks.spool.ok;
-  const degraded = !checks.broker.ok || !checks.influx.ok || checks.twilio?.ok === false || checks.tts?.ok === false;
+  const degraded =
+    !checks.broker.ok || !checks.influx.ok || checks.twilio?.ok === false || checks.ruleEngine?.ok === false || checks.tts?.ok === false;
   return { status: down ? 'down' : degraded ? 'degraded' : 'ok', checks };
 }
 

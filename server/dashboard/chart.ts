@@ -1,6 +1,7 @@
 import { type Chart, type ChartRange, type ReadingOut, nightOf, sunTimes } from '../../contracts/index.js';
-import { type Rules, type StationRuleState, dewPointC, ffstCurveC } from '../../frost/index.js';
+import { type Rules, dewPointC, ffstCurveC } from '../../frost/index.js';
 import type { StationRecord } from '../registry/stations.js';
+import type { StationView } from '../warnings/rule-engine.js';
 import type { Marker } from './alert-queries.js';
 
 const MINUTE_MS = 60_000;
@@ -29,7 +30,7 @@ export interface ChartInputs {
   range: ChartRange;
   nowMs: number;
   rules: Rules;
-  state: StationRuleState | null;
+  view: StationView | null;
   query(range: { fromMs: number; toMs: number; every: string }): Promise<ReadingOut[]>;
   markers(fromMs: number, toMs: number): Marker[];
 }
@@ -74,7 +75,7 @@ export async function buildChart(input: ChartInputs): Promise<Chart> {
       severeC: rules.severeForecastMinC,
       leafOffsetC: rules.leafOffsetC,
     },
-    forecast: forecastCurve(input.state, fromMs, toMs),
+    forecast: forecastCurve(input.view, fromMs, toMs),
     markers: input.markers(fromMs, toMs).map((m) => ({ at: m.atMs / 1_000, transition: m.transition, level: m.level, reason: m.reason })),
   };
   for (let t = Math.floor(fromMs / everyMs) * everyMs; t <= toMs; t += everyMs) {
@@ -91,7 +92,7 @@ export async function buildChart(input: ChartInputs): Promise<Chart> {
 }
 
 /** Tonight's FFST curve from T₂ (sunset + 2 h) to sunrise, when the engine has T₂ and a forecast for this chart's night. */
-function forecastCurve(state: StationRuleState | null, fromMs: number, toMs: number): Chart['forecast'] {
+function forecastCurve(state: StationView | null, fromMs: number, toMs: number): Chart['forecast'] {
   const night = state?.night;
   const tp = state?.lastInputs?.forecastMinC ?? null;
   if (!night || night.t2C === null || tp === null || night.ffstVoid) return null;

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Chart, ChartRange, Clock, ReadingOut, Report, StationOverview } from '../../contracts/index.js';
-import { type StationRuleState, rulesFor } from '../../frost/index.js';
+import { rulesFor } from '../../frost/index.js';
 import type { AlertStore } from '../warnings/alert-store.js';
+import type { StationView } from '../warnings/rule-engine.js';
 import type { StationSettingsStore } from '../warnings/station-settings.js';
 import type { InfluxConnection } from '../influx/connect.js';
 import type { Db } from '../registry/db.js';
@@ -34,7 +35,7 @@ export interface DashboardOptions {
   settings: StationSettingsStore;
   alerts: AlertStore;
   engine: {
-    stateOf(stationId: string): StationRuleState | null;
+    viewOf(stationId: string): StationView | null;
     onStationChanged(listener: (stationId: string) => void): () => void;
   };
   activity: { get(id: string): Activity };
@@ -51,7 +52,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const overviewOf = (stationId: string): StationOverview | null => {
     const station = o.stations.get(stationId);
     if (!station) return null;
-    return stationOverview(station, o.engine.stateOf(stationId), o.activity.get(stationId), queries.openFaults().get(stationId) ?? []);
+    return stationOverview(station, o.engine.viewOf(stationId), o.activity.get(stationId), queries.openFaults().get(stationId) ?? []);
   };
   const reportSources = (): ReportSources => ({
     stations: o.stations.list(),
@@ -72,7 +73,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       const faults = queries.openFaults();
       return o.stations
         .list()
-        .map((s) => stationOverview(s, o.engine.stateOf(s.id), o.activity.get(s.id), faults.get(s.id) ?? []))
+        .map((s) => stationOverview(s, o.engine.viewOf(s.id), o.activity.get(s.id), faults.get(s.id) ?? []))
         .sort(byRisk);
     },
     overviewOf,
@@ -86,7 +87,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
         range,
         nowMs: o.clock.now(),
         rules,
-        state: o.engine.stateOf(stationId),
+        view: o.engine.viewOf(stationId),
         query: (r) => o.queryReadings(stationId, r),
         markers: (fromMs, toMs) => queries.markers(stationId, fromMs, toMs),
       });

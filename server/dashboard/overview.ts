@@ -1,6 +1,6 @@
 import { FROST_RANK, type StationOverview } from '../../contracts/index.js';
-import type { StationRuleState } from '../../frost/index.js';
 import type { StationRecord } from '../registry/stations.js';
+import type { StationView } from '../warnings/rule-engine.js';
 import type { Fault } from './alert-queries.js';
 
 export interface Activity {
@@ -11,12 +11,12 @@ export interface Activity {
 /** One overview row from the registry entry, the engine's state (null before its first reading) and the open faults. */
 export function stationOverview(
   station: StationRecord,
-  state: StationRuleState | null,
+  state: StationView | null,
   activity: Activity,
   faults: readonly Fault[],
 ): StationOverview {
   const inputs = state?.lastInputs ?? null;
-  const newest = state?.window.at(-1);
+  const newest = state?.newest;
   const row: Omit<StationOverview, 'risk'> = {
     id: station.id,
     name: station.name,

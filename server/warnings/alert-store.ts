@@ -122,6 +122,11 @@ export class AlertStore {
     return () => this.#listeners.delete(listener);
   }
 
+  /** An alert changed through another connection (the rule engine's thread, engine-thread.ts): tell this store's listeners. */
+  changedElsewhere(alertId: number): void {
+    this.#changed(alertId);
+  }
+
   #changed(alertId: number): void {
     if (this.#listeners.size === 0) return;
     queueMicrotask(() => {

@@ -23,6 +23,7 @@ import type { Db } from '../registry/db.js';
 import type { StationRecord, StationRepository } from '../registry/stations.js';
 import type { AlertStore, AppliedDecision } from './alert-store.js';
 import type { StationSettingsStore } from './station-settings.js';
+import { type RuleEngine, type StationView, type StationViewListener, viewOf } from './rule-engine.js';
 import { decodeState, encodeState } from './state-codec.js';
 
 /** Turns an applied decision into outbox rows; runs inside the engine's transaction. */
@@ -53,8 +54,6 @@ export interface FrostEngineOptions {
   fastIntervalS?: number;
   relaxedIntervalS?: number;
 }
-
-export type StationChangedListener = (stationId: string, state: StationRuleState) => void;
 
 interface Tracked {
   station: StationRecord;
@@ -90,7 +89,7 @@ const FLUSH_SLICE_MS = 4;
  * reading decides the same again: delayed, not lost (docs/reliability.md). A reading seen again (a station resending
  * after a lost PUBACK) is ignored: the window already holds its timestamp.
  */
-export class FrostEngine {
+export class FrostEngine implements RuleEngine {
   readonly #o: FrostEngineOptions;
   readonly #tracked = new Map<string, Tracked>();
   readonly #loadState: Statement<[string], { state: string }>;
@@ -103,7 +102,7 @@ export class FrostEngine {
   /** The stations of the flush round in progress, saved a slice at a time. */
   #round: Tracked[] = [];
   readonly #sampling: ConfigPublisher | undefined;
-  readonly #changed = new Set<StationChangedListener>();
+  readonly #changed = new Set<StationViewListener>();
 
   constructor(options: FrostEngineOptions) {
     this.#o = options;
@@ -227,14 +226,27 @@ export class FrostEngine {
   }
 
   /** Called after every committed evaluation of a station (readings or tick); returns an unsubscribe. */
-  onStationChanged(listener: StationChangedListener): () => void {
+  onStationChanged(listener: StationViewListener): () => void {
     this.#changed.add(listener);
     return () => this.#changed.delete(listener);
   }
 
-  /** The engine's current view of a station, for the dashboard. */
+  /** The engine's whole current state of a station (in-process callers: the worker thread, tests). */
   stateOf(stationId: string): StationRuleState | null {
     return this.#tracked.get(stationId)?.state ?? null;
+  }
+
+  viewOf(stationId: string): StationView | null {
+    const state = this.stateOf(stationId);
+    return state === null ? null : viewOf(state);
+  }
+
+  inspect(stationId: string): Promise<StationRuleState | null> {
+    return Promise.resolve(this.stateOf(stationId));
+  }
+
+  check(): { ok: boolean; detail?: string } {
+    return { ok: true, detail: `in-process, ${this.#tracked.size} stations` };
   }
 
   #run(tracked: Tracked, events: readonly EngineEvent[], nowMs: number): void {
@@ -273,10 +285,12 @@ export class FrostEngine {
   }
 
   #emitChanged(stationId: string, state: StationRuleState): void {
+    if (this.#changed.size === 0) return;
+    const view = viewOf(state);
     for (const listener of this.#changed) {
       // A listener (the dashboard) failing must never undo or stop the evaluation that already committed.
       try {
-        listener(stationId, state);
+        listener(stationId, view);
       } catch (err) {
         this.#o.logger.error({ err, stationId }, 'station change listener failed');
       }

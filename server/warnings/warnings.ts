@@ -4,9 +4,11 @@ import { type Clock, type Health, type ReadingOut, type Timers, maskPhone, syste
 import { nestedOverrides } from '../../frost/index.js';
 import { AlertStore } from './alert-store.js';
 import { OutboxDeliveryView } from './deliveries.js';
+import { ThreadedEngine } from './engine-thread.js';
 import { type ConfigPublisher, FrostEngine } from './frost-engine.js';
 import { OfficerNotices } from './notices.js';
 import { OutboxPlanner } from './planner.js';
+import type { RuleEngine } from './rule-engine.js';
 import { StationSettingsStore, type StoredFfstModel } from './station-settings.js';
 import { type FitResult, fitStationModel } from './model-fit.js';
 import type { StationActivity } from '../ingest/activity.js';
@@ -21,7 +23,7 @@ export interface Warnings {
   people: PeopleRepository;
   alerts: AlertStore;
   deliveries: OutboxDeliveryView;
-  engine: FrostEngine;
+  engine: RuleEngine;
   notifier: Notifier;
   notices: OfficerNotices;
   stationSettings: StationSettingsStore;
@@ -54,6 +56,11 @@ export function startWarnings(args: {
   configPublisher?: ConfigPublisher;
   /** Real-time waits of the engine and the notifier; default Node's timers. */
   timers?: Timers;
+  /**
+   * Run the rule engine on a worker thread with its own connection to this SQLite file (engine-thread.ts). Absent: in
+   * this thread, on `db` — what tests with a hand-driven clock or timers need, as the thread runs on real time.
+   */
+  engineThread?: { dbFile: string };
 }): Warnings {
   const { db, stations, clock, settings } = args;
   const logger = args.logger.child({ module: 'warnings' });
@@ -103,19 +110,33 @@ export function startWarnings(args: {
     },
   });
   const stationSettings = new StationSettingsStore(db);
-  const engine = new FrostEngine({
-    db,
-    stations,
-    settings: stationSettings,
-    alerts,
-    planner,
-    clock,
-    logger,
-    timeZone,
-    onCommitted: wake,
-    sampling: args.configPublisher,
-    ...(args.timers ? { timers: args.timers } : {}),
-  });
+  const engine: RuleEngine = args.engineThread
+    ? new ThreadedEngine({
+        dbFile: args.engineThread.dbFile,
+        timeZone,
+        smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD,
+        clock,
+        logger,
+        metrics: args.metrics,
+        sampling: args.configPublisher,
+        onCommitted: wake,
+        onAlertsChanged: (ids) => {
+          for (const id of ids) alerts.changedElsewhere(id);
+        },
+      })
+    : new FrostEngine({
+        db,
+        stations,
+        settings: stationSettings,
+        alerts,
+        planner,
+        clock,
+        logger,
+        timeZone,
+        onCommitted: wake,
+        sampling: args.configPublisher,
+        ...(args.timers ? { timers: args.timers } : {}),
+      });
   engine.start();
   notifier.start();
   const useModel = (stationId: string, model: StoredFfstModel): void => {

@@ -99,6 +99,8 @@ export async function startFullApp(options: {
     influxUrl: influx.url,
     logger,
     clock,
+    // Tests here step their own clock: the engine runs on this thread, on that clock (a worker thread runs on real time).
+    engine: 'inline',
     edge: gatewayEdge({ listen: { host: '127.0.0.1', mqttPort: 0, wsPort: 0 } }),
     http: { onRoute, rateLimits: options.rateLimits ?? UNLIMITED },
   });

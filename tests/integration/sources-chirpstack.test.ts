@@ -158,7 +158,7 @@ describe('ChirpStack uplinks through a real broker', () => {
       expect(stored[1]).toMatchObject({ leafTempC: -3.14, batteryV: 3.062, rssiDbm: -97 });
     }, 30_000);
     await eventually(async () => expect((await readings(EM300)).map((r) => [r.airTempC, r.rhPct])).toEqual([[-2, 90]]), 30_000);
-    const window = fx.warnings.engine.stateOf(LHT65)?.window ?? [];
+    const window = (await fx.warnings.engine.inspect(LHT65))?.window ?? [];
     expect(window.map((s) => s.ts)).toEqual([
       Date.UTC(2025, 0, 15, 4, 12, 33, 123),
       Date.UTC(2025, 0, 15, 4, 32, 33, 987),

@@ -81,7 +81,10 @@ describe('a LoRaWAN sensor on a frost night', () => {
       const airC = Math.round((9 - 1.5 * (i / 4)) * 100) / 100;
       await client.publishAsync(`application/${APPLICATION}/device/${EUI}/event/up`, uplink(i, t, airC), { qos: 1 });
     }
-    await eventually(() => expect(fx.warnings.engine.stateOf('ld-lora-night')?.window.length).toBeGreaterThanOrEqual(8), 20_000);
+    await eventually(
+      async () => expect((await fx.warnings.engine.inspect('ld-lora-night'))?.window.length).toBeGreaterThanOrEqual(8),
+      20_000,
+    );
     const alerts = fx.warnings.alerts.list({ stationId: 'ld-lora-night', limit: 10 });
     expect(alerts.map((a) => a.level)).toEqual(expect.arrayContaining([expect.stringMatching(/^(warning|severe)$/)]));
     // 3.05 V is a healthy Li-SOCl₂ cell (the LHT65 preset's battery bands), not frostwatch's low Li-ion.

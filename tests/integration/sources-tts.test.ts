@@ -169,7 +169,7 @@ describe('The Things Stack v3 source', () => {
       async () => expect(await stored(ts - 1, ts + 1)).toMatchObject([{ airTempC: -1.25, rhPct: 91.5, rssiDbm: -97 }]),
       20_000,
     );
-    expect(server?.warnings.engine.stateOf(STATION)?.window.map((s) => s.ts)).toContain(ts);
+    expect((await server?.warnings.engine.inspect(STATION))?.window.map((s) => s.ts)).toContain(ts);
     expect(tts.lastUplinkMs()).toBe(ts + 900);
     expect((await server?.health())?.checks['tts']).toEqual({ ok: true, detail: 'connected to The Things Stack' });
   });
@@ -204,7 +204,7 @@ describe('The Things Stack v3 source', () => {
     expect([...received].sort()).toEqual([...new Set(received)].sort());
     expect(received).toHaveLength(4);
     expect(tts.gaps()).toEqual([]);
-    expect(server?.warnings.engine.stateOf(STATION)?.window.map((s) => s.ts)).toEqual(expect.arrayContaining(during.map(tsOf)));
+    expect((await server?.warnings.engine.inspect(STATION))?.window.map((s) => s.ts)).toEqual(expect.arrayContaining(during.map(tsOf)));
   });
 
   it('with storage not enabled (404) the gap is recorded as unfilled, counted and shown in health', async () => {
