@@ -48,10 +48,18 @@ export const bench: Bench = {
     const p = plan(options.quick);
     const influx = await startBenchInflux();
     try {
-      const e2e = await endToEnd(influx, p, options);
+      const e2e = await endToEnd(influx, p, options, 'thread');
       const aedes = await bareAedesRate(p, options);
       const raw = await rawInfluxRate(influx.url, p.influxMs, options);
-      return rows(e2e, aedes, raw);
+      // The same load with the rule engine on the ingest thread, as before issue 15: what the worker thread buys.
+      const inlineInflux = await startBenchInflux();
+      let inline: E2E;
+      try {
+        inline = await endToEnd(inlineInflux, p, options, 'inline');
+      } finally {
+        await inlineInflux.stop();
+      }
+      return rows(e2e, aedes, raw, inline);
     } finally {
       await influx.stop();
     }
@@ -64,7 +72,7 @@ interface E2E {
   rate: number;
   /** CPU of this process (publishers, gateway, ingest, engine, forwarder) per stored reading. */
   cpuUsPerReading: number;
-  parts: PartsPerMessage;
+  parts: PartsPerMessage | null;
 }
 
 interface Ceiling {
@@ -121,8 +129,9 @@ async function loadFor(
   return { run, started, cpu0 };
 }
 
-async function endToEnd(influx: BenchInflux, p: Plan, options: BenchOptions): Promise<E2E> {
-  const system = await startBenchSystem(influx);
+/** The whole path with the rule engine where RULE_ENGINE puts it; profiled afterwards with the engine on its thread only. */
+async function endToEnd(influx: BenchInflux, p: Plan, options: BenchOptions, engine: 'thread' | 'inline'): Promise<E2E> {
+  const system = await startBenchSystem(influx, { RULE_ENGINE: engine });
   try {
     const stations = await system.registerStations(PUBLISHERS);
     const specs: PublisherSpec[] = stations.map((s) => ({
@@ -139,13 +148,17 @@ async function endToEnd(influx: BenchInflux, p: Plan, options: BenchOptions): Pr
       durationMs: p.e2eMs,
       baseTs,
       firstSeq: 0,
-      progress: progress('ingest end-to-end'),
+      progress: progress(`ingest end-to-end, rule engine ${engine === 'thread' ? 'on its thread' : 'inline'}`),
     });
     let stored = 0;
     // PUBACK means "durable in the spool"; the reading is in InfluxDB once the forwarder has written it.
     await waitUntil(async () => (stored = await influx.countReadings()) >= run.acked, 120_000, 100);
     const elapsedS = (performance.now() - started) / 1_000;
     const cpuUsPerReading = (cpuUs() - cpu0) / Math.max(1, stored);
+    if (engine === 'inline') {
+      await closeClients(clients);
+      return { stored, acked: run.acked, rate: stored / elapsedS, cpuUsPerReading, parts: null };
+    }
     // The same stations carry on (their timestamps continue), under the profiler, until InfluxDB holds every reading.
     const parts = await profiledPerMessage(async () => {
       const more = await loadFor(clients, specs, {
@@ -233,7 +246,7 @@ async function rawInfluxRate(url: string, durationMs: number, options: BenchOpti
   }
 }
 
-function rows(e2e: E2E, ceiling: Ceiling, raw: number): BenchRow[] {
+function rows(e2e: E2E, ceiling: Ceiling, raw: number, inline: E2E): BenchRow[] {
   const aedes = ceiling.rate;
   const lower = Math.min(aedes, raw);
   const lowerName = aedes <= raw ? 'bare Aedes' : 'InfluxDB writes';
@@ -262,7 +275,16 @@ function rows(e2e: E2E, ceiling: Ceiling, raw: number): BenchRow[] {
       unit: 'µs',
       goal: `bare Aedes ${round(ceiling.cpuUsPerMessage)} µs/msg`,
       ratio: round(e2e.cpuUsPerReading / ceiling.cpuUsPerMessage),
-      note: 'this process: publishers, gateway, ingest, rule engine, forwarder (InfluxDB apart); Aedes: publishers, broker, subscriber',
+      note: 'this process, all threads: publishers, gateway, ingest, rule engine, forwarder (InfluxDB apart); Aedes: publishers, broker, subscriber',
+    },
+    {
+      group: 1,
+      name: 'ingest: readings stored per second, end to end, rule engine inline (RULE_ENGINE=inline)',
+      value: round(inline.rate),
+      unit: 'readings/s',
+      goal: `≥ 0.8 × lower ceiling (${lowerName})`,
+      ratio: round(inline.rate / lower),
+      note: `the same load with the rule engine on the ingest thread, as before issue 15; ${round(inline.cpuUsPerReading)} µs of CPU per stored reading`,
     },
     {
       group: 1,
@@ -271,7 +293,7 @@ function rows(e2e: E2E, ceiling: Ceiling, raw: number): BenchRow[] {
       unit: 'lines/s',
       note: `one writer, ${BATCH.toLocaleString()}-line batches`,
     },
-    ...partRows(e2e.parts, ceiling.parts),
+    ...(e2e.parts ? partRows(e2e.parts, ceiling.parts) : []),
   ];
 }
 
@@ -285,7 +307,10 @@ function partRows(e2e: PartsPerMessage, aedes: PartsPerMessage): BenchRow[] {
     goal: `bare Aedes ${round(theirs)} µs`,
   });
   const parts = CPU_PARTS.map((part: CpuPart) => row(part, e2e.byPart.get(part) ?? 0, aedes.byPart.get(part) ?? 0));
-  const rows = [...parts, row('outside the JS thread (libuv pool: fdatasync; GC helpers)', e2e.offThread, aedes.offThread)];
+  const rows = [
+    ...parts,
+    row('outside the JS thread (the rule engine thread; libuv pool: fdatasync; GC helpers)', e2e.offThread, aedes.offThread),
+  ];
   const first = rows[0];
   if (first)
     first.note = 'V8 sampling profiler over a further loaded phase of each path; self time charged to the file each function is in';

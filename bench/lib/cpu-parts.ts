@@ -25,7 +25,7 @@ export function partOf(url: string, functionName: string): CpuPart | null {
   if (functionName === '(garbage collector)') return 'garbage collection';
   const mod = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
   if (mod !== undefined) return partOfPackage(mod);
-  if (/\/dist\/(alerts|server\/alerts)\//.test(url) || url.endsWith('/contracts/solar.js')) return 'rule engine';
+  if (/\/dist\/(frost|server\/warnings)\//.test(url) || url.endsWith('/contracts/solar.js')) return 'rule engine';
   if (/\/dist\/contracts\//.test(url) || url.endsWith('/gateway/authorize-publish.js')) return 'validation (payload, topic, zod)';
   if (/\/dist\/server\/(ingest|influx)\//.test(url)) return 'spool and InfluxDB forwarder';
   if (/\/dist\/gateway\//.test(url)) return 'gateway hooks';

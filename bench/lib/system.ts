@@ -20,11 +20,11 @@ export interface BenchSystem extends InProcessSystem {
  * InfluxDB the bench owns, on the wall clock. The gateway also knows a service account so a benchmark subscriber
  * may listen to all readings, as `frostwatch server` would.
  */
-export async function startBenchSystem(influx: { url: string; database: string }): Promise<BenchSystem> {
+export async function startBenchSystem(influx: { url: string; database: string }, env: Record<string, string> = {}): Promise<BenchSystem> {
   const system = await startInProcess({
     clock: systemClock,
     influx,
-    env: { ADMIN_TOKEN: BENCH_ADMIN_TOKEN },
+    env: { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ...env },
     serviceAccount: SERVICE_ACCOUNT,
   });
   let registered = 0;
