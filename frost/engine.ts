@@ -1,6 +1,6 @@
 import { FROST_RANK, nightOf, type Decision, type Reading } from '../contracts/index.js';
 import { T2_HALF_WINDOW_MS } from './ffst.js';
-import { emptyInputs, validSamples } from './inputs.js';
+import { emptyInputs, firstValidFrom, lastValidBefore } from './inputs.js';
 import { emptyCalibration, learnFromNight } from './calibration.js';
 import { NO_HOLD } from './ladder.js';
 import { MINIMUM_BUCKETS } from './minimum-model.js';
@@ -12,9 +12,9 @@ import { officerOnReading, officerOnTick } from './officer-steps.js';
 import { dewPointC } from './psychro.js';
 import { inRiskWindow } from './phase.js';
 import { checkReading } from './qc.js';
-import { insertedAt, lowerBound } from './window.js';
+import { SampleWindow } from './sample-window.js';
 import type { Rules } from './rules.js';
-import type { EngineEvent, NightState, Sample, StationContext, StationRuleState } from './types.js';
+import type { EngineEvent, NightState, StationContext, StationRuleState } from './types.js';
 
 export { inRiskWindow };
 
@@ -30,7 +30,7 @@ export function initialState(ctx: StationContext): StationRuleState {
   return {
     version: 2,
     ctx: { ...ctx },
-    window: [],
+    window: SampleWindow.empty(),
     firstSeenMs: null,
     newestTs: null,
     stuckValueC: null,
@@ -54,7 +54,8 @@ export interface Evaluation {
 
 /**
  * The rule engine: one event (a received reading, possibly late or out of order, or a minute tick) in, the new state
- * and the decisions out. Pure: time is `nowMs`, the caller's clock at evaluation; the state is plain JSON.
+ * and the decisions out. Pure: time is `nowMs`, the caller's clock at evaluation; `state` is not changed (its window
+ * is persistent), so the caller may evaluate from it again when committing the result fails.
  */
 export function evaluate(state: StationRuleState, event: EngineEvent, rules: Rules, nowMs: number): Evaluation {
   if (event.kind === 'reading') return onReading(state, event.reading, rules, nowMs);
@@ -65,16 +66,16 @@ export function evaluate(state: StationRuleState, event: EngineEvent, rules: Rul
 
 function onReading(state: StationRuleState, reading: Reading, rules: Rules, nowMs: number): Evaluation {
   const t = reading.ts;
-  const at = lowerBound(state.window, t);
-  if (state.window[at]?.ts === t) return { state, decisions: [] }; // a resent reading: seen already
+  const at = state.window.lowerBound(t);
+  if (at < state.window.length && state.window.ts(at) === t) return { state, decisions: [] }; // a resent reading: seen already
   const { ctx } = state;
   const bounds = nightOf(ctx.lat, ctx.lon, t);
   const atNight = t >= bounds.sunsetMs && t < bounds.sunriseMs;
   const isNewest = state.newestTs === null || t > state.newestTs;
-  const earlier = isNewest ? state.window : state.window.slice(0, at);
+  const earlier = isNewest ? state.window : state.window.slice(0, at); // a view: nothing copied
   const qc = checkReading(reading, earlier, isNewest ? state.stuckValueC : null, atNight, rules.qc);
   const newestTs = isNewest ? t : (state.newestTs as number);
-  const window = insertedAt(state.window, at, qc.sample, cutoffMs(state.window, newestTs, rules));
+  const window = state.window.inserted(at, qc.sample, cutoffMs(state.window, newestTs, rules));
   const next: StationRuleState = {
     ...state,
     window,
@@ -93,9 +94,9 @@ function onReading(state: StationRuleState, reading: Reading, rules: Rules, nowM
   return { state: ladder.state, decisions: [...officer.decisions, ...night.decisions, ...ladder.decisions] };
 }
 
-function lastValidTs(window: readonly Sample[]): number | null {
-  for (let i = window.length - 1; i >= 0; i -= 1) if ((window[i] as Sample).qc === 'ok') return (window[i] as Sample).ts;
-  return null;
+function lastValidTs(window: SampleWindow): number | null {
+  const i = lastValidBefore(window, window.length);
+  return i < 0 ? null : window.ts(i);
 }
 
 /**
@@ -103,11 +104,12 @@ function lastValidTs(window: readonly Sample[]): number | null {
  * thresholds) — but never fewer than the last `MIN_KEPT` readings, so a station reporting once an hour still has the
  * evening behind it for the trend.
  */
-function cutoffMs(window: readonly Sample[], newestTs: number, rules: Rules): number {
+function cutoffMs(window: SampleWindow, newestTs: number, rules: Rules): number {
   const intervalMs = samplingIntervalMs(window, newestTs, rules);
   const byTime = newestTs - Math.max(RETENTION_MS, 3 * Math.max(rules.offlineMissingMs, 2 * intervalMs) + HOUR_MS);
-  const nth = window[window.length - MIN_KEPT];
-  return nth === undefined ? Math.min(byTime, window[0]?.ts ?? byTime) : Math.min(byTime, nth.ts);
+  const n = window.length;
+  if (n >= MIN_KEPT) return Math.min(byTime, window.ts(n - MIN_KEPT));
+  return n > 0 ? Math.min(byTime, window.ts(0)) : byTime;
 }
 
 /**
@@ -149,11 +151,11 @@ function withNight(state: StationRuleState, t: number, rules: Rules): Step {
   const n = next.night;
   const s2 = n ? n.sunsetMs + 2 * HOUR_MS : 0;
   if (!n || n.t2Captured || t < s2 || t >= n.sunriseMs) return { state: next, decisions };
-  const valid = validSamples(next.window);
+  const samples = next.window;
   // At fine cadence wait until the readings after sunset + 2 h are in too; at 10 min or coarser, one each side is all.
-  const prev = valid[lowerBound(valid, t) - 1];
-  if (t < s2 + T2_HALF_WINDOW_MS && prev !== undefined && t - prev.ts < T2_HALF_WINDOW_MS) return { state: next, decisions };
-  const at = valuesAt(valid, s2);
+  const prev = lastValidBefore(samples, samples.lowerBound(t));
+  if (t < s2 + T2_HALF_WINDOW_MS && prev >= 0 && t - samples.ts(prev) < T2_HALF_WINDOW_MS) return { state: next, decisions };
+  const at = valuesAt(samples, s2);
   if (at === null) return { state: next, decisions };
   return { state: { ...next, night: { ...n, t2C: at.airC, td2C: at.dewC, t2Captured: true } }, decisions };
 }
@@ -172,34 +174,38 @@ function freshNight(sunsetMs: number, sunriseMs: number): NightState {
   };
 }
 
+/** Dew point of sample i, when its humidity passed QC. */
+function dewAt(w: SampleWindow, i: number): number | null {
+  const rh = w.rhPct(i);
+  return w.humidityOk(i) && rh !== null && rh > 0 ? dewPointC(w.airC(i), Math.min(rh, 100)) : null;
+}
+
 /**
- * Air and dew point at `t`: the medians of the readings within ±10 min when there are any, else interpolated between
- * the readings either side (at most `T2_MAX_BRACKET_MS` apart: two hourly readings, or one either side of a gap).
+ * Air and dew point at `t` from the valid readings: the medians of those within ±10 min when there are any, else
+ * interpolated between the readings either side (at most `T2_MAX_BRACKET_MS` apart: two hourly readings, or one either
+ * side of a gap). Runs only until T₂ is captured, once a night.
  */
-function valuesAt(valid: readonly Sample[], t: number): { airC: number; dewC: number | null } | null {
-  const dew = (s: Sample): number | null =>
-    s.humidityOk && s.rhPct !== null && s.rhPct > 0 ? dewPointC(s.airC, Math.min(s.rhPct, 100)) : null;
-  const around = valid.filter((s) => Math.abs(s.ts - t) <= T2_HALF_WINDOW_MS);
-  if (around.length > 0) {
-    const airC = median(around.map((s) => s.airC)) as number;
-    return {
-      airC,
-      dewC: median(
-        around.flatMap((s) => {
-          const d = dew(s);
-          return d === null ? [] : [d];
-        }),
-      ),
-    };
+function valuesAt(w: SampleWindow, t: number): { airC: number; dewC: number | null } | null {
+  const airs: number[] = [];
+  const dews: number[] = [];
+  // The slice found by binary search, a second's margin each side; the ±10 min test itself is the exact one.
+  for (let i = w.lowerBound(t - T2_HALF_WINDOW_MS - 1_000), hi = w.upperBound(t + T2_HALF_WINDOW_MS + 1_000); i < hi; i += 1) {
+    if (!w.isValid(i) || !(Math.abs(w.ts(i) - t) <= T2_HALF_WINDOW_MS)) continue;
+    airs.push(w.airC(i));
+    const d = dewAt(w, i);
+    if (d !== null) dews.push(d);
   }
-  const after = lowerBound(valid, t);
-  const a = valid[after - 1];
-  const b = valid[after];
-  if (!a || !b || b.ts - a.ts > T2_MAX_BRACKET_MS) return null;
-  const f = (t - a.ts) / (b.ts - a.ts);
-  const da = dew(a);
-  const db = dew(b);
-  return { airC: a.airC + f * (b.airC - a.airC), dewC: da !== null && db !== null ? da + f * (db - da) : (da ?? db) };
+  if (airs.length > 0) return { airC: median(airs) as number, dewC: median(dews) };
+  const after = w.lowerBound(t);
+  const a = lastValidBefore(w, after);
+  const b = firstValidFrom(w, after);
+  if (a < 0 || b >= w.length || w.ts(b) - w.ts(a) > T2_MAX_BRACKET_MS) return null;
+  const aTs = w.ts(a);
+  const aAirC = w.airC(a);
+  const f = (t - aTs) / (w.ts(b) - aTs);
+  const da = dewAt(w, a);
+  const db = dewAt(w, b);
+  return { airC: aAirC + f * (w.airC(b) - aAirC), dewC: da !== null && db !== null ? da + f * (db - da) : (da ?? db) };
 }
 
 /**

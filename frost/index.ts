@@ -12,6 +12,7 @@ export type {
   StationContext,
   StationRuleState,
 } from './types.js';
+export { SampleWindow, type SampleColumns } from './sample-window.js';
 export { emptyCalibration, learnFromNight } from './calibration.js';
 export { evaluate, initialState, inRiskWindow, wantsFastSampling, type Evaluation } from './engine.js';
 export { CROP_SHIFT_C, nestedOverrides, OVERRIDABLE_RULES, rulesFor, type QcRules, type RuleOverrides, type Rules } from './rules.js';

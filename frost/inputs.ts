@@ -5,8 +5,8 @@ import { predictMinimum } from './minimum-model.js';
 import { nowcastMin } from './nowcast.js';
 import { dewPointC, frostPointC, stationPressureHPa, wetBulbC } from './psychro.js';
 import type { Rules } from './rules.js';
-import type { NightState, Sample, StationCalibration, StationRuleState } from './types.js';
-import { upperBound } from './window.js';
+import type { SampleWindow } from './sample-window.js';
+import type { NightState, StationCalibration, StationRuleState } from './types.js';
 import { fitValidAir, validMedian } from './window-stats.js';
 
 const MINUTE_MS = 60_000;
@@ -31,24 +31,27 @@ export interface Assessment {
   leafSensorC: number | null;
 }
 
-export function validSamples(window: readonly Sample[]): Sample[] {
-  return window.filter((s) => s.qc === 'ok');
+/** Index of the last sample before `end` that passed QC; -1 when none. */
+export function lastValidBefore(window: SampleWindow, end: number): number {
+  for (let i = end - 1; i >= 0; i -= 1) if (window.isValid(i)) return i;
+  return -1;
 }
 
-const AIR = (s: Sample): number => s.airC;
-const RH = (s: Sample): number | null => (s.humidityOk ? s.rhPct : null);
-const WIND = (s: Sample): number | null => s.windMs;
-const LEAF = (s: Sample): number | null => s.leafC;
+/** Index of the first sample from `from` on that passed QC; `window.length` when none. */
+export function firstValidFrom(window: SampleWindow, from: number): number {
+  for (let i = from; i < window.length; i += 1) if (window.isValid(i)) return i;
+  return window.length;
+}
 
 /**
  * Least-squares slope over the valid samples in (t − windowMs, t]; window[…, hi) holds none after t. At sparse
  * sampling the window widens to three hours, where two readings an hour or more apart give the slope.
  */
-export function trendCPerH(window: readonly Sample[], hi: number, t: number, windowMs: number): number | null {
+export function trendCPerH(window: SampleWindow, hi: number, t: number, windowMs: number): number | null {
   const x = (ts: number): number => (ts - t) / HOUR_MS;
-  const near = fitValidAir(window, upperBound(window, t - windowMs), hi, x);
+  const near = fitValidAir(window, window.upperBound(t - windowMs), hi, x);
   if (near.n >= 3 && t - near.firstTs >= windowMs * MIN_TREND_SPAN_FRACTION) return near.fit ? near.fit.slope : null;
-  const wide = fitValidAir(window, upperBound(window, t - Math.max(windowMs, SPARSE_TREND_WINDOW_MS)), hi, x);
+  const wide = fitValidAir(window, window.upperBound(t - Math.max(windowMs, SPARSE_TREND_WINDOW_MS)), hi, x);
   if (wide.n < 2 || t - wide.firstTs < windowMs * MIN_TREND_SPAN_FRACTION) return null;
   return wide.fit ? wide.fit.slope : null;
 }
@@ -103,15 +106,15 @@ export function forecastAt(
 export function assess(state: StationRuleState, t: number, rules: Rules): Assessment {
   // Every rule below reads a slice of the window ending at t, found by binary search; nothing is copied.
   const { window } = state;
-  const hi = upperBound(window, t);
-  const recent = upperBound(window, t - MEDIAN_WINDOW_MS);
-  const airC = validMedian(window, recent, hi, AIR);
+  const hi = window.upperBound(t);
+  const recent = window.upperBound(t - MEDIAN_WINDOW_MS);
+  const airC = validMedian(window, recent, hi, 'airC');
   // Capacitive sensors read up to ~103 % in fog; saturation is 100 % (the excess passed QC's slack).
-  const rhMedian = validMedian(window, recent, hi, RH);
+  const rhMedian = validMedian(window, recent, hi, 'rhPct');
   const rhPct = rhMedian === null ? null : Math.min(rhMedian, 100);
-  const windMs = validMedian(window, recent, hi, WIND);
-  const leafSensorC = validMedian(window, recent, hi, LEAF);
-  const batteryV = state.window.at(-1)?.batteryV ?? null;
+  const windMs = validMedian(window, recent, hi, 'windMs');
+  const leafSensorC = validMedian(window, recent, hi, 'leafC');
+  const batteryV = window.length > 0 ? window.batteryV(window.length - 1) : null;
   const hasRh = airC !== null && rhPct !== null && rhPct > 0;
   const dew = hasRh ? dewPointC(airC, rhPct) : null;
   const trend = trendCPerH(window, hi, t, rules.trendWindowMs);

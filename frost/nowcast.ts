@@ -1,5 +1,4 @@
-import type { Sample } from './types.js';
-import { lowerBound } from './window.js';
+import type { SampleWindow } from './sample-window.js';
 import { fitValidAir } from './window-stats.js';
 
 const HOUR_MS = 3_600_000;
@@ -20,7 +19,7 @@ export interface Nowcast {
  * only valid samples count), and window[…, hi) holds none after t.
  */
 export function nowcastMin(
-  window: readonly Sample[],
+  window: SampleWindow,
   hi: number,
   t: number,
   sunsetMs: number,
@@ -31,7 +30,7 @@ export function nowcastMin(
   if (t <= sunsetMs || t >= sunriseMs) return null;
   const from = Math.max(t - opts.maxSpanMs, sunsetMs);
   const x = (ms: number): number => Math.sqrt((ms - sunsetMs) / HOUR_MS);
-  const { fit, n, firstTs } = fitValidAir(window, lowerBound(window, from), hi, x);
+  const { fit, n, firstTs } = fitValidAir(window, window.lowerBound(from), hi, x);
   if (!fit || n < MIN_POINTS || t - firstTs < opts.minSpanMs) return null;
   const atNow = fit.intercept + fit.slope * x(t);
   const atSunrise = fit.intercept + fit.slope * x(sunriseMs);

@@ -13,7 +13,8 @@ export interface Step {
 
 function inputsOf(state: StationRuleState, t: number): DecisionInputs {
   const last = state.lastInputs;
-  return last && last.readingTs <= t ? last : emptyInputs(t, state.window.at(-1)?.batteryV ?? null);
+  const w = state.window;
+  return last && last.readingTs <= t ? last : emptyInputs(t, w.length > 0 ? w.batteryV(w.length - 1) : null);
 }
 
 /** Officer alerts that a newest reading can move: offline (a gap in its own time line), sensor fault, battery. */

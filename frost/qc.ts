@@ -1,8 +1,8 @@
 import type { Reading } from '../contracts/index.js';
 import { dewPointC } from './psychro.js';
 import type { QcRules } from './rules.js';
+import type { SampleWindow } from './sample-window.js';
 import type { QcFlag, Sample } from './types.js';
-import { lowerBound } from './window.js';
 
 const MINUTE_MS = 60_000;
 /** A step is judged against a valid reading at most this old; after that the sensor may simply have moved on. */
@@ -21,13 +21,7 @@ export interface QcResult {
  * plausible range, step, persistence (stuck, at night only: by day a flat hour is unusual but harmless),
  * and internal consistency (dew point ≤ air, which only disqualifies the humidity).
  */
-export function checkReading(
-  reading: Reading,
-  earlier: readonly Sample[],
-  stuckValueC: number | null,
-  atNight: boolean,
-  qc: QcRules,
-): QcResult {
+export function checkReading(reading: Reading, earlier: SampleWindow, stuckValueC: number | null, atNight: boolean, qc: QcRules): QcResult {
   const rhPct = reading.rhPct ?? null;
   const humidityOk = rhPct === null || (rhPct > 0 && dewPointC(reading.airTempC, rhPct) <= reading.airTempC + qc.dewSlackC);
   const base: Omit<Sample, 'qc'> = {
@@ -41,8 +35,8 @@ export function checkReading(
   };
   const judged = judgeAir(base, earlier, stuckValueC, atNight, qc);
   const humidityReason = humidityOk ? null : `humidity ${rhPct} % puts the dew point above the air ${reading.airTempC} °C`;
-  // Spelled out, not `{ ...base, qc }`: a spread gives every sample a hidden class of its own in V8, and the rules'
-  // loops over the window then run megamorphic (measured: 187 → 14 ns a sample, bench/engine.ts).
+  // Spelled out, not `{ ...base, qc }`: a spread gives every sample a hidden class of its own in V8 (when the window held
+  // the objects, its loops ran megamorphic: 187 → 14 ns a sample). It is written into the window's columns now.
   const sample: Sample = {
     ts: base.ts,
     airC: base.airC,
@@ -62,13 +56,7 @@ interface AirJudgement {
   reason: string | null;
 }
 
-function judgeAir(
-  s: Omit<Sample, 'qc'>,
-  earlier: readonly Sample[],
-  stuckValueC: number | null,
-  atNight: boolean,
-  qc: QcRules,
-): AirJudgement {
+function judgeAir(s: Omit<Sample, 'qc'>, earlier: SampleWindow, stuckValueC: number | null, atNight: boolean, qc: QcRules): AirJudgement {
   if (s.airC < qc.minAirC || s.airC > qc.maxAirC) {
     return {
       flag: 'range',
@@ -77,10 +65,12 @@ function judgeAir(
     };
   }
   const ref = lastValidBefore(earlier, s.ts);
-  if (ref && s.ts - ref.ts <= STEP_REFERENCE_MAX_MS) {
-    const perMin = Math.abs(s.airC - ref.airC) / Math.max(1, (s.ts - ref.ts) / MINUTE_MS);
+  if (ref >= 0 && s.ts - earlier.ts(ref) <= STEP_REFERENCE_MAX_MS) {
+    const refTs = earlier.ts(ref);
+    const refAirC = earlier.airC(ref);
+    const perMin = Math.abs(s.airC - refAirC) / Math.max(1, (s.ts - refTs) / MINUTE_MS);
     if (perMin > qc.maxStepCPerMin) {
-      return { flag: 'step', stuckValueC, reason: `air jumped ${fmt(s.airC - ref.airC)} °C (> ${qc.maxStepCPerMin} °C/min)` };
+      return { flag: 'step', stuckValueC, reason: `air jumped ${fmt(s.airC - refAirC)} °C (> ${qc.maxStepCPerMin} °C/min)` };
     }
   }
   if (stuckValueC !== null) {
@@ -95,28 +85,27 @@ function judgeAir(
   return { flag: 'ok', stuckValueC: null, reason: null };
 }
 
-function lastValidBefore(earlier: readonly Sample[], ts: number): Sample | null {
-  for (let i = earlier.length - 1; i >= 0; i -= 1) {
-    const s = earlier[i] as Sample;
-    if (s.ts < ts && s.qc === 'ok') return s;
-  }
-  return null;
+/** Index of the last valid sample of `earlier` before `ts`; -1 when none. */
+function lastValidBefore(earlier: SampleWindow, ts: number): number {
+  for (let i = earlier.length - 1; i >= 0; i -= 1) if (earlier.ts(i) < ts && earlier.isValid(i)) return i;
+  return -1;
 }
 
 /** The hour up to this reading is covered (first reading ≥ 55 min back, ≥ 5 readings) and varied less than 0.1 °C. */
-function isFlatHour(s: Omit<Sample, 'qc'>, earlier: readonly Sample[], qc: QcRules): boolean {
+function isFlatHour(s: Omit<Sample, 'qc'>, earlier: SampleWindow, qc: QcRules): boolean {
   let count = 0;
   let firstTs = 0;
   let lo = s.airC;
   let hi = s.airC;
-  for (let i = lowerBound(earlier, s.ts - qc.stuckWindowMs); i < earlier.length; i += 1) {
-    const e = earlier[i] as Sample;
-    if (e.ts >= s.ts) break;
-    if (e.qc !== 'ok') continue;
-    if (count === 0) firstTs = e.ts;
+  for (let i = earlier.lowerBound(s.ts - qc.stuckWindowMs); i < earlier.length; i += 1) {
+    const ts = earlier.ts(i);
+    if (ts >= s.ts) break;
+    if (!earlier.isValid(i)) continue;
+    if (count === 0) firstTs = ts;
     count += 1;
-    lo = Math.min(lo, e.airC);
-    hi = Math.max(hi, e.airC);
+    const airC = earlier.airC(i);
+    lo = Math.min(lo, airC);
+    hi = Math.max(hi, airC);
   }
   if (count < 5 || s.ts - firstTs < qc.stuckWindowMs - 5 * MINUTE_MS) return false;
   return hi - lo < qc.stuckDeltaC - 1e-9;

@@ -1,4 +1,5 @@
 import type { Crop, DecisionInputs, FrostLevel, Reading } from '../contracts/index.js';
+import type { SampleWindow } from './sample-window.js';
 
 /** What the engine needs to know about a station; the shell builds it from the registry. */
 export interface StationContext {
@@ -43,7 +44,8 @@ export interface NightFeatures {
 
 export type QcFlag = 'ok' | 'range' | 'step' | 'stuck';
 
-/** A reading as the engine keeps it: units in names, nulls instead of absent fields (JSON-safe). */
+/** A reading as the engine keeps it: units in names, nulls instead of absent fields (JSON-safe). The window stores
+ * samples by column (SampleWindow); a Sample is one of them materialised. */
 export interface Sample {
   ts: number;
   airC: number;
@@ -91,12 +93,16 @@ export interface StationCalibration {
   nights: number[];
 }
 
-/** Everything the engine remembers about one station. Plain JSON: persisted after each evaluation. */
+/**
+ * Everything the engine remembers about one station, persisted after each evaluation (server/warnings/state-codec.ts).
+ * Plain data but for the window, an immutable columnar view (frost/sample-window.ts): never changed in place, so an
+ * older state stays valid to evaluate from again (the shell's rollback when a commit fails).
+ */
 export interface StationRuleState {
   version: 2;
   ctx: StationContext;
-  /** Readings of the last few hours, sorted by ts, no duplicate ts. */
-  window: Sample[];
+  /** Readings of the last few hours, sorted by ts, no duplicate ts. `window.toArray()` gives them as Samples. */
+  window: SampleWindow;
   firstSeenMs: number | null;
   newestTs: number | null;
   /** Value a stuck sensor is stuck at; readings within `stuckDeltaC` of it keep failing. */

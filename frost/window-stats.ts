@@ -4,20 +4,39 @@
  * copying the valid samples and their x/y values into fresh arrays for each reading made ~20 KB of garbage a reading,
  * which the young-generation GC then had to sweep while PUBACKs and alerts waited.
  */
-import type { Sample } from './types.js';
+import type { SampleWindow } from './sample-window.js';
 
 /** Reused sort buffer for medians; grows to the largest slice seen (a few KB). */
 let scratch = new Float64Array(256);
 
-/** Median of `pick` over the valid samples of window[lo, hi); null when none has a value. */
-export function validMedian(window: readonly Sample[], lo: number, hi: number, pick: (s: Sample) => number | null): number | null {
+/** A column of the window a median is taken of; `rhPct` counts only samples whose humidity passed QC. */
+export type MedianColumn = 'airC' | 'rhPct' | 'windMs' | 'leafC';
+
+/** Median of `column` over the valid samples of window[lo, hi); null when none has a value. */
+export function validMedian(window: SampleWindow, lo: number, hi: number, column: MedianColumn): number | null {
   if (scratch.length < hi - lo) scratch = new Float64Array(Math.max(hi - lo, scratch.length * 2));
   let n = 0;
-  for (let i = lo; i < hi; i += 1) {
-    const s = window[i] as Sample;
-    if (s.qc !== 'ok') continue;
-    const v = pick(s);
-    if (v !== null) scratch[n++] = v;
+  // One loop a column: the accessor is fixed in each, so each stays monomorphic and allocates nothing.
+  if (column === 'airC') {
+    for (let i = lo; i < hi; i += 1) if (window.isValid(i)) scratch[n++] = window.airC(i);
+  } else if (column === 'rhPct') {
+    for (let i = lo; i < hi; i += 1) {
+      if (!window.isValid(i) || !window.humidityOk(i)) continue;
+      const v = window.rhPct(i);
+      if (v !== null) scratch[n++] = v;
+    }
+  } else if (column === 'windMs') {
+    for (let i = lo; i < hi; i += 1) {
+      if (!window.isValid(i)) continue;
+      const v = window.windMs(i);
+      if (v !== null) scratch[n++] = v;
+    }
+  } else {
+    for (let i = lo; i < hi; i += 1) {
+      if (!window.isValid(i)) continue;
+      const v = window.leafC(i);
+      if (v !== null) scratch[n++] = v;
+    }
   }
   if (n === 0) return null;
   const sorted = scratch.subarray(0, n).sort(); // typed arrays sort numerically, without a comparator call per step
@@ -45,7 +64,7 @@ export interface SliceFit {
  * x stays within a few units here (hours of a trend window, √hours since sunset), so the sums of squares lose nothing
  * that matters to a slope in °C/h.
  */
-export function fitValidAir(window: readonly Sample[], lo: number, hi: number, x: (ts: number) => number): SliceFit {
+export function fitValidAir(window: SampleWindow, lo: number, hi: number, x: (ts: number) => number): SliceFit {
   let n = 0;
   let firstTs = Number.NaN;
   let sx = 0;
@@ -53,15 +72,16 @@ export function fitValidAir(window: readonly Sample[], lo: number, hi: number, x
   let sxx = 0;
   let sxy = 0;
   for (let i = lo; i < hi; i += 1) {
-    const s = window[i] as Sample;
-    if (s.qc !== 'ok') continue;
-    if (n === 0) firstTs = s.ts;
+    if (!window.isValid(i)) continue;
+    const ts = window.ts(i);
+    const airC = window.airC(i);
+    if (n === 0) firstTs = ts;
     n += 1;
-    const xi = x(s.ts);
+    const xi = x(ts);
     sx += xi;
-    sy += s.airC;
+    sy += airC;
     sxx += xi * xi;
-    sxy += xi * s.airC;
+    sxy += xi * airC;
   }
   if (n < 2) return { fit: null, n, firstTs };
   const mx = sx / n;

@@ -3,10 +3,12 @@
  * changes, and by night its window holds three hours of readings: as JSON objects that was ~26 KB a station at one
  * reading a minute (~150 KB at 10 s), rewritten on every save. Stored by column — one array per field, the QC flags as
  * one string — the same window takes about a third of that, and serialising arrays of numbers is faster too.
- * States saved before this format (window as an array of objects) still load.
+ * In memory the window is by column too (frost/sample-window.ts): it is encoded from and decoded into those columns
+ * without a Sample object per reading. States saved before this format (window as an array of objects) still load.
  */
 import {
   emptyCalibration,
+  SampleWindow,
   type NightState,
   type QcFlag,
   type Sample,
@@ -41,16 +43,16 @@ const FLAG_LETTER: Record<QcFlag, string> = { ok: 'o', range: 'r', step: 'j', st
 const LETTER_FLAG: Record<string, QcFlag> = { o: 'ok', r: 'range', j: 'step', s: 'stuck' };
 
 export function encodeState(state: StationRuleState): string {
-  const w = state.window;
+  const c = state.window.columns();
   const columns: WindowColumns = {
-    ts: w.map((s) => s.ts),
-    airC: w.map((s) => s.airC),
-    rhPct: w.map((s) => s.rhPct),
-    windMs: w.map((s) => s.windMs),
-    leafC: w.map((s) => s.leafC),
-    batteryV: w.map((s) => s.batteryV),
-    qc: w.map((s) => FLAG_LETTER[s.qc]).join(''),
-    humidityOk: w.map((s) => (s.humidityOk ? '1' : '0')).join(''),
+    ts: c.ts,
+    airC: c.airC,
+    rhPct: c.rhPct,
+    windMs: c.windMs,
+    leafC: c.leafC,
+    batteryV: c.batteryV,
+    qc: c.qc.map((flag) => FLAG_LETTER[flag]).join(''),
+    humidityOk: c.humidityOk.map((ok) => (ok ? '1' : '0')).join(''),
   };
   const stored: StoredState = { ...state, window: columns };
   return JSON.stringify(stored);
@@ -70,24 +72,26 @@ export function decodeState(json: string): StationRuleState {
       night === null
         ? null
         : { ...night, forecastByHourC: night.forecastByHourC ?? new Array<number | null>(10).fill(null), minAirC: night.minAirC ?? null },
-    window: Array.isArray(window) ? window : samplesOf(window),
+    window: Array.isArray(window) ? SampleWindow.from(window) : windowOf(window),
   };
 }
 
-function samplesOf(c: WindowColumns): Sample[] {
-  const out: Sample[] = new Array<Sample>(c.ts.length);
-  for (let i = 0; i < c.ts.length; i += 1) {
-    // One literal with every field, as frost/qc.ts builds samples: one V8 hidden class for the whole window.
-    out[i] = {
-      ts: c.ts[i] as number,
-      airC: c.airC[i] as number,
-      rhPct: c.rhPct[i] ?? null,
-      windMs: c.windMs[i] ?? null,
-      leafC: c.leafC[i] ?? null,
-      batteryV: c.batteryV[i] ?? null,
-      humidityOk: c.humidityOk[i] === '1',
-      qc: LETTER_FLAG[c.qc[i] ?? 'o'] ?? 'ok',
-    };
+function windowOf(c: WindowColumns): SampleWindow {
+  const n = c.ts.length;
+  const qc = new Array<QcFlag>(n);
+  const humidityOk = new Array<boolean>(n);
+  for (let i = 0; i < n; i += 1) {
+    qc[i] = LETTER_FLAG[c.qc[i] ?? 'o'] ?? 'ok';
+    humidityOk[i] = c.humidityOk[i] === '1';
   }
-  return out;
+  return SampleWindow.fromColumns({
+    ts: c.ts,
+    airC: c.airC,
+    rhPct: c.rhPct,
+    windMs: c.windMs,
+    leafC: c.leafC,
+    batteryV: c.batteryV,
+    qc,
+    humidityOk,
+  });
 }

@@ -115,7 +115,9 @@ describe('Wi-Fi sources through the assembled server', () => {
     await eventually(async () => {
       expect(await storedReadings(TASMOTA.id)).toEqual([expect.objectContaining({ airTempC: -1.4, rhPct: 96.2 })]);
     });
-    expect((await server.warnings.engine.inspect(TASMOTA.id))?.window).toEqual([expect.objectContaining({ airC: -1.4, rhPct: 96.2 })]);
+    expect((await server.warnings.engine.inspect(TASMOTA.id))?.window.toArray()).toEqual([
+      expect.objectContaining({ airC: -1.4, rhPct: 96.2 }),
+    ]);
 
     await publish(TASMOTA.id, `tele/${TASMOTA.deviceId}/LWT`, deviceFixture('tasmota', 'lwt-offline-docs.json').text);
     await eventually(() => expect(server.activity.get(TASMOTA.id).online).toBe(false));
@@ -141,7 +143,9 @@ describe('Wi-Fi sources through the assembled server', () => {
     await eventually(async () => {
       expect(await storedReadings(ESPHOME.id)).toEqual([expect.objectContaining({ airTempC: -2.31, rhPct: 97 })]);
     });
-    expect((await server.warnings.engine.inspect(ESPHOME.id))?.window).toEqual([expect.objectContaining({ airC: -2.31, rhPct: 97 })]);
+    expect((await server.warnings.engine.inspect(ESPHOME.id))?.window.toArray()).toEqual([
+      expect.objectContaining({ airC: -2.31, rhPct: 97 }),
+    ]);
 
     await publish(ESPHOME.id, `${ESPHOME.deviceId}/status`, deviceFixture('esphome', 'status-offline-docs.json').text);
     await eventually(() => expect(server.activity.get(ESPHOME.id).online).toBe(false));
@@ -158,7 +162,9 @@ describe('Wi-Fi sources through the assembled server', () => {
         expect.objectContaining({ ts: new Date(Math.round(tsS * 1_000)).toISOString(), airTempC: 23.9, rhPct: 54.9, batteryV: 5.58 }),
       ]);
     });
-    expect((await server.warnings.engine.inspect(SHELLY.id))?.window).toEqual([expect.objectContaining({ airC: 23.9, batteryV: 5.58 })]);
+    expect((await server.warnings.engine.inspect(SHELLY.id))?.window.toArray()).toEqual([
+      expect.objectContaining({ airC: 23.9, batteryV: 5.58 }),
+    ]);
 
     await publish(SHELLY.id, `${SHELLY.deviceId}/online`, deviceFixture('shelly', 'online-false-derived.json').text);
     await eventually(() => expect(server.activity.get(SHELLY.id).online).toBe(false));

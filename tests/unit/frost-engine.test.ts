@@ -19,6 +19,7 @@ import {
   type OfficerDecision,
   type Reading,
 } from '../../contracts/index.js';
+import { decodeState, encodeState } from '../../server/warnings/state-codec.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -71,13 +72,13 @@ interface Run {
   decisions: Decision[];
 }
 
-/** Feed events; `roundTrip` passes the state through JSON between every event, as the shell persists it. */
+/** Feed events; `roundTrip` passes the state through the state codec between every event, as the shell persists it. */
 function run(events: readonly { event: EngineEvent; nowMs: number }[], rules: Rules, start = initialState(CTX), roundTrip = false): Run {
   let state = start;
   const decisions: Decision[] = [];
   for (const { event, nowMs } of events) {
     const out = evaluate(state, event, rules, nowMs);
-    state = roundTrip ? (JSON.parse(JSON.stringify(out.state)) as StationRuleState) : out.state;
+    state = roundTrip ? decodeState(encodeState(out.state)) : out.state;
     decisions.push(...out.decisions);
   }
   return { state, decisions };
