@@ -58,6 +58,39 @@ export const StationCredentialsSchema = z.object({
 });
 export type StationCredentials = z.infer<typeof StationCredentialsSchema>;
 
+/** Most stations one import may register: twice the planned fleet of a district (10,000). */
+export const STATION_IMPORT_MAX = 20_000;
+
+export const StationImportSchema = z.object({
+  stations: z
+    .array(StationCreateSchema)
+    .min(1)
+    .max(STATION_IMPORT_MAX)
+    .describe(`stations to register, each as POST /api/stations takes it; all or none (at most ${STATION_IMPORT_MAX})`),
+});
+export type StationImport = z.infer<typeof StationImportSchema>;
+
+export const StationImportResultSchema = z.object({
+  created: z.number().int(),
+  tokens: z.array(StationCredentialsSchema).describe('one MQTT password per station, in the order sent; shown only this once'),
+});
+export type StationImportResult = z.infer<typeof StationImportResultSchema>;
+
+export const StationImportErrorSchema = z.object({
+  error: z.string(),
+  message: z.string(),
+  lines: z
+    .array(
+      z.object({
+        index: z.number().int().describe('position in `stations`, from 0'),
+        id: z.string().optional(),
+        reason: z.string(),
+      }),
+    )
+    .describe('every station that stopped the import; nothing was registered'),
+});
+export type StationImportError = z.infer<typeof StationImportErrorSchema>;
+
 /** InfluxQL GROUP BY time() interval: a positive integer and one unit. */
 export const EverySchema = z.string().regex(/^[1-9][0-9]{0,5}(s|m|h|d)$/, 'every: e.g. 30s, 5m, 1h, 1d');
 

@@ -78,7 +78,7 @@ async function identify(
   const { lockout } = deps;
   const station: Outcome = { ok: true, identity: { kind: 'station', stationId: username } };
   if (lockout.isLocked(username, address)) {
-    // No scrypt while locked out; only a token already verified since start (the honest station's) gets in.
+    // No token check while locked out; only a token already verified since start (the honest station's) gets in.
     // That exception costs nothing in strength: station tokens are 256 random bits, so guessing one is hopeless anyway.
     if (deps.authenticator.verifyCached?.(username, password) === 'ok') return station;
     lockout.refusedWhileLocked();
@@ -110,7 +110,7 @@ function identifyService(deps: AuthenticateDeps, service: ServiceAccount, passwo
   return { ok: true, identity: { kind: 'service' } };
 }
 
-/** An integration's password is machine-made (256 bits) and scrypt-hashed like a station token; the same lockout applies. */
+/** An integration's password is machine-made (256 bits) and hashed like a station token; the same lockout applies. */
 async function identifyIntegration(deps: AuthenticateDeps, username: string, password: Buffer, address: string): Promise<Outcome> {
   const { lockout } = deps;
   if (lockout.isLocked(username, address)) {

@@ -1,6 +1,9 @@
+import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { StationCreateSchema, StationIdSchema, systemClock } from '../../contracts/index.js';
-import { StationRepository } from '../../server/registry/stations.js';
+import { parseStationCsv } from '../../server/registry/station-csv.js';
+import { type IssuedStation, StationRepository } from '../../server/registry/stations.js';
 import { withRegistry } from '../registry.js';
 import { collect, fail, out } from '../output.js';
 
@@ -11,6 +14,29 @@ const splitField = (pair: string): [string, string] => {
   const at = pair.indexOf('=');
   return at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
 };
+
+/** Above this many lines, `station import` reports its progress on stderr. */
+const PROGRESS_EVERY = 1_000;
+
+/** Created, never replaced ('wx'), readable by the owner only: it holds every token of the import. */
+function createTokensFile(path: string): { path: string; fd: number } {
+  try {
+    return { path, fd: openSync(path, 'wx', 0o600) };
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return fail(`${path} exists already; give --tokens-out a new file (it would receive tokens)`);
+    return fail(`cannot create ${path}: ${errorCode(error)}`);
+  }
+}
+
+function writeTokens(fd: number, created: readonly IssuedStation[]): void {
+  writeSync(fd, `id,token\n${created.map(({ station, token }) => `${station.id},${token}\n`).join('')}`);
+  fsyncSync(fd);
+}
+
+function errorCode(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code ?? message;
+}
 
 export function registerStationCommands(program: Command): void {
   const station = program.command('station').description('register and manage stations (works on DATA_DIR directly)');
@@ -57,6 +83,56 @@ export function registerStationCommands(program: Command): void {
         return;
       }
       out(`Station ${result.station.id} registered.\nMQTT username: ${result.station.id}\nMQTT password (shown once): ${result.token}`);
+    });
+
+  station
+    .command('import')
+    .description(
+      'register a list of stations, all or none: CSV with header id,name,commune,lat,lon,elevation_m[,crop,source,device_id,preset]; the tokens go to a new file, never to the screen',
+    )
+    .argument('<file.csv>', 'the spreadsheet exported as CSV (comma or semicolon separated, UTF-8)')
+    .requiredOption(
+      '--tokens-out <tokens.csv>',
+      'new file for the MQTT tokens (id,token), created with mode 0600; an existing file is refused',
+    )
+    .action(async (path: string, opts: { tokensOut: string }) => {
+      const text = await readFile(path, 'utf8').catch((error: unknown) => fail(`cannot read ${path}: ${errorCode(error)}`));
+      const parsed = parseStationCsv(text);
+      if (!parsed.ok) return fail(`${path}: ${parsed.error}`);
+      const { lines } = parsed;
+      if (lines.length === 0) return fail(`${path}: no stations below the header`);
+      const tokensFile = createTokensFile(opts.tokensOut);
+      let committed = false;
+      try {
+        const result = await withRepository((repo) =>
+          repo.createMany(
+            lines.map((line) => line.candidate),
+            {
+              label: (index) => `line ${lines[index]?.line ?? '?'}`,
+              onProgress: (done, total) => {
+                if (total > PROGRESS_EVERY) process.stderr.write(`registered ${done} of ${total}\n`);
+              },
+              // Inside the transaction: if the tokens cannot be written, no station is registered without its token.
+              beforeCommit: (created) => writeTokens(tokensFile.fd, created),
+            },
+          ),
+        );
+        if (!result.ok) {
+          for (const problem of result.problems) {
+            const line = lines[problem.index]?.line ?? '?';
+            out(`  line ${line}${problem.id === undefined ? '' : ` (${problem.id})`}: ${problem.reason}`);
+          }
+          return fail(`${result.problems.length} of ${lines.length} lines refused; nothing was registered (${path})`);
+        }
+        committed = true;
+        out(
+          `${result.created.length} stations registered. Their MQTT tokens are in ${opts.tokensOut} (mode 0600, shown nowhere else): give each station its own, then delete the file.`,
+        );
+      } finally {
+        closeSync(tokensFile.fd);
+        // Nothing registered: the file holds no token, or tokens of a rolled-back import; it must not stay.
+        if (!committed) unlinkSync(tokensFile.path);
+      }
     });
 
   station

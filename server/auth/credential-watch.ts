@@ -35,9 +35,10 @@ export function watchCredentials(options: CredentialWatchOptions): CredentialWat
   const unsubscribe = stations.onCredentialsChanged((stationId, change) => {
     // Our own commits do not move data_version: keep the snapshot current so a later poll neither repeats this
     // change nor misses a revocation, made elsewhere, of a station registered here since the last snapshot.
+    // An upgrade (the same token's scrypt hash replaced by its keyed hash at login) must not read as a rotation later.
     const hash = stations.tokenHash(stationId);
     if (hash !== null) hashes.set(stationId, hash);
-    if (change !== 'issued') emit(stationId);
+    if (change === 'rotated' || change === 'revoked') emit(stationId);
   });
 
   const poll = (): void => {

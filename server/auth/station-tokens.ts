@@ -1,9 +1,10 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /**
- * Station tokens are MQTT passwords: 32 random bytes, shown once, stored only as an scrypt hash
- * in the form `scrypt$N$r$p$salt$hash` (salt and hash base64url), so the parameters can be raised
- * later without invalidating tokens already issued.
+ * Station tokens are MQTT passwords: 32 random bytes, shown once. They are stored as a keyed hash (token-key.ts);
+ * this file keeps the scrypt form `scrypt$N$r$p$salt$hash` (salt and hash base64url, parameters in the hash so they
+ * can be raised later), which people's passwords use (users.ts: chosen by people, so guessable, so a slow hash), and
+ * which station tokens and integration passwords issued before the keyed hash still carry until their next good login.
  */
 const SCHEME = 'scrypt';
 const DEFAULT_PARAMS = { N: 16_384, r: 8, p: 1 } as const; // OWASP minimum for scrypt

@@ -29,7 +29,7 @@ interface UserRow {
 
 const COLUMNS = 'id, username, name, role, created_at, disabled';
 
-/** Users and their scrypt password hashes (same `scrypt$N$r$p$salt$hash` format as station tokens). */
+/** Users and their scrypt password hashes (`scrypt$N$r$p$salt$hash`, station-tokens.ts): people choose guessable passwords. */
 export class UserRepository {
   readonly #clock: Clock;
   readonly #insert: Statement<[{ username: string; name: string; role: Role; password_hash: string; created_at: number }], void>;

@@ -7,7 +7,8 @@ import {
   type IntegrationKind,
   integrationUsername,
 } from '../../contracts/index.js';
-import { generateToken, hashToken, verifyToken } from '../auth/station-tokens.js';
+import { generateToken, verifyToken } from '../auth/station-tokens.js';
+import { TokenKey, tokenKeyOf } from '../auth/token-key.js';
 import type { Db } from './db.js';
 
 export interface IntegrationRecord {
@@ -27,27 +28,30 @@ interface IntegrationRow {
 
 /**
  * MQTT accounts of other systems that publish into frostwatch's broker (a ChirpStack's MQTT integration). The
- * password is machine-made like a station token, shown once, kept as a scrypt hash.
+ * password is machine-made like a station token (256 random bits), shown once, kept as a keyed hash (token-key.ts);
+ * one issued before the keyed hash is still a scrypt hash, replaced by the keyed one at its next good login.
  */
 export class IntegrationRepository implements IntegrationAuthenticator {
   readonly #db: Db;
   readonly #clock: Clock;
+  readonly #key: TokenKey;
 
   constructor(db: Db, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
+    this.#key = tokenKeyOf(db);
   }
 
-  /** null when an account of that kind and name exists already. */
-  async create(input: IntegrationCreate): Promise<IntegrationCredentials | null> {
+  /** null when an account of that kind and name exists already. A promise, as for the callers written when it was scrypt. */
+  create(input: IntegrationCreate): Promise<IntegrationCredentials | null> {
     const username = integrationUsername(input.kind, input.name);
-    if (this.get(username)) return null;
+    if (this.get(username)) return Promise.resolve(null);
     const password = generateToken();
     const row: IntegrationRow = {
       username,
       kind: input.kind,
       name: input.name,
-      secret_hash: await hashToken(password),
+      secret_hash: this.#key.hash(password),
       created_at: Math.round(this.#clock.now()),
     };
     try {
@@ -57,10 +61,10 @@ export class IntegrationRepository implements IntegrationAuthenticator {
         )
         .run(row);
     } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return null;
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return Promise.resolve(null);
       throw error;
     }
-    return { username, password };
+    return Promise.resolve({ username, password });
   }
 
   list(): IntegrationRecord[] {
@@ -68,7 +72,7 @@ export class IntegrationRepository implements IntegrationAuthenticator {
   }
 
   get(username: string): IntegrationRecord | null {
-    const row = this.#db.prepare<[string], IntegrationRow>('SELECT * FROM integrations WHERE username = ?').get(username);
+    const row = this.#row(username);
     return row ? toRecord(row) : null;
   }
 
@@ -77,10 +81,32 @@ export class IntegrationRepository implements IntegrationAuthenticator {
     return this.#db.prepare('DELETE FROM integrations WHERE username = ?').run(username).changes === 1;
   }
 
-  async verify(username: string, password: Buffer): Promise<IntegrationKind | null> {
-    const row = this.#db.prepare<[string], IntegrationRow>('SELECT * FROM integrations WHERE username = ?').get(username);
-    if (!row) return null;
-    return (await verifyToken(password, row.secret_hash)) ? row.kind : null;
+  verify(username: string, password: Buffer): Promise<IntegrationKind | null> {
+    const row = this.#row(username);
+    if (!row) return Promise.resolve(null);
+    if (this.#key.matches(password, row.secret_hash)) return Promise.resolve(row.kind);
+    if (TokenKey.isKeyedHash(row.secret_hash)) return Promise.resolve(null);
+    return this.#verifyLegacy(row, password);
+  }
+
+  /** A scrypt hash: one scrypt, then (compare-and-set) the keyed hash in its place, unless the account changed meanwhile. */
+  async #verifyLegacy(row: IntegrationRow, password: Buffer): Promise<IntegrationKind | null> {
+    if (!(await verifyToken(password, row.secret_hash))) return null;
+    try {
+      const { changes } = this.#db
+        .prepare('UPDATE integrations SET secret_hash = ? WHERE username = ? AND secret_hash = ?')
+        .run(this.#key.hash(password), row.username, row.secret_hash);
+      if (changes === 1) return row.kind;
+    } catch {
+      // Busy or read-only registry: the upgrade waits for a later login; what is stored now still decides below.
+    }
+    const now = this.#row(row.username);
+    if (!now) return null; // removed meanwhile
+    return now.secret_hash === row.secret_hash || this.#key.matches(password, now.secret_hash) ? now.kind : null;
+  }
+
+  #row(username: string): IntegrationRow | undefined {
+    return this.#db.prepare<[string], IntegrationRow>('SELECT * FROM integrations WHERE username = ?').get(username);
   }
 }
 

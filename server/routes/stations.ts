@@ -1,21 +1,34 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  ErrorResponseSchema,
   isLorawan,
+  STATION_IMPORT_MAX,
   StationCreateSchema,
   StationCredentialsSchema,
   StationIdSchema,
+  StationImportErrorSchema,
+  StationImportResultSchema,
+  StationImportSchema,
   StationSchema,
   type Station,
+  type StationCreate,
 } from '../../contracts/index.js';
 import { intervalDownlink } from '../../gateway/sources/lorawan/downlink.js';
 import type { AppDeps, StationActivity, StationRefusalsView } from '../app-deps.js';
+import { isRecord } from '../audit/audit-hook.js';
 import { requireRole } from '../auth/request-auth.js';
-import { errorResponses, sendError } from '../http-errors.js';
-import type { StationRecord } from '../registry/stations.js';
+import { errorName, errorResponses, sendError } from '../http-errors.js';
+import type { ImportCandidate, StationRecord } from '../registry/stations.js';
 import { routesPlugin } from './routes-plugin.js';
 
 export const StationParamsSchema = z.object({ id: StationIdSchema });
+
+/** A station sent as JSON is ~200 bytes, ~400 with a device and a field map: 20,000 of them fit in 8 MiB. */
+const IMPORT_BODY_LIMIT = 8 * 1024 * 1024;
+
+/** The body's outline alone, so one bad station is reported as its own line instead of failing the whole body. */
+const ImportOutlineSchema = z.object({ stations: z.array(z.unknown()).min(1).max(STATION_IMPORT_MAX) });
 
 /** `/api/stations…`: the registry. Authentication is done by the enclosing /api plugin. */
 export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'refusals'>): FastifyPluginAsyncZod {
@@ -50,6 +63,48 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'ref
           );
         request.log.info({ stationId: result.station.id }, 'station registered');
         return reply.code(201).send({ id: result.station.id, token: result.token });
+      },
+    );
+
+    app.post(
+      '/stations/import',
+      {
+        preHandler: requireRole('admin'),
+        bodyLimit: IMPORT_BODY_LIMIT,
+        // The handler judges each station itself, to answer every bad one by its index.
+        attachValidation: true,
+        config: {
+          audit: {
+            action: 'station.import',
+            target: () => null,
+            details: ({ response }) => (isRecord(response) ? { created: response['created'] } : null),
+          },
+        },
+        schema: {
+          summary: `Register up to ${STATION_IMPORT_MAX} stations at once, all or none; the answer holds their MQTT tokens, shown only this once`,
+          tags: ['stations'],
+          body: StationImportSchema,
+          response: {
+            201: StationImportResultSchema,
+            // Stations refused by line; or, from the error handler, a body that is not JSON at all.
+            400: StationImportErrorSchema.or(ErrorResponseSchema),
+            409: StationImportErrorSchema,
+            ...errorResponses(401, 403, 413),
+          },
+        },
+      },
+      async (request, reply) => {
+        const candidates = request.validationError ? importCandidates(request.body) : allValid(request.body.stations);
+        if (!Array.isArray(candidates)) return reply.code(400).send({ error: errorName(400), message: candidates.message, lines: [] });
+        const result = stations.createMany(candidates);
+        if (!result.ok) {
+          const code = result.kind === 'conflict' ? 409 : 400;
+          const message = `${result.problems.length} of ${candidates.length} stations refused; nothing was registered`;
+          return reply.code(code).send({ error: errorName(code), message, lines: result.problems });
+        }
+        request.log.info({ created: result.created.length }, 'stations imported');
+        const tokens = result.created.map(({ station, token }) => ({ id: station.id, token }));
+        return reply.code(201).send({ created: tokens.length, tokens });
       },
     );
 
@@ -116,6 +171,21 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'ref
         return reply.code(204).send(null);
       },
     );
+  });
+}
+
+const allValid = (list: StationCreate[]): ImportCandidate[] => list.map((station) => ({ ok: true, station }));
+
+/** Each station of a body that failed as a whole, judged alone; or what is wrong with the body itself. */
+function importCandidates(body: unknown): ImportCandidate[] | { message: string } {
+  const outline = ImportOutlineSchema.safeParse(body);
+  if (!outline.success) return { message: outline.error.issues.map((i) => `body.${i.path.join('.')}: ${i.message}`).join('; ') };
+  return outline.data.stations.map((raw): ImportCandidate => {
+    const parsed = StationCreateSchema.safeParse(raw);
+    if (parsed.success) return { ok: true, station: parsed.data };
+    const id = isRecord(raw) && typeof raw['id'] === 'string' ? raw['id'].slice(0, 100) : undefined;
+    const reason = parsed.error.issues.map((i) => `${i.path.join('.') || 'station'}: ${i.message}`).join('; ');
+    return { ok: false, ...(id === undefined ? {} : { id }), reason };
   });
 }
 

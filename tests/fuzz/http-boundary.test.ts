@@ -196,7 +196,7 @@ describe('valid bodies round-trip', () => {
           expect(back).toMatchObject({ ...wire, name: s.name.trim(), commune: s.commune.trim() });
         }),
         fuzzRuns(20),
-      ); // each registration hashes a new token with scrypt: ~0.1 s
+      );
     },
     FUZZ_TIMEOUT_MS,
   );

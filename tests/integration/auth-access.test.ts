@@ -60,6 +60,10 @@ const ROUTES: Record<string, Entry> = {
   'GET /api/audit': { roles: ADMIN, sample: () => ({ url: '/api/audit' }) },
   'GET /api/stations': { roles: ANY, sample: () => ({ url: '/api/stations' }) },
   'POST /api/stations': { roles: ADMIN, sample: (n) => ({ url: '/api/stations', payload: stationBody(`ld-m-${n}`) }) },
+  'POST /api/stations/import': {
+    roles: ADMIN,
+    sample: (n) => ({ url: '/api/stations/import', payload: { stations: [stationBody(`ld-mi-${n}-a`), stationBody(`ld-mi-${n}-b`)] } }),
+  },
   'GET /api/stations/:id': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}` }) },
   'POST /api/stations/:id/token': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/token` }) },
   'DELETE /api/stations/:id/token': { roles: ADMIN, sample: () => ({ url: `/api/stations/${STATION}/token` }) },

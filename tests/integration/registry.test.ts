@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock, StationCreate } from '../../contracts/index.js';
 import { resolveAdminToken } from '../../server/auth/admin-token.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
-import { verifyToken } from '../../server/auth/station-tokens.js';
 import { migrate, openDatabase, type Db } from '../../server/registry/db.js';
 import { MIGRATIONS } from '../../server/registry/migrations.js';
 import { StationRepository } from '../../server/registry/stations.js';
@@ -148,9 +147,9 @@ describe('StationRepository and CachingStationAuthenticator', () => {
       tokenRotatedAt: null,
     });
     const stored = stations.tokenHash('ld-create');
-    expect(stored).toMatch(/^scrypt\$/);
+    expect(stored).toMatch(/^hmac-sha256\$/);
     expect(stored).not.toContain(created.token);
-    expect(await verifyToken(created.token, stored ?? '')).toBe(true);
+    expect(stations.tokenKey.matches(created.token, stored ?? '')).toBe(true);
     const row = db.prepare('SELECT * FROM stations WHERE id = ?').get('ld-create');
     expect(JSON.stringify(row)).not.toContain(created.token);
 
@@ -176,8 +175,8 @@ describe('StationRepository and CachingStationAuthenticator', () => {
     expect(fresh).not.toBeNull();
     expect(fresh).not.toBe(created.token);
     const stored = stations.tokenHash('ld-rotate') ?? '';
-    expect(await verifyToken(fresh ?? '', stored)).toBe(true);
-    expect(await verifyToken(created.token, stored)).toBe(false);
+    expect(stations.tokenKey.matches(fresh ?? '', stored)).toBe(true);
+    expect(stations.tokenKey.matches(created.token, stored)).toBe(false);
     expect(stations.get('ld-rotate')?.tokenRotatedAt).toBe(T0 + 60_000);
     expect(await stations.rotateToken('nope')).toBeNull();
   });

@@ -4,7 +4,9 @@ import { generateToken, hashToken, verifyToken } from '../../server/auth/station
 
 const B64URL = '[A-Za-z0-9_-]';
 
-describe('station tokens', () => {
+// Station tokens are stored as keyed hashes (token-key.test.ts); scrypt stays for people's passwords and for hashes
+// of tokens issued before, until their next login (token-upgrade.test.ts).
+describe('station tokens, and scrypt hashes', () => {
   it('generates 32 random bytes as base64url, different every time', () => {
     const tokens = new Set(Array.from({ length: 50 }, generateToken));
     expect(tokens.size).toBe(50);
