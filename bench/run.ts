@@ -9,7 +9,17 @@ import { machineInfo } from './lib/machine.js';
 import { type BenchOutcome, markdownTable, writeReport } from './lib/report.js';
 import type { Bench } from './types.js';
 
-const ORDER = ['engine', 'ingest', 'gateway-vs-mosquitto', 'alert-latency', 'connections', 'backfill-storm', 'footprint', 'charts'];
+const ORDER = [
+  'engine',
+  'ingest',
+  'gateway-vs-mosquitto',
+  'alert-latency',
+  'connections',
+  'backfill-storm',
+  'footprint',
+  'charts',
+  'night-windows',
+];
 const ROOT = join(import.meta.dirname, '..', '..');
 
 const { values } = parseArgs({

@@ -219,6 +219,8 @@ export async function startChildUp(
   influxUrl: string,
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** More arguments of `up`, e.g. `--speed 20 --start …` for a simulated clock. */
+  upArgs: string[] = [],
 ): Promise<ChildSystem> {
   const [mqttPort, wsPort, httpPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
   const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -236,7 +238,7 @@ export async function startChildUp(
     MALLOC_MMAP_THRESHOLD_: '1048576',
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [...nodeArgs, main, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, main, 'up', ...upArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4_000)));
   child.stderr.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4_000)));

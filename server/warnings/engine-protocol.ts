@@ -26,6 +26,8 @@ export type ToWorker =
   | { t: 'start' }
   | { t: 'forget'; stationId: string }
   | { t: 'inspect'; id: number; stationId: string }
+  /** How much memory the worker's V8 heap holds (for /metrics). */
+  | { t: 'memory'; id: number }
   /** The answer to a `publish`: whether the station config went out. */
   | { t: 'published'; id: number; error: string | null }
   | { t: 'close' };
@@ -43,4 +45,5 @@ export type FromWorker =
   /** Publish a station config through the main thread's broker edge; answered with `published`. */
   | { t: 'publish'; id: number; stationId: string; config: StationConfig }
   | { t: 'inspected'; id: number; state: string | null }
+  | { t: 'memory'; id: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
   | { t: 'closed' };

@@ -46,6 +46,7 @@ export class ThreadedEngine implements RuleEngine {
   readonly #views = new Map<string, StationView>();
   readonly #listeners = new Set<StationViewListener>();
   readonly #inspections = new Map<number, (state: StationRuleState | null) => void>();
+  readonly #memoryRequests = new Map<number, (answer: FromWorker & { t: 'memory' }) => void>();
   readonly #queued: Gauge;
   #worker: Worker | null = null;
   #ready = false;
@@ -56,7 +57,7 @@ export class ThreadedEngine implements RuleEngine {
   #flushScheduled = false;
   /** Readings sent to the worker and not yet evaluated. */
   #inFlight = 0;
-  #nextInspection = 0;
+  #nextRequest = 0;
   #deaths = 0;
   #lastError: string | null = null;
 
@@ -66,6 +67,27 @@ export class ThreadedEngine implements RuleEngine {
       name: 'frostwatch_rule_engine_queued_readings',
       help: 'Readings handed to the rule engine thread and not yet evaluated',
       registers: [options.metrics],
+    });
+    // The worker's own V8 heap: the process's default metrics see only this thread's.
+    const memory = (): Promise<FromWorker & { t: 'memory' }> | null => {
+      const id = (this.#nextRequest += 1);
+      const answer = new Promise<FromWorker & { t: 'memory' }>((resolve) => this.#memoryRequests.set(id, resolve));
+      return this.#post({ t: 'memory', id }) ? answer : (this.#memoryRequests.delete(id), null);
+    };
+    new Gauge({
+      name: 'frostwatch_rule_engine_heap_bytes',
+      help: 'V8 heap of the rule engine thread, by kind: used, total (reserved), external, array buffers (the rule windows)',
+      labelNames: ['kind'],
+      registers: [options.metrics],
+      async collect() {
+        const asked = memory();
+        const m = asked && (await Promise.race([asked, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_000))]));
+        if (!m) return;
+        this.set({ kind: 'used' }, m.heapUsed);
+        this.set({ kind: 'total' }, m.heapTotal);
+        this.set({ kind: 'external' }, m.external);
+        this.set({ kind: 'array_buffers' }, m.arrayBuffers);
+      },
     });
     this.#spawn();
   }
@@ -101,7 +123,7 @@ export class ThreadedEngine implements RuleEngine {
   inspect(stationId: string): Promise<StationRuleState | null> {
     this.#flush(); // what was handed over before this call is evaluated before it is answered
     return new Promise((resolve) => {
-      const id = (this.#nextInspection += 1);
+      const id = (this.#nextRequest += 1);
       this.#inspections.set(id, resolve);
       if (!this.#post({ t: 'inspect', id, stationId })) {
         this.#inspections.delete(id);
@@ -231,6 +253,10 @@ export class ThreadedEngine implements RuleEngine {
         resolve?.(message.state === null ? null : decodeState(message.state));
         return;
       }
+      case 'memory':
+        this.#memoryRequests.get(message.id)?.(message);
+        this.#memoryRequests.delete(message.id);
+        return;
       case 'closed':
         return;
     }

@@ -130,6 +130,11 @@ port.on('message', (message: ToWorker) => {
       send({ t: 'inspected', id: message.id, state: state === null ? null : encodeState(state) });
       return;
     }
+    case 'memory': {
+      const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      send({ t: 'memory', id: message.id, heapUsed, heapTotal, external, arrayBuffers });
+      return;
+    }
     case 'published': {
       const pending = pendingPublishes.get(message.id);
       pendingPublishes.delete(message.id);
