@@ -4,8 +4,9 @@
  * Goal ≤ 400 MB.
  *
  * The system runs as a child `frostwatch up` so its figures exclude the clients and InfluxDB (both run in
- * this process). Stations are registered straight into the registry beforehand (one scrypt each, reported
- * apart); each first login then costs the server one scrypt verification (the "connect" row).
+ * this process). Stations are registered straight into the registry beforehand (reported apart). Afterwards the
+ * system is restarted and every station reconnects at once (issue 15: ≤ 30 s for 10,000; one scrypt per login
+ * took 419 s before station tokens became keyed hashes).
  * Limits: needs `ulimit -n` above the station count (20,000 here) in this process and in the child; 10,000
  * client sockets use 10,000 of the 28,000 ephemeral ports of 127.0.0.1.
  */
@@ -18,7 +19,14 @@ export const bench: Bench = {
   title: '10,000 concurrent station connections: memory and CPU',
   run: async ({ quick, progress }: BenchOptions): Promise<BenchRow[]> => {
     const stations = quick ? 1_000 : 10_000;
-    const r = await runFleetLoad({ stations, intervalMs: 60_000, durationMs: (quick ? 1 : 3) * 60_000, progress, bareAedesCeiling: true });
+    const r = await runFleetLoad({
+      stations,
+      intervalMs: 60_000,
+      durationMs: (quick ? 1 : 3) * 60_000,
+      progress,
+      bareAedesCeiling: true,
+      reconnectAfterRestart: true,
+    });
     const note = `${stations} stations, 1 reading/min each for ${quick ? 1 : 3} min; ${r.published} acknowledged, ${r.failed} failed, ${r.stored} stored`;
     return [
       {
@@ -51,8 +59,21 @@ export const bench: Bench = {
           ]
         : []),
       { group: 4, name: 'CPU while publishing', value: round1(r.cpuPct), unit: '% of a core' },
-      { group: 4, name: `connect ${stations} stations (first login, scrypt each)`, value: round1(r.connectS), unit: 's' },
-      { group: 4, name: `register ${stations} stations (setup)`, value: round1(r.registerS), unit: 's' },
+      { group: 4, name: `connect ${stations} stations (first login, 64 handshakes at a time)`, value: round1(r.connectS), unit: 's' },
+      ...(r.reconnect
+        ? [
+            {
+              group: 4,
+              name: `all ${stations} stations logged in again after a restart, reconnecting at once`,
+              value: round1(r.reconnect.seconds),
+              unit: 's',
+              goal: '≤ 30 s',
+              ratio: round2(r.reconnect.seconds / 30),
+              note: `a new frostwatch up on the same DATA_DIR (no token verified yet), 64 handshakes in flight (the gateway’s limit per address); ${round1(r.reconnect.cpuS)} s of CPU, peak RSS ${Math.round(r.reconnect.peakRssMb)} MB meanwhile`,
+            },
+          ]
+        : []),
+      { group: 4, name: `register ${stations} stations (setup, one at a time)`, value: round1(r.registerS), unit: 's' },
     ];
   },
 };

@@ -19,6 +19,7 @@ const ORDER = [
   'footprint',
   'charts',
   'night-windows',
+  'registration',
 ];
 const ROOT = join(import.meta.dirname, '..', '..');
 

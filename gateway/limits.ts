@@ -28,7 +28,7 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
   // A district runs tens to a few hundred stations; 2,000 leaves room for growth and for a reconnect storm
   // while bounding what a flood can make the process hold (an aedes client, parser and socket buffers each).
   maxConnections: 2_000,
-  // A CONNECT takes one round trip plus one scrypt check (~tens of ms); even a whole district reconnecting
+  // A CONNECT takes one round trip plus one keyed-hash check (microseconds); even a whole district reconnecting
   // after a tower outage leaves far fewer than this waiting at one moment.
   maxPending: 256,
   // Stations on one mobile carrier may share a public address (CGNAT), so this is not 1; a flood from one

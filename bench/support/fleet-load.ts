@@ -23,6 +23,11 @@ export interface FleetLoadOptions {
   bareAedesCeiling?: boolean;
   /** Extra node flags for the child, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /**
+   * Afterwards restart the system (SIGTERM, a new `frostwatch up` on the same DATA_DIR) and reconnect every station
+   * at once, as a fleet does after a restart or an outage: the new process has verified no token yet.
+   */
+  reconnectAfterRestart?: boolean;
 }
 
 /** The same stations connected to a bare Aedes in a process of its own, each publishing one reading: its RSS. */
@@ -73,6 +78,8 @@ export interface FleetLoadResult {
   stored: number;
   /** The same stations on a bare Aedes: the broker's own memory, the ceiling of what a gateway can save. */
   bareAedes?: { idleMb: number; peakMb: number };
+  /** After a restart, every station reconnecting at once (`reconnectAfterRestart`): until the last is in, and peak RSS meanwhile. */
+  reconnect?: { seconds: number; peakRssMb: number; cpuS: number };
 }
 
 export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoadResult> {
@@ -82,7 +89,7 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
   let stations: BenchStation[] = [];
   let child: Awaited<ReturnType<typeof startChildUp>> | null = null;
   try {
-    progress(`registering ${options.stations} stations (scrypt each)`);
+    progress(`registering ${options.stations} stations`);
     const t0 = performance.now();
     const tokens = await registerOffline(dataDir, systemClock, 'fleet', options.stations);
     const registerS = (performance.now() - t0) / 1_000;
@@ -96,10 +103,48 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
     const load = await publishFor(stations, options, child.pid);
     await sleep(3_000);
     const stored = await countReadings(influx.influxd.url);
+    let reconnect: FleetLoadResult['reconnect'];
+    if (options.reconnectAfterRestart) {
+      progress('restarting the system');
+      await child.stop();
+      await disconnectAll(stations); // their sockets are closed already; this drops the clients
+      stations = [];
+      child = await startChildUp(
+        dataDir,
+        influx.influxd.url,
+        { MQTT_MAX_CONNECTIONS: String(options.stations * 2) },
+        options.nodeArgs ?? [],
+      );
+      const pid = child.pid;
+      const before = await procSample(pid);
+      let peakRssMb = before.rssMb;
+      const sampler = setInterval(() => {
+        void procSample(pid).then(
+          (s) => (peakRssMb = Math.max(peakRssMb, s.rssMb)),
+          () => undefined,
+        );
+      }, 250);
+      const t2 = performance.now();
+      try {
+        // All at once, as far as one address may: the gateway holds at most 64 unfinished handshakes per remote
+        // address (gateway/limits.ts) and every bench station comes from 127.0.0.1; a real fleet's many addresses
+        // may have 256 in flight.
+        stations = await connectAll(
+          child.mqttUrl,
+          tokens,
+          64,
+          (n) => n % 1_000 === 0 && progress(`reconnected ${n}/${options.stations}`),
+        );
+      } finally {
+        clearInterval(sampler);
+      }
+      const seconds = (performance.now() - t2) / 1_000;
+      reconnect = { seconds, peakRssMb, cpuS: (await procSample(pid)).cpuS - before.cpuS };
+    }
     await disconnectAll(stations);
     stations = [];
     const bareAedes = options.bareAedesCeiling ? await bareAedesMemory(tokens, progress) : undefined;
-    return { registerS, connectS, idle, ...load, stored, ...(bareAedes ? { bareAedes } : {}) };
+    return { registerS, connectS, idle, ...load, stored, ...(bareAedes ? { bareAedes } : {}), ...(reconnect ? { reconnect } : {}) };
   } finally {
     await disconnectAll(stations);
     await child?.stop();
