@@ -19,6 +19,7 @@ import { ensureBootstrapAdmin } from './auth/bootstrap-admin.js';
 import { type CredentialWatch, watchCredentials } from './auth/credential-watch.js';
 import { UserAuth } from './auth/sessions.js';
 import { CachingStationAuthenticator } from './auth/station-authenticator.js';
+import { hashesUnderAnotherKey } from './auth/token-key.js';
 import { type Dashboard, createDashboard } from './dashboard/dashboard.js';
 import { type InfluxConnection, connectInflux } from './influx/connect.js';
 import { queryReadings } from './influx/readings-query.js';
@@ -174,6 +175,12 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
 
   const db = openDatabase(paths.registry, logger.child({ module: 'registry' }));
   const stations = new StationRepository(db, clock);
+  const foreign = hashesUnderAnotherKey(stations.tokenHashes().values(), stations.tokenKey);
+  if (foreign > 0)
+    logger.warn(
+      { stations: foreign },
+      `${foreign} station token(s) were hashed under another token key than DATA_DIR/token-hmac-key: those stations cannot log in until the key file that goes with this registry is restored, or their tokens are rotated (docs/security.md)`,
+    );
   const authenticator = new CachingStationAuthenticator(stations);
   const credentialChanges = watchCredentials({ db, stations, logger: logger.child({ module: 'registry' }) });
   const adminToken = await resolveAdminToken({ configured: settings.ADMIN_TOKEN, dataDir: settings.DATA_DIR, logger });

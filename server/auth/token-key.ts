@@ -70,6 +70,17 @@ export class TokenKey {
   }
 }
 
+/**
+ * How many of `storedHashes` are keyed hashes made under another key than `key`: a registry restored without its key
+ * file, or beside another one. Those stations cannot log in until the right key file is back or their tokens are
+ * rotated; the server says so once at start (server/assemble.ts).
+ */
+export function hashesUnderAnotherKey(storedHashes: Iterable<string>, key: TokenKey): number {
+  let n = 0;
+  for (const stored of storedHashes) if (TokenKey.isKeyedHash(stored) && stored.split('$')[1] !== key.id) n += 1;
+  return n;
+}
+
 const keys = new WeakMap<Db, TokenKey>();
 
 /**

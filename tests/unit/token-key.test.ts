@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { generateToken, hashToken } from '../../server/auth/station-tokens.js';
-import { TokenKey } from '../../server/auth/token-key.js';
+import { TokenKey, hashesUnderAnotherKey } from '../../server/auth/token-key.js';
 
 const B64URL = '[A-Za-z0-9_-]';
 const key = new TokenKey(randomBytes(32));
@@ -122,5 +122,21 @@ describe('keyed token hashes (hmac-sha256$keyId$mac)', () => {
       expect(text).not.toMatch(/"data":\[/);
     }
     expect(JSON.stringify(shown)).toBe(JSON.stringify({ id: shown.id }));
+  });
+});
+
+describe('hashes made under another key (a registry restored beside the wrong key file)', () => {
+  it('counts keyed hashes of another key, not this key’s, scrypt ones or revoked', async () => {
+    const key = new TokenKey(randomBytes(32));
+    const other = new TokenKey(randomBytes(32));
+    const stored = [
+      key.hash(generateToken()),
+      other.hash(generateToken()),
+      other.hash(generateToken()),
+      await hashToken(generateToken()),
+      'revoked',
+    ];
+    expect(hashesUnderAnotherKey(stored, key)).toBe(2);
+    expect(hashesUnderAnotherKey(stored.slice(0, 1), key)).toBe(0);
   });
 });
