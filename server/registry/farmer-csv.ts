@@ -1,7 +1,6 @@
-import { CsvError, parse } from 'csv-parse/sync';
-import { z } from 'zod';
 import { FarmerCreateSchema, type FarmerCreate } from '../../contracts/index.js';
 import { normalisePhone } from './phone.js';
+import { type Result, readCsvRecords } from './csv-records.js';
 
 /**
  * A farmer list as officers keep it in a spreadsheet:
@@ -21,10 +20,8 @@ export interface CsvFarmerRow {
 
 export type ParsedFarmerCsv = { ok: true; rows: CsvFarmerRow[]; errors: { row: number; error: string }[] } | { ok: false; error: string };
 
-const RecordsSchema = z.array(z.object({ record: z.array(z.string()), info: z.object({ lines: z.number() }) }));
-
 export function parseFarmerCsv(text: string): ParsedFarmerCsv {
-  const records = readRecords(text);
+  const records = readCsvRecords(text);
   if (!records.ok) return records;
   const [header, ...body] = records.value;
   if (!header) return { ok: false, error: 'the file is empty; expected a header line: name,phone,language,commune,station_ids,diacritics' };
@@ -50,21 +47,6 @@ export function parseFarmerCsv(text: string): ParsedFarmerCsv {
     rows.push({ row, farmer: farmer.value });
   }
   return { ok: true, rows, errors };
-}
-
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
-
-function readRecords(text: string): Result<z.infer<typeof RecordsSchema>> {
-  try {
-    // Spreadsheets set to a comma-decimal locale (Vietnamese among them) export with `;`.
-    const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-    const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
-    const output: unknown = parse(text, { bom: true, delimiter, info: true, trim: true, skip_empty_lines: true, relax_column_count: true });
-    return { ok: true, value: RecordsSchema.parse(output) };
-  } catch (error) {
-    if (error instanceof CsvError) return { ok: false, error: `not readable as CSV: ${error.message}` };
-    throw error;
-  }
 }
 
 function readHeader(cells: string[]): Result<Map<Column, number>> {

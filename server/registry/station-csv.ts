@@ -1,7 +1,6 @@
-import { CsvError, parse } from 'csv-parse/sync';
-import { z } from 'zod';
 import { StationCreateSchema } from '../../contracts/index.js';
 import type { ImportCandidate } from './stations.js';
+import { type Result, readCsvRecords } from './csv-records.js';
 
 /**
  * A district's station list as a spreadsheet: `id,name,commune,lat,lon,elevation_m` and optionally
@@ -20,31 +19,14 @@ export interface CsvStationLine {
 
 export type ParsedStationCsv = { ok: true; lines: CsvStationLine[] } | { ok: false; error: string };
 
-const RecordsSchema = z.array(z.object({ record: z.array(z.string()), info: z.object({ lines: z.number() }) }));
-
 export function parseStationCsv(text: string): ParsedStationCsv {
-  const records = readRecords(text);
+  const records = readCsvRecords(text);
   if (!records.ok) return records;
   const [header, ...body] = records.value;
   if (!header) return { ok: false, error: `the file is empty; expected a header line: ${REQUIRED.join(',')}` };
   const columns = readHeader(header.record);
   if (!columns.ok) return columns;
   return { ok: true, lines: body.map(({ record, info }) => ({ line: info.lines, candidate: readLine(record, columns.value) })) };
-}
-
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
-
-function readRecords(text: string): Result<z.infer<typeof RecordsSchema>> {
-  try {
-    // Spreadsheets set to a comma-decimal locale (Vietnamese among them) export with `;` (and write 11,98).
-    const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-    const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
-    const output: unknown = parse(text, { bom: true, delimiter, info: true, trim: true, skip_empty_lines: true, relax_column_count: true });
-    return { ok: true, value: RecordsSchema.parse(output) };
-  } catch (error) {
-    if (error instanceof CsvError) return { ok: false, error: `not readable as CSV: ${error.message}` };
-    throw error;
-  }
 }
 
 function readHeader(cells: string[]): Result<Map<Column, number>> {
