@@ -22,6 +22,18 @@ export function mapAuthenticator(tokens: Record<string, string>): StationAuthent
   };
 }
 
+/** A pino logger at `debug` whose raw lines the test can search, e.g. for a secret that must never be logged. */
+export function textLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), lines };
+}
+
 /** A pino logger whose JSON lines the test can read. */
 export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];

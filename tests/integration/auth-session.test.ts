@@ -1,11 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeSchema, type Clock } from '../../contracts/index.js';
@@ -15,6 +13,7 @@ import { openDatabase, type Db } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { loginRoutes } from '../../server/routes/session.js';
 import { UserSchema } from '../../server/routes/users.js';
+import { textLogger } from '../helpers/mqtt.js';
 
 const START = Date.UTC(2026, 0, 15, 10, 0, 0);
 const ADMIN = 'test-admin-token-0123456789';
@@ -22,16 +21,7 @@ const PASSWORDS = { lan: 'lan-secret-password-1', hai: 'hai-secret-password-2', 
 const adminToken = { authorization: `Bearer ${ADMIN}` };
 const csrf = { 'x-requested-with': 'frostwatch' };
 
-const logLines: string[] = [];
-const logger = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = textLogger();
 
 let nowMs = START;
 const clock: Clock = { now: () => nowMs, speed: 1 };

@@ -1,9 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HealthSchema, StationSchema, type Clock, type Health, type ReadingOut } from '../../contracts/index.js';
@@ -11,6 +9,7 @@ import { buildApp, type ReadingsStore, type StationActivity } from '../../server
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
 import { openDatabase, type Db } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
+import { textLogger } from '../helpers/mqtt.js';
 
 const NOW = Date.UTC(2026, 0, 15, 22, 0, 0);
 const ADMIN = 'test-admin-token-0123456789';
@@ -18,16 +17,7 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 const validStation = { id: 'ld-dasar-01', name: 'Đạ Sar 01', commune: 'Đạ Sar', lat: 12.02, lon: 108.45, elevationM: 1_420 };
 
 /** Everything the app logs, to check that no secret ever reaches the log. */
-const logLines: string[] = [];
-const logger = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = textLogger();
 
 /** Requests refused at the edge must never reach storage: any call here fails the test in afterEach. */
 const unexpectedStoreCalls: unknown[] = [];

@@ -1,9 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FarmerImportReportSchema, FarmerSchema, OfficerSchema, type Clock, type StationCreate } from '../../contracts/index.js';
@@ -13,6 +11,7 @@ import { openDatabase, type Db } from '../../server/registry/db.js';
 import { PeopleRepository } from '../../server/registry/people.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { peopleRoutes } from '../../server/routes/people.js';
+import { textLogger } from '../helpers/mqtt.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const ADMIN = 'test-admin-token-0123456789';
@@ -20,16 +19,7 @@ const VIEWER = 'test-viewer-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN}` };
 const viewer = { authorization: `Bearer ${VIEWER}` };
 
-const logLines: string[] = [];
-const logger = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = textLogger();
 /** Every full number a test sends; none may reach the log. */
 const PHONES = ['84912345678', '84987654321', '84933111222', '84933111223', '84933111224', '84988111222'];
 

@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuditPageSchema,
@@ -10,6 +8,7 @@ import {
 } from '../../contracts/index.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
 import { type FullApp, stationBody, startFullApp } from '../helpers/full-app.js';
+import { textLogger } from '../helpers/mqtt.js';
 
 /**
  * `POST /api/stations/import`: a district's fleet in one request, all or none, through StationRepository.createMany —
@@ -17,16 +16,7 @@ import { type FullApp, stationBody, startFullApp } from '../helpers/full-app.js'
  */
 const NOW = Date.UTC(2026, 0, 15, 22, 0, 0);
 const clock: Clock = { now: () => NOW, speed: 1 };
-const logLines: string[] = [];
-const logger = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = textLogger();
 const issued: string[] = [];
 let fx: FullApp;
 
