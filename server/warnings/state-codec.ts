@@ -9,6 +9,7 @@
 import {
   emptyCalibration,
   SampleWindow,
+  type SampleColumns,
   type NightState,
   type QcFlag,
   type Sample,
@@ -17,16 +18,7 @@ import {
 } from '../../frost/index.js';
 
 /** The window by column; `qc` holds one letter a sample, `humidityOk` one digit. */
-interface WindowColumns {
-  ts: number[];
-  airC: number[];
-  rhPct: (number | null)[];
-  windMs: (number | null)[];
-  leafC: (number | null)[];
-  batteryV: (number | null)[];
-  qc: string;
-  humidityOk: string;
-}
+type WindowColumns = Omit<SampleColumns, 'qc' | 'humidityOk'> & { qc: string; humidityOk: string };
 
 /** Version 1 counted holds in readings (`hold`); version 2 keeps since when each level has held (`heldSinceMs`). */
 type StoredNight = Omit<NightState, 'forecastByHourC' | 'minAirC'> & Partial<Pick<NightState, 'forecastByHourC' | 'minAirC'>>;
@@ -45,12 +37,7 @@ const LETTER_FLAG: Record<string, QcFlag> = { o: 'ok', r: 'range', j: 'step', s:
 export function encodeState(state: StationRuleState): string {
   const c = state.window.columns();
   const columns: WindowColumns = {
-    ts: c.ts,
-    airC: c.airC,
-    rhPct: c.rhPct,
-    windMs: c.windMs,
-    leafC: c.leafC,
-    batteryV: c.batteryV,
+    ...c,
     qc: c.qc.map((flag) => FLAG_LETTER[flag]).join(''),
     humidityOk: c.humidityOk.map((ok) => (ok ? '1' : '0')).join(''),
   };
@@ -85,12 +72,7 @@ function windowOf(c: WindowColumns): SampleWindow {
     humidityOk[i] = c.humidityOk[i] === '1';
   }
   return SampleWindow.fromColumns({
-    ts: c.ts,
-    airC: c.airC,
-    rhPct: c.rhPct,
-    windMs: c.windMs,
-    leafC: c.leafC,
-    batteryV: c.batteryV,
+    ...c,
     qc,
     humidityOk,
   });
