@@ -69,10 +69,15 @@ export interface FleetLoadResult {
   connectS: number;
   /** After start-up, before any station connected. */
   idle: ProcSample;
+  /** While every station connected and logged in for the first time (sampled every 250 ms), and right after. */
+  connectPhase: { cpuS: number; peakRssMb: number; endRssMb: number };
+  /** Peak RSS over the publishing window (sampled every 2 s), after all logins. */
   peakRssMb: number;
   endRssMb: number;
   /** Child CPU over the publishing window, % of one core. */
   cpuPct: number;
+  /** The system's main thread at the end of the publishing window, from its /metrics (MB): its V8 heap and external memory. */
+  mainHeap: { usedMb: number; totalMb: number; externalMb: number } | null;
   published: number;
   failed: number;
   stored: number;
@@ -98,9 +103,21 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
     await sleep(2_000);
     const idle = await procSample(child.pid);
     const t1 = performance.now();
-    stations = await connectAll(child.mqttUrl, tokens, 64, (n) => n % 250 === 0 && progress(`connected ${n}/${options.stations}`));
+    const connecting = watchRss(child.pid);
+    try {
+      stations = await connectAll(child.mqttUrl, tokens, 64, (n) => n % 250 === 0 && progress(`connected ${n}/${options.stations}`));
+    } finally {
+      connecting.stop();
+    }
     const connectS = (performance.now() - t1) / 1_000;
+    const connected = await procSample(child.pid);
+    const connectPhase = {
+      cpuS: connected.cpuS - idle.cpuS,
+      peakRssMb: Math.max(connecting.peakRssMb(), connected.rssMb),
+      endRssMb: connected.rssMb,
+    };
     const load = await publishFor(stations, options, child.pid);
+    const mainHeap = await heapOf(child.httpUrl);
     await sleep(3_000);
     const stored = await countReadings(influx.influxd.url);
     let reconnect: FleetLoadResult['reconnect'];
@@ -129,12 +146,7 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
         // All at once, as far as one address may: the gateway holds at most 64 unfinished handshakes per remote
         // address (gateway/limits.ts) and every bench station comes from 127.0.0.1; a real fleet's many addresses
         // may have 256 in flight.
-        stations = await connectAll(
-          child.mqttUrl,
-          tokens,
-          64,
-          (n) => n % 1_000 === 0 && progress(`reconnected ${n}/${options.stations}`),
-        );
+        stations = await connectAll(child.mqttUrl, tokens, 64, (n) => n % 1_000 === 0 && progress(`reconnected ${n}/${options.stations}`));
       } finally {
         clearInterval(sampler);
       }
@@ -144,13 +156,46 @@ export async function runFleetLoad(options: FleetLoadOptions): Promise<FleetLoad
     await disconnectAll(stations);
     stations = [];
     const bareAedes = options.bareAedesCeiling ? await bareAedesMemory(tokens, progress) : undefined;
-    return { registerS, connectS, idle, ...load, stored, ...(bareAedes ? { bareAedes } : {}), ...(reconnect ? { reconnect } : {}) };
+    return {
+      registerS,
+      connectS,
+      idle,
+      connectPhase,
+      ...load,
+      mainHeap,
+      stored,
+      ...(bareAedes ? { bareAedes } : {}),
+      ...(reconnect ? { reconnect } : {}),
+    };
   } finally {
     await disconnectAll(stations);
     await child?.stop();
     await influx.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Samples a process's RSS every 250 ms until stopped. */
+function watchRss(pid: number): { peakRssMb(): number; stop(): void } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    void procSample(pid).then(
+      (s) => (peak = Math.max(peak, s.rssMb)),
+      () => undefined,
+    );
+  }, 250);
+  return { peakRssMb: () => peak, stop: () => clearInterval(timer) };
+}
+
+/** The main thread's V8 heap and external memory as the system's own /metrics reports them (prom-client's defaults). */
+async function heapOf(httpUrl: string): Promise<FleetLoadResult['mainHeap']> {
+  const text = await fetch(`${httpUrl}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const mb = (name: string): number => Number(new RegExp(`^frostwatch_process_nodejs_${name} (\\S+)`, 'm').exec(text)?.[1]) / 1024 ** 2;
+  const heap = { usedMb: mb('heap_size_used_bytes'), totalMb: mb('heap_size_total_bytes'), externalMb: mb('external_memory_bytes') };
+  return Object.values(heap).every(Number.isFinite) ? heap : null;
 }
 
 async function publishFor(
