@@ -95,7 +95,8 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'ref
       },
       async (request, reply) => {
         const candidates = request.validationError ? importCandidates(request.body) : allValid(request.body.stations);
-        if (!Array.isArray(candidates)) return reply.code(400).send({ error: errorName(400), message: candidates.message, lines: [] });
+        // Not a list of stations at all: the plain error every route answers; `lines` only name refused stations.
+        if (!Array.isArray(candidates)) return sendError(reply, 400, candidates.message);
         const result = stations.createMany(candidates);
         if (!result.ok) {
           const code = result.kind === 'conflict' ? 409 : 400;

@@ -139,9 +139,10 @@ describe('POST /api/stations/import', () => {
     for (const payload of [{}, { stations: [] }, { stations: 'ld-1' }, { stations: Array(STATION_IMPORT_MAX + 1).fill({}) }]) {
       const res = await post(payload);
       expect(res.statusCode).toBe(400);
-      const body = StationImportErrorSchema.parse(res.json());
-      expect(body.lines).toEqual([]);
-      expect(body.message).toMatch(/^body\.stations: /);
+      // No list of stations: the plain {error, message} of every route (`lines` name refused stations only).
+      const body = res.json<Record<string, unknown>>();
+      expect(Object.keys(body).sort()).toEqual(['error', 'message']);
+      expect(body['message']).toMatch(/^body\.stations: /);
     }
     const notJson = await fx.app.inject({
       method: 'POST',
