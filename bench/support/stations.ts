@@ -13,7 +13,7 @@ export interface BenchStation {
 
 export async function connectStation(url: string, id: string, token: string): Promise<BenchStation> {
   if (!isStationId(id)) throw new Error(`not a station id: ${id}`);
-  const client = await mqtt.connectAsync(url, {
+  const connecting = mqtt.connectAsync(url, {
     clientId: id,
     username: id,
     password: token,
@@ -22,6 +22,15 @@ export async function connectStation(url: string, id: string, token: string): Pr
     connectTimeout: 60_000,
     keepalive: 300,
   });
+  // mqtt.js never settles connectAsync when the server closes the socket before its CONNACK (a limit refusing the
+  // connection): without this a refused station hung a whole run for good instead of failing it.
+  let timer: NodeJS.Timeout | undefined;
+  const client = await Promise.race([
+    connecting,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`station ${id}: no CONNACK within 60 s (refused by a gateway limit?)`)), 60_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   // The server going away (a restart the bench makes on purpose) resets the socket: expected, not a bench failure.
   client.on('error', () => undefined);
   return { id, client };
