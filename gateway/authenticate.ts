@@ -23,6 +23,8 @@ export interface AuthenticateDeps {
   lockout: AuthLockout;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Called for a peer the moment it is authenticated, before aedes writes its CONNACK. */
+  onAuthenticated?: (client: Client) => void;
 }
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3.
@@ -48,6 +50,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       (outcome) => {
         if (outcome.ok) {
           deps.identities.set(client, outcome.identity);
+          deps.onAuthenticated?.(client);
           done(null, true);
           return;
         }

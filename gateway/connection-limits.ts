@@ -22,8 +22,8 @@ interface Pending {
 /**
  * Bounds what peers that have not (yet) authenticated can hold: open connections overall, half-open ones overall
  * and per address, and the time from accept to CONNACK. A connection refused here never reaches the MQTT parser.
- * aedes' own connectTimeout stops only at the CONNECT packet; this one runs until the CONNACK, so a peer
- * cannot hold a slot by dribbling its CONNECT byte by byte either.
+ * aedes' own connectTimeout stops only at the CONNECT packet; this one runs until the peer is authenticated (its
+ * CONNACK follows at once), so a peer cannot hold a slot by dribbling its CONNECT byte by byte either.
  */
 export function createConnectionLimiter(limits: ConnectionLimits, refused: Counter<'reason'>, log: LimitLog): ConnectionLimiter {
   const open = new Set<Duplex>();

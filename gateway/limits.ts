@@ -5,11 +5,11 @@
 export interface ConnectionLimits {
   /** Open MQTT connections, all transports together; the next one is closed at once. */
   maxConnections: number;
-  /** Connections that have not been accepted by a CONNACK yet, all addresses together. */
+  /** Connections not yet authenticated (their CONNACK follows at once), all addresses together. */
   maxPending: number;
-  /** Connections not yet accepted by a CONNACK from one remote address (TCP, TLS and WebSocket alike). */
+  /** Connections not yet authenticated from one remote address (TCP, TLS and WebSocket alike). */
   maxPendingPerAddress: number;
-  /** Time from accept to a successful CONNACK; a connection still waiting is closed. */
+  /** Time from accept to a successful login (the CONNACK follows at once); a connection still waiting is closed. */
   connectTimeoutMs: number;
 }
 

@@ -215,6 +215,22 @@ describe('gateway at its connection limit', () => {
     }
   });
 
+  it('frees a station\'s pending slot by the time its CONNACK arrives: a fleet behind one address opening the next connection on each CONNACK is never refused', async () => {
+    // One half-open slot per address: the next connection from 127.0.0.1 is admitted only if the previous one's slot
+    // was released before its CONNACK reached the peer (a fleet behind a carrier's NAT reconnecting after an outage).
+    const gw = await startGateway(TOKENS, new RecordingSink(), {
+      trafficLimits: { maxPendingPerAddress: 1, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+    });
+    const clients: MqttClient[] = [];
+    try {
+      for (let i = 0; i < 200; i += 1) clients.push(await connectStation(gw.mqttUrl, GOOD, TOKENS[GOOD]!, { clientId: `chain-${i}` }));
+      expect(await refused(gw, 'pending_per_address')).toBe(0);
+    } finally {
+      await closeClients(...clients);
+      await gw.gateway.close();
+    }
+  });
+
   it('refuses connections over maxConnections at once and serves stations again once the flood is gone', async () => {
     const MAX = 20;
     const gw = await startGateway(TOKENS, new RecordingSink(), {
