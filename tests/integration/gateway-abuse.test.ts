@@ -215,7 +215,7 @@ describe('gateway at its connection limit', () => {
     }
   });
 
-  it('frees a station\'s pending slot by the time its CONNACK arrives: a fleet behind one address opening the next connection on each CONNACK is never refused', async () => {
+  it("frees a station's pending slot by the time its CONNACK arrives: a fleet behind one address opening the next connection on each CONNACK is never refused", async () => {
     // One half-open slot per address: the next connection from 127.0.0.1 is admitted only if the previous one's slot
     // was released before its CONNACK reached the peer (a fleet behind a carrier's NAT reconnecting after an outage).
     const gw = await startGateway(TOKENS, new RecordingSink(), {
