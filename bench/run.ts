@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { applyHeapPolicy } from '../server/heap-policy.js';
+import { benchHeapPolicy, heapPrefix } from './lib/heap.js';
 import { machineInfo } from './lib/machine.js';
 import { type BenchOutcome, markdownTable, writeReport } from './lib/report.js';
 import type { Bench } from './types.js';
@@ -46,10 +48,13 @@ const args = process.argv.slice(2).join(' ');
 // Read once here, in the command's main: which of the two ways the run was started, for the report.
 const command =
   process.env['npm_lifecycle_event'] === 'bench'
-    ? `npm run bench${args ? ` -- ${args}` : ''}`
-    : `node dist/bench/run.js${args ? ` ${args}` : ''}`;
+    ? `${heapPrefix()}npm run bench${args ? ` -- ${args}` : ''}`
+    : `${heapPrefix()}node dist/bench/run.js${args ? ` ${args}` : ''}`;
 const startedAt = new Date().toISOString();
 const runStart = performance.now();
+// The systems this process runs itself are measured under the shipped HEAP_POLICY, as `frostwatch up` applies it
+// (server/heap-policy.ts); HEAP_POLICY=fast measures V8's defaults instead. Child systems inherit the variable.
+applyHeapPolicy(benchHeapPolicy());
 
 // Node types isTTY and columns as always there; on a pipe or a file they are undefined.
 const tty = (process.stderr.isTTY as boolean | undefined) === true;

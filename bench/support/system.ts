@@ -14,6 +14,7 @@ import { type Clock, type StationCreate, StationIdSchema, UpEnvSchema, loadEnv }
 import type { Gateway, ServiceAccount } from '../../gateway/gateway.js';
 import { UNLIMITED_FOR_BENCH } from '../../gateway/limits.js';
 import { type AssembledServer, assembleServer } from '../../server/assemble.js';
+import { benchHeapPolicy } from '../lib/heap.js';
 import { type GatewayEdge, gatewayEdge } from '../../server/broker-edge.js';
 import { connectInflux } from '../../server/influx/connect.js';
 import { findFreePort, startManagedInfluxd, type ManagedInfluxd } from '../../server/influx/managed-influxd.js';
@@ -236,6 +237,7 @@ export async function startChildUp(
     ADMIN_TOKEN: 'bench-admin-token-0123456789',
     // As the shipped start sets it (scripts/up, npm start, the systemd unit of docs/operations.md "Memory").
     MALLOC_MMAP_THRESHOLD_: '1048576',
+    HEAP_POLICY: benchHeapPolicy(),
     ...extraEnv,
   };
   const child = spawn(process.execPath, [...nodeArgs, main, 'up', ...upArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -13,6 +13,7 @@ import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
 import { loadTlsCredentials } from '../tls-files.js';
 import { out } from '../output.js';
+import { applyHeapPolicy } from '../../server/heap-policy.js';
 
 /** The username `frostwatch server` uses to consume from a gateway run apart; its password is the admin token. */
 export const SERVER_MQTT_USERNAME = 'frostwatch-server';
@@ -23,10 +24,11 @@ export function registerGatewayCommand(program: Command): void {
     .description(
       'run the MQTT gateway alone: station authentication, ACL and payload validation; a separate `frostwatch server` ' +
         `consumes from it as "${SERVER_MQTT_USERNAME}" with the admin token as password.\n` +
-        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, DATA_DIR (station registry), ADMIN_TOKEN, LOG_LEVEL.',
+        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, DATA_DIR (station registry), ADMIN_TOKEN, LOG_LEVEL, HEAP_POLICY.',
     )
     .action(async () => {
       const env = loadEnv(GatewayEnvSchema, process.env);
+      applyHeapPolicy(env.HEAP_POLICY);
       const tls = await loadTlsCredentials(env);
       const logger = createLogger(env.LOG_LEVEL);
       const db = openDatabase(dataPaths(env.DATA_DIR).registry, logger.child({ module: 'registry' }));

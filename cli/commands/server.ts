@@ -7,6 +7,7 @@ import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
 import { loadTlsCredentials, loadTrustedCas } from '../tls-files.js';
 import { fail, out } from '../output.js';
+import { applyHeapPolicy } from '../../server/heap-policy.js';
 
 export function registerServerCommand(program: Command): void {
   program
@@ -14,11 +15,12 @@ export function registerServerCommand(program: Command): void {
     .description(
       'run the HTTP API and ingest alone, consuming readings from the broker at INGEST_MQTT_URL ' +
         '(a `frostwatch gateway`, Mosquitto or EMQX) with a persistent session.\n' +
-        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE, HTTP_TRUSTED_PROXIES, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL.',
+        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE, HTTP_TRUSTED_PROXIES, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL, HEAP_POLICY.',
     )
     .option('--client-id <id>', 'MQTT client id of the consumer; keep it stable so the broker keeps the session', 'frostwatch-ingest')
     .action(async (opts: { clientId: string }) => {
       const env = loadEnv(ServerEnvSchema, process.env);
+      applyHeapPolicy(env.HEAP_POLICY);
       if (!env.INGEST_MQTT_URL)
         fail(
           'INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead',

@@ -14,6 +14,7 @@ import { createLogger } from '../logger.js';
 import { loadTlsCredentials } from '../tls-files.js';
 import { out } from '../output.js';
 import { type SimOptions, addSimOptions, checkSimOptions, simClock, startFleet } from '../sim-options.js';
+import { applyHeapPolicy } from '../../server/heap-policy.js';
 
 interface UpOptions extends SimOptions {
   sim: number;
@@ -25,12 +26,13 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description(
       'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL.',
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL, HEAP_POLICY.',
     )
     .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
     .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)');
   addSimOptions(command).action(async (opts: UpOptions) => {
     const env = loadEnv(UpEnvSchema, process.env);
+    applyHeapPolicy(env.HEAP_POLICY);
     const tls = await loadTlsCredentials(env);
     if (!Number.isInteger(opts.sim) || opts.sim < 0 || opts.sim > 10_000) throw new Error(`--sim: 0 to 10000 stations (got "${opts.sim}")`);
     checkSimOptions(opts);
