@@ -16,7 +16,7 @@ import {
 import { type ConsumerRelay, RELAYED_TOPIC } from './consumer-relay.js';
 import type { Identities } from './identity.js';
 import { type Publisher, acceptDecoded } from './intake.js';
-import { decodeMessage } from './sources/index.js';
+import { decodeMessage, prepareDecoder } from './sources/index.js';
 import type { SourceMemory } from './sources/memory.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -79,6 +79,8 @@ async function authorize(
 
 /** Resolves null to let aedes forward (and PUBACK), or the sink's error to drop the connection unacknowledged. */
 async function authorizeStation(deps: AuthorizePublishDeps, publisher: Publisher, packet: PublishPacket): Promise<Error | null> {
+  const preparing = prepareDecoder(publisher);
+  if (preparing !== null) await preparing;
   const decoded = decodeMessage({
     topic: packet.topic,
     payload: payloadOf(packet),

@@ -6,8 +6,9 @@
  * - a broker the server consumes from → native (a gateway run alone republishes every source's readings natively).
  */
 import type { IntegrationKind, StationDeviceInfo, StationSource } from '../../contracts/index.js';
-import { type Decoded, type IntakeMessage, decodeStationMessage, refused } from '../intake.js';
+import { type Decoded, type IntakeMessage, type Publisher, decodeStationMessage, refused } from '../intake.js';
 import { decodeChirpstack } from './chirpstack.js';
+import { loadCodecRuntime } from './lorawan/codec-sandbox.js';
 import { decodeEsphome } from './esphome.js';
 import { decodeShelly } from './shelly.js';
 import { decodeTasmota } from './tasmota.js';
@@ -24,6 +25,14 @@ const DEVICE_DECODERS: Partial<Record<StationSource, DeviceDecoder>> = {
 
 /** Other systems' accounts publishing their devices' messages: one line per integration kind. */
 const INTEGRATION_DECODERS: Partial<Record<IntegrationKind, (message: IntakeMessage) => Decoded>> = { chirpstack: decodeChirpstack };
+
+/**
+ * What must be ready before `decodeMessage` runs for this publisher: a ChirpStack uplink may need a vendor codec, whose
+ * WebAssembly runtime is loaded at the first one (lorawan/codec-sandbox.ts). Null, the common case: nothing to wait for.
+ */
+export function prepareDecoder(publisher: Publisher): Promise<void> | null {
+  return publisher.kind === 'integration' && publisher.integration === 'chirpstack' ? loadCodecRuntime() : null;
+}
 
 export function decodeMessage(message: IntakeMessage): Decoded {
   const { publisher } = message;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_PAYLOAD_LIMITS,
   type DevicePreset,
@@ -10,7 +10,7 @@ import {
   type StationSource,
 } from '../../contracts/index.js';
 import type { Decoded, Publisher } from '../../gateway/intake.js';
-import { decodeMessage } from '../../gateway/sources/index.js';
+import { decodeMessage, prepareDecoder } from '../../gateway/sources/index.js';
 import { SourceMemory } from '../../gateway/sources/memory.js';
 import { fuzzRuns } from './fuzz-settings.js';
 
@@ -105,6 +105,9 @@ function expectSound(decoded: Decoded): void {
 }
 
 describe('device sources: any message, a sound answer', () => {
+  // As the gateway does before a ChirpStack uplink: its codecs' WebAssembly runtime is loaded at the first one.
+  beforeAll(() => prepareDecoder({ kind: 'integration', integration: 'chirpstack' }) ?? undefined);
+
   for (const c of CASES) {
     it(`${c.source}: never throws, refuses with a known reason, lets through only bounded readings`, () => {
       const devices = directory(c.source, c.deviceId, c.source === 'chirpstack' ? 'dragino-lht65' : null);

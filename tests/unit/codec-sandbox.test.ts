@@ -1,8 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DevicePreset } from '../../contracts/index.js';
-import { CodecSandbox, bundledCodec, codecSandbox } from '../../gateway/sources/lorawan/codec-sandbox.js';
+import { CodecSandbox, bundledCodec, codecSandbox, loadCodecRuntime } from '../../gateway/sources/lorawan/codec-sandbox.js';
+
+// The gateway loads the WebAssembly runtime at the first ChirpStack uplink (sources/index.ts prepareDecoder); here, once.
+beforeAll(() => loadCodecRuntime());
 
 const DIR = join(import.meta.dirname, '../fixtures/devices/lorawan-codecs');
 

@@ -9,15 +9,38 @@
  * the bundled codecs). After any failure the context is thrown away and built afresh at the next use, so a codec left
  * half-way (interrupted, out of memory) never runs on in a broken state.
  */
-import { type QuickJSContext, type QuickJSRuntime, getQuickJS, shouldInterruptAfterDeadline } from 'quickjs-emscripten';
+import { type QuickJSContext, type QuickJSRuntime, type QuickJSWASMModule, getQuickJS, shouldInterruptAfterDeadline } from 'quickjs-emscripten';
 import type { DevicePreset } from '../../../contracts/index.js';
 import { source as draginoLht65 } from './codecs/dragino-lht65.js';
 import { source as draginoLsn50 } from './codecs/dragino-lsn50.js';
 import { source as milesightEm300Th } from './codecs/milesight-em300-th.js';
 import { source as senseCapS210x } from './codecs/sensecap-s210x.js';
 
-/** The WebAssembly module, loaded once when this module is first imported (the decoders that use it are synchronous). */
-const QuickJS = await getQuickJS();
+/**
+ * The WebAssembly module: ~7 MB resident (17 MB reserved), so it is loaded at the first message that may need a codec
+ * (a ChirpStack uplink: sources/index.ts `prepareDecoder`), never by a fleet of native stations. The decoders that use
+ * it are synchronous: they run after `loadCodecRuntime()` has resolved.
+ */
+let QuickJS: QuickJSWASMModule | null = null;
+let loading: Promise<void> | null = null;
+
+export function loadCodecRuntime(): Promise<void> {
+  loading ??= getQuickJS().then(
+    (module) => {
+      QuickJS = module;
+    },
+    (err: unknown) => {
+      loading = null; // the next message tries again
+      throw err;
+    },
+  );
+  return loading;
+}
+
+function quickJs(): QuickJSWASMModule {
+  if (QuickJS === null) throw new Error('the codec runtime is not loaded: await loadCodecRuntime() before decoding');
+  return QuickJS;
+}
 
 export interface CodecLimits {
   /** Wall-clock time one decode may take. */
@@ -98,7 +121,7 @@ export class CodecSandbox {
   }
 
   #compile(source: string, deadline: number): { ok: true; compiled: Compiled } | Extract<CodecResult, { ok: false }> {
-    const runtime = QuickJS.newRuntime();
+    const runtime = quickJs().newRuntime();
     runtime.setMemoryLimit(this.#limits.memoryBytes);
     runtime.setMaxStackSize(this.#limits.stackBytes);
     runtime.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
