@@ -31,7 +31,7 @@ const INTEGRATION_DECODERS: Partial<Record<IntegrationKind, (message: IntakeMess
  * WebAssembly runtime is loaded at the first one (lorawan/codec-sandbox.ts). Null, the common case: nothing to wait for.
  */
 export function prepareDecoder(publisher: Publisher): Promise<void> | null {
-  return publisher.kind === 'integration' && publisher.integration === 'chirpstack' ? loadCodecRuntime() : null;
+  return publisher.kind === 'integration' ? loadCodecRuntime() : null; // ChirpStack is the one integration kind
 }
 
 export function decodeMessage(message: IntakeMessage): Decoded {

@@ -9,7 +9,13 @@
  * the bundled codecs). After any failure the context is thrown away and built afresh at the next use, so a codec left
  * half-way (interrupted, out of memory) never runs on in a broken state.
  */
-import { type QuickJSContext, type QuickJSRuntime, type QuickJSWASMModule, getQuickJS, shouldInterruptAfterDeadline } from 'quickjs-emscripten';
+import {
+  type QuickJSContext,
+  type QuickJSRuntime,
+  type QuickJSWASMModule,
+  getQuickJS,
+  shouldInterruptAfterDeadline,
+} from 'quickjs-emscripten';
 import type { DevicePreset } from '../../../contracts/index.js';
 import { source as draginoLht65 } from './codecs/dragino-lht65.js';
 import { source as draginoLsn50 } from './codecs/dragino-lsn50.js';
