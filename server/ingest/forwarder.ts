@@ -18,8 +18,11 @@ export interface ForwarderOptions {
   backoff?: { minMs: number; maxMs: number };
   /**
    * A batch smaller than `batchLines` waits until this long after the previous write began, so a steady trickle of
-   * readings becomes a few larger writes a second instead of one HTTP request, one file read and one checkpoint per
-   * handful of lines; a full batch goes at once. Default 100 ms. PUBACKs never wait for it (they wait for the spool).
+   * readings becomes one larger write a second instead of one HTTP request, two file reads and one checkpoint per
+   * handful of lines; a full batch goes at once. Default 1,000 ms: at 100 ms, 1,000 stations at one reading a minute
+   * made ten writes a second, and their file and HTTP work was most of the process's CPU (BENCHMARKS.md, group 6).
+   * A reading reaches InfluxDB (the charts) at most a second later; PUBACKs never wait for it (they wait for the
+   * spool), nor does the rule engine (it gets each reading as it becomes durable).
    */
   lingerMs?: number;
   /** When idle, ping this often so health reflects InfluxDB without traffic; default 15 s. */
@@ -110,7 +113,7 @@ class SpoolForwarder implements Forwarder {
 
   /** Waits out the rest of the linger after the previous write; true when it waited. Draining does not linger. */
   private async linger(): Promise<boolean> {
-    const waitMs = this.lastWriteAt + (this.opts.lingerMs ?? 100) - performance.now();
+    const waitMs = this.lastWriteAt + (this.opts.lingerMs ?? 1_000) - performance.now();
     if (waitMs <= 0 || this.drain.signal.aborted) return false;
     await sleep(waitMs, this.drain.signal);
     return true;
