@@ -22,7 +22,12 @@ export interface ManagedInfluxdOptions {
   stopTimeoutMs?: number;
   /** The influxd binary; default `influxd` on PATH. */
   influxdPath?: string;
+  /** How a free port is chosen (the HTTP port when `port` is 0, and the RPC port); default findFreePort. */
+  choosePort?: () => Promise<number>;
 }
+
+/** Starts tried when a port chosen free was taken before influxd bound it. */
+const PORT_ATTEMPTS = 3;
 
 export interface ManagedInfluxd {
   url: string;
@@ -69,12 +74,29 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const logger = opts.logger.child({ component: 'influxd' });
   const binary = await ensureInfluxdInstalled({ binary: opts.influxdPath ?? 'influxd', installIfMissing: opts.installIfMissing, logger });
   await mkdir(opts.dataDir, { recursive: true });
-  const port = opts.port === 0 ? await findFreePort() : opts.port;
   const configPath = join(opts.dataDir, 'influxdb.conf');
   await stopOrphanInfluxd(join(opts.dataDir, PID_FILE), configPath, logger);
-  await writeFile(configPath, influxdConfig(opts.dataDir, port, await findFreePort()));
-  const supervisor = new Supervisor(binary, configPath, `http://127.0.0.1:${port}`, logger, opts);
-  await supervisor.start();
+  const choosePort = opts.choosePort ?? findFreePort;
+  for (let attempt = 1; ; attempt += 1) {
+    const port = opts.port === 0 ? await choosePort() : opts.port;
+    await writeFile(configPath, influxdConfig(opts.dataDir, port, await choosePort()));
+    const supervisor = new Supervisor(binary, configPath, `http://127.0.0.1:${port}`, logger, opts);
+    try {
+      await supervisor.start();
+    } catch (err) {
+      // A port found free can be taken by another process before influxd binds it (tests and benches starting
+      // several at once): choose again. A port the operator set that is in use fails the same way each time.
+      if (attempt < PORT_ATTEMPTS && err instanceof Error && err.message.includes('address already in use')) {
+        logger.warn({ attempt, err: err.message }, 'influxd could not bind a port chosen free; choosing again');
+        continue;
+      }
+      throw err;
+    }
+    return managed(supervisor, port);
+  }
+}
+
+function managed(supervisor: Supervisor, port: number): ManagedInfluxd {
   return {
     url: supervisor.url,
     port,

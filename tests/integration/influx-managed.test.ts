@@ -96,6 +96,28 @@ describe('managed influxd', () => {
     }
   });
 
+  it('chooses again when a port it found free is taken before influxd binds it', async () => {
+    // The race of tests and benches starting several influxd at once, made certain: the first port handed out is held.
+    const blocker = createServer((socket) => socket.destroy());
+    const taken = await findFreePort();
+    await new Promise<void>((resolve) => blocker.listen(taken, '127.0.0.1', resolve));
+    const handed: number[] = [];
+    const choosePort = async (): Promise<number> => {
+      const port = handed.length === 0 ? taken : await findFreePort();
+      handed.push(port);
+      return port;
+    };
+    try {
+      const influxd = await startManagedInfluxd({ dataDir: join(dir, 'race'), port: 0, logger, installIfMissing: false, choosePort });
+      started.push(influxd);
+      expect(influxd.port).not.toBe(taken);
+      expect(handed.length).toBeGreaterThanOrEqual(4); // HTTP and RPC ports, twice
+      expect(await pingStatus(influxd.url)).toBe(204);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
   it('stops an influxd orphaned by a SIGKILLed frostwatch before starting its own', async () => {
     const dataDir = join(dir, 'orphan');
     const first = await startManagedInfluxd({ dataDir, port: 0, logger, installIfMissing: false });
