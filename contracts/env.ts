@@ -9,6 +9,9 @@ const optionalString = z.string().min(1).optional();
 const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
 export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** HEAP_POLICY (server/heap-policy.ts). */
+export const HeapPolicySchema = z.enum(['compact', 'fast']);
+export type HeapPolicy = z.infer<typeof HeapPolicySchema>;
 
 const common = {
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -19,7 +22,7 @@ const common = {
    * How V8 grows this process's heaps: `compact` (V8's --optimize-for-size, set at start: heaps kept close to what is
    * live; ~20 % less peak ingest) or `fast` (V8's defaults: room in proportion to the allocation rate). server/heap-policy.ts.
    */
-  HEAP_POLICY: z.enum(['compact', 'fast']).default('compact'),
+  HEAP_POLICY: HeapPolicySchema.default('compact'),
 };
 
 const gateway = {

@@ -14,8 +14,7 @@
  * start is about flags read once, such as the heap's fixed limits.
  */
 import { setFlagsFromString } from 'node:v8';
-
-export type HeapPolicy = 'compact' | 'fast';
+import type { HeapPolicy } from '../contracts/index.js';
 
 export function applyHeapPolicy(policy: HeapPolicy): void {
   if (policy === 'compact') setFlagsFromString('--optimize-for-size');

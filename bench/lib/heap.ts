@@ -1,8 +1,12 @@
-/** The HEAP_POLICY a bench run measures (server/heap-policy.ts): the shipped `compact`, or `fast` when the environment says so. */
-import type { HeapPolicy } from '../../server/heap-policy.js';
+/** The HEAP_POLICY a bench run measures (server/heap-policy.ts): the shipped `compact` unless the environment says `fast`. */
+import { type HeapPolicy, HeapPolicySchema } from '../../contracts/index.js';
 
+/** Read as the CLI reads it, so a misspelt value fails the run instead of quietly measuring the default. */
 export function benchHeapPolicy(): HeapPolicy {
-  return process.env['HEAP_POLICY'] === 'fast' ? 'fast' : 'compact';
+  const value = process.env['HEAP_POLICY'] || 'compact';
+  const parsed = HeapPolicySchema.safeParse(value);
+  if (!parsed.success) throw new Error(`HEAP_POLICY: expected ${HeapPolicySchema.options.join(' or ')} (got "${value}")`);
+  return parsed.data;
 }
 
 /** How the report's command line shows a run that measured V8's defaults. */
