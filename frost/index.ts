@@ -29,3 +29,19 @@ export {
   type MinimumModel,
   type MinimumRow,
 } from './minimum-model.js';
+export {
+  correctMinimum,
+  DEFAULT_PREALERT_RULES,
+  fitCorrection,
+  judgeNight,
+  NIGHT_FROM_HOUR,
+  NIGHT_TO_HOUR,
+  PRIOR_CORRECTION,
+  summariseNight,
+  type ForecastHour,
+  type MinimumCorrection,
+  type MinimumPair,
+  type NightOutlook,
+  type NightSummary,
+  type PreAlertRules,
+} from './forecast-night.js';
