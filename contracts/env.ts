@@ -117,6 +117,33 @@ const server = {
   SMS_SEGMENT_COST_USD: z.coerce.number().min(0).max(10).default(0.08),
   /** How long to wait for the keypress after a Severe call before calling the next person of the chain. */
   VOICE_ACK_TIMEOUT_S: z.coerce.number().int().min(30).max(86_400).default(600),
+  /**
+   * The hourly weather forecast behind the afternoon pre-alert (docs/frost-model.md): an Open-Meteo API or a compatible
+   * one (an office's own instance); `off` disables forecasts and pre-alerts.
+   */
+  FORECAST_URL: z
+    .union([z.literal('off'), url])
+    .default('https://api.open-meteo.com')
+    .describe('Open-Meteo-compatible base URL, or off'),
+  /**
+   * Local hours when farmers are not woken for what can wait: the all-clear and the morning survey call wait until
+   * they end. Warnings of the night (Watch, Warning, Severe) are never held. `off`: nothing is held.
+   */
+  QUIET_HOURS: z
+    .string()
+    .regex(/^(off|([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])$/, 'expected HH:MM-HH:MM (local) or off')
+    .default('21:00-06:00'),
+  /**
+   * Whether farmers can answer the SMS number (two-way SMS): `on` and messages end "reply DUNG to stop" and the inbound
+   * webhook acts on replies; `off` (Vietnam's long codes and sender IDs take no replies) and they end "to stop, press 9
+   * in a call or tell your officer".
+   */
+  SMS_REPLIES: z.enum(['on', 'off']).default('off'),
+  /**
+   * The morning survey call (docs/operations.md): farmers whose station reached `severe` (or `warning`) last night are
+   * called after 07:00 to key in the damage; `off`: no calls, surveys come from officers only.
+   */
+  SURVEY_CALLS: z.enum(['off', 'severe', 'warning']).default('severe'),
   ...tts,
 };
 

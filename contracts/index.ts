@@ -13,3 +13,4 @@ export * from './people.js';
 export * from './dashboard.js';
 export * from './audit.js';
 export * from './chirpstack.js';
+export * from './forecast.js';

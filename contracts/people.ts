@@ -58,6 +58,8 @@ export const FarmerSchema = z.object({
   subscriptions: z.array(z.object({ stationId: z.string(), offsetC: z.number() })),
   contacts: z.array(ContactSchema),
   createdAt: z.string().describe('ISO 8601'),
+  optedOutAt: z.string().nullable().describe('ISO 8601: since then the farmer receives nothing but confirmations'),
+  optedOutVia: z.enum(['sms', 'keypress', 'officer']).nullable(),
 });
 export type Farmer = z.infer<typeof FarmerSchema>;
 

@@ -25,12 +25,15 @@ export interface MessageOptions {
   timeZone: string;
   smsCostUsdPerSegment: number;
   actByAirC: { warning: number; severe: number };
+  /** How a farmer's message says to stop (messages-choices.ts): reply words, or the officer. */
+  stopHint: 'reply' | 'officer';
 }
 
 export const DEFAULT_MESSAGE_OPTIONS: MessageOptions = {
   timeZone: 'Asia/Ho_Chi_Minh',
   smsCostUsdPerSegment: DEFAULT_SMS_COST_USD_PER_SEGMENT,
   actByAirC: DEFAULT_ACT_BY_AIR_C,
+  stopHint: 'officer',
 };
 
 export interface FarmerMessageInput {

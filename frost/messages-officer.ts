@@ -1,6 +1,6 @@
 import type { Language } from '../contracts/index.js';
 import { DEFAULT_MESSAGE_OPTIONS, type MessageOptions } from './messages-facts.js';
-import { formatClock, formatClockDate, measure, toGsm7, type ComposedSms } from './messages-format.js';
+import { formatClock, formatClockDate, formatTemp, measure, toGsm7, type ComposedSms } from './messages-format.js';
 
 /**
  * Notices for agriculture officers: station health, the nightly "armed" summary, deliveries that gave up and
@@ -18,7 +18,11 @@ export type OfficerNotice =
   | { kind: 'system_armed'; atMs: number; reporting: number; total: number; silent?: string[] }
   /** The phone is shown in full on purpose: the officer has to call that person now. */
   | { kind: 'delivery_gave_up'; atMs: number; recipientName: string; phone: string; channel: 'sms' | 'voice'; attempts: number }
-  | { kind: 'dependency_failing'; state: 'raised' | 'cleared'; dependency: string; atMs: number; sinceMs: number; detail?: string };
+  | { kind: 'dependency_failing'; state: 'raised' | 'cleared'; dependency: string; atMs: number; sinceMs: number; detail?: string }
+  /** The afternoon's pre-alerts by commune: the coldest corrected minimum of each, and how many farmers were told. */
+  | { kind: 'prealert_summary'; atMs: number; communes: { commune: string; lead: 'tonight' | 'tomorrow'; minC: number }[]; farmers: number }
+  /** No usable forecast this afternoon: no pre-alert was decided; the night's warnings work as always. */
+  | { kind: 'forecast_unavailable'; atMs: number; stations: number; detail?: string };
 
 /** More names than this turn into "and N more": the summary must stay one readable SMS. */
 const MAX_LISTED = 5;
@@ -70,6 +74,13 @@ function viText(n: OfficerNotice, tz: string): string {
     }
     case 'delivery_gave_up':
       return `${n.channel === 'sms' ? 'không gửi được tin cảnh báo đến' : 'không gọi được cho'} ${n.recipientName} (${n.phone}) sau ${n.attempts} lần thử. Hãy liên hệ trực tiếp.`;
+    case 'prealert_summary':
+      return `báo trước sương muối đã gửi ${n.farmers} nông dân. ${listed(
+        n.communes.map((c) => `${c.commune} ${c.lead === 'tonight' ? 'đêm nay' : 'đêm mai'} ~${formatTemp(c.minC, 'vi')}`),
+        (k) => `và ${k} xã khác`,
+      )}.`;
+    case 'forecast_unavailable':
+      return `không có dự báo thời tiết mới cho ${n.stations} trạm${n.detail ? ` (${n.detail})` : ''}: chiều nay không gửi báo trước. Cảnh báo ban đêm từ trạm vẫn hoạt động.`;
     case 'dependency_failing':
       return n.state === 'raised'
         ? `${n.dependency} không hoạt động từ ${formatClockDate(n.sinceMs, tz)}${n.detail ? ` (${n.detail})` : ''}. Cần kiểm tra máy chủ.`
@@ -99,6 +110,13 @@ function enText(n: OfficerNotice, tz: string): string {
       const who = `${n.recipientName} (${n.phone})`;
       return `${n.channel === 'sms' ? `could not deliver the SMS warning to ${who}` : `could not reach ${who} by phone`} after ${n.attempts} attempts. Please contact them directly.`;
     }
+    case 'prealert_summary':
+      return `frost pre-alert sent to ${n.farmers} farmers. ${listed(
+        n.communes.map((c) => `${c.commune} ${c.lead} ~${formatTemp(c.minC, 'en')}`),
+        (k) => `and ${k} more communes`,
+      )}.`;
+    case 'forecast_unavailable':
+      return `no fresh weather forecast for ${n.stations} stations${n.detail ? ` (${n.detail})` : ''}: no pre-alert this afternoon. The stations' night warnings work as always.`;
     case 'dependency_failing':
       return n.state === 'raised'
         ? `${n.dependency} failing since ${formatClockDate(n.sinceMs, tz)}${n.detail ? ` (${n.detail})` : ''}. Check the server.`

@@ -1,6 +1,7 @@
 import { measure, toGsm7, type ComposedSms } from './messages-format.js';
 import { DEFAULT_MESSAGE_OPTIONS, farmerFacts, MAX_SEGMENTS, type FarmerMessageInput, type MessageOptions } from './messages-facts.js';
 import { farmerText, type FarmerFacts } from './messages-text.js';
+import { STOP_HINT } from './messages-choices.js';
 
 /**
  * The warning texts, pure: the same decision and options always give the same text, segments and cost.
@@ -42,7 +43,8 @@ export function composeFarmerMessage(input: FarmerMessageInput, options: Partial
 }
 
 function render(input: FarmerMessageInput, facts: FarmerFacts, opts: MessageOptions): ComposedSms {
-  const text = farmerText(input.language, facts).normalize('NFC');
+  // Every message ends with how to stop (issue 16); the shrinking above never drops it.
+  const text = `${farmerText(input.language, facts)} ${STOP_HINT[input.language][opts.stopHint]}`.normalize('NFC');
   return measure(input.diacritics ? text : toGsm7(text, input.language), opts.smsCostUsdPerSegment);
 }
 
@@ -56,3 +58,15 @@ function truncate(text: string, max: number): string {
         .join('')
         .trimEnd()}.`;
 }
+export {
+  CALL_MENU,
+  CALL_SAY,
+  composeChoiceReply,
+  composePreAlert,
+  parseChoice,
+  STOP_HINT,
+  SURVEY_KEYS,
+  type FarmerChoice,
+  type PreAlertInput,
+  type StopHint,
+} from './messages-choices.js';

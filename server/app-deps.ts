@@ -13,6 +13,8 @@ import type { PeopleRepository } from './registry/people.js';
 import type { StationRepository } from './registry/stations.js';
 import type { ModelRoutesDeps } from './routes/model.js';
 import type { TwilioRouteDeps } from './routes/twilio.js';
+import type { SeasonRouteDeps } from './routes/season.js';
+import type { FarmerChoices } from './warnings/farmer-choices.js';
 
 /**
  * What the HTTP app is built from (`buildApp` in app.ts). Apart from app.ts so the routes can name the parts they
@@ -37,6 +39,10 @@ export interface WarningDeps {
   twilio: TwilioRouteDeps;
   fitModel: ModelRoutesDeps['fitModel'];
   setRuleOverrides: ModelRoutesDeps['setRuleOverrides'];
+  /** Farmers' own choices (stop, start, language), here for the officer's opt-out on the farmer's page. */
+  choices: FarmerChoices;
+  /** The forecast, the surveys and the season score (issue 16). */
+  season: Omit<SeasonRouteDeps, 'people' | 'stations'>;
 }
 
 /** What each station's device had refused (server/ingest/refusals.ts). */

@@ -62,6 +62,8 @@ export type ServerSettings = Pick<
   | 'MAP_TILE_URL'
   | 'HTTP_TRUSTED_PROXIES'
 > &
+  /** Issue 16's settings; absent (settings built by hand, as tests do): forecast off, no quiet hours, no survey calls. */
+  Partial<Pick<ServerEnv, 'FORECAST_URL' | 'QUIET_HOURS' | 'SMS_REPLIES' | 'SURVEY_CALLS'>> &
   SourceSettings;
 
 export interface Check {
@@ -246,6 +248,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     logger,
     metrics,
     query,
+    audit,
     ...(edge ? { configPublisher: edge.configPublisher } : {}),
     ...(deps.timers ? { timers: deps.timers } : {}),
     ...((deps.engine ?? settings.RULE_ENGINE) === 'thread' ? { engineThread: { dbFile: paths.registry } } : {}),
@@ -301,9 +304,19 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
       people: warnings.people,
       alerts: warnings.alerts,
       deliveries: warnings.deliveries,
-      twilio: { notifier: warnings.notifier, authToken: settings.TWILIO_AUTH_TOKEN ?? null, publicUrl },
+      twilio: {
+        notifier: warnings.notifier,
+        authToken: settings.TWILIO_AUTH_TOKEN ?? null,
+        publicUrl,
+        people: warnings.people,
+        choices: warnings.choices,
+        surveys: warnings.surveys,
+        smsReplies: settings.SMS_REPLIES === 'on',
+      },
       fitModel: (stationId, fromMs, toMs) => warnings.fitModel(stationId, fromMs, toMs),
       setRuleOverrides: (stationId, overrides) => warnings.setRuleOverrides(stationId, overrides),
+      choices: warnings.choices,
+      season: { forecast: warnings.forecast, surveys: warnings.surveys, score: (from, to) => warnings.score(from, to) },
     },
     dashboard,
     ...deps.http,
@@ -353,6 +366,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
         ['http', () => app.close()],
         ['dashboard events', () => dashboard.close()],
         ['self-watch', stopWatch],
+        ['forecast and survey schedules', () => warnings.stopSchedules()],
         ['rule engine', () => warnings.engine.close()],
         ['ingest', () => ingest.close()],
         ['notifier', () => warnings.notifier.close()],

@@ -169,20 +169,50 @@ export class TwilioTestServer {
   }
 
   /**
-   * Play a call as Twilio would: fetch its TwiML, press `digits` (if any) at the Gather's action URL,
-   * then report the call completed. Returns both TwiML documents.
+   * Play a call as Twilio would: fetch its TwiML, press `digits` (if any) at the Gather's action URL — a list presses
+   * one key per Gather, following each answer's next Gather (a menu) — then report the call completed. Returns the
+   * first TwiML document and the answer to the last key.
    */
-  async answerCall(sid: string, digits: string | null): Promise<{ twiml: CallbackResult; keypress: CallbackResult | null }> {
+  async answerCall(
+    sid: string,
+    digits: string | readonly string[] | null,
+  ): Promise<{ twiml: CallbackResult; keypress: CallbackResult | null; answers: CallbackResult[] }> {
     const request = this.#mustFind(sid);
     const params = { ...this.#common(request), CallSid: sid, CallStatus: 'in-progress', Direction: 'outbound-api' };
     const twiml = await this.signedPost(mustUrl(request.url, 'url'), params);
-    let keypress: CallbackResult | null = null;
-    if (digits !== null) {
-      const action = /<Gather[^>]*\saction="([^"]+)"/.exec(twiml.text)?.[1];
-      keypress = await this.signedPost(unescapeXml(mustUrl(action, 'Gather action')), { ...params, Digits: digits });
+    const answers: CallbackResult[] = [];
+    let document = twiml;
+    for (const key of digits === null ? [] : typeof digits === 'string' ? [digits] : digits) {
+      const action = /<Gather[^>]*\saction="([^"]+)"/.exec(document.text)?.[1];
+      document = await this.signedPost(unescapeXml(mustUrl(action, 'Gather action')), { ...params, Digits: key });
+      answers.push(document);
     }
     await this.callStatus(sid, 'completed');
-    return { twiml, keypress };
+    return { twiml, keypress: answers[answers.length - 1] ?? null, answers };
+  }
+
+  /**
+   * A farmer's SMS to the frostwatch number, delivered to the messaging webhook `url` as Twilio does: a signed form
+   * POST with MessageSid, AccountSid, From, To, Body, NumMedia and the geographic fields.
+   */
+  async inboundSms(url: string, from: string, body: string, options: SignOptions & { to?: string } = {}): Promise<CallbackResult> {
+    const sid = `SM${randomHex(32)}`;
+    const params = {
+      ToCountry: 'VN',
+      SmsMessageSid: sid,
+      NumMedia: '0',
+      SmsSid: sid,
+      SmsStatus: 'received',
+      Body: body,
+      To: options.to ?? '+15005550006',
+      NumSegments: '1',
+      MessageSid: sid,
+      AccountSid: this.accountSid,
+      From: from,
+      FromCountry: 'VN',
+      ApiVersion: '2010-04-01',
+    };
+    return this.signedPost(url, params, options);
   }
 
   async close(): Promise<void> {
@@ -385,7 +415,10 @@ export async function startNotifyStack(
   const delegate = {
     applyStatus: (...args: Parameters<Notifier['applyStatus']>) => notifier.applyStatus(...args),
     acknowledge: (id: number) => notifier.acknowledge(id),
-    outbox: { get: (id: number) => notifier.outbox.get(id) },
+    outbox: {
+      get: (id: number) => notifier.outbox.get(id),
+      recordAnswer: (id: number, answer: string) => notifier.outbox.recordAnswer(id, answer),
+    },
   };
   await app.register(twilioRoutes({ notifier: delegate, authToken: dryRun ? null : server.authToken, publicUrl }), {
     prefix: '/api/twilio',
@@ -450,4 +483,10 @@ export function smsRow(phone: string, body: string, extra: Partial<OutboxInsert>
 
 export function voiceRow(phone: string, body: string, extra: Partial<OutboxInsert> = {}): OutboxInsert {
   return smsRow(phone, body, { channel: 'voice', ...extra });
+}
+
+function randomHex(length: number): string {
+  return randomBytes(Math.ceil(length / 2))
+    .toString('hex')
+    .slice(0, length);
 }

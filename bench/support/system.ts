@@ -238,6 +238,8 @@ export async function startChildUp(
     // As the shipped start sets it (scripts/up, npm start, the systemd unit of docs/operations.md "Memory").
     MALLOC_MMAP_THRESHOLD_: '1048576',
     HEAP_POLICY: benchHeapPolicy(),
+    // No forecast from the internet while measuring (issue 16's schedules are not what a bench measures).
+    FORECAST_URL: 'off',
     // `RULE_ENGINE=inline npm run bench -- --only footprint` measures a child with the engine on its ingest thread.
     ...(process.env['RULE_ENGINE'] === undefined ? {} : { RULE_ENGINE: process.env['RULE_ENGINE'] }),
     ...extraEnv,

@@ -14,11 +14,15 @@ import { createLogger } from '../logger.js';
 import { loadTlsCredentials } from '../tls-files.js';
 import { out } from '../output.js';
 import { type SimOptions, addSimOptions, checkSimOptions, simClock, startFleet } from '../sim-options.js';
+import { cloudyWeather, frostyWeather, startOpenMeteoServer } from '../../firmware-sim/forecast-server.js';
+
+const FORECAST_WEATHER = { frosty: frostyWeather, cloudy: cloudyWeather } as const;
 import { applyHeapPolicy } from '../../server/heap-policy.js';
 
 interface UpOptions extends SimOptions {
   sim: number;
   logFile?: boolean;
+  forecastSim?: string;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -26,16 +30,22 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description(
       'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL, HEAP_POLICY.',
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), FORECAST_URL, QUIET_HOURS, SMS_REPLIES, SURVEY_CALLS, LOG_LEVEL, HEAP_POLICY.',
     )
     .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
-    .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)');
+    .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)')
+    .option(
+      '--forecast-sim <weather>',
+      'serve a local Open-Meteo-compatible forecast (frosty | cloudy) and use it as FORECAST_URL: the pre-alert without the internet (demo)',
+    );
   addSimOptions(command).action(async (opts: UpOptions) => {
     const env = loadEnv(UpEnvSchema, process.env);
     applyHeapPolicy(env.HEAP_POLICY);
     const tls = await loadTlsCredentials(env);
     if (!Number.isInteger(opts.sim) || opts.sim < 0 || opts.sim > 10_000) throw new Error(`--sim: 0 to 10000 stations (got "${opts.sim}")`);
     checkSimOptions(opts);
+    if (opts.forecastSim !== undefined && !(opts.forecastSim in FORECAST_WEATHER))
+      throw new Error(`--forecast-sim: frosty or cloudy (got "${opts.forecastSim}")`);
     const toFile = opts.logFile ?? (opts.sim > 0 && (process.stdout.isTTY as boolean | undefined) === true);
     const logger = createLogger(env.LOG_LEVEL, toFile ? dataPaths(env.DATA_DIR).log : undefined);
     await runUp(env, opts, logger, tls);
@@ -50,8 +60,15 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
     if (!env.INFLUX_URL) out('Starting the local InfluxDB (influxd)…');
     const influx = await influxEndpoint(env, logger);
     parts.push({ name: 'influxd', close: () => influx.stop() });
+    let settings = env;
+    if (opts.forecastSim !== undefined) {
+      const forecast = await startOpenMeteoServer({ weather: FORECAST_WEATHER[opts.forecastSim as keyof typeof FORECAST_WEATHER] });
+      parts.push({ name: 'forecast stand-in', close: () => forecast.close() });
+      settings = { ...env, FORECAST_URL: forecast.url };
+      out(`Forecast: a local Open-Meteo stand-in (${opts.forecastSim}) at ${forecast.url}`);
+    }
     const server = await assembleServer({
-      settings: env,
+      settings,
       influxUrl: influx.url,
       logger,
       clock,

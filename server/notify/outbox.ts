@@ -2,7 +2,22 @@ import type { Statement } from 'better-sqlite3';
 import type { Clock } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';
 
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'gave_up' | 'dry_run';
+export type OutboxStatus =
+  | 'pending'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'undelivered'
+  | 'failed'
+  | 'gave_up'
+  | 'dry_run'
+  /** Never sent, on purpose: the farmer opted out, or a newer warning replaced a row held for quiet hours. */
+  | 'suppressed';
+/**
+ * What a row is for (migration 9): `warning` the night ladder, `all_clear` its end, `prealert` the afternoon forecast
+ * SMS, `notice` to officers, `reply` a confirmation of a farmer's own choice, `survey` the morning damage call.
+ */
+export type Purpose = 'warning' | 'all_clear' | 'prealert' | 'notice' | 'reply' | 'survey';
 export type RecipientKind = 'farmer' | 'contact' | 'officer';
 export type Channel = 'sms' | 'voice';
 export type Language = 'vi' | 'en';
@@ -26,11 +41,19 @@ export interface OutboxInsert {
   escalationStep?: number;
   /** Clock time before which it is not sent; default now. */
   notBeforeMs?: number;
+  /** Default `notice` for officers, `warning` for anyone else. */
+  purpose?: Purpose;
+  /** Held for quiet hours until `notBeforeMs`: it heads no queue meanwhile, so nothing waits behind it. */
+  heldQuiet?: boolean;
 }
 
 /** A stored row: what was enqueued, plus where it stands. */
-export interface OutboxRow extends Omit<OutboxInsert, 'escalationStep' | 'notBeforeMs'> {
+export interface OutboxRow extends Omit<OutboxInsert, 'escalationStep' | 'notBeforeMs' | 'purpose' | 'heldQuiet'> {
   id: number;
+  purpose: Purpose;
+  heldQuiet: boolean;
+  /** Survey calls: the damage the farmer keyed in. */
+  answer: string | null;
   status: OutboxStatus;
   attempts: number;
   nextAttemptAt: number;
@@ -75,6 +98,9 @@ interface SqlRow {
   acked_at: number | null;
   created_at: number;
   updated_at: number;
+  purpose: Purpose;
+  held_quiet: 0 | 1;
+  answer: string | null;
 }
 
 /** Twilio statuses that come back in callbacks, ranked so a late "sent" never undoes a "delivered". */
@@ -103,7 +129,8 @@ const NEXT_STEP_KEY_SQL = `(CASE WHEN o.escalation_step = 0 THEN o.dedupe_key
  * so nothing overtakes a request in flight.
  */
 const QUEUE_HEAD_SQL = `o.status = 'pending' AND NOT EXISTS (
-  SELECT 1 FROM outbox p WHERE p.phone = o.phone AND p.channel = o.channel AND p.id < o.id AND p.status IN ('pending', 'sending'))`;
+  SELECT 1 FROM outbox p WHERE p.phone = o.phone AND p.channel = o.channel AND p.id < o.id AND p.status IN ('pending', 'sending')
+    AND p.held_quiet = 0)`;
 
 export class OutboxRepository {
   readonly #db: Db;
@@ -120,9 +147,10 @@ export class OutboxRepository {
     this.#clock = clock;
     this.#insert = db.prepare(`
       INSERT INTO outbox (dedupe_key, event_id, recipient_kind, recipient_id, channel, phone, language, body, encoding,
-                          segments, cost_usd, status, attempts, next_attempt_at, escalation_step, created_at, updated_at)
+                          segments, cost_usd, status, attempts, next_attempt_at, escalation_step, created_at, updated_at,
+                          purpose, held_quiet)
       VALUES (@dedupeKey, @eventId, @recipientKind, @recipientId, @channel, @phone, @language, @body, @encoding,
-              @segments, @costUsd, 'pending', 0, @notBeforeMs, @escalationStep, @now, @now)
+              @segments, @costUsd, 'pending', 0, @notBeforeMs, @escalationStep, @now, @now, @purpose, @heldQuiet)
       ON CONFLICT (dedupe_key) DO NOTHING`);
     this.#get = db.prepare('SELECT * FROM outbox WHERE id = ?');
     this.#bySid = db.prepare('SELECT * FROM outbox WHERE provider_sid = ?');
@@ -146,6 +174,8 @@ export class OutboxRepository {
           ...row,
           escalationStep: row.escalationStep ?? 0,
           notBeforeMs: row.notBeforeMs ?? now,
+          purpose: row.purpose ?? (row.recipientKind === 'officer' ? 'notice' : 'warning'),
+          heldQuiet: row.heldQuiet === true ? 1 : 0,
           now,
         });
         if (result.changes === 1) created.push(this.#mustGet(Number(result.lastInsertRowid)));
@@ -230,7 +260,7 @@ export class OutboxRepository {
       .prepare<Record<string, number>, SqlRow>(
         `
         SELECT * FROM outbox o
-        WHERE o.channel = 'voice' AND o.acked_at IS NULL AND o.updated_at >= @since
+        WHERE o.channel = 'voice' AND o.purpose = 'warning' AND o.acked_at IS NULL AND o.updated_at >= @since
           AND ((o.status IN ('delivered', 'undelivered', 'failed', 'gave_up') AND o.updated_at <= @ended)
                OR (o.status = 'sent' AND o.updated_at <= @lost))
           AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.dedupe_key = ${NEXT_STEP_KEY_SQL})
@@ -282,6 +312,39 @@ export class OutboxRepository {
     const next = STATUS_RANK[status] ?? 0;
     if (current === undefined || current >= next) return 'unchanged';
     return this.#set(row, { status, lastError: error ?? row.lastError });
+  }
+
+  /**
+   * Rows of a farmer (and of their escalation chain) not sent yet, except `keep` purposes, become `suppressed`:
+   * what an opt-out does to messages already queued. Returns how many.
+   */
+  suppressPendingOf(farmerId: number, reason: string, keep: readonly Purpose[] = ['reply']): number {
+    const placeholders = keep.map(() => '?').join(', ');
+    return this.#db
+      .prepare(
+        `UPDATE outbox SET status = 'suppressed', last_error = ?, updated_at = ?
+         WHERE status = 'pending' AND recipient_kind IN ('farmer', 'contact') AND recipient_id = ?
+           ${keep.length > 0 ? `AND purpose NOT IN (${placeholders})` : ''}`,
+      )
+      .run(reason, this.#clock.now(), farmerId, ...keep).changes;
+  }
+
+  /** A newer warning for a farmer replaces their messages still held for quiet hours (an all-clear that no longer holds). */
+  supersedeHeld(farmerId: number): number {
+    return this.#db
+      .prepare(
+        `UPDATE outbox SET status = 'suppressed', last_error = 'superseded by a newer warning', updated_at = ?
+         WHERE status = 'pending' AND held_quiet = 1 AND recipient_kind = 'farmer' AND recipient_id = ?`,
+      )
+      .run(this.#clock.now(), farmerId).changes;
+  }
+
+  /** The keypress of a survey call; first answer wins. */
+  recordAnswer(id: number, answer: string): OutboxRow | undefined {
+    const changed = this.#db
+      .prepare(`UPDATE outbox SET answer = ?, updated_at = ? WHERE id = ? AND answer IS NULL`)
+      .run(answer, this.#clock.now(), id).changes;
+    return changed === 1 ? this.get(id) : undefined;
   }
 
   /** First keypress wins; returns the row only when this call acknowledged it. */
@@ -343,5 +406,8 @@ function fromSql(row: SqlRow): OutboxRow {
     ackedAt: row.acked_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    purpose: row.purpose,
+    heldQuiet: row.held_quiet === 1,
+    answer: row.answer,
   };
 }

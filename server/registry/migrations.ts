@@ -235,4 +235,105 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'forecasts, pre-alerts, surveys, opt-out',
+    sql: `
+      -- Farmers in control (docs/operations.md, "Farmers in control"): opted_out_at set = nothing but confirmations.
+      ALTER TABLE farmers ADD COLUMN opted_out_at INTEGER;   -- epoch ms; null: warned
+      ALTER TABLE farmers ADD COLUMN opted_out_via TEXT;     -- sms | keypress | officer
+      -- The outbox again, for two things a CHECK cannot learn by ALTER: what a row is for, and 'suppressed'
+      -- (never sent, on purpose: the farmer opted out, or a newer message replaced one held for quiet hours).
+      CREATE TABLE outbox_v9 (
+        id              INTEGER PRIMARY KEY,
+        dedupe_key      TEXT NOT NULL UNIQUE,
+        event_id        INTEGER REFERENCES alert_events(id) ON DELETE SET NULL,
+        recipient_kind  TEXT NOT NULL CHECK (recipient_kind IN ('farmer', 'contact', 'officer')),
+        recipient_id    INTEGER NOT NULL,
+        channel         TEXT NOT NULL CHECK (channel IN ('sms', 'voice')),
+        phone           TEXT NOT NULL,
+        language        TEXT NOT NULL CHECK (language IN ('vi', 'en')),
+        body            TEXT NOT NULL,
+        encoding        TEXT NOT NULL,
+        segments        INTEGER NOT NULL,
+        cost_usd        REAL NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'gave_up', 'dry_run', 'suppressed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        provider_sid    TEXT UNIQUE,
+        last_error      TEXT,
+        escalation_step INTEGER NOT NULL DEFAULT 0,
+        acked_at        INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        -- warning: the night ladder; all_clear: its end (held in quiet hours); prealert: the afternoon forecast SMS;
+        -- notice: to officers; reply: a confirmation of the farmer's own choice; survey: the morning damage call.
+        purpose         TEXT NOT NULL DEFAULT 'warning'
+                        CHECK (purpose IN ('warning', 'all_clear', 'prealert', 'notice', 'reply', 'survey')),
+        held_quiet      INTEGER NOT NULL DEFAULT 0 CHECK (held_quiet IN (0, 1)), -- waits for quiet hours to end
+        answer          TEXT             -- voice: the survey keypress (none | leaf_burn | young_trees_lost | severe)
+      ) STRICT;
+      INSERT INTO outbox_v9 (id, dedupe_key, event_id, recipient_kind, recipient_id, channel, phone, language, body, encoding,
+                             segments, cost_usd, status, attempts, next_attempt_at, provider_sid, last_error, escalation_step,
+                             acked_at, created_at, updated_at, purpose)
+        SELECT id, dedupe_key, event_id, recipient_kind, recipient_id, channel, phone, language, body, encoding,
+               segments, cost_usd, status, attempts, next_attempt_at, provider_sid, last_error, escalation_step,
+               acked_at, created_at, updated_at,
+               CASE WHEN recipient_kind = 'officer' THEN 'notice' ELSE 'warning' END
+        FROM outbox;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v9 RENAME TO outbox;
+      CREATE INDEX outbox_due ON outbox(status, next_attempt_at) WHERE status IN ('pending', 'sending');
+      CREATE INDEX outbox_event ON outbox(event_id);
+      CREATE INDEX outbox_recipient ON outbox(recipient_kind, recipient_id, purpose);
+      -- The last hourly forecast of each station's place (Open-Meteo), and how fetching it goes.
+      CREATE TABLE forecast_fetches (
+        station_id    TEXT PRIMARY KEY REFERENCES stations(id) ON DELETE CASCADE,
+        fetched_at    INTEGER,           -- last success, epoch ms; null: never
+        attempted_at  INTEGER NOT NULL,
+        last_error    TEXT,              -- of the last attempt; null when it succeeded
+        hours         TEXT               -- JSON [{ts, tempC, dewPointC, cloudPct, windMs}]
+      ) STRICT;
+      -- What the forecast said of a night, and afterwards what the station measured: the pairs the correction learns from.
+      CREATE TABLE forecast_nights (
+        station_id      TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+        night           TEXT NOT NULL,   -- YYYY-MM-DD: the local date of the evening the night begins
+        lead            TEXT NOT NULL CHECK (lead IN ('tonight', 'tomorrow')),
+        fetched_at      INTEGER NOT NULL,
+        forecast_min_c  REAL,
+        cloud_pct       REAL,
+        wind_ms         REAL,
+        dew_point_c     REAL,
+        observed_min_c  REAL,            -- the station's minimum, filled the morning after
+        PRIMARY KEY (station_id, night, lead)
+      ) STRICT;
+      -- One decision per (station, night): the afternoon pre-alert, with what it rested on.
+      CREATE TABLE prealerts (
+        id               INTEGER PRIMARY KEY,
+        station_id       TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+        night            TEXT NOT NULL,
+        lead             TEXT NOT NULL CHECK (lead IN ('tonight', 'tomorrow')),
+        decided_at       INTEGER NOT NULL,
+        forecast_min_c   REAL NOT NULL,
+        corrected_min_c  REAL NOT NULL,
+        cloud_pct        REAL NOT NULL,
+        wind_ms          REAL NOT NULL,
+        dew_point_c      REAL NOT NULL,
+        UNIQUE (station_id, night)
+      ) STRICT;
+      -- What the morning after showed on the farms (docs/operations.md, "Damage surveys").
+      CREATE TABLE surveys (
+        id           INTEGER PRIMARY KEY,
+        night        TEXT NOT NULL,      -- YYYY-MM-DD, the evening the night began
+        commune      TEXT NOT NULL,
+        farmer_id    INTEGER REFERENCES farmers(id) ON DELETE SET NULL, -- null: the commune as a whole
+        damage       TEXT NOT NULL CHECK (damage IN ('none', 'leaf_burn', 'young_trees_lost', 'severe')),
+        note         TEXT,
+        source       TEXT NOT NULL CHECK (source IN ('officer', 'keypress')),
+        recorded_by  TEXT NOT NULL,
+        recorded_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX surveys_night ON surveys(night, commune);
+    `,
+  },
 ];

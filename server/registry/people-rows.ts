@@ -10,7 +10,12 @@ export interface FarmerRow {
   diacritics: 0 | 1;
   commune: string | null;
   created_at: number;
+  opted_out_at: number | null;
+  opted_out_via: OptOutVia | null;
 }
+
+/** How a farmer said stop: an SMS reply, a keypress in a call, or an officer on their behalf. */
+export type OptOutVia = 'sms' | 'keypress' | 'officer';
 
 export interface SubscriptionRow {
   farmer_id: number;
@@ -51,6 +56,9 @@ export interface FarmerRecord {
   subscriptions: { stationId: string; offsetC: number }[];
   contacts: Contact[];
   createdAt: number;
+  /** Since then nothing but confirmations; null: warned. */
+  optedOutAt: number | null;
+  optedOutVia: OptOutVia | null;
 }
 
 export interface OfficerRecord {
@@ -72,6 +80,8 @@ export function toFarmer(row: FarmerRow, subscriptions: SubscriptionRow[], conta
     subscriptions: subscriptions.map((s) => ({ stationId: s.station_id, offsetC: s.offset_c })),
     contacts: contacts.map(toContact),
     createdAt: row.created_at,
+    optedOutAt: row.opted_out_at,
+    optedOutVia: row.opted_out_via,
   };
 }
 

@@ -24,11 +24,12 @@ import {
   type FarmerRow,
   type OfficerRecord,
   type OfficerRow,
+  type OptOutVia,
   type SubscriptionRow,
 } from './people-rows.js';
 import { normalisePhone } from './phone.js';
 
-export type { FarmerRecord, OfficerRecord } from './people-rows.js';
+export type { FarmerRecord, OfficerRecord, OptOutVia } from './people-rows.js';
 
 /** Someone to warn when a station's night turns: the offset is added to the station's temperatures for their farm. */
 export interface Recipient {
@@ -48,7 +49,8 @@ export type CreateOfficerResult = { ok: true; officer: OfficerRecord } | PeopleE
 export type SetCommuneStationResult = { ok: true; communeStation: CommuneStation } | PeopleError;
 export type ImportFarmersResult = { ok: true; report: FarmerImportReport } | { ok: false; message: string };
 
-type Validated = { row: Omit<FarmerRow, 'id'>; subscriptions: { stationId: string; offsetC: number }[]; contacts: Contact[] };
+type NewFarmerRow = Omit<FarmerRow, 'id' | 'opted_out_at' | 'opted_out_via'>;
+type Validated = { row: NewFarmerRow; subscriptions: { stationId: string; offsetC: number }[]; contacts: Contact[] };
 
 /**
  * Farmers, their escalation chains, the communes' representative stations, and officers (migration 2).
@@ -120,6 +122,31 @@ export class PeopleRepository {
     const subscriptions = groupBy(this.#stmt.allSubscriptions.all());
     const contacts = groupBy(this.#stmt.allContacts.all());
     return this.#stmt.farmers.all().map((row) => toFarmer(row, subscriptions.get(row.id) ?? [], contacts.get(row.id) ?? []));
+  }
+
+  /** The farmer with this E.164 phone, for replies and keypresses. */
+  farmerByPhone(phone: string): FarmerRecord | null {
+    const row = this.#stmt.farmerIdByPhone.get(phone);
+    return row ? this.getFarmer(row.id) : null;
+  }
+
+  /**
+   * Stop (`optedOut`) or resume warnings. Returns the farmer as they now are, and whether anything changed: stopping
+   * twice keeps the first time (the audit log has each request). Null for an unknown farmer.
+   */
+  setOptOut(farmerId: number, optedOut: boolean, via: OptOutVia): { farmer: FarmerRecord; changed: boolean } | null {
+    const before = this.getFarmer(farmerId);
+    if (!before) return null;
+    const changed = (before.optedOutAt !== null) !== optedOut;
+    if (changed)
+      this.#stmt.setOptOut.run({ id: farmerId, at: optedOut ? Math.round(this.#clock.now()) : null, via: optedOut ? via : null });
+    return { farmer: this.#farmerOrThrow(farmerId), changed };
+  }
+
+  /** The language of a farmer's messages, chosen by the farmer (EN / VI). Null for an unknown farmer. */
+  setLanguage(farmerId: number, language: Language): FarmerRecord | null {
+    if (this.#stmt.setLanguage.run(language, farmerId).changes !== 1) return null;
+    return this.#farmerOrThrow(farmerId);
   }
 
   /** Removes the farmer with their subscriptions and contacts (ON DELETE CASCADE). */
@@ -262,15 +289,15 @@ export class PeopleRepository {
 }
 
 function prepare(db: Db) {
-  const farmerCols = 'id, name, phone, language, diacritics, commune, created_at';
+  const farmerCols = 'id, name, phone, language, diacritics, commune, created_at, opted_out_at, opted_out_via';
   return {
     farmer: db.prepare<[number], FarmerRow>(`SELECT ${farmerCols} FROM farmers WHERE id = ?`),
     farmers: db.prepare<[], FarmerRow>(`SELECT ${farmerCols} FROM farmers ORDER BY id`),
     farmerByPhone: db.prepare<[string], { id: number }>('SELECT id FROM farmers WHERE phone = ?'),
-    insertFarmer: db.prepare<[Omit<FarmerRow, 'id'>]>(
+    insertFarmer: db.prepare<[NewFarmerRow]>(
       'INSERT INTO farmers (name, phone, language, diacritics, commune, created_at) VALUES (@name, @phone, @language, @diacritics, @commune, @created_at)',
     ),
-    updateFarmer: db.prepare<[Omit<FarmerRow, 'phone' | 'created_at'>]>(
+    updateFarmer: db.prepare<[Omit<NewFarmerRow, 'phone' | 'created_at'> & { id: number }]>(
       'UPDATE farmers SET name = @name, language = @language, diacritics = @diacritics, commune = @commune WHERE id = @id',
     ),
     deleteFarmer: db.prepare<[number]>('DELETE FROM farmers WHERE id = ?'),
@@ -305,16 +332,21 @@ function prepare(db: Db) {
       'INSERT INTO commune_stations (commune, station_id, offset_c) VALUES (@commune, @station_id, @offset_c)',
     ),
     directRecipients: db.prepare<[string], FarmerRow & { offset_c: number }>(
-      `SELECT f.id, f.name, f.phone, f.language, f.diacritics, f.commune, f.created_at, s.offset_c
-       FROM subscriptions s JOIN farmers f ON f.id = s.farmer_id WHERE s.station_id = ? ORDER BY f.id`,
+      `SELECT f.id, f.name, f.phone, f.language, f.diacritics, f.commune, f.created_at, f.opted_out_at, f.opted_out_via, s.offset_c
+       FROM subscriptions s JOIN farmers f ON f.id = s.farmer_id WHERE s.station_id = ? AND f.opted_out_at IS NULL ORDER BY f.id`,
     ),
     unsubscribedWithCommune: db.prepare<[], FarmerRow>(
       `SELECT ${farmerCols} FROM farmers f
-       WHERE f.commune IS NOT NULL AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.farmer_id = f.id) ORDER BY f.id`,
+       WHERE f.commune IS NOT NULL AND f.opted_out_at IS NULL AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.farmer_id = f.id) ORDER BY f.id`,
     ),
     insertOfficer: db.prepare<[Omit<OfficerRow, 'id'>]>(
       'INSERT INTO officers (name, phone, language, created_at) VALUES (@name, @phone, @language, @created_at)',
     ),
+    farmerIdByPhone: db.prepare<[string], { id: number }>('SELECT id FROM farmers WHERE phone = ?'),
+    setOptOut: db.prepare<[{ id: number; at: number | null; via: OptOutVia | null }]>(
+      'UPDATE farmers SET opted_out_at = @at, opted_out_via = @via WHERE id = @id',
+    ),
+    setLanguage: db.prepare<[Language, number]>('UPDATE farmers SET language = ? WHERE id = ?'),
     officers: db.prepare<[], OfficerRow>('SELECT id, name, phone, language, created_at FROM officers ORDER BY id'),
   };
 }

@@ -9,6 +9,7 @@ import { integrationRoutes } from './integrations.js';
 import { modelRoutes } from './model.js';
 import { peopleRoutes } from './people.js';
 import { readingsRoutes } from './readings.js';
+import { seasonRoutes } from './season.js';
 import { sessionRoutes } from './session.js';
 import { stationRoutes } from './stations.js';
 import { userRoutes } from './users.js';
@@ -41,6 +42,7 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       await app.register(peopleRoutes(deps.warnings));
       await app.register(alertRoutes({ ...deps.warnings, clock: deps.clock }));
       await app.register(modelRoutes({ ...deps.warnings, clock: deps.clock }));
+      await app.register(seasonRoutes({ ...deps.warnings.season, people: deps.warnings.people, stations: deps.stations }));
     }
     if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard));
     if (deps.audit) await app.register(auditRoutes({ audit: deps.audit }));

@@ -13,6 +13,7 @@ import {
   maskPhone,
   OfficerCreateSchema,
   OfficerSchema,
+  OptOutSetSchema,
   type Farmer,
   type Officer,
 } from '../../contracts/index.js';
@@ -20,11 +21,23 @@ import { type AuditContext, isRecord } from '../audit/audit-hook.js';
 import { requireRole } from '../auth/request-auth.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { FarmerRecord, OfficerRecord, PeopleError, PeopleRepository } from '../registry/people.js';
+import type { FarmerChoices } from '../warnings/farmer-choices.js';
 import { routesPlugin } from './routes-plugin.js';
 
 export interface PeopleRouteDeps {
   people: PeopleRepository;
+  /** Farmers' choices; the officer's opt-out on the farmer's page goes through them (confirmation SMS, audit). */
+  choices?: Pick<FarmerChoices, 'apply' | 'history'>;
 }
+
+const OptOutEventSchema = z.object({
+  at: z.string(),
+  farmerId: z.number().int(),
+  farmerName: z.string().nullable(),
+  optedOut: z.boolean(),
+  via: z.enum(['sms', 'keypress', 'officer']),
+  actor: z.string(),
+});
 
 /** A farmer list of a few thousand rows is ~200 kB; 2 MB leaves room without inviting abuse. */
 const CSV_BODY_LIMIT = 2 * 1024 * 1024;
@@ -84,6 +97,48 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
         if (!farmer) return sendError(reply, 404, `farmer ${request.params.id} not found`);
         return toApiFarmer(farmer, request);
       },
+    );
+
+    app.put(
+      '/farmers/:id/opt-out',
+      {
+        preHandler: requireRole('admin', 'officer'),
+        schema: {
+          summary:
+            "Stop (optedOut: true) or resume a farmer's warnings on their behalf — for phones that cannot reply by SMS. The farmer gets one confirmation SMS; the audit log keeps who and when",
+          tags: ['people'],
+          params: FarmerIdParamsSchema,
+          body: OptOutSetSchema,
+          response: { 200: FarmerSchema, ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        if (!deps.choices) return sendError(reply, 404, 'farmer choices are not available on this server');
+        const result = deps.choices.apply(request.params.id, request.body.optedOut ? 'stop' : 'start', 'officer', {
+          kind: 'user',
+          name: request.principal?.subject ?? 'unknown',
+          remoteAddr: request.ip,
+        });
+        if (!result) return sendError(reply, 404, `farmer ${request.params.id} not found`);
+        return toApiFarmer(result.farmer, request);
+      },
+    );
+
+    app.get(
+      '/opt-outs',
+      {
+        schema: {
+          summary: 'Who stopped or resumed their warnings, how (sms, keypress, officer) and when, newest first',
+          tags: ['people'],
+          response: { 200: z.array(OptOutEventSchema), ...errorResponses(401) },
+        },
+      },
+      () =>
+        (deps.choices?.history() ?? []).map((e) => ({
+          ...e,
+          at: new Date(e.at).toISOString(),
+          farmerName: people.getFarmer(e.farmerId)?.name ?? null,
+        })),
     );
 
     app.delete(
@@ -223,6 +278,7 @@ export function toApiFarmer(farmer: FarmerRecord, request: FastifyRequest): Farm
     phone: phoneFor(farmer.phone, request),
     contacts: farmer.contacts.map((c) => ({ ...c, phone: phoneFor(c.phone, request) })),
     createdAt: new Date(farmer.createdAt).toISOString(),
+    optedOutAt: farmer.optedOutAt === null ? null : new Date(farmer.optedOutAt).toISOString(),
   };
 }
 

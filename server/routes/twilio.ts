@@ -8,13 +8,23 @@ import { sendError } from '../http-errors.js';
 import { maskPhone } from '../registry/phone.js';
 import type { Language, OutboxRow } from '../notify/outbox.js';
 import type { Notifier, ProviderStatus } from '../notify/sender.js';
+import { CALL_MENU, CALL_SAY, parseChoice, SURVEY_KEYS } from '../../frost/messages.js';
+import type { PeopleRepository } from '../registry/people.js';
+import type { SurveyStore } from '../surveys/store.js';
+import type { FarmerChoices } from '../warnings/farmer-choices.js';
 
 export interface TwilioRouteDeps {
-  notifier: Pick<Notifier, 'applyStatus' | 'acknowledge'> & { outbox: Pick<Notifier['outbox'], 'get'> };
+  notifier: Pick<Notifier, 'applyStatus' | 'acknowledge'> & { outbox: Pick<Notifier['outbox'], 'get' | 'recordAnswer'> };
   /** Verifies X-Twilio-Signature. Null (dry run): every callback is refused, nothing could have signed it. */
   authToken: string | null;
   /** The base URL Twilio was given; signatures are computed over PUBLIC_URL + path + query. */
   publicUrl: string;
+  /** Farmers by phone, for replies; their choices (stop, start, language, help); the survey keypress. Absent: no such routes. */
+  people?: Pick<PeopleRepository, 'farmerByPhone' | 'getFarmer'>;
+  choices?: Pick<FarmerChoices, 'apply'>;
+  surveys?: Pick<SurveyStore, 'record'>;
+  /** SMS_REPLIES=on: the number takes replies (only changes what the calls say about stopping). */
+  smsReplies?: boolean;
 }
 
 // Twilio posts many more fields (AccountSid, From, To, ApiVersion…); only these matter here.
@@ -27,6 +37,8 @@ const StatusCallbackSchema = z.looseObject({
 });
 const VoiceParamsSchema = z.object({ rowId: z.coerce.number().int().positive() });
 const KeypressSchema = z.looseObject({ Digits: z.string().optional() });
+// An inbound SMS (Twilio's messaging webhook); every other field it posts is signed over but not used.
+const InboundSmsSchema = z.looseObject({ From: z.string().min(1).max(32), Body: z.string().max(1_600).default('') });
 
 /** Twilio message statuses → outbox statuses; the ones in between (queued, sending…) mean "sent". */
 const MESSAGE_STATUS: Record<string, ProviderStatus> = {
@@ -114,7 +126,8 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
     app.post('/voice/:rowId', { schema: { hide: true, params: VoiceParamsSchema } }, async (request, reply) => {
       const row = voiceRow(request.params.rowId);
       if (row === undefined) return twiml(reply, hangUp());
-      return twiml(reply, callScript(row, `${publicUrl}/api/twilio/voice/${row.id}/keypress`));
+      if (row.purpose === 'survey') return twiml(reply, surveyScript(row, voiceUrl(row, 'survey')));
+      return twiml(reply, callScript(row, voiceUrl(row, 'keypress')));
     });
 
     app.post(
@@ -124,19 +137,145 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
         const row = voiceRow(request.params.rowId);
         if (row === undefined) return twiml(reply, hangUp());
         const speech = SPEECH[row.language];
+        // 9 straight away: a farmer who wants no more calls need not confirm this one first.
+        if (request.body.Digits === '9' && choicesFor(row)) return twiml(reply, confirmStop(row));
         if (request.body.Digits !== '1') {
           const response = new twilio.twiml.VoiceResponse();
-          response.redirect({ method: 'POST' }, `${publicUrl}/api/twilio/voice/${row.id}`);
+          response.redirect({ method: 'POST' }, voiceUrl(row));
           return twiml(reply, response);
         }
         notifier.acknowledge(row.id);
         const response = new twilio.twiml.VoiceResponse();
         response.say({ language: speech.voice }, speech.thanks);
+        return twiml(reply, withMenu(response, row));
+      },
+    );
+
+    app.post(
+      '/voice/:rowId/survey',
+      { schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } },
+      async (request, reply) => {
+        const row = voiceRow(request.params.rowId);
+        if (row === undefined || row.purpose !== 'survey') return twiml(reply, hangUp());
+        const damage = SURVEY_KEYS[request.body.Digits ?? ''];
+        if (damage === undefined) {
+          const response = new twilio.twiml.VoiceResponse();
+          response.redirect({ method: 'POST' }, voiceUrl(row));
+          return twiml(reply, response);
+        }
+        recordSurveyAnswer(row, damage, request.log);
+        const response = new twilio.twiml.VoiceResponse();
+        response.say({ language: SPEECH[row.language].voice }, CALL_SAY[row.language].surveyThanks);
+        return twiml(reply, withMenu(response, row));
+      },
+    );
+
+    app.post(
+      '/voice/:rowId/choice',
+      { schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } },
+      async (request, reply) => {
+        const row = voiceRow(request.params.rowId);
+        const farmerId = row === undefined ? null : choicesFor(row);
+        if (row === undefined || farmerId === null) return twiml(reply, hangUp());
+        const response = new twilio.twiml.VoiceResponse();
+        switch (request.body.Digits) {
+          case '9':
+            return twiml(reply, confirmStop(row));
+          case '2': {
+            const to = row.language === 'vi' ? 'en' : 'vi';
+            deps.choices?.apply(farmerId, to, 'keypress', { kind: 'twilio', name: 'twilio keypress', remoteAddr: request.ip });
+            // Said in the language just chosen, by that language's voice.
+            response.say({ language: SPEECH[to].voice }, CALL_SAY[row.language].language);
+            break;
+          }
+          case '0':
+            response.say({ language: SPEECH[row.language].voice }, CALL_SAY[row.language].help);
+            break;
+          default:
+            response.say({ language: SPEECH[row.language].voice }, CALL_SAY[row.language].goodbye);
+        }
         response.hangup();
         return twiml(reply, response);
       },
     );
+
+    app.post('/voice/:rowId/stop', { schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } }, async (request, reply) => {
+      const row = voiceRow(request.params.rowId);
+      const farmerId = row === undefined ? null : choicesFor(row);
+      if (row === undefined || farmerId === null) return twiml(reply, hangUp());
+      const response = new twilio.twiml.VoiceResponse();
+      const voice = { language: SPEECH[row.language].voice };
+      if (request.body.Digits === '9') {
+        deps.choices?.apply(farmerId, 'stop', 'keypress', { kind: 'twilio', name: 'twilio keypress', remoteAddr: request.ip });
+        response.say(voice, CALL_SAY[row.language].stopped);
+      } else response.say(voice, CALL_SAY[row.language].goodbye);
+      response.hangup();
+      return twiml(reply, response);
+    });
+
+    app.post('/sms', { schema: { hide: true, body: InboundSmsSchema } }, async (request, reply) => {
+      const farmer = deps.people?.farmerByPhone(request.body.From.trim()) ?? null;
+      const empty = new twilio.twiml.MessagingResponse();
+      if (!farmer || !deps.choices) {
+        // A stranger, or a number not (or no longer) registered: nothing to change, nothing to answer.
+        request.log.info({ from: maskPhone(request.body.From) }, 'inbound SMS from an unknown number ignored');
+        return twiml(reply, empty);
+      }
+      // Anything but a known word is answered with the help text: the farmer learns the words that work.
+      const choice = parseChoice(request.body.Body) ?? 'help';
+      deps.choices.apply(farmer.id, choice, 'sms', { kind: 'twilio', name: 'twilio sms', remoteAddr: request.ip });
+      // The confirmation goes through the outbox (paced, recorded, shown with the farmer's deliveries), not in this answer.
+      return twiml(reply, empty);
+    });
   };
+
+  function voiceUrl(row: OutboxRow, step?: string): string {
+    return `${publicUrl}/api/twilio/voice/${row.id}${step ? `/${step}` : ''}`;
+  }
+
+  /** The farmer a call's choices act for: only the farmer's own call, never a contact of their escalation chain. */
+  function choicesFor(row: OutboxRow): number | null {
+    return row.recipientKind === 'farmer' && deps.choices ? row.recipientId : null;
+  }
+
+  /** After the call's purpose is done: the menu (stop, language, help) for the farmer's own calls, then goodbye. */
+  function withMenu(response: InstanceType<typeof twilio.twiml.VoiceResponse>, row: OutboxRow) {
+    if (choicesFor(row) === null) {
+      response.hangup();
+      return response;
+    }
+    const voice = { language: SPEECH[row.language].voice };
+    const gather = response.gather({ numDigits: 1, action: voiceUrl(row, 'choice'), method: 'POST', timeout: 5 });
+    gather.say(voice, CALL_MENU[row.language]);
+    response.say(voice, CALL_SAY[row.language].goodbye);
+    response.hangup();
+    return response;
+  }
+
+  function confirmStop(row: OutboxRow) {
+    const response = new twilio.twiml.VoiceResponse();
+    const voice = { language: SPEECH[row.language].voice };
+    const gather = response.gather({ numDigits: 1, action: voiceUrl(row, 'stop'), method: 'POST', timeout: 8 });
+    gather.say(voice, CALL_SAY[row.language].confirmStop);
+    response.say(voice, CALL_SAY[row.language].goodbye);
+    response.hangup();
+    return response;
+  }
+
+  /** The survey call's key becomes a survey of the farm, for the night its key names, in the farmer's commune. */
+  function recordSurveyAnswer(row: OutboxRow, damage: (typeof SURVEY_KEYS)[string], log: FastifyRequest['log']): void {
+    if (!notifier.outbox.recordAnswer(row.id, damage)) return; // answered already: the first key counts
+    const night = /^survey:(\d{4}-\d{2}-\d{2}):/.exec(row.dedupeKey)?.[1];
+    const farmer = deps.people?.getFarmer(row.recipientId) ?? null;
+    const commune = farmer?.commune ?? null;
+    if (!night || !farmer || !deps.surveys) return;
+    deps.surveys.record(
+      { night, commune: commune ?? '(không rõ xã)', farmerId: farmer.id, damage },
+      'keypress',
+      `keypress ${maskPhone(row.phone)}`,
+    );
+    log.info({ outboxId: row.id, night, damage }, 'survey answered by keypress');
+  }
 
   function voiceRow(id: number): OutboxRow | undefined {
     const row = notifier.outbox.get(id);
@@ -168,7 +307,22 @@ function hangUp(): InstanceType<typeof twilio.twiml.VoiceResponse> {
   return response;
 }
 
-function twiml(reply: FastifyReply, response: InstanceType<typeof twilio.twiml.VoiceResponse>): FastifyReply {
+/** The morning survey: the question said twice, one key; a goodbye if none comes. */
+function surveyScript(row: Pick<OutboxRow, 'body' | 'language'>, actionUrl: string): InstanceType<typeof twilio.twiml.VoiceResponse> {
+  const voice = { language: SPEECH[row.language].voice };
+  const response = new twilio.twiml.VoiceResponse();
+  const gather = response.gather({ numDigits: 1, action: actionUrl, method: 'POST', timeout: 10 });
+  gather.say(voice, row.body);
+  gather.pause({ length: 1 });
+  gather.say(voice, row.body);
+  response.say(voice, CALL_SAY[row.language].goodbye);
+  return response;
+}
+
+function twiml(
+  reply: FastifyReply,
+  response: InstanceType<typeof twilio.twiml.VoiceResponse> | InstanceType<typeof twilio.twiml.MessagingResponse>,
+): FastifyReply {
   return reply.type('text/xml; charset=utf-8').send(response.toString());
 }
 

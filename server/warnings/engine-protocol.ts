@@ -13,6 +13,9 @@ export interface EngineWorkerData {
   dbFile: string;
   timeZone: string;
   smsCostUsdPerSegment: number;
+  /** QUIET_HOURS, as the env gives it. */
+  quietHours: string;
+  stopHint: 'reply' | 'officer';
   /** The server's clock as a line through one point: sim time `simMs` at wall time `realMs`, running `speed` times real time. */
   clock: { simMs: number; realMs: number; speed: number };
   logLevel: z.infer<typeof LogLevelSchema>;

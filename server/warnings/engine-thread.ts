@@ -12,6 +12,8 @@ export interface ThreadedEngineOptions {
   dbFile: string;
   timeZone: string;
   smsCostUsdPerSegment: number;
+  quietHours: string;
+  stopHint: 'reply' | 'officer';
   clock: Clock;
   logger: Logger;
   metrics: Registry;
@@ -188,6 +190,8 @@ export class ThreadedEngine implements RuleEngine {
       dbFile: o.dbFile,
       timeZone: o.timeZone,
       smsCostUsdPerSegment: o.smsCostUsdPerSegment,
+      quietHours: o.quietHours,
+      stopHint: o.stopHint,
       // The system clock reads the same as Date.now() a moment later: no offset, rather than the microseconds between.
       clock: { simMs: o.clock.speed === 1 && Math.abs(simMs - realMs) <= 2 ? realMs : simMs, realMs, speed: o.clock.speed },
       logLevel: o.logger.level as EngineWorkerData['logLevel'],

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Clock, StationConfig } from '../../contracts/index.js';
 import { OutboxRepository } from '../notify/outbox.js';
+import { parseQuietHours } from '../notify/quiet-hours.js';
 import { openDatabase } from '../registry/db.js';
 import { PeopleRepository } from '../registry/people.js';
 import { StationRepository } from '../registry/stations.js';
@@ -43,8 +44,11 @@ const db = openDatabase(data.dbFile, logger, []);
 const stations = new StationRepository(db, clock);
 const alerts = new AlertStore(db);
 const outbox = new OutboxRepository(db, clock);
-const messages = { timeZone: data.timeZone, smsCostUsdPerSegment: data.smsCostUsdPerSegment };
-const planner = new OutboxPlanner(new PeopleRepository(db, clock), outbox, messages);
+const messages = { timeZone: data.timeZone, smsCostUsdPerSegment: data.smsCostUsdPerSegment, stopHint: data.stopHint };
+const planner = new OutboxPlanner(new PeopleRepository(db, clock), outbox, messages, {
+  hours: parseQuietHours(data.quietHours, data.timeZone),
+  now: () => clock.now(),
+});
 
 const pendingPublishes = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 let nextPublishId = 0;

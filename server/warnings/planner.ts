@@ -7,6 +7,7 @@ import {
   type OfficerNotice,
 } from '../../frost/messages.js';
 import type { OutboxInsert, OutboxRepository, OutboxRow } from '../notify/outbox.js';
+import type { QuietHours } from '../notify/quiet-hours.js';
 import type { ChainStep } from '../notify/escalation.js';
 import type { OfficerRecord, PeopleRepository, Recipient } from '../registry/people.js';
 import type { StationRecord } from '../registry/stations.js';
@@ -21,8 +22,10 @@ import type { NotificationPlanner } from './frost-engine.js';
 export class OutboxPlanner implements NotificationPlanner {
   constructor(
     private readonly people: PeopleRepository,
-    private readonly outbox: Pick<OutboxRepository, 'enqueue'>,
+    private readonly outbox: Pick<OutboxRepository, 'enqueue' | 'supersedeHeld'>,
     private readonly options: Partial<MessageOptions>,
+    /** Quiet hours hold the all-clear (quiet-hours.ts); `now` is the engine's clock. Absent: nothing is held. */
+    private readonly quiet: { hours: QuietHours; now: () => number } | null = null,
   ) {}
 
   plan(applied: AppliedDecision, station: StationRecord): void {
@@ -38,7 +41,14 @@ export class OutboxPlanner implements NotificationPlanner {
   #farmerRows(eventId: number, decision: FrostDecision, station: StationRecord): OutboxInsert[] {
     const rows: OutboxInsert[] = [];
     const composed = new Map<string, { sms: ReturnType<typeof composeFarmerMessage>; voice: string | null }>();
+    // The all-clear can wait for the morning; a warning never does, and replaces an all-clear still waiting.
+    const allClear = decision.to === 'all_clear';
+    const holdUntil = allClear && this.quiet ? this.quiet.hours.holdUntil(this.quiet.now()) : null;
+    const timing: Pick<OutboxInsert, 'purpose' | 'notBeforeMs' | 'heldQuiet'> = allClear
+      ? { purpose: 'all_clear', ...(holdUntil === null ? {} : { notBeforeMs: holdUntil, heldQuiet: true }) }
+      : { purpose: 'warning' };
     for (const recipient of this.people.recipientsFor(station.id)) {
+      if (!allClear) this.outbox.supersedeHeld(recipient.farmerId);
       // Composing costs milliseconds; farmers who read the same text share it.
       const key = `${recipient.language}|${recipient.diacritics}|${recipient.offsetC}`;
       let texts = composed.get(key);
@@ -50,9 +60,9 @@ export class OutboxPlanner implements NotificationPlanner {
         };
         composed.set(key, texts);
       }
-      rows.push(farmerRow(eventId, recipient, 'sms', texts.sms.text, texts.sms));
+      rows.push({ ...farmerRow(eventId, recipient, 'sms', texts.sms.text, texts.sms), ...timing });
       if (texts.voice !== null)
-        rows.push(farmerRow(eventId, recipient, 'voice', texts.voice, { encoding: 'voice', segments: 0, costUsd: 0 }));
+        rows.push({ ...farmerRow(eventId, recipient, 'voice', texts.voice, { encoding: 'voice', segments: 0, costUsd: 0 }), ...timing });
     }
     return rows;
   }

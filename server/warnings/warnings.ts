@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Clock, type Health, type ReadingOut, type Timers, maskPhone, systemTimers } from '../../contracts/index.js';
+import { type Clock, type Health, type ReadingOut, type SeasonScore, type Timers, maskPhone, systemTimers } from '../../contracts/index.js';
 import { nestedOverrides } from '../../frost/index.js';
 import { AlertStore } from './alert-store.js';
 import { OutboxDeliveryView } from './deliveries.js';
@@ -16,6 +16,16 @@ import { type Notifier, createNotifier } from '../notify/sender.js';
 import { OutboxRepository } from '../notify/outbox.js';
 import { createTwilioSender, twilioConfigFromEnv, type TwilioEnv } from '../notify/twilio-client.js';
 import type { Db } from '../registry/db.js';
+import type { StopHint } from '../../frost/messages.js';
+import { ForecastService } from '../forecast/service.js';
+import { ForecastStore } from '../forecast/store.js';
+import type { OutboxInsert } from '../notify/outbox.js';
+import { parseQuietHours } from '../notify/quiet-hours.js';
+import { SurveyCalls, type SurveyCallPolicy } from '../surveys/calls.js';
+import { frostEventsQuery, seasonScore } from '../surveys/score.js';
+import { SurveyStore } from '../surveys/store.js';
+import { FarmerChoices } from './farmer-choices.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { PeopleRepository } from '../registry/people.js';
 import type { StationRepository } from '../registry/stations.js';
 
@@ -35,6 +45,16 @@ export interface Warnings {
   fitModel(stationId: string, fromMs: number, toMs: number): Promise<FitResult | null>;
   /** The API's flat overrides ("qc.stuckDeltaC") saved and used; null for an unknown station. */
   setRuleOverrides(stationId: string, overrides: Record<string, number>): Record<string, number> | null;
+  /** Farmers' own choices: stop, start, language, help (farmer-choices.ts). */
+  choices: FarmerChoices;
+  /** The forecast and the afternoon pre-alert (server/forecast/service.ts). */
+  forecast: ForecastService;
+  surveys: SurveyStore;
+  surveyCalls: SurveyCalls;
+  /** The season scored against surveys and station minima, between two nights (YYYY-MM-DD). */
+  score(from: string, to: string): Promise<SeasonScore>;
+  /** Stop the forecast and survey schedules (before the notifier closes). */
+  stopSchedules(): Promise<void>;
 }
 
 /**
@@ -45,7 +65,16 @@ export function startWarnings(args: {
   db: Db;
   stations: StationRepository;
   activity: StationActivity;
-  settings: TwilioEnv & { TZ_NAME: string; SMS_SEGMENTS_PER_S: number; SMS_SEGMENT_COST_USD: number; VOICE_ACK_TIMEOUT_S: number };
+  settings: TwilioEnv & {
+    TZ_NAME: string;
+    SMS_SEGMENTS_PER_S: number;
+    SMS_SEGMENT_COST_USD: number;
+    VOICE_ACK_TIMEOUT_S: number;
+    QUIET_HOURS?: string | undefined;
+    SMS_REPLIES?: 'on' | 'off' | undefined;
+    FORECAST_URL?: string | undefined;
+    SURVEY_CALLS?: SurveyCallPolicy | undefined;
+  };
   publicUrl: string;
   clock: Clock;
   logger: Logger;
@@ -56,6 +85,8 @@ export function startWarnings(args: {
   configPublisher?: ConfigPublisher;
   /** Real-time waits of the engine and the notifier; default Node's timers. */
   timers?: Timers;
+  /** Where farmers' choices are recorded (opt-out, language); absent: not recorded. */
+  audit?: Pick<AuditLog, 'record'>;
   /**
    * Run the rule engine on a worker thread with its own connection to this SQLite file (engine-thread.ts). Absent: in
    * this thread, on `db` — what tests with a hand-driven clock or timers need, as the thread runs on real time.
@@ -65,7 +96,10 @@ export function startWarnings(args: {
   const { db, stations, clock, settings } = args;
   const logger = args.logger.child({ module: 'warnings' });
   const timeZone = settings.TZ_NAME;
-  const messages = { timeZone, smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD };
+  const stopHint: StopHint = settings.SMS_REPLIES === 'on' ? 'reply' : 'officer';
+  const QUIET_HOURS = settings.QUIET_HOURS ?? 'off';
+  const messages = { timeZone, smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD, stopHint };
+  const quietHours = parseQuietHours(QUIET_HOURS, timeZone);
   const people = new PeopleRepository(db, clock);
   const alerts = new AlertStore(db);
   const twilioConfig = twilioConfigFromEnv(settings, args.publicUrl);
@@ -88,7 +122,7 @@ export function startWarnings(args: {
     timeZone,
     messages,
   });
-  const planner = new OutboxPlanner(people, outbox, messages);
+  const planner = new OutboxPlanner(people, outbox, messages, { hours: quietHours, now: () => clock.now() });
   const notifier = createNotifier({
     db,
     outbox,
@@ -115,6 +149,8 @@ export function startWarnings(args: {
         dbFile: args.engineThread.dbFile,
         timeZone,
         smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD,
+        quietHours: QUIET_HOURS,
+        stopHint,
         clock,
         logger,
         metrics: args.metrics,
@@ -160,10 +196,86 @@ export function startWarnings(args: {
     useOverrides(stationId, overrides);
     return overrides;
   };
+  const enqueue = (rows: readonly OutboxInsert[]): void => void notifier.enqueue(rows);
+  const choices = new FarmerChoices({
+    people,
+    outbox,
+    enqueue,
+    clock,
+    logger,
+    messages,
+    stopHint,
+    db,
+    ...(args.audit ? { audit: args.audit } : {}),
+  });
+  const forecastStore = new ForecastStore(db);
+  const openFrost = db.prepare<[string], { one: number }>(
+    "SELECT 1 AS one FROM alerts WHERE station_id = ? AND kind = 'frost' AND status != 'cleared' LIMIT 1",
+  );
+  const hourly = async (stationId: string, fromMs: number, toMs: number): Promise<ReadingOut[]> =>
+    args.query(stationId, { fromMs, toMs, every: '1h' });
+  const forecast = new ForecastService({
+    store: forecastStore,
+    stations,
+    people,
+    baseUrl: settings.FORECAST_URL === undefined || settings.FORECAST_URL === 'off' ? null : settings.FORECAST_URL,
+    enqueue,
+    clock,
+    ...(args.timers ? { timers: args.timers } : {}),
+    logger: logger.child({ part: 'forecast' }),
+    timeZone,
+    messages,
+    stopHint,
+    observedMin: async (stationId, fromMs, toMs) => {
+      const values = (await hourly(stationId, fromMs, toMs))
+        .map((r) => r.airTempMinC ?? r.airTempC)
+        .filter((v): v is number => typeof v === 'number');
+      return values.length === 0 ? null : Math.min(...values);
+    },
+    frostAlertOpen: (stationId) => openFrost.get(stationId) !== undefined,
+  });
+  const surveys = new SurveyStore(db, clock);
+  const frostEvents = frostEventsQuery(db);
+  const surveyCalls = new SurveyCalls({
+    policy: settings.SURVEY_CALLS ?? 'off',
+    stations,
+    people,
+    frostEvents,
+    enqueue,
+    clock,
+    ...(args.timers ? { timers: args.timers } : {}),
+    quiet: quietHours,
+    timeZone,
+    logger,
+  });
+  forecast.start();
+  surveyCalls.start();
+  const score = (from: string, to: string): Promise<SeasonScore> =>
+    seasonScore(
+      {
+        stations: stations.list(),
+        hourly,
+        frostEvents,
+        prealerts: (f, t) => forecastStore.preAlertsBetween(f, t),
+        surveys: (f, t) => surveys.between(f, t),
+        timeZone,
+      },
+      from,
+      to,
+    );
   return {
     people,
     alerts,
     deliveries: new OutboxDeliveryView(db, notifier.outbox, people),
+    choices,
+    forecast,
+    surveys,
+    surveyCalls,
+    score,
+    stopSchedules: async () => {
+      surveyCalls.stop();
+      await forecast.close();
+    },
     engine,
     notifier,
     notices,

@@ -74,6 +74,11 @@ export async function startFullApp(options: {
   logger?: Logger;
   influx?: TestInfluxd;
   rateLimits?: Partial<HttpRateLimits>;
+  /** Issue 16: off unless given. */
+  forecastUrl?: string;
+  quietHours?: string;
+  surveyCalls?: 'off' | 'severe' | 'warning';
+  smsReplies?: 'on' | 'off';
 }): Promise<FullApp> {
   const { clock } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
@@ -92,6 +97,10 @@ export async function startFullApp(options: {
     PUBLIC_URL,
     TWILIO_AUTH_TOKEN,
     SMS_SEGMENTS_PER_S: '1000',
+    FORECAST_URL: options.forecastUrl ?? 'off',
+    QUIET_HOURS: options.quietHours ?? 'off',
+    SURVEY_CALLS: options.surveyCalls ?? 'off',
+    ...(options.smsReplies ? { SMS_REPLIES: options.smsReplies } : {}),
   });
   // The server as `frostwatch up` assembles it, its in-process gateway built but not listening: requests go through inject.
   const server = await assembleServer({

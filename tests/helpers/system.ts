@@ -27,7 +27,15 @@ export async function freePorts(): Promise<SystemPorts> {
 /** Run the real `frostwatch` command (built in dist/) with exactly the environment given; `stdin` is typed into it. */
 export function runFrostwatch(args: string[], env: Record<string, string>, stdin?: string): FrostwatchProcess {
   const proc = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'warn', ...env },
+    // Issue 16's schedules off unless a test asks: no forecast fetched from the internet, nothing held or called.
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      LOG_LEVEL: 'warn',
+      FORECAST_URL: 'off',
+      QUIET_HOURS: 'off',
+      SURVEY_CALLS: 'off',
+      ...env,
+    },
     stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (stdin !== undefined) proc.stdin?.end(stdin);

@@ -110,6 +110,33 @@ const ROUTES: Record<string, Entry> = {
   'GET /api/stations/:id/chart': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}/chart?range=24h` }) },
   'GET /api/reports/night': { roles: ANY, sample: () => ({ url: '/api/reports/night?date=2026-01-14' }) },
   'GET /api/reports/season': { roles: ANY, sample: () => ({ url: '/api/reports/season?from=2025-12-01&to=2026-01-15&format=csv' }) },
+  // Issue 16: the forecast, surveys, the season score, farmers' opt-out.
+  'GET /api/forecast': { roles: ANY, sample: () => ({ url: '/api/forecast' }) },
+  'GET /api/stations/:id/forecast': { roles: ANY, sample: () => ({ url: `/api/stations/${STATION}/forecast` }) },
+  'POST /api/surveys': {
+    roles: STAFF,
+    sample: () => ({ url: '/api/surveys', payload: { night: '2026-01-14', commune: 'Lát', damage: 'leaf_burn' } }),
+  },
+  'GET /api/surveys': { roles: ANY, sample: () => ({ url: '/api/surveys?from=2026-01-01&to=2026-01-15' }) },
+  'GET /api/reports/score': { roles: ANY, sample: () => ({ url: '/api/reports/score?from=2025-12-01&to=2026-01-15&format=csv' }) },
+  'PUT /api/farmers/:id/opt-out': { roles: STAFF, sample: () => ({ url: '/api/farmers/999999/opt-out', payload: { optedOut: true } }) },
+  'GET /api/opt-outs': { roles: ANY, sample: () => ({ url: '/api/opt-outs' }) },
+  'POST /api/twilio/sms': {
+    twilio: true,
+    sample: () => ({ url: '/api/twilio/sms', payload: { From: '+84900000000', Body: 'STOP' } }),
+  },
+  'POST /api/twilio/voice/:rowId/survey': {
+    twilio: true,
+    sample: () => ({ url: '/api/twilio/voice/999999/survey', payload: { Digits: '1' } }),
+  },
+  'POST /api/twilio/voice/:rowId/choice': {
+    twilio: true,
+    sample: () => ({ url: '/api/twilio/voice/999999/choice', payload: { Digits: '0' } }),
+  },
+  'POST /api/twilio/voice/:rowId/stop': {
+    twilio: true,
+    sample: () => ({ url: '/api/twilio/voice/999999/stop', payload: { Digits: '9' } }),
+  },
 };
 
 function phone(n: number): string {

@@ -103,6 +103,8 @@ describe('farmers API', () => {
       subscriptions: [{ stationId: 'ld-dasar-01', offsetC: 0 }],
       contacts: [],
       createdAt: new Date(NOW).toISOString(),
+      optedOutAt: null,
+      optedOutVia: null,
     });
   });
 

@@ -66,7 +66,8 @@ describe('Unicode normal form', () => {
       });
       expect(fromNfd).toEqual(fromNfc);
       expect(fromNfd.text).toBe(fromNfd.text.normalize('NFC'));
-      expect(fromNfd.text).toContain('Vườn ông Ha (Lát)');
+      // The stop footer leaves no room for the commune in three UCS-2 segments; the name is kept, in NFC.
+      expect(fromNfd.text).toContain('Vườn ông Ha');
     }
   });
 });

@@ -14,42 +14,43 @@ import { DECISIONS, LEVELS, MIN_AT, STATION, STATION_OTHER_COMMUNE, type Level }
 const GOLDEN: Record<Level, Record<Language, [withDiacritics: string, gsm7: string]>> = {
   watch: {
     vi: [
-      'Chú ý sương muối đêm nay. Lúc 17:30 trạm Đạ Sar 01: 11,4°C, đang giảm 1,2°C/giờ. Dự báo thấp nhất 3,1°C lúc 05:50. Chuẩn bị sẵn vật che phủ, nước tưới và vật liệu đốt khói.',
-      'Chu y suong muoi dem nay. Luc 17:30 tram Da Sar 01: 11,4 do C, dang giam 1,2 do C/gio. Du bao thap nhat 3,1 do C luc 05:50. Chuan bi san vat che phu, nuoc tuoi va vat lieu dot khoi.',
+      'Chú ý sương muối đêm nay. Lúc 17:30 trạm Đạ Sar 01: 11,4°C, đang giảm 1,2°C/giờ. Dự báo thấp nhất 3,1°C lúc 05:50. Chuẩn bị sẵn vật che phủ, nước tưới và vật liệu đốt khói. Ngừng: báo cán bộ xã.',
+      'Chu y suong muoi dem nay. Luc 17:30 tram Da Sar 01: 11,4 do C, dang giam 1,2 do C/gio. Du bao thap nhat 3,1 do C luc 05:50. Chuan bi san vat che phu, nuoc tuoi va vat lieu dot khoi. Ngung: bao can bo xa.',
     ],
     en: [
-      'Frost watch tonight. At 17:30 station Đạ Sar 01: 11.4C, falling 1.2C/h. Forecast low 3.1C at 05:50. Get covers, water and smoke material ready.',
-      'Frost watch tonight. At 17:30 station Da Sar 01: 11.4C, falling 1.2C/h. Forecast low 3.1C at 05:50. Get covers, water and smoke material ready.',
+      'Frost watch tonight. At 17:30 station Đạ Sar 01: 11.4C, falling 1.2C/h. Forecast low 3.1C at 05:50. Get covers, water and smoke material ready. To stop, tell your officer.',
+      'Frost watch tonight. At 17:30 station Da Sar 01: 11.4C, falling 1.2C/h. Forecast low 3.1C at 05:50. Get covers, water and smoke material ready. To stop, tell your officer.',
     ],
   },
   warning: {
     vi: [
-      'CẢNH BÁO sương muối đêm nay. Lúc 22:40 trạm Đạ Sar 01: 4,6°C, đang giảm 0,6°C/giờ. Dự báo thấp nhất 1,2°C lúc 05:50. Che phủ cây non, tưới nước trước 01:20; chuẩn bị đốt khói.',
-      'CANH BAO suong muoi dem nay. Luc 22:40 tram Da Sar 01: 4,6 do C, dang giam 0,6 do C/gio. Du bao thap nhat 1,2 do C luc 05:50. Che phu cay non, tuoi nuoc truoc 01:20; chuan bi dot khoi.',
+      'CẢNH BÁO sương muối đêm nay. Lúc 22:40 trạm Đạ Sar 01: 4,6°C, đang giảm 0,6°C/giờ. Dự báo thấp nhất 1,2°C lúc 05:50. Che phủ cây non, tưới nước trước 01:20; chuẩn bị đốt khói. Ngừng: báo cán bộ xã.',
+      'CANH BAO suong muoi dem nay. Luc 22:40 tram Da Sar 01: 4,6 do C, dang giam 0,6 do C/gio. Du bao thap nhat 1,2 do C luc 05:50. Che phu cay non, tuoi nuoc truoc 01:20; chuan bi dot khoi. Ngung: bao can bo xa.',
     ],
     en: [
-      'FROST WARNING tonight. At 22:40 station Đạ Sar 01: 4.6C, falling 0.6C/h. Forecast low 1.2C at 05:50. Cover young trees and water before 01:20; get smoke fires ready.',
-      'FROST WARNING tonight. At 22:40 station Da Sar 01: 4.6C, falling 0.6C/h. Forecast low 1.2C at 05:50. Cover young trees and water before 01:20; get smoke fires ready.',
+      'FROST WARNING tonight. At 22:40 station Đạ Sar 01: 4.6C, falling 0.6C/h. Forecast low 1.2C at 05:50. Cover young trees and water before 01:20; get smoke fires ready. To stop, tell your officer.',
+      'FROST WARNING tonight. At 22:40 station Da Sar 01: 4.6C, falling 0.6C/h. Forecast low 1.2C at 05:50. Cover young trees and water before 01:20; get smoke fires ready. To stop, tell your officer.',
     ],
   },
   severe: {
     vi: [
-      'KHẨN CẤP: sương muối nguy hiểm. Lúc 02:50 trạm Đạ Sar 01: 2,1°C, đang giảm 0,5°C/giờ. Dự báo thấp nhất -0,8°C lúc 05:50. Làm ngay: che phủ cây non, tưới nước, đốt khói trước 03:50.',
-      'KHAN CAP: suong muoi nguy hiem. Luc 02:50 tram Da Sar 01: 2,1 do C, dang giam 0,5 do C/gio. Du bao thap nhat -0,8 do C luc 05:50. Lam ngay: che phu cay non, tuoi nuoc, dot khoi truoc 03:50.',
+      // The footer (how to stop) costs the trend: the shortest form that fits three UCS-2 segments.
+      'KHẨN CẤP: sương muối nguy hiểm. Lúc 02:50 trạm Đạ Sar 01: 2,1°C. Dự báo thấp nhất -0,8°C lúc 05:50. Làm ngay: che phủ cây non, tưới nước, đốt khói trước 03:50. Ngừng: báo cán bộ xã.',
+      'KHAN CAP: suong muoi nguy hiem. Luc 02:50 tram Da Sar 01: 2,1 do C, dang giam 0,5 do C/gio. Du bao thap nhat -0,8 do C luc 05:50. Lam ngay: che phu cay non, tuoi nuoc, dot khoi truoc 03:50. Ngung: bao can bo xa.',
     ],
     en: [
-      'SEVERE FROST. At 02:50 station Đạ Sar 01: 2.1C, falling 0.5C/h. Forecast low -0.8C at 05:50. Act now: cover young trees, water, light smoke fires before 03:50.',
-      'SEVERE FROST. At 02:50 station Da Sar 01: 2.1C, falling 0.5C/h. Forecast low -0.8C at 05:50. Act now: cover young trees, water, light smoke fires before 03:50.',
+      'SEVERE FROST. At 02:50 station Đạ Sar 01: 2.1C, falling 0.5C/h. Forecast low -0.8C at 05:50. Act now: cover young trees, water, light smoke fires before 03:50. To stop, tell your officer.',
+      'SEVERE FROST. At 02:50 station Da Sar 01: 2.1C, falling 0.5C/h. Forecast low -0.8C at 05:50. Act now: cover young trees, water, light smoke fires before 03:50. To stop, tell your officer.',
     ],
   },
   all_clear: {
     vi: [
-      'Đã hết nguy cơ sương muối. Lúc 07:20 trạm Đạ Sar 01: 6,3°C, đang tăng 2,4°C/giờ. Có thể dỡ vật che phủ khi nắng lên.',
-      'Da het nguy co suong muoi. Luc 07:20 tram Da Sar 01: 6,3 do C, dang tang 2,4 do C/gio. Co the do vat che phu khi nang len.',
+      'Đã hết nguy cơ sương muối. Lúc 07:20 trạm Đạ Sar 01: 6,3°C, đang tăng 2,4°C/giờ. Có thể dỡ vật che phủ khi nắng lên. Ngừng: báo cán bộ xã.',
+      'Da het nguy co suong muoi. Luc 07:20 tram Da Sar 01: 6,3 do C, dang tang 2,4 do C/gio. Co the do vat che phu khi nang len. Ngung: bao can bo xa.',
     ],
     en: [
-      'Frost all clear. At 07:20 station Đạ Sar 01: 6.3C, rising 2.4C/h. Covers can come off once the sun is up.',
-      'Frost all clear. At 07:20 station Da Sar 01: 6.3C, rising 2.4C/h. Covers can come off once the sun is up.',
+      'Frost all clear. At 07:20 station Đạ Sar 01: 6.3C, rising 2.4C/h. Covers can come off once the sun is up. To stop, tell your officer.',
+      'Frost all clear. At 07:20 station Da Sar 01: 6.3C, rising 2.4C/h. Covers can come off once the sun is up. To stop, tell your officer.',
     ],
   },
 };
@@ -84,7 +85,7 @@ describe('composeFarmerMessage: golden texts', () => {
       offsetC: -1.5,
     });
     expect(vi.text).toBe(
-      'KHẨN CẤP: sương muối nguy hiểm. Lúc 02:50 trạm Vườn ông Ha (Lát): vườn bạn khoảng 0,6°C, đang giảm 0,5°C/giờ. Dự báo thấp nhất -2,3°C lúc 05:50. Làm ngay: che phủ cây non, tưới nước, đốt khói.',
+      'KHẨN CẤP: sương muối nguy hiểm. Lúc 02:50 trạm Vườn ông Ha: vườn bạn khoảng 0,6°C. Dự báo thấp nhất -2,3°C lúc 05:50. Làm ngay: che phủ cây non, tưới nước, đốt khói. Ngừng: báo cán bộ xã.',
     );
     const en = composeFarmerMessage({
       decision: DECISIONS.warning,
@@ -94,14 +95,14 @@ describe('composeFarmerMessage: golden texts', () => {
       offsetC: 1,
     });
     expect(en.text).toBe(
-      'FROST WARNING tonight. At 22:40 station Vuon ong Ha (Lat): your farm about 5.6C, falling 0.6C/h. Forecast low 2.2C at 05:50. Cover young trees and water before 03:00; get smoke fires ready.',
+      'FROST WARNING tonight. At 22:40 station Vuon ong Ha (Lat): your farm about 5.6C, falling 0.6C/h. Forecast low 2.2C at 05:50. Cover young trees and water before 03:00; get smoke fires ready. To stop, tell your officer.',
     );
   });
 
   it('uses the deadline the rule engine gives, rounded down to 10 minutes', () => {
     const actByMs = DECISIONS.severe.atMs + 47 * 60_000; // 03:37
-    expect(compose('severe', 'vi', true, { actByMs }).text).toMatch(/đốt khói trước 03:30\.$/);
-    expect(compose('severe', 'vi', true, { actByMs: null }).text).toMatch(/Làm ngay: che phủ cây non, tưới nước, đốt khói\.$/);
+    expect(compose('severe', 'vi', true, { actByMs }).text).toMatch(/đốt khói trước 03:30\. Ngừng: báo cán bộ xã\.$/);
+    expect(compose('severe', 'vi', true, { actByMs: null }).text).toMatch(/Làm ngay: che phủ cây non, tưới nước, đốt khói\. Ngừng: báo cán bộ xã\.$/);
     expect(compose('warning', 'en', false, { actByMs: null }).text).toMatch(/water this evening;/);
   });
 

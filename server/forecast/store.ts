@@ -1,0 +1,186 @@
+import type { Statement } from 'better-sqlite3';
+import type { ForecastHour, MinimumPair, NightSummary } from '../../frost/index.js';
+import type { Db } from '../registry/db.js';
+
+export type Lead = 'tonight' | 'tomorrow';
+
+export interface FetchState {
+  fetchedAt: number | null;
+  attemptedAt: number;
+  lastError: string | null;
+  hours: ForecastHour[];
+}
+
+export interface PreAlertRecord {
+  stationId: string;
+  night: string;
+  lead: Lead;
+  decidedAt: number;
+  forecastMinC: number;
+  correctedMinC: number;
+  cloudPct: number;
+  windMs: number;
+  dewPointC: number;
+}
+
+interface FetchRow {
+  station_id: string;
+  fetched_at: number | null;
+  attempted_at: number;
+  last_error: string | null;
+  hours: string | null;
+}
+
+/** Migration 9's forecast tables: the last forecast of each station, the nights it described, the pre-alerts decided. */
+export class ForecastStore {
+  readonly #db: Db;
+  readonly #stmt: {
+    saveFetch: Statement<[{ station_id: string; at: number; hours: string }]>;
+    saveFailure: Statement<[{ station_id: string; at: number; error: string }]>;
+    fetch: Statement<[string], FetchRow>;
+    saveNight: Statement<[Record<string, unknown>]>;
+    missingObserved: Statement<[string], { station_id: string; night: string }>;
+    setObserved: Statement<[number, string, string]>;
+    pairs: Statement<[string], { forecast_min_c: number; observed_min_c: number }>;
+    insertPreAlert: Statement<[Record<string, unknown>]>;
+    preAlertsOf: Statement<[string], PreAlertRow>;
+    preAlertsBetween: Statement<[string, string], PreAlertRow>;
+    hasPreAlert: Statement<[string, string], { one: number }>;
+  };
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#stmt = {
+      saveFetch: db.prepare(
+        `INSERT INTO forecast_fetches (station_id, fetched_at, attempted_at, last_error, hours) VALUES (@station_id, @at, @at, NULL, @hours)
+         ON CONFLICT (station_id) DO UPDATE SET fetched_at = @at, attempted_at = @at, last_error = NULL, hours = @hours`,
+      ),
+      // A failure keeps the last good forecast: it is shown as stale, never thrown away.
+      saveFailure: db.prepare(
+        `INSERT INTO forecast_fetches (station_id, fetched_at, attempted_at, last_error, hours) VALUES (@station_id, NULL, @at, @error, NULL)
+         ON CONFLICT (station_id) DO UPDATE SET attempted_at = @at, last_error = @error`,
+      ),
+      fetch: db.prepare('SELECT * FROM forecast_fetches WHERE station_id = ?'),
+      saveNight: db.prepare(
+        `INSERT INTO forecast_nights (station_id, night, lead, fetched_at, forecast_min_c, cloud_pct, wind_ms, dew_point_c)
+         VALUES (@stationId, @night, @lead, @fetchedAt, @forecastMinC, @cloudPct, @windMs, @dewPointC)
+         ON CONFLICT (station_id, night, lead) DO UPDATE SET fetched_at = @fetchedAt, forecast_min_c = @forecastMinC,
+           cloud_pct = @cloudPct, wind_ms = @windMs, dew_point_c = @dewPointC`,
+      ),
+      missingObserved: db.prepare(
+        'SELECT DISTINCT station_id, night FROM forecast_nights WHERE observed_min_c IS NULL AND night < ? ORDER BY night',
+      ),
+      setObserved: db.prepare('UPDATE forecast_nights SET observed_min_c = ? WHERE station_id = ? AND night = ?'),
+      pairs: db.prepare(
+        `SELECT forecast_min_c, observed_min_c FROM forecast_nights
+         WHERE station_id = ? AND lead = 'tonight' AND forecast_min_c IS NOT NULL AND observed_min_c IS NOT NULL ORDER BY night`,
+      ),
+      insertPreAlert: db.prepare(
+        `INSERT INTO prealerts (station_id, night, lead, decided_at, forecast_min_c, corrected_min_c, cloud_pct, wind_ms, dew_point_c)
+         VALUES (@stationId, @night, @lead, @decidedAt, @forecastMinC, @correctedMinC, @cloudPct, @windMs, @dewPointC)
+         ON CONFLICT (station_id, night) DO NOTHING`,
+      ),
+      preAlertsOf: db.prepare('SELECT * FROM prealerts WHERE station_id = ? ORDER BY night'),
+      preAlertsBetween: db.prepare('SELECT * FROM prealerts WHERE night >= ? AND night <= ? ORDER BY night, station_id'),
+      hasPreAlert: db.prepare('SELECT 1 AS one FROM prealerts WHERE station_id = ? AND night = ?'),
+    };
+  }
+
+  saveFetch(stationIds: readonly string[], at: number, hours: readonly ForecastHour[]): void {
+    const json = JSON.stringify(hours);
+    this.#db.transaction(() => {
+      for (const id of stationIds) this.#stmt.saveFetch.run({ station_id: id, at, hours: json });
+    })();
+  }
+
+  saveFailure(stationIds: readonly string[], at: number, error: string): void {
+    this.#db.transaction(() => {
+      for (const id of stationIds) this.#stmt.saveFailure.run({ station_id: id, at, error });
+    })();
+  }
+
+  state(stationId: string): FetchState | null {
+    const row = this.#stmt.fetch.get(stationId);
+    if (!row) return null;
+    return {
+      fetchedAt: row.fetched_at,
+      attemptedAt: row.attempted_at,
+      lastError: row.last_error,
+      hours: row.hours === null ? [] : (JSON.parse(row.hours) as ForecastHour[]),
+    };
+  }
+
+  saveNight(stationId: string, night: string, lead: Lead, fetchedAt: number, s: NightSummary): void {
+    this.#stmt.saveNight.run({
+      stationId,
+      night,
+      lead,
+      fetchedAt,
+      forecastMinC: s.forecastMinC,
+      cloudPct: finiteOrNull(s.cloudPct),
+      windMs: finiteOrNull(s.windMs),
+      dewPointC: finiteOrNull(s.dewPointC),
+    });
+  }
+
+  /** Nights before `night` whose station minimum is not known yet. */
+  nightsWithoutObservation(beforeNight: string): { stationId: string; night: string }[] {
+    return this.#stmt.missingObserved.all(beforeNight).map((r) => ({ stationId: r.station_id, night: r.night }));
+  }
+
+  setObserved(stationId: string, night: string, minC: number): void {
+    this.#stmt.setObserved.run(minC, stationId, night);
+  }
+
+  /** What the correction learns from: the same-day forecast's minimum and the station's, per night. */
+  pairs(stationId: string): MinimumPair[] {
+    return this.#stmt.pairs.all(stationId).map((r) => ({ forecastMinC: r.forecast_min_c, observedMinC: r.observed_min_c }));
+  }
+
+  /** True when this inserted it: one pre-alert per (station, night). */
+  insertPreAlert(p: PreAlertRecord): boolean {
+    return this.#stmt.insertPreAlert.run({ ...p }).changes === 1;
+  }
+
+  hasPreAlert(stationId: string, night: string): boolean {
+    return this.#stmt.hasPreAlert.get(stationId, night) !== undefined;
+  }
+
+  preAlertsOf(stationId: string): PreAlertRecord[] {
+    return this.#stmt.preAlertsOf.all(stationId).map(fromRow);
+  }
+
+  preAlertsBetween(fromNight: string, toNight: string): PreAlertRecord[] {
+    return this.#stmt.preAlertsBetween.all(fromNight, toNight).map(fromRow);
+  }
+}
+
+interface PreAlertRow {
+  station_id: string;
+  night: string;
+  lead: Lead;
+  decided_at: number;
+  forecast_min_c: number;
+  corrected_min_c: number;
+  cloud_pct: number;
+  wind_ms: number;
+  dew_point_c: number;
+}
+
+function fromRow(r: PreAlertRow): PreAlertRecord {
+  return {
+    stationId: r.station_id,
+    night: r.night,
+    lead: r.lead,
+    decidedAt: r.decided_at,
+    forecastMinC: r.forecast_min_c,
+    correctedMinC: r.corrected_min_c,
+    cloudPct: r.cloud_pct,
+    windMs: r.wind_ms,
+    dewPointC: r.dew_point_c,
+  };
+}
+
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
