@@ -311,6 +311,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
         people: warnings.people,
         choices: warnings.choices,
         surveys: warnings.surveys,
+        stations,
         smsReplies: settings.SMS_REPLIES === 'on',
       },
       fitModel: (stationId, fromMs, toMs) => warnings.fitModel(stationId, fromMs, toMs),

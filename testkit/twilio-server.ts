@@ -175,14 +175,16 @@ export class TwilioTestServer {
    */
   async answerCall(
     sid: string,
-    digits: string | readonly string[] | null,
+    digits: string | readonly string[] | null | ((twiml: string) => string | readonly string[] | null),
   ): Promise<{ twiml: CallbackResult; keypress: CallbackResult | null; answers: CallbackResult[] }> {
     const request = this.#mustFind(sid);
     const params = { ...this.#common(request), CallSid: sid, CallStatus: 'in-progress', Direction: 'outbound-api' };
     const twiml = await this.signedPost(mustUrl(request.url, 'url'), params);
     const answers: CallbackResult[] = [];
     let document = twiml;
-    for (const key of digits === null ? [] : typeof digits === 'string' ? [digits] : digits) {
+    // A function hears the call first (what it says), then chooses the keys: a person answering a menu.
+    const keys = typeof digits === 'function' ? digits(twiml.text) : digits;
+    for (const key of keys === null ? [] : typeof keys === 'string' ? [keys] : keys) {
       const action = /<Gather[^>]*\saction="([^"]+)"/.exec(document.text)?.[1];
       document = await this.signedPost(unescapeXml(mustUrl(action, 'Gather action')), { ...params, Digits: key });
       answers.push(document);

@@ -14,6 +14,7 @@ import { requireRole } from '../auth/request-auth.js';
 import { csvCell } from '../dashboard/csv.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { PeopleRepository } from '../registry/people.js';
+import { communeKey } from '../registry/people-rows.js';
 import type { StationRepository } from '../registry/stations.js';
 import type { ForecastService } from '../forecast/service.js';
 import { SCORE_COMMUNE_COLUMNS, SCORE_NIGHT_COLUMNS } from '../surveys/score.js';
@@ -90,7 +91,9 @@ export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
         if (body.farmerId !== undefined && !deps.people.getFarmer(body.farmerId))
           return sendError(reply, 400, `farmerId: no farmer ${body.farmerId}`);
         const by = request.principal?.subject ?? 'unknown';
-        const survey = surveys.record(body, 'officer', by);
+        // "đạ sar" typed on a phone is the commune the stations call "Đạ Sar": stored under the stations' spelling.
+        const commune = stations.list().find((s) => communeKey(s.commune) === communeKey(body.commune))?.commune ?? body.commune;
+        const survey = surveys.record({ ...body, commune }, 'officer', by);
         request.log.info({ surveyId: survey.id, night: survey.night, commune: survey.commune, damage: survey.damage }, 'survey recorded');
         return reply.code(201).send(survey);
       },

@@ -10,6 +10,7 @@ import type { Language, OutboxRow } from '../notify/outbox.js';
 import type { Notifier, ProviderStatus } from '../notify/sender.js';
 import { CALL_MENU, CALL_SAY, parseChoice, SURVEY_KEYS } from '../../frost/messages.js';
 import type { PeopleRepository } from '../registry/people.js';
+import type { StationRepository } from '../registry/stations.js';
 import type { SurveyStore } from '../surveys/store.js';
 import type { FarmerChoices } from '../warnings/farmer-choices.js';
 
@@ -23,6 +24,8 @@ export interface TwilioRouteDeps {
   people?: Pick<PeopleRepository, 'farmerByPhone' | 'getFarmer'>;
   choices?: Pick<FarmerChoices, 'apply'>;
   surveys?: Pick<SurveyStore, 'record'>;
+  /** A farmer subscribed to stations has their commune from the first station. */
+  stations?: Pick<StationRepository, 'get'>;
   /** SMS_REPLIES=on: the number takes replies (only changes what the calls say about stopping). */
   smsReplies?: boolean;
 }
@@ -267,8 +270,9 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
     if (!notifier.outbox.recordAnswer(row.id, damage)) return; // answered already: the first key counts
     const night = /^survey:(\d{4}-\d{2}-\d{2}):/.exec(row.dedupeKey)?.[1];
     const farmer = deps.people?.getFarmer(row.recipientId) ?? null;
-    const commune = farmer?.commune ?? null;
     if (!night || !farmer || !deps.surveys) return;
+    const first = farmer.subscriptions[0]?.stationId;
+    const commune = farmer.commune ?? (first === undefined ? null : (deps.stations?.get(first)?.commune ?? null));
     deps.surveys.record(
       { night, commune: commune ?? '(không rõ xã)', farmerId: farmer.id, damage },
       'keypress',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type Clock, FROST_RANK, type FrostLevel, type Timers, systemTimers } from '../../contracts/index.js';
-import { NIGHT_FROM_HOUR, NIGHT_TO_HOUR } from '../../frost/index.js';
+import { NIGHT_FROM_HOUR } from '../../frost/index.js';
 import { localHour } from '../../frost/local-time.js';
 import { CALL_SAY } from '../../frost/messages.js';
 import type { OutboxInsert } from '../notify/outbox.js';
@@ -19,11 +19,13 @@ export type SurveyCallPolicy = 'off' | 'severe' | 'warning';
 
 /**
  * The morning survey call (docs/operations.md, "Damage surveys"): farmers whose station's night reached Severe (or
- * Warning, SURVEY_CALLS=warning) are called once after 07:00 and asked to key in what they found (1–4). The answer
- * becomes a survey of their farm (server/routes/twilio.ts); no escalation, no retry beyond the outbox's own.
+ * Warning, SURVEY_CALLS=warning) are called once, after 07:00 and after their station's all-clear, and asked to key
+ * in what they found (1–4). The answer becomes a survey of their farm (server/routes/twilio.ts); no escalation, no
+ * retry beyond the outbox's own.
  */
 export class SurveyCalls {
-  #calledFor: string | null = null;
+  /** Stations whose calls for a night are queued already, as `night|station`. */
+  readonly #called = new Set<string>();
   #stop: (() => void) | null = null;
 
   constructor(
@@ -62,8 +64,7 @@ export class SurveyCalls {
     const now = this.o.clock.now();
     const today = localDate(now, this.o.timeZone);
     const hour = localHour(now, this.o.timeZone);
-    if (this.#calledFor === today || hour < SURVEY_CALL_HOURS.from || hour >= SURVEY_CALL_HOURS.until) return 0;
-    this.#calledFor = today;
+    if (hour < SURVEY_CALL_HOURS.from || hour >= SURVEY_CALL_HOURS.until) return 0;
     return this.callFor(addDays(today, -1));
   }
 
@@ -72,10 +73,16 @@ export class SurveyCalls {
     if (this.o.policy === 'off') return 0;
     const threshold = FROST_RANK[this.o.policy satisfies FrostLevel];
     const evening = localMidnightMs(night, this.o.timeZone);
-    const events = this.o.frostEvents(evening + (NIGHT_FROM_HOUR - 6) * HOUR_MS, evening + (24 + NIGHT_TO_HOUR + 2) * HOUR_MS);
-    const stations = new Set(
-      events.filter((e) => e.level in FROST_RANK && FROST_RANK[e.level as FrostLevel] >= threshold).map((e) => e.stationId),
-    );
+    const events = this.o.frostEvents(evening + (NIGHT_FROM_HOUR - 6) * HOUR_MS, this.o.clock.now());
+    // Stations whose night reached the level and has ended (its all-clear came after): nobody is asked about damage
+    // while the frost is still on.
+    const reached = new Set<string>();
+    const last = new Map<string, string>();
+    for (const e of events) {
+      last.set(e.stationId, e.level); // oldest first: the last one is where the station stands
+      if (e.level in FROST_RANK && FROST_RANK[e.level as FrostLevel] >= threshold) reached.add(e.stationId);
+    }
+    const stations = [...reached].filter((id) => last.get(id) === 'all_clear' && !this.#called.has(`${night}|${id}`));
     const now = this.o.clock.now();
     const hold = this.o.quiet.holdUntil(now);
     const rows = new Map<number, OutboxInsert>();
@@ -101,6 +108,7 @@ export class SurveyCalls {
       }
     }
     this.o.enqueue([...rows.values()]);
+    for (const id of stations) this.#called.add(`${night}|${id}`);
     if (rows.size > 0) this.o.logger.info({ night, calls: rows.size }, 'morning survey calls queued');
     return rows.size;
   }

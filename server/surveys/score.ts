@@ -14,6 +14,7 @@ import type { Db } from '../registry/db.js';
 import type { StationRecord } from '../registry/stations.js';
 import { addDays, localDate, localMidnightMs } from '../forecast/local-date.js';
 import type { PreAlertRecord } from '../forecast/store.js';
+import { communeKey } from '../registry/people-rows.js';
 import { DAMAGE_RANK } from './store.js';
 
 const HOUR_MS = 3_600_000;
@@ -22,8 +23,10 @@ export const STATION_FROST_C = 0;
 
 export interface ScoreSources {
   stations: readonly StationRecord[];
-  /** Hourly aggregates (airTempMinC) of a station between two instants. */
+  /** Hourly aggregates (airTempMinC) of a station between two instants: which nights were cold. */
   hourly(stationId: string, fromMs: number, toMs: number): Promise<ReadingOut[]>;
+  /** A station's raw readings between two instants: when exactly a cold night bottomed out (for lead times). */
+  raw(stationId: string, fromMs: number, toMs: number): Promise<ReadingOut[]>;
   frostEvents(fromMs: number, toMs: number): { stationId: string; at: number; level: string }[];
   prealerts(fromNight: string, toNight: string): PreAlertRecord[];
   surveys(fromNight: string, toNight: string): Survey[];
@@ -35,6 +38,8 @@ interface CommuneNight {
   commune: string;
   minAirC: number | null;
   minAtMs: number | null;
+  /** The station whose reading is the commune's coldest. */
+  minStationId: string | null;
   highest: FrostLevel;
   firstWarningAtMs: number | null;
   prealertAtMs: number | null;
@@ -57,15 +62,24 @@ export async function seasonScore(src: ScoreSources, from: string, to: string): 
     const key = `${night}|${commune}`;
     let e = byKey.get(key);
     if (!e) {
-      e = { night, commune, minAirC: null, minAtMs: null, highest: 'none', firstWarningAtMs: null, prealertAtMs: null, damage: null };
+      e = {
+        night,
+        commune,
+        minAirC: null,
+        minAtMs: null,
+        minStationId: null,
+        highest: 'none',
+        firstWarningAtMs: null,
+        prealertAtMs: null,
+        damage: null,
+      };
       byKey.set(key, e);
     }
     return e;
   };
   const communeOf = new Map(src.stations.map((s) => [s.id as string, s.commune]));
   // Nights above freezing get no row of their own; their coldest reading is kept for a row that comes another way.
-  const coldestOf = new Map<string, number>();
-  const timeOf = new Map<string, number>();
+  const coldestOf = new Map<string, { minC: number; atMs: number; stationId: string }>();
 
   // Station minima over the night hours (18:00–07:00), from hourly minima.
   const minima = await Promise.all(src.stations.map((s) => src.hourly(s.id, windowFrom, windowTo)));
@@ -79,12 +93,12 @@ export async function seasonScore(src: ScoreSources, from: string, to: string): 
       // Only nights cold enough to matter get a row of their own; the rest stay "nothing happened".
       const existing = byKey.get(`${night}|${station.commune}`);
       if (!existing && value > STATION_FROST_C) {
-        coldestOf.set(`${night}|${station.commune}`, Math.min(coldestOf.get(`${night}|${station.commune}`) ?? Infinity, value));
-        timeOf.set(`${night}|${station.commune}|${value}`, t);
+        const key = `${night}|${station.commune}`;
+        if (value < (coldestOf.get(key)?.minC ?? Infinity)) coldestOf.set(key, { minC: value, atMs: t, stationId: station.id });
         continue;
       }
       const e = entry(night, station.commune);
-      if (e.minAirC === null || value < e.minAirC) Object.assign(e, { minAirC: value, minAtMs: t });
+      if (e.minAirC === null || value < e.minAirC) Object.assign(e, { minAirC: value, minAtMs: t, minStationId: station.id });
     }
   });
 
@@ -104,22 +118,35 @@ export async function seasonScore(src: ScoreSources, from: string, to: string): 
     const e = entry(p.night, commune);
     e.prealertAtMs = Math.min(e.prealertAtMs ?? p.decidedAt, p.decidedAt);
   }
+  // A survey's commune as typed ("đạ sar") counts for the commune the stations name ("Đạ Sar").
+  const spelling = new Map(src.stations.map((s) => [communeKey(s.commune), s.commune]));
   for (const s of src.surveys(from, to)) {
-    const e = entry(s.night, s.commune);
+    const e = entry(s.night, spelling.get(communeKey(s.commune)) ?? s.commune);
     if (e.damage === null || DAMAGE_RANK[s.damage] > DAMAGE_RANK[e.damage]) e.damage = s.damage;
   }
   // Nights that got a row for another reason still need the commune's coldest reading.
   for (const e of byKey.values()) {
     if (e.minAirC !== null) continue;
     const coldest = coldestOf.get(`${e.night}|${e.commune}`);
-    if (coldest !== undefined && Number.isFinite(coldest))
-      Object.assign(e, { minAirC: coldest, minAtMs: timeOf.get(`${e.night}|${e.commune}|${coldest}`) ?? null });
+    if (coldest !== undefined) Object.assign(e, { minAirC: coldest.minC, minAtMs: coldest.atMs, minStationId: coldest.stationId });
   }
+  // Hourly windows say which hour was coldest; the raw readings of that night say when, for the lead time.
+  await Promise.all([...byKey.values()].map((e) => refineMinimum(src, e)));
 
   const nights = [...byKey.values()]
     .sort((a, b) => a.night.localeCompare(b.night) || a.commune.localeCompare(b.commune, 'vi'))
     .map(scoreNight);
   return { from, to, communes: communeTotals(nights), nights };
+}
+
+async function refineMinimum(src: ScoreSources, e: CommuneNight): Promise<void> {
+  if (e.minStationId === null || e.minAtMs === null) return;
+  const evening = localMidnightMs(e.night, src.timeZone);
+  const readings = await src.raw(e.minStationId, evening + NIGHT_FROM_HOUR * HOUR_MS, evening + (24 + NIGHT_TO_HOUR) * HOUR_MS);
+  let best: { c: number; t: number } | null = null;
+  for (const r of readings)
+    if (r.airTempC !== null && (best === null || r.airTempC < best.c)) best = { c: r.airTempC, t: Date.parse(r.ts) };
+  if (best) Object.assign(e, { minAirC: best.c, minAtMs: best.t });
 }
 
 function scoreNight(e: CommuneNight): ScoreNight {

@@ -255,6 +255,7 @@ export function startWarnings(args: {
       {
         stations: stations.list(),
         hourly,
+        raw: (stationId, fromMs, toMs) => args.query(stationId, { fromMs, toMs }),
         frostEvents,
         prealerts: (f, t) => forecastStore.preAlertsBetween(f, t),
         surveys: (f, t) => surveys.between(f, t),
