@@ -12,6 +12,13 @@ import {
   type ChartRange,
 } from '../../contracts/dashboard.js';
 import {
+  ForecastOverviewSchema,
+  SeasonScoreSchema,
+  StationForecastSchema,
+  SurveyCreateSchema,
+  SurveySchema,
+} from '../../contracts/forecast.js';
+import {
   CommuneStationSchema,
   CommuneStationSetSchema,
   FarmerCreateSchema,
@@ -51,6 +58,27 @@ type StationCreate = z.input<typeof StationCreateSchema>;
 type FarmerCreate = z.input<typeof FarmerCreateSchema>;
 type OfficerCreate = z.input<typeof OfficerCreateSchema>;
 type CommuneStationSet = z.input<typeof CommuneStationSetSchema>;
+type SurveyCreate = z.input<typeof SurveyCreateSchema>;
+
+/**
+ * GET /api/opt-outs: one farmer's stop or resume. The server declares this shape in server/routes/people.ts, not in
+ * contracts/, so it is written out here to the same fields; it belongs in contracts/people.ts.
+ */
+const OptOutEventSchema = z.object({
+  at: z.string(),
+  farmerId: z.number().int(),
+  farmerName: z.string().nullable(),
+  optedOut: z.boolean(),
+  via: z.enum(['sms', 'keypress', 'officer']),
+  actor: z.string(),
+});
+export type OptOutEvent = z.infer<typeof OptOutEventSchema>;
+export type ScoreRows = 'communes' | 'nights';
+
+/** The season's score between two nights; `csv` names the CSV's rows (a download link). */
+function scorePath(from: string, to: string, csv?: ScoreRows): string {
+  return `/api/reports/score?from=${enc(from)}&to=${enc(to)}${csv ? `&format=csv&rows=${csv}` : ''}`;
+}
 
 /** A night's or a season's report (the CSV link adds `&format=csv`). */
 function reportPath(r: ReportQuery): string {
@@ -82,6 +110,14 @@ export const endpoints = {
   communes: () => checked(z.array(CommuneStationSchema), 'GET', '/api/communes'),
   setCommuneStation: (commune: string, body: CommuneStationSet) =>
     checked(CommuneStationSchema, 'PUT', `/api/communes/${enc(commune)}/station`, body),
+  forecast: () => checked(ForecastOverviewSchema, 'GET', '/api/forecast'),
+  stationForecast: (id: string) => checked(StationForecastSchema, 'GET', `/api/stations/${enc(id)}/forecast`),
+  surveys: (from: string, to: string) => checked(z.array(SurveySchema), 'GET', `/api/surveys?from=${enc(from)}&to=${enc(to)}`),
+  addSurvey: (body: SurveyCreate) => checked(SurveySchema, 'POST', '/api/surveys', body),
+  scorePath,
+  score: (from: string, to: string) => checked(SeasonScoreSchema, 'GET', scorePath(from, to)),
+  setOptOut: (farmerId: number, optedOut: boolean) => checked(FarmerSchema, 'PUT', `/api/farmers/${farmerId}/opt-out`, { optedOut }),
+  optOuts: () => checked(z.array(OptOutEventSchema), 'GET', '/api/opt-outs'),
 };
 
 /**

@@ -2,7 +2,7 @@ import './zod-config.js';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Me } from '../../contracts/dashboard.js';
-import { setUnauthorizedListener } from './api.js';
+import { canWrite, setUnauthorizedListener } from './api.js';
 import { endpoints } from './endpoints.js';
 import { setFarmTimeZone } from './time-zone.js';
 import { I18n, type Lang, loadLang, makeT, saveLang } from './i18n.js';
@@ -13,6 +13,7 @@ import { OverviewPage } from './pages/overview.js';
 import { RegistryPage } from './pages/registry.js';
 import { ReportsPage } from './pages/reports.js';
 import { StationPage } from './pages/station.js';
+import { SurveyPage } from './pages/survey.js';
 import { useLatestGate } from './use-api.js';
 import './styles.css';
 
@@ -83,7 +84,16 @@ function App() {
         </a>
         {me && (
           <nav>
-            {(['overview', 'alerts', 'registry', 'reports', ...(me.role === 'admin' ? (['audit'] as const) : [])] as const).map((p) => (
+            {(
+              [
+                'overview',
+                'alerts',
+                ...(canWrite(me) ? (['survey'] as const) : []),
+                'registry',
+                'reports',
+                ...(me.role === 'admin' ? (['audit'] as const) : []),
+              ] as const
+            ).map((p) => (
               <a href={`#/${p}`} class={page === p ? 'current' : ''} data-testid={`nav-${p}`}>
                 {t(p)}
               </a>
@@ -112,6 +122,7 @@ function App() {
         {me && page === 'alerts' && <AlertsPage me={me} />}
         {me && page === 'registry' && <RegistryPage me={me} />}
         {me && page === 'reports' && <ReportsPage />}
+        {me && page === 'survey' && <SurveyPage me={me} />}
         {me?.role === 'admin' && page === 'audit' && <AuditPage />}
       </main>
       <footer class="no-print">

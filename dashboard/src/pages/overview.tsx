@@ -6,6 +6,7 @@ import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
 import { SHADE_COLOR, shadeOf } from '../levels.js';
 import { useLiveEvents } from '../live.js';
 import { useApi, useLatestGate } from '../use-api.js';
+import { ForecastBanner } from './forecast.js';
 import { StationMap } from './station-map.js';
 
 /** The map's tile URL; null without one (no endpoint, no tiles: the map still places the stations). */
@@ -71,6 +72,7 @@ export function OverviewPage() {
           {error}
         </p>
       )}
+      <ForecastBanner />
       <div class="overview">
         {tiles && <StationMap rows={sorted} tileUrl={tiles.tileUrl} />}
         <StationList rows={sorted} loading={rows === null} />

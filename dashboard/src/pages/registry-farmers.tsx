@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { ContactRole, FarmerImportReport, Language } from '../../../contracts/people.js';
+import type { ContactRole, Farmer, FarmerImportReport, Language } from '../../../contracts/people.js';
 import { endpoints } from '../endpoints.js';
 import { Field, FormError, useAction, val } from '../forms.js';
-import { useT } from '../i18n.js';
+import { fill, fmtTime, useLang, useT } from '../i18n.js';
 import { useList } from '../use-api.js';
 
 interface ContactDraft {
@@ -12,9 +12,23 @@ interface ContactDraft {
 }
 const ROLES: ContactRole[] = ['household', 'village_head', 'officer'];
 
-export function FarmersPanel({ admin }: { admin: boolean }) {
+/** A farmer's opt-out asked for on their behalf (for a phone that cannot reply by SMS): confirmed before it is sent. */
+interface OptOutAsk {
+  farmer: Farmer;
+  optedOut: boolean;
+}
+
+export function FarmersPanel({ admin, officer }: { admin: boolean; officer: boolean }) {
   const t = useT();
+  const lang = useLang();
   const { rows, error, reload } = useList(endpoints.farmers);
+  const history = useList(endpoints.optOuts);
+  const [ask, setAsk] = useState<OptOutAsk | null>(null);
+  const changed = (): void => {
+    setAsk(null);
+    reload();
+    history.reload();
+  };
   return (
     <div>
       {admin && <FarmerForm onCreated={reload} />}
@@ -29,6 +43,7 @@ export function FarmersPanel({ admin }: { admin: boolean }) {
               <th>{t('commune')}</th>
               <th>{t('stations')}</th>
               <th>{t('contacts')}</th>
+              <th>{t('warningsCol')}</th>
             </tr>
           </thead>
           <tbody>
@@ -43,10 +58,87 @@ export function FarmersPanel({ admin }: { admin: boolean }) {
                     .join(', ')}
                 </td>
                 <td>{f.contacts.map((c) => `${c.name} (${c.role})`).join(', ')}</td>
+                <td data-testid={`farmer-optout-${f.id}`} data-opted-out={f.optedOutAt !== null}>
+                  {f.optedOutAt === null ? (
+                    <span class="sub">{t('receiving')}</span>
+                  ) : (
+                    <span class="warn">
+                      {fill(t('optedOutSince'), { at: fmtTime(f.optedOutAt, lang), via: f.optedOutVia ? t(`via_${f.optedOutVia}`) : '—' })}
+                    </span>
+                  )}
+                  {officer && (
+                    <div>
+                      <button
+                        type="button"
+                        data-testid={`optout-toggle-${f.id}`}
+                        onClick={() => setAsk({ farmer: f, optedOut: f.optedOutAt === null })}
+                      >
+                        {t(f.optedOutAt === null ? 'stopSending' : 'resumeSending')}
+                      </button>
+                    </div>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+      </div>
+      {ask && <OptOutConfirm ask={ask} onDone={changed} onCancel={() => setAsk(null)} />}
+      <h3>{t('optOuts')}</h3>
+      <FormError error={history.error} testid="optouts-error" />
+      {history.rows?.length === 0 && <p class="sub">{t('noOptOuts')}</p>}
+      {history.rows && history.rows.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="optouts">
+            <thead>
+              <tr>
+                <th>{t('time')}</th>
+                <th>{t('name')}</th>
+                <th>{t('action')}</th>
+                <th>{t('actor')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.rows.map((e) => (
+                <tr data-testid="optout-event" data-farmer={e.farmerId} data-opted-out={e.optedOut} data-via={e.via}>
+                  <td>{fmtTime(e.at, lang)}</td>
+                  <td>{e.farmerName ?? `#${e.farmerId}`}</td>
+                  <td>
+                    {t(e.optedOut ? 'stopped' : 'resumed')} ({t(`via_${e.via}`)})
+                  </td>
+                  <td>{e.actor}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function OptOutConfirm({ ask, onDone, onCancel }: { ask: OptOutAsk; onDone: () => void; onCancel: () => void }) {
+  const t = useT();
+  const action = useAction();
+  const confirm = async (): Promise<void> => {
+    const ok = await action.run(async () => {
+      await endpoints.setOptOut(ask.farmer.id, ask.optedOut);
+    });
+    if (ok) onDone();
+  };
+  return (
+    <div class="dialog-backdrop">
+      <div class="dialog" role="dialog" aria-modal="true" data-testid="optout-dialog">
+        <p>{fill(t(ask.optedOut ? 'confirmStop' : 'confirmResume'), { name: ask.farmer.name })}</p>
+        <FormError error={action.error} testid="optout-error" />
+        <div class="buttons">
+          <button type="button" class="primary" disabled={action.busy} data-testid="optout-confirm" onClick={() => void confirm()}>
+            {t(ask.optedOut ? 'stopSending' : 'resumeSending')}
+          </button>
+          <button type="button" data-testid="optout-cancel" onClick={onCancel}>
+            {t('cancel')}
+          </button>
+        </div>
       </div>
     </div>
   );

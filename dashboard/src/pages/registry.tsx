@@ -3,7 +3,7 @@ import type { Crop, StationCredentials } from '../../../contracts/api.js';
 import { type DevicePreset, DevicePresetSchema, type StationSource, StationSourceSchema, isLorawan } from '../../../contracts/devices.js';
 import type { Me } from '../../../contracts/dashboard.js';
 import type { Language } from '../../../contracts/people.js';
-import { isAdmin } from '../api.js';
+import { canWrite, isAdmin } from '../api.js';
 import { endpoints } from '../endpoints.js';
 import { useList } from '../use-api.js';
 import { Field, FormError, num, useAction, val } from '../forms.js';
@@ -40,7 +40,7 @@ export function RegistryPage({ me }: { me: Me }) {
         ))}
       </div>
       {tab === 'stations' && <StationsPanel admin={admin} />}
-      {tab === 'farmers' && <FarmersPanel admin={admin} />}
+      {tab === 'farmers' && <FarmersPanel admin={admin} officer={canWrite(me)} />}
       {tab === 'officers' && <OfficersPanel admin={admin} />}
       {tab === 'communeStations' && <CommunesPanel admin={admin} />}
     </section>

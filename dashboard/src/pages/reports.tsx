@@ -1,38 +1,42 @@
 import { useState } from 'preact/hooks';
 import type { NightReportRow } from '../../../contracts/dashboard.js';
 import { endpoints, type ReportQuery } from '../endpoints.js';
-import { farmTimeZone } from '../time-zone.js';
+import { farmDate } from '../farm-date.js';
 import { useApi } from '../use-api.js';
 import { fmtC, fmtTime, useLang, useT } from '../i18n.js';
 import { levelText } from '../levels.js';
+import { ScoreView } from './score.js';
 
-type Kind = 'night' | 'season';
-
-/** Today's date in station time, as YYYY-MM-DD (sv-SE formats dates that way). */
-function today(offsetDays = 0): string {
-  return new Date(Date.now() + offsetDays * 86_400_000).toLocaleDateString('sv-SE', { timeZone: farmTimeZone() });
-}
+type Kind = 'night' | 'season' | 'score';
+const KINDS: Array<[Kind, 'nightReport' | 'season' | 'score']> = [
+  ['night', 'nightReport'],
+  ['season', 'season'],
+  ['score', 'score'],
+];
 
 export function ReportsPage() {
   const t = useT();
   const [kind, setKind] = useState<Kind>('night');
-  const [date, setDate] = useState(today());
-  const [from, setFrom] = useState(today(-60));
-  const [to, setTo] = useState(today());
-  const request: ReportQuery = kind === 'night' ? { kind, date } : { kind, from, to };
-  const query = endpoints.reportPath(request);
-  const { data: report, error } = useApi(() => endpoints.report(request), [query]);
+  const [date, setDate] = useState(() => farmDate());
+  const [from, setFrom] = useState(() => farmDate(-60));
+  const [to, setTo] = useState(() => farmDate());
 
   return (
     <section class="report">
       <h1>{t('reports')}</h1>
       <div class="buttons tabs no-print" role="tablist">
-        <button type="button" class={kind === 'night' ? 'current' : ''} data-testid="report-night" onClick={() => setKind('night')}>
-          {t('nightReport')}
-        </button>
-        <button type="button" class={kind === 'season' ? 'current' : ''} data-testid="report-season" onClick={() => setKind('season')}>
-          {t('season')}
-        </button>
+        {KINDS.map(([k, word]) => (
+          <button
+            type="button"
+            role="tab"
+            aria-selected={kind === k}
+            class={kind === k ? 'current' : ''}
+            data-testid={`report-${k}`}
+            onClick={() => setKind(k)}
+          >
+            {t(word)}
+          </button>
+        ))}
       </div>
       <div class="filters">
         {kind === 'night' ? (
@@ -49,13 +53,45 @@ export function ReportsPage() {
             </label>
           </>
         )}
-        <a class="button no-print" href={`${query}&format=csv`} download data-testid="csv-link">
-          {t('downloadCsv')}
-        </a>
+        {kind === 'score' ? (
+          <>
+            <a class="button no-print" href={endpoints.scorePath(from, to, 'communes')} download data-testid="score-csv-communes">
+              {t('csvCommunes')}
+            </a>
+            <a class="button no-print" href={endpoints.scorePath(from, to, 'nights')} download data-testid="score-csv-nights">
+              {t('csvNights')}
+            </a>
+          </>
+        ) : (
+          <a
+            class="button no-print"
+            href={`${endpoints.reportPath(kind === 'night' ? { kind, date } : { kind, from, to })}&format=csv`}
+            download
+            data-testid="csv-link"
+          >
+            {t('downloadCsv')}
+          </a>
+        )}
         <button type="button" class="no-print" data-testid="print" onClick={() => print()}>
           {t('print')}
         </button>
       </div>
+      {kind === 'score' ? (
+        <ScoreView from={from} to={to} />
+      ) : (
+        <StationReport request={kind === 'night' ? { kind, date } : { kind, from, to }} />
+      )}
+    </section>
+  );
+}
+
+/** The night's or the season's minima per station. */
+function StationReport({ request }: { request: ReportQuery }) {
+  const t = useT();
+  const query = endpoints.reportPath(request);
+  const { data: report, error } = useApi(() => endpoints.report(request), [query]);
+  return (
+    <>
       {error && (
         <p class="error" role="alert">
           {error}
@@ -74,7 +110,7 @@ export function ReportsPage() {
           <ReportTable rows={report.rows} />
         </>
       )}
-    </section>
+    </>
   );
 }
 

@@ -1,9 +1,10 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import type { ChartRange } from '../../../contracts/dashboard.js';
 import { endpoints } from '../endpoints.js';
 import { useApi } from '../use-api.js';
 import { type Key, fmtTime, useLang, useT } from '../i18n.js';
 import { ChartView } from './chart.js';
+import { CorrectionLine, ForecastNights, ForecastStatusNote, nwpOverlay } from './forecast.js';
 
 const RANGES: Array<[ChartRange, Key]> = [
   ['night', 'night'],
@@ -18,6 +19,9 @@ export function StationPage({ id }: { id: string }) {
   const [range, setRange] = useState<ChartRange>('night');
   // A new range keeps the old chart on screen until the new one comes; another station starts blank.
   const { data: chart, error } = useApi(() => endpoints.chart(id, range), [id, range], false);
+  // The weather forecast beside it: a server without one (or an error) leaves the chart as it was.
+  const { data: forecast, error: forecastError } = useApi(() => endpoints.stationForecast(id), [id]);
+  const nwp = useMemo(() => (chart && forecast ? nwpOverlay(chart.range, chart, forecast, t) : null), [chart, forecast, t]);
 
   return (
     <section>
@@ -46,10 +50,23 @@ export function StationPage({ id }: { id: string }) {
           {error}
         </p>
       )}
+      {forecast && (
+        <ForecastStatusNote
+          status={forecast.status}
+          fetchedAt={forecast.fetchedAt}
+          lastError={forecast.lastError}
+          testid="forecast-status"
+        />
+      )}
+      {forecastError && (
+        <p class="error" data-testid="forecast-error">
+          {forecastError}
+        </p>
+      )}
       {!chart && !error && <p>{t('loading')}</p>}
       {chart && (
         <>
-          <ChartView chart={chart} t={t} />
+          <ChartView chart={chart} t={t} nwp={nwp} />
           {chart.markers.length > 0 && (
             <ul class="markers">
               {chart.markers.map((m) => (
@@ -59,6 +76,12 @@ export function StationPage({ id }: { id: string }) {
               ))}
             </ul>
           )}
+        </>
+      )}
+      {forecast && forecast.status !== 'off' && (
+        <>
+          <ForecastNights forecast={forecast} />
+          <CorrectionLine forecast={forecast} />
         </>
       )}
     </section>
