@@ -101,6 +101,10 @@ export const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
 export const UiConfigSchema = z.object({
   tileUrl: z.string().nullable(),
   timeZone: z.string().describe('IANA zone of the farms (TZ_NAME): the dashboard shows every time in it'),
+  clock: z
+    .object({ nowMs: z.number(), speed: z.number() })
+    .describe("the server's clock when it answered: a simulated night (`up --start`, `--speed`) runs the dashboard's dates too")
+    .optional(),
 });
 export type UiConfig = z.infer<typeof UiConfigSchema>;
 

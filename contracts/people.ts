@@ -63,6 +63,17 @@ export const FarmerSchema = z.object({
 });
 export type Farmer = z.infer<typeof FarmerSchema>;
 
+/** GET /api/opt-outs: one farmer's stop or resume, from the audit log (server/warnings/farmer-choices.ts). */
+export const OptOutEventSchema = z.object({
+  at: z.string().describe('ISO 8601'),
+  farmerId: z.number().int(),
+  farmerName: z.string().nullable().describe('null when the farmer was removed since'),
+  optedOut: z.boolean().describe('true: stopped; false: resumed'),
+  via: z.enum(['sms', 'keypress', 'officer']),
+  actor: z.string().describe('the officer who acted, or "twilio sms" / "twilio keypress"'),
+});
+export type OptOutEvent = z.infer<typeof OptOutEventSchema>;
+
 export const FarmerIdParamsSchema = z.object({ id: z.coerce.number().int().positive() });
 
 export const FarmerImportBodySchema = z

@@ -19,6 +19,7 @@ import {
   SurveySchema,
 } from '../../contracts/forecast.js';
 import {
+  OptOutEventSchema,
   CommuneStationSchema,
   CommuneStationSetSchema,
   FarmerCreateSchema,
@@ -60,19 +61,7 @@ type OfficerCreate = z.input<typeof OfficerCreateSchema>;
 type CommuneStationSet = z.input<typeof CommuneStationSetSchema>;
 type SurveyCreate = z.input<typeof SurveyCreateSchema>;
 
-/**
- * GET /api/opt-outs: one farmer's stop or resume. The server declares this shape in server/routes/people.ts, not in
- * contracts/, so it is written out here to the same fields; it belongs in contracts/people.ts.
- */
-const OptOutEventSchema = z.object({
-  at: z.string(),
-  farmerId: z.number().int(),
-  farmerName: z.string().nullable(),
-  optedOut: z.boolean(),
-  via: z.enum(['sms', 'keypress', 'officer']),
-  actor: z.string(),
-});
-export type OptOutEvent = z.infer<typeof OptOutEventSchema>;
+export type { OptOutEvent } from '../../contracts/people.js';
 export type ScoreRows = 'communes' | 'nights';
 
 /** The season's score between two nights; `csv` names the CSV's rows (a download link). */

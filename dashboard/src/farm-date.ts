@@ -1,13 +1,13 @@
-import { farmTimeZone } from './time-zone.js';
+import { farmNow, farmTimeZone } from './time-zone.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 /**
  * The farms' calendar (time-zone.ts): dates as YYYY-MM-DD (sv-SE formats them that way) and wall-clock hours of a
- * farm date as instants. "Today" is the browser's clock read in the farms' zone: the dashboard has no other.
+ * farm date as instants. "Today" is the server's clock (farmNow) read in the farms' zone.
  */
-export function farmDate(offsetDays = 0, nowMs = Date.now()): string {
+export function farmDate(offsetDays = 0, nowMs = farmNow()): string {
   return new Date(nowMs + offsetDays * DAY_MS).toLocaleDateString('sv-SE', { timeZone: farmTimeZone() });
 }
 

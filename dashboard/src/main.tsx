@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Me } from '../../contracts/dashboard.js';
 import { canWrite, setUnauthorizedListener } from './api.js';
 import { endpoints } from './endpoints.js';
-import { setFarmTimeZone } from './time-zone.js';
+import { setFarmClock, setFarmTimeZone } from './time-zone.js';
 import { I18n, type Lang, loadLang, makeT, saveLang } from './i18n.js';
 import { AlertsPage } from './pages/alerts.js';
 import { AuditPage } from './pages/audit.js';
@@ -59,6 +59,7 @@ function App() {
       endpoints.uiConfig,
       (config) => {
         setFarmTimeZone(config.timeZone);
+        setFarmClock(config.clock);
         setZone(config.timeZone);
       },
       () => undefined, // keep the default zone; the pages still work

@@ -16,3 +16,17 @@ export function setFarmTimeZone(timeZone: string): void {
     /* keep the default */
   }
 }
+
+/**
+ * The server's clock (/api/ui-config): real time in production; under a simulated night (`up --start --speed`) the
+ * dashboard's "today" and "last night" follow the simulation. The browser's own clock until the server has said.
+ */
+let clock: { nowMs: number; speed: number; atMs: number } | null = null;
+
+export function setFarmClock(server: { nowMs: number; speed: number } | undefined): void {
+  clock = server ? { ...server, atMs: Date.now() } : null;
+}
+
+export function farmNow(): number {
+  return clock === null ? Date.now() : clock.nowMs + (Date.now() - clock.atMs) * clock.speed;
+}

@@ -32,8 +32,19 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** Local hours of the three fetches (issue 16): the morning run, midday, and the one the pre-alert is decided on. */
 export const FETCH_HOURS = [6, 12, 15] as const;
-/** A forecast older than this is stale: it missed the last slot and the one before. */
-export const STALE_AFTER_MS = 6 * HOUR_MS;
+/**
+ * A forecast is stale when it is older than the slot before the latest one: one failed fetch is tolerated (the
+ * 12:00 forecast still decides at 16:00 when the 15:00 fetch failed), two are not. Overnight, between 15:00 and
+ * 06:00, the 15:00 forecast stays fresh: nothing is fetched then.
+ */
+export function staleBefore(now: number, timeZone: string): number {
+  const day = localDate(now, timeZone);
+  const midnight = (date: string): number => localMidnightMs(date, timeZone);
+  // Slots in time order, yesterday's and today's; the latest at or before now, and the one before it.
+  const slots = [addDays(day, -1), day].flatMap((d) => FETCH_HOURS.map((h) => midnight(d) + h * HOUR_MS));
+  const past = slots.filter((t) => t <= now);
+  return past[past.length - 2] ?? slots[0] ?? now;
+}
 /** After a failed fetch, the next try. */
 const RETRY_MS = 15 * MINUTE_MS;
 /** The pre-alert goes out between these local hours, or not at all that day. */
@@ -200,7 +211,7 @@ export class ForecastService {
     const fresh: { station: StationRecord; lead: Lead; night: string; correctedMinC: number }[] = [];
     for (const station of this.#o.stations.list()) {
       const state = store.state(station.id);
-      if (!state || state.fetchedAt === null || now - state.fetchedAt > STALE_AFTER_MS) {
+      if (!state || state.fetchedAt === null || state.fetchedAt < staleBefore(now, timeZone)) {
         stale.push(station);
         continue;
       }
@@ -319,7 +330,7 @@ export class ForecastService {
   status(fetchedAt: number | null | undefined): ForecastStatus {
     if (!this.enabled) return 'off';
     if (fetchedAt == null) return 'missing';
-    return this.#o.clock.now() - fetchedAt > STALE_AFTER_MS ? 'stale' : 'fresh';
+    return fetchedAt < staleBefore(this.#o.clock.now(), this.#o.timeZone) ? 'stale' : 'fresh';
   }
 
   /** GET /api/stations/:id/forecast. */
@@ -328,7 +339,8 @@ export class ForecastService {
     const state = store.state(station.id);
     const hours: ForecastHour[] = state?.hours ?? [];
     const correction = this.correction(station.id);
-    const today = localDate(clock.now(), timeZone);
+    // Noon to noon: after midnight "tonight" is still the night in progress.
+    const today = localDate(clock.now() - 12 * HOUR_MS, timeZone);
     const nights = (['tonight', 'tomorrow'] as const).flatMap((lead) => {
       const night = lead === 'tonight' ? today : addDays(today, 1);
       const summary = summariseNight(hours, localMidnightMs(night, timeZone));
@@ -376,7 +388,7 @@ export class ForecastService {
     const rank: ForecastStatus[] = ['fresh', 'stale', 'missing', 'off'];
     const worst = statuses.reduce<ForecastStatus>((w, s) => (rank.indexOf(s) > rank.indexOf(w) ? s : w), this.enabled ? 'fresh' : 'off');
     const fetched = states.map(({ state }) => state?.fetchedAt).filter((t): t is number => typeof t === 'number');
-    const today = localDate(clock.now(), timeZone);
+    const today = localDate(clock.now() - 12 * HOUR_MS, timeZone);
     const byCommune = new Map<string, ForecastOverview['prealerts'][number]>();
     const names = new Map<string, StationRecord>(stations.map((s) => [s.id, s]));
     for (const p of store.preAlertsBetween(today, addDays(today, 1))) {

@@ -36,7 +36,11 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
           response: { 200: UiConfigSchema },
         },
       },
-      () => ({ tileUrl: deps.tileUrl ?? null, timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE }),
+      () => ({
+        tileUrl: deps.tileUrl ?? null,
+        timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE,
+        clock: { nowMs: deps.clock.now(), speed: deps.clock.speed },
+      }),
     );
     if (deps.warnings) {
       await app.register(peopleRoutes(deps.warnings));

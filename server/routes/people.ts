@@ -13,6 +13,7 @@ import {
   maskPhone,
   OfficerCreateSchema,
   OfficerSchema,
+  OptOutEventSchema,
   OptOutSetSchema,
   type Farmer,
   type Officer,
@@ -29,15 +30,6 @@ export interface PeopleRouteDeps {
   /** Farmers' choices; the officer's opt-out on the farmer's page goes through them (confirmation SMS, audit). */
   choices?: Pick<FarmerChoices, 'apply' | 'history'>;
 }
-
-const OptOutEventSchema = z.object({
-  at: z.string(),
-  farmerId: z.number().int(),
-  farmerName: z.string().nullable(),
-  optedOut: z.boolean(),
-  via: z.enum(['sms', 'keypress', 'officer']),
-  actor: z.string(),
-});
 
 /** A farmer list of a few thousand rows is ~200 kB; 2 MB leaves room without inviting abuse. */
 const CSV_BODY_LIMIT = 2 * 1024 * 1024;

@@ -31,6 +31,8 @@ export interface ScoreSources {
   prealerts(fromNight: string, toNight: string): PreAlertRecord[];
   surveys(fromNight: string, toNight: string): Survey[];
   timeZone: string;
+  /** Now: a night not over yet (before 07:00 the morning after) is not scored — it can still freeze. */
+  nowMs: number;
 }
 
 interface CommuneNight {
@@ -50,7 +52,8 @@ interface CommuneNight {
  * The season scored (docs/operations.md, "Season score"): per commune and night, was there frost — by the surveys
  * where officers or farmers reported, else by the stations' minimum ≤ 0 °C — and had the ladder warned (Warning or
  * Severe) and the forecast pre-alerted? Hits, misses, false alarms; lead time from the first Warning (and from the
- * pre-alert) to the coldest moment. Nights where nothing happened (no level, no pre-alert, no survey, no frost) are left out.
+ * pre-alert) to the coldest moment. Nights where nothing happened (no level, no pre-alert, no survey, no frost) are left
+ * out, and so is a night not over yet.
  */
 export async function seasonScore(src: ScoreSources, from: string, to: string): Promise<SeasonScore> {
   const tz = src.timeZone;
@@ -133,7 +136,9 @@ export async function seasonScore(src: ScoreSources, from: string, to: string): 
   // Hourly windows say which hour was coldest; the raw readings of that night say when, for the lead time.
   await Promise.all([...byKey.values()].map((e) => refineMinimum(src, e)));
 
+  const over = (night: string): boolean => localMidnightMs(addDays(night, 1), tz) + NIGHT_TO_HOUR * HOUR_MS <= src.nowMs;
   const nights = [...byKey.values()]
+    .filter((e) => over(e.night))
     .sort((a, b) => a.night.localeCompare(b.night) || a.commune.localeCompare(b.commune, 'vi'))
     .map(scoreNight);
   return { from, to, communes: communeTotals(nights), nights };

@@ -260,6 +260,7 @@ export function startWarnings(args: {
         prealerts: (f, t) => forecastStore.preAlertsBetween(f, t),
         surveys: (f, t) => surveys.between(f, t),
         timeZone,
+        nowMs: clock.now(),
       },
       from,
       to,

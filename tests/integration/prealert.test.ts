@@ -114,6 +114,10 @@ describe('forecast pre-alert', () => {
     expect(summary?.body).toMatch(/^frostwatch: báo trước sương muối đã gửi 3 nông dân\. /);
     expect(summary?.body).toContain('Đạ Sar đêm nay');
     expect(summary?.body).toContain('Lát đêm mai');
+    // The same afternoon adds nothing.
+    await tickAt(at(0, 15, 30));
+    await tickAt(at(0, 16, 30));
+    expect(prealerts()).toHaveLength(3);
     const o = await overview();
     expect(o.status).toBe('fresh');
     expect(o.prealerts.map((p) => `${p.commune} ${p.lead}`).sort()).toEqual([
@@ -124,9 +128,17 @@ describe('forecast pre-alert', () => {
     ]);
   });
 
+  it('overnight the 15:00 forecast stays fresh, and after midnight "tonight" is still the night in progress', async () => {
+    await tickAt(at(0, 23, 41));
+    expect((await overview()).status).toBe('fresh');
+    await tickAt(at(1, 2));
+    const f = await stationForecast('ld-pre-01');
+    expect(f.status).toBe('fresh');
+    expect(f.nights[0]).toMatchObject({ night: '2026-12-20', lead: 'tonight', prealerted: true });
+    expect((await overview()).prealerts.find((p) => p.lead === 'tonight')?.night).toBe('2026-12-20');
+  });
+
   it('is sent once per night: the same afternoon adds nothing, the next day only the new night', async () => {
-    await tickAt(at(0, 15, 30));
-    await tickAt(at(0, 16, 30));
     expect(prealerts()).toHaveLength(3);
     await tickAt(at(1, 6)); // the morning fetch
     await tickAt(at(1, 15));

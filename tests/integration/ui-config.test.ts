@@ -57,5 +57,7 @@ describe('GET /api/ui-config', () => {
     const body = UiConfigSchema.parse(await uiConfig(extra));
     expect(body.timeZone).toBe(zone);
     expect(body.tileUrl).toBe(extra.tileUrl ?? null);
+    // The server's clock, so a simulated night's dates reach the dashboard (issue 16: "last night" on the survey page).
+    expect(body.clock).toEqual({ nowMs: Date.parse('2025-01-15T12:00:00Z'), speed: 1 });
   });
 });
