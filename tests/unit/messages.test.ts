@@ -102,7 +102,9 @@ describe('composeFarmerMessage: golden texts', () => {
   it('uses the deadline the rule engine gives, rounded down to 10 minutes', () => {
     const actByMs = DECISIONS.severe.atMs + 47 * 60_000; // 03:37
     expect(compose('severe', 'vi', true, { actByMs }).text).toMatch(/đốt khói trước 03:30\. Ngừng: báo cán bộ xã\.$/);
-    expect(compose('severe', 'vi', true, { actByMs: null }).text).toMatch(/Làm ngay: che phủ cây non, tưới nước, đốt khói\. Ngừng: báo cán bộ xã\.$/);
+    expect(compose('severe', 'vi', true, { actByMs: null }).text).toMatch(
+      /Làm ngay: che phủ cây non, tưới nước, đốt khói\. Ngừng: báo cán bộ xã\.$/,
+    );
     expect(compose('warning', 'en', false, { actByMs: null }).text).toMatch(/water this evening;/);
   });
 
