@@ -154,9 +154,22 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
       },
     );
 
+    // The requests whose key was recorded (the first answer of a call): only those are audited.
+    const answered = new WeakSet<FastifyRequest>();
+    const surveyAudit: AuditSpec = {
+      action: 'survey.keypress',
+      when: (request) => answered.has(request),
+      actor: () => ({ kind: 'twilio', name: 'twilio keypress' }),
+      details: ({ request }) => {
+        const row = voiceRow(Number((request.params as { rowId?: unknown }).rowId));
+        return row === undefined || !isRecord(request.body)
+          ? null
+          : { phone: maskPhone(row.phone), damage: SURVEY_KEYS[String(request.body['Digits'])] ?? null };
+      },
+    };
     app.post(
       '/voice/:rowId/survey',
-      { schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } },
+      { config: { audit: surveyAudit }, schema: { hide: true, params: VoiceParamsSchema, body: KeypressSchema } },
       async (request, reply) => {
         const row = voiceRow(request.params.rowId);
         if (row === undefined || row.purpose !== 'survey') return twiml(reply, hangUp());
@@ -166,7 +179,7 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
           response.redirect({ method: 'POST' }, voiceUrl(row));
           return twiml(reply, response);
         }
-        recordSurveyAnswer(row, damage, request.log);
+        if (recordSurveyAnswer(row, damage, request.log)) answered.add(request);
         const response = new twilio.twiml.VoiceResponse();
         response.say({ language: SPEECH[row.language].voice }, CALL_SAY[row.language].surveyThanks);
         return twiml(reply, withMenu(response, row));
@@ -266,11 +279,11 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
   }
 
   /** The survey call's key becomes a survey of the farm, for the night its key names, in the farmer's commune. */
-  function recordSurveyAnswer(row: OutboxRow, damage: (typeof SURVEY_KEYS)[string], log: FastifyRequest['log']): void {
-    if (!notifier.outbox.recordAnswer(row.id, damage)) return; // answered already: the first key counts
+  function recordSurveyAnswer(row: OutboxRow, damage: (typeof SURVEY_KEYS)[string], log: FastifyRequest['log']): boolean {
+    if (!notifier.outbox.recordAnswer(row.id, damage)) return false; // answered already: the first key counts
     const night = /^survey:(\d{4}-\d{2}-\d{2}):/.exec(row.dedupeKey)?.[1];
     const farmer = deps.people?.getFarmer(row.recipientId) ?? null;
-    if (!night || !farmer || !deps.surveys) return;
+    if (!night || !farmer || !deps.surveys) return false;
     const first = farmer.subscriptions[0]?.stationId;
     const commune = farmer.commune ?? (first === undefined ? null : (deps.stations?.get(first)?.commune ?? null));
     deps.surveys.record(
@@ -279,6 +292,7 @@ export function twilioRoutes(deps: TwilioRouteDeps): FastifyPluginAsyncZod {
       `keypress ${maskPhone(row.phone)}`,
     );
     log.info({ outboxId: row.id, night, damage }, 'survey answered by keypress');
+    return true;
   }
 
   function voiceRow(id: number): OutboxRow | undefined {

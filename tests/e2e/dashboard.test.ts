@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../contracts/index.js';
-import { launchChromium, screenshot } from '../helpers/browser.js';
+import { launchChromium, screenshot, signInPage } from '../helpers/browser.js';
 import { admin, prepareDistrict } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from '../helpers/system.js';
@@ -69,27 +69,7 @@ describe('officers dashboard', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function signIn(username: string): Promise<Page> {
-    const context = await browser!.newContext({ viewport: { width: 412, height: 915 }, acceptDownloads: true }); // a phone
-    await context.addInitScript(
-      `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))`,
-    );
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|CSP violation/i.test(message.text()))
-        cspViolations.push(`${page.url()}: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => {
-      if (error.name === 'EvalError' || /Content Security Policy/i.test(error.message))
-        cspViolations.push(`${page.url()}: ${error.name}: ${error.message}`);
-    });
-    await page.goto(baseUrl);
-    await page.getByTestId('login-username').fill(username);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('me').waitFor();
-    return page;
-  }
+  const signIn = (username: string): Promise<Page> => signInPage(browser!, { baseUrl, username, password: PASSWORD, cspViolations });
 
   it('signs an officer in, lists and places the stations, and shows a station turning to Watch live', async () => {
     const page = await signIn('thu');

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Farmer, ForecastOverview, SeasonScore, StationForecast } from '../../contracts/index.js';
-import { launchChromium, screenshot } from '../helpers/browser.js';
+import { launchChromium, screenshot, signInPage } from '../helpers/browser.js';
 import { admin, prepareDistrict } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { type Api, type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from '../helpers/system.js';
@@ -20,9 +20,8 @@ const farmDay = (offsetDays: number): string =>
   new Date(Date.now() + offsetDays * 86_400_000).toLocaleDateString('sv-SE', { timeZone: ZONE });
 
 /**
- * The simulated evening is the farms' yesterday. The dashboard knows only the browser's clock, so its defaults — last
- * night for a survey, the last 60 days for the score — then fall on the simulated night, as they would the morning
- * after a real one.
+ * The simulated evening is the farms' yesterday. The dashboard follows the server's clock (/api/ui-config), so its
+ * defaults — last night for a survey, the last 60 days for the score — are those of the simulated time.
  */
 const NIGHT = farmDay(-1);
 const START = `${NIGHT}T14:30:00+07:00`;
@@ -74,27 +73,8 @@ describe('the day before and the morning after', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function signIn(username: string, viewport: { width: number; height: number } = { width: 412, height: 915 }): Promise<Page> {
-    const context = await browser!.newContext({ viewport, acceptDownloads: true });
-    await context.addInitScript(
-      `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))`,
-    );
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|CSP violation/i.test(message.text()))
-        cspViolations.push(`${page.url()}: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => {
-      if (error.name === 'EvalError' || /Content Security Policy/i.test(error.message))
-        cspViolations.push(`${page.url()}: ${error.name}: ${error.message}`);
-    });
-    await page.goto(baseUrl);
-    await page.getByTestId('login-username').fill(username);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('me').waitFor();
-    return page;
-  }
+  const signIn = (username: string, viewport?: { width: number; height: number }): Promise<Page> =>
+    signInPage(browser!, { baseUrl, username, password: PASSWORD, cspViolations, ...(viewport ? { viewport } : {}) });
 
   const forecastOf = async (id: string): Promise<StationForecast> =>
     (await http.get(`/api/stations/${id}/forecast`)).body as StationForecast;
@@ -164,8 +144,15 @@ describe('the day before and the morning after', () => {
     await page.getByTestId('nav-survey').click();
     const night = page.getByTestId('survey-night');
     await night.waitFor();
-    expect(await night.inputValue()).toBe(farmDay(-1)); // last night, on the browser's clock
-    await night.fill(NIGHT); // the same date unless the test straddles the farms' midnight
+    // Last night on the server's simulated clock (it runs ×600: read it on both sides, its midnight may fall between).
+    const simLastNight = async (): Promise<string> => {
+      const { clock } = (await http.get('/api/ui-config')).body as { clock: { nowMs: number } };
+      return new Date(clock.nowMs - 86_400_000).toLocaleDateString('sv-SE', { timeZone: ZONE });
+    };
+    const before = await simLastNight();
+    const shown = await night.inputValue();
+    expect([before, await simLastNight()]).toContain(shown);
+    await night.fill(NIGHT);
     await page.getByTestId('survey-commune').selectOption('Lát');
     await page.getByTestId('survey-farmer').selectOption({ label: 'Trần Văn Tư' });
     const leafBurn = page.getByTestId('damage-leaf_burn');
@@ -192,7 +179,8 @@ describe('the day before and the morning after', () => {
     await viewer.context().close();
   });
 
-  it('scores the night a hit for the commune with its lead time, and exports the score as CSV', async () => {
+  // A night is scored once it is over (07:00 the next morning): about 100 s of this simulated night.
+  it('scores the night a hit for the commune with its lead time, and exports the score as CSV', { timeout: 200_000 }, async () => {
     // The API only to wait: a hit needs the ladder's Warning (≈ 19:45), and a lead time the night's cold after it.
     await expect
       .poll(
@@ -201,7 +189,7 @@ describe('the day before and the morning after', () => {
           const row = score.nights.find((n) => n.commune === 'Lát');
           return row?.outcome === 'hit' && (row.leadTimeH ?? 0) > 0;
         },
-        { timeout: 90_000, interval: 500 },
+        { timeout: 170_000, interval: 500 },
       )
       .toBe(true);
     const page = await signIn('thu', DESK);

@@ -287,6 +287,9 @@ describe('keypress at the end of a call', () => {
     expect(surveys).toHaveLength(1);
     expect(surveys[0]).toMatchObject({ commune: 'Đạ Sar', farmerId: ha, damage: 'young_trees_lost', source: 'keypress' });
     expect(outbox.get(row.id)?.answer).toBe('young_trees_lost');
+    const [entry] = await audit('survey.keypress');
+    expect(entry).toMatchObject({ actorKind: 'twilio', actor: 'twilio keypress', details: { damage: 'young_trees_lost' } });
+    expect(JSON.stringify(entry)).not.toContain(HA);
   });
 });
 
