@@ -30,6 +30,7 @@ import type { ForecastStore, Lead } from './store.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+const TICK_MS = 10_000;
 /** Local hours of the three fetches (issue 16): the morning run, midday, and the one the pre-alert is decided on. */
 export const FETCH_HOURS = [6, 12, 15] as const;
 /**
@@ -102,11 +103,14 @@ export class ForecastService {
     return this.#o.baseUrl !== null;
   }
 
-  /** Ticks once a (simulated) minute; the first at once. */
+  /**
+   * Ticks every 10 (simulated) seconds, at most once a real second; the first at once. A tick that has nothing to do
+   * costs a clock read: a station registered after the start gets its forecast within seconds.
+   */
   start(): void {
     if (!this.enabled || this.#stop) return;
     const run = (): void => void this.tick().catch((err: unknown) => this.#o.logger.error({ err }, 'forecast tick failed'));
-    this.#stop = this.#timers.every(Math.max(1_000, MINUTE_MS / this.#o.clock.speed), run);
+    this.#stop = this.#timers.every(Math.max(1_000, TICK_MS / this.#o.clock.speed), run);
     run();
   }
 
@@ -180,8 +184,8 @@ export class ForecastService {
     if (this.#inFlight) return false;
     if (this.#lastAttemptAt === 0) return true; // at start: a fresh install shows a forecast at once
     if (this.#lastFailed && now - this.#lastAttemptAt >= RETRY_MS) return true;
-    // A station registered since the last fetch has no forecast at all: fetch again, at most every RETRY_MS.
-    if (now - this.#lastAttemptAt >= RETRY_MS && this.#o.stations.list().some((s) => this.#o.store.state(s.id) === null)) return true;
+    // A station registered since the last fetch has no forecast at all: fetch again, at most once a minute.
+    if (now - this.#lastAttemptAt >= MINUTE_MS && this.#o.store.unfetchedStations() > 0) return true;
     const slot = this.#latestSlotStart(now);
     return this.#lastAttemptAt < slot;
   }

@@ -46,6 +46,7 @@ export class ForecastStore {
     preAlertsOf: Statement<[string], PreAlertRow>;
     preAlertsBetween: Statement<[string, string], PreAlertRow>;
     hasPreAlert: Statement<[string, string], { one: number }>;
+    unfetched: Statement<[], { n: number }>;
   };
 
   constructor(db: Db) {
@@ -83,6 +84,9 @@ export class ForecastStore {
       preAlertsOf: db.prepare('SELECT * FROM prealerts WHERE station_id = ? ORDER BY night'),
       preAlertsBetween: db.prepare('SELECT * FROM prealerts WHERE night >= ? AND night <= ? ORDER BY night, station_id'),
       hasPreAlert: db.prepare('SELECT 1 AS one FROM prealerts WHERE station_id = ? AND night = ?'),
+      unfetched: db.prepare(
+        'SELECT COUNT(*) AS n FROM stations s WHERE NOT EXISTS (SELECT 1 FROM forecast_fetches f WHERE f.station_id = s.id)',
+      ),
     };
   }
 
@@ -121,6 +125,11 @@ export class ForecastStore {
       windMs: finiteOrNull(s.windMs),
       dewPointC: finiteOrNull(s.dewPointC),
     });
+  }
+
+  /** Stations no fetch has tried yet (registered since): one query, for the tick's "is a fetch due". */
+  unfetchedStations(): number {
+    return this.#stmt.unfetched.get()?.n ?? 0;
   }
 
   /** Nights before `night` whose station minimum is not known yet. */
