@@ -20,7 +20,8 @@ export function RegistryPage({ me }: { me: Me }) {
   return (
     <section>
       <h1>{t('registry')}</h1>
-      {!admin && (
+      {/* Officers keep farmers, communes and opt-outs; only a viewer reads without changing anything. */}
+      {!canWrite(me) && (
         <p class="hint" data-testid="read-only">
           {t('readOnly')}
         </p>
