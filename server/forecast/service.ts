@@ -70,6 +70,8 @@ export interface ForecastServiceOptions {
   stopHint: StopHint;
   /** The station's coldest reading in a window, from InfluxDB; null when it has none. */
   observedMin(stationId: string, fromMs: number, toMs: number): Promise<number | null>;
+  /** Pre-alerts still queued when the window closes are not sent (the evening's ladder has begun); returns how many. */
+  expirePreAlerts(reason: string): number;
   /** Whether the station's night ladder is already at Watch or above (tonight's pre-alert would come after it). */
   frostAlertOpen(stationId: string): boolean;
   /** Per-request timeout of the forecast API; default 20 s. */
@@ -92,6 +94,7 @@ export class ForecastService {
   #inFlight: Promise<void> | null = null;
   #decidedOn: string | null = null;
   #observedOn: string | null = null;
+  #expiredOn: string | null = null;
   #stop: (() => void) | null = null;
 
   constructor(options: ForecastServiceOptions) {
@@ -133,6 +136,11 @@ export class ForecastService {
         this.#decidedOn = today;
         this.decide();
       }
+    }
+    if (this.#expiredOn !== today && hour >= PREALERT_HOURS.until) {
+      this.#expiredOn = today;
+      const late = this.#o.expirePreAlerts('not sent by 17:00: too late for a pre-alert, the night ladder takes over');
+      if (late > 0) this.#o.logger.warn({ late }, 'pre-alerts still queued at 17:00 were not sent (pacing too slow for the district?)');
     }
     if (this.#observedOn !== today && hour >= OBSERVE_FROM_HOUR) {
       this.#observedOn = today;

@@ -329,6 +329,13 @@ export class OutboxRepository {
       .run(reason, this.#clock.now(), farmerId, ...keep).changes;
   }
 
+  /** Every row of `purpose` not sent yet becomes `suppressed`: a pre-alert still queued at 17:00 is too late. */
+  suppressPendingPurpose(purpose: Purpose, reason: string): number {
+    return this.#db
+      .prepare(`UPDATE outbox SET status = 'suppressed', last_error = ?, updated_at = ? WHERE status = 'pending' AND purpose = ?`)
+      .run(reason, this.#clock.now(), purpose).changes;
+  }
+
   /** A newer warning for a farmer replaces their messages still held for quiet hours (an all-clear that no longer holds). */
   supersedeHeld(farmerId: number): number {
     return this.#db

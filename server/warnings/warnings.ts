@@ -233,6 +233,7 @@ export function startWarnings(args: {
       return values.length === 0 ? null : Math.min(...values);
     },
     frostAlertOpen: (stationId) => openFrost.get(stationId) !== undefined,
+    expirePreAlerts: (reason) => outbox.suppressPendingPurpose('prealert', reason),
   });
   const surveys = new SurveyStore(db, clock);
   const frostEvents = frostEventsQuery(db);

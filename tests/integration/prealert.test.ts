@@ -148,6 +148,30 @@ describe('forecast pre-alert', () => {
     expect(second.every((r) => /Đêm mai có thể|Frost possible tomorrow night/.test(r.body))).toBe(true);
   });
 
+  it('a pre-alert still queued at 17:00 is not sent: the window has closed', async () => {
+    const [late] = outbox.enqueue([
+      {
+        dedupeKey: 'prealert:test-late',
+        eventId: null,
+        recipientKind: 'farmer',
+        recipientId: farmers[0]!,
+        channel: 'sms',
+        phone: '+84912345678',
+        language: 'vi',
+        body: 'late',
+        encoding: 'UCS-2',
+        segments: 1,
+        costUsd: 0,
+        purpose: 'prealert',
+        notBeforeMs: at(1, 18), // held back by pacing, as a long code's queue would
+      },
+    ]);
+    await tickAt(at(1, 16, 59));
+    expect(outbox.get(late!.id)?.status).toBe('pending');
+    await tickAt(at(1, 17));
+    expect(outbox.get(late!.id)).toMatchObject({ status: 'suppressed', lastError: expect.stringContaining('too late') as unknown });
+  });
+
   it('a cloudy forecast gives none, and the night is judged not frosty', async () => {
     forecast.setWeather(cloudyWeather);
     await tickAt(at(2, 12));
