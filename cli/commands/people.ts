@@ -176,5 +176,6 @@ function describeFarmer(f: FarmerRecord): string {
     .map((s) => (s.offsetC === 0 ? s.stationId : `${s.stationId}(${s.offsetC > 0 ? '+' : ''}${s.offsetC})`))
     .join(',');
   const via = stations || (f.commune ? `commune ${f.commune}` : '—');
-  return `${f.name.padEnd(24)} ${f.phone.padEnd(14)} ${f.language}${f.diacritics ? '' : '/no-diacritics'}  ${via}`;
+  const stopped = f.optedOutAt === null ? '' : `  STOPPED ${new Date(f.optedOutAt).toISOString().slice(0, 16)}Z (${f.optedOutVia ?? '?'})`;
+  return `${f.name.padEnd(24)} ${f.phone.padEnd(14)} ${f.language}${f.diacritics ? '' : '/no-diacritics'}  ${via}${stopped}`;
 }
