@@ -48,7 +48,9 @@ export const StationForecastSchema = z.object({
   cloudPct: z.array(z.number().nullable()),
   windMs: z.array(z.number().nullable()),
   nights: z.array(ForecastNightSchema),
-  correction: MinimumCorrectionSchema,
+  correction: MinimumCorrectionSchema.describe(
+    'the same-day correction; tomorrow night uses the day-ahead one once 5 nights have taught it (each night carries its correctedMinC)',
+  ),
 });
 export type StationForecast = z.infer<typeof StationForecastSchema>;
 

@@ -227,13 +227,12 @@ export class ForecastService {
         stale.push(station);
         continue;
       }
-      const correction = this.correction(station.id);
       for (const lead of ['tonight', 'tomorrow'] as const) {
         const night = lead === 'tonight' ? today : addDays(today, 1);
         const summary = summariseNight(state.hours, localMidnightMs(night, timeZone));
         if (!summary) continue;
         store.saveNight(station.id, night, lead, state.fetchedAt, summary);
-        const outlook = judgeNight(summary, correction, { cropShiftC: CROP_SHIFT_C[station.crop] });
+        const outlook = judgeNight(summary, this.correction(station.id, lead), { cropShiftC: CROP_SHIFT_C[station.crop] });
         if (!outlook.frostLikely) continue;
         // Tonight's ladder already runs: its Watch said it first, and it will confirm or clear.
         if (lead === 'tonight' && this.#o.frostAlertOpen(station.id)) continue;
@@ -335,8 +334,15 @@ export class ForecastService {
     return learnt;
   }
 
-  correction(stationId: string): MinimumCorrection {
-    return fitCorrection(this.#o.store.pairs(stationId));
+  /**
+   * The station's correction for a lead. A day ahead the forecast errs more, so tomorrow night learns from the
+   * forecasts made the day before — once there are enough of them (5); until then it borrows the same-day fit.
+   */
+  correction(stationId: string, lead: Lead = 'tonight'): MinimumCorrection {
+    const tonight = fitCorrection(this.#o.store.pairs(stationId, 'tonight'));
+    if (lead === 'tonight') return tonight;
+    const ahead = fitCorrection(this.#o.store.pairs(stationId, 'tomorrow'));
+    return ahead.kind === 'prior' ? tonight : ahead;
   }
 
   status(fetchedAt: number | null | undefined): ForecastStatus {
@@ -357,7 +363,7 @@ export class ForecastService {
       const night = lead === 'tonight' ? today : addDays(today, 1);
       const summary = summariseNight(hours, localMidnightMs(night, timeZone));
       if (!summary) return [];
-      const o = judgeNight(summary, correction, { cropShiftC: CROP_SHIFT_C[station.crop] });
+      const o = judgeNight(summary, this.correction(station.id, lead), { cropShiftC: CROP_SHIFT_C[station.crop] });
       return [
         {
           night,

@@ -41,7 +41,7 @@ export class ForecastStore {
     saveNight: Statement<[Record<string, unknown>]>;
     missingObserved: Statement<[string], { station_id: string; night: string }>;
     setObserved: Statement<[number, string, string]>;
-    pairs: Statement<[string], { forecast_min_c: number; observed_min_c: number }>;
+    pairs: Statement<[string, Lead], { forecast_min_c: number; observed_min_c: number }>;
     insertPreAlert: Statement<[Record<string, unknown>]>;
     preAlertsOf: Statement<[string], PreAlertRow>;
     preAlertsBetween: Statement<[string, string], PreAlertRow>;
@@ -74,7 +74,7 @@ export class ForecastStore {
       setObserved: db.prepare('UPDATE forecast_nights SET observed_min_c = ? WHERE station_id = ? AND night = ?'),
       pairs: db.prepare(
         `SELECT forecast_min_c, observed_min_c FROM forecast_nights
-         WHERE station_id = ? AND lead = 'tonight' AND forecast_min_c IS NOT NULL AND observed_min_c IS NOT NULL ORDER BY night`,
+         WHERE station_id = ? AND lead = ? AND forecast_min_c IS NOT NULL AND observed_min_c IS NOT NULL ORDER BY night`,
       ),
       insertPreAlert: db.prepare(
         `INSERT INTO prealerts (station_id, night, lead, decided_at, forecast_min_c, corrected_min_c, cloud_pct, wind_ms, dew_point_c)
@@ -141,9 +141,9 @@ export class ForecastStore {
     this.#stmt.setObserved.run(minC, stationId, night);
   }
 
-  /** What the correction learns from: the same-day forecast's minimum and the station's, per night. */
-  pairs(stationId: string): MinimumPair[] {
-    return this.#stmt.pairs.all(stationId).map((r) => ({ forecastMinC: r.forecast_min_c, observedMinC: r.observed_min_c }));
+  /** What the correction learns from: the forecast's minimum at one lead and the station's, per night. */
+  pairs(stationId: string, lead: Lead = 'tonight'): MinimumPair[] {
+    return this.#stmt.pairs.all(stationId, lead).map((r) => ({ forecastMinC: r.forecast_min_c, observedMinC: r.observed_min_c }));
   }
 
   /** True when this inserted it: one pre-alert per (station, night). */

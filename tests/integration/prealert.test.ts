@@ -207,6 +207,7 @@ describe('forecast pre-alert', () => {
   });
 
   it('learns the station-corrected minimum from the nights that followed', async () => {
+    await tickAt(at(4, 6)); // the forecast server answers again: a fresh forecast of tonight and tomorrow night
     const store = new ForecastStore(fx.db);
     // Six nights on which the station was 3 °C colder than the forecast said (a frost hollow).
     for (let d = 1; d <= 6; d++) {
@@ -226,5 +227,23 @@ describe('forecast pre-alert', () => {
     // Shrunk towards the prior (−1.5) by 6 / (6 + 5): −1.5·5/11 − 3·6/11 ≈ −2.32.
     expect(f.correction.alpha).toBeCloseTo(-2.32, 2);
     expect(f.nights[0]!.correctedMinC).toBeCloseTo(f.nights[0]!.forecastMinC - 2.32, 1);
+    // Tomorrow night borrows it until the day-ahead forecasts have taught their own: 4 °C too warm a day ahead.
+    expect(f.nights[1]!.correctedMinC).toBeCloseTo(f.nights[1]!.forecastMinC - 2.32, 1);
+    for (let d = 1; d <= 6; d++) {
+      const night = `2026-11-${String(d).padStart(2, '0')}`;
+      store.saveNight('ld-pre-03', night, 'tomorrow', now, {
+        forecastMinC: 5,
+        minAtMs: now,
+        cloudPct: 5,
+        windMs: 1,
+        dewPointC: -2,
+        hours: 14,
+      });
+      store.setObserved('ld-pre-03', night, 1);
+    }
+    const g = await stationForecast('ld-pre-03');
+    // −1.5·5/11 − 4·6/11 ≈ −2.86 a day ahead; tonight's unchanged.
+    expect(g.nights[1]!.correctedMinC).toBeCloseTo(g.nights[1]!.forecastMinC - 2.86, 1);
+    expect(g.nights[0]!.correctedMinC).toBeCloseTo(g.nights[0]!.forecastMinC - 2.32, 1);
   });
 });
