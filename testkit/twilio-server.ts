@@ -82,6 +82,7 @@ export class TwilioTestServer {
   #server: Server | null = null;
   #port = 0;
   #faults: Fault[] = [];
+  readonly #unsubscribed = new Set<string>();
   #window: { untilMs: number; fault: Fault } | null = null;
   #random: { draw: Draw; options: RandomFaults } | null = null;
   readonly #lateAnswers = new Set<NodeJS.Timeout>();
@@ -105,6 +106,14 @@ export class TwilioTestServer {
   /** The next `count` Messages/Calls requests get `fault` (after the faults already queued). */
   failNext(count: number, fault: Fault): void {
     for (let i = 0; i < count; i += 1) this.#faults.push(fault);
+  }
+
+  /**
+   * The phone replied STOP to Twilio itself (its built-in opt-out on long codes): from now on Twilio refuses every
+   * message to it with 400 and error 21610, "Attempt to send to unsubscribed recipient".
+   */
+  optOut(phone: string): void {
+    this.#unsubscribed.add(phone);
   }
 
   /** Every request in the next `ms` milliseconds gets `fault`. */
@@ -275,6 +284,12 @@ export class TwilioTestServer {
       answer: fault === undefined || fault === 'accept-late' ? 201 : fault,
       sid: undefined,
     };
+    if (fault === undefined && kind === 'message' && record.to !== undefined && this.#unsubscribed.has(record.to)) {
+      record.answer = 400;
+      this.requests.push(record);
+      json(res, 400, { code: 21610, message: 'Attempt to send to unsubscribed recipient', status: 400 });
+      return;
+    }
     this.requests.push(record);
     if (fault === 'hang') return;
     if (fault === 'accept-late') {

@@ -9,6 +9,9 @@ import type { SendOutcome } from './twilio-client.js';
 /** What a provider callback reports, already mapped to outbox statuses. */
 export type ProviderStatus = 'sent' | 'delivered' | 'undelivered' | 'failed';
 
+/** Twilio error 21610: "Attempt to send to unsubscribed recipient" — the phone replied STOP to Twilio's own opt-out. */
+const UNSUBSCRIBED_RECIPIENT = 21610;
+
 export interface RecorderOptions {
   outbox: OutboxRepository;
   clock: Clock;
@@ -21,6 +24,8 @@ export interface RecorderOptions {
   backoff?: BackoffOptions;
   random?: () => number;
   onGaveUp?(row: OutboxRow): void;
+  /** Twilio refused an SMS because the recipient opted out with Twilio itself (error 21610). */
+  onUnsubscribed?(row: OutboxRow): void;
   onAcknowledged?(row: OutboxRow): void;
 }
 
@@ -96,9 +101,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
       metrics.sent.inc({ channel: row.channel });
       logger.info({ ...log, sid: outcome.sid }, row.channel === 'sms' ? 'sms sent' : 'call placed');
     } else if (!outcome.retryable) {
-      outbox.markFinal(row, 'failed', outcome.error);
+      const failed = outbox.markFinal(row, 'failed', outcome.error);
       metrics.failed.inc({ channel: row.channel });
       logger.warn({ ...log, error: outcome.error }, 'provider refused: not retried');
+      if (outcome.twilioCode === UNSUBSCRIBED_RECIPIENT) safely(logger, 'onUnsubscribed', () => options.onUnsubscribed?.(failed));
     } else if (row.attempts >= maxAttempts) {
       const gaveUp = outbox.markFinal(row, 'gave_up', outcome.error);
       metrics.gaveUp.inc({ channel: row.channel });

@@ -38,6 +38,8 @@ export interface NotifierOptions {
   idlePollMs?: number;
   onGaveUp?(row: OutboxRow): void;
   onAcknowledged?(row: OutboxRow): void;
+  /** Twilio refused an SMS with error 21610: the recipient opted out with Twilio itself. */
+  onUnsubscribed?(row: OutboxRow): void;
   /** Voice escalation; omitted: unacknowledged calls are left as they are. */
   escalation?: EscalationOptions;
 }

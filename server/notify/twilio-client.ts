@@ -18,7 +18,8 @@ export interface TwilioConfig {
   timeoutMs?: number;
 }
 
-export type SendOutcome = { ok: true; sid: string; status: string } | { ok: false; retryable: boolean; error: string };
+/** `twilioCode`: Twilio's own error code when it refused the request (21610: the recipient replied STOP to Twilio). */
+export type SendOutcome = { ok: true; sid: string; status: string } | { ok: false; retryable: boolean; error: string; twilioCode?: number };
 
 /** The two things the notifier asks of Twilio. A thrown error means a bug, not a provider refusal. */
 export interface TwilioSender {
@@ -134,13 +135,18 @@ const RETRYABLE_CODES = new Set([
 ]);
 
 /** Turn what the twilio package throws into an outcome: HTTP status (RestException) or a network error (axios). */
-export function classifyTwilioError(error: unknown): { ok: false; retryable: boolean; error: string } {
+export function classifyTwilioError(error: unknown): { ok: false; retryable: boolean; error: string; twilioCode?: number } {
   if (!(error instanceof Error)) return { ok: false, retryable: true, error: `unexpected: ${String(error)}` };
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number') {
     const code = (error as { code?: unknown }).code;
     const text = `HTTP ${status}${typeof code === 'number' ? ` (Twilio ${code})` : ''}: ${error.message}`;
-    return { ok: false, retryable: status >= 500 || RETRYABLE_4XX.has(status), error: text };
+    return {
+      ok: false,
+      retryable: status >= 500 || RETRYABLE_4XX.has(status),
+      error: text,
+      ...(typeof code === 'number' ? { twilioCode: code } : {}),
+    };
   }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return { ok: false, retryable: RETRYABLE_CODES.has(code), error: `${code}: ${error.message}` };

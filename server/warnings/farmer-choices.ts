@@ -99,6 +99,29 @@ export class FarmerChoices {
     return result;
   }
 
+  /**
+   * Twilio refused to send to the farmer (error 21610): they replied STOP to Twilio's own opt-out, which frostwatch's
+   * webhook may never have seen (a messaging service with its own opt-out handling). The farmer is marked as stopped,
+   * by SMS, so warnings are not composed for a number that cannot receive them; no confirmation (Twilio sends its own,
+   * and would refuse ours). Twilio's START lifts Twilio's block; the farmer's TIEP reaches the webhook and resumes.
+   */
+  stoppedAtProvider(farmerId: number, phone: string): void {
+    const result = this.o.people.setOptOut(farmerId, true, 'sms');
+    if (!result?.changed) return;
+    this.o.outbox.suppressPendingOf(farmerId, 'farmer opted out with Twilio (error 21610)');
+    this.o.logger.warn({ farmerId, phoneMasked: maskPhone(phone) }, 'Twilio says the farmer opted out (21610): warnings stopped');
+    this.o.audit?.record({
+      actorKind: 'twilio',
+      actor: 'twilio opt-out',
+      action: ACTION.stop,
+      target: String(farmerId),
+      outcome: 'ok',
+      statusCode: 200,
+      remoteAddr: null,
+      details: { via: 'sms', choice: 'stop', changed: true, twilioError: 21610, phone: maskPhone(phone) },
+    });
+  }
+
   /** The latest opt-outs and opt-ins, newest first, from the audit log. */
   history(limit = 200): OptOutEvent[] {
     if (!this.o.db) return [];

@@ -133,6 +133,9 @@ export function startWarnings(args: {
     ...(args.timers ? { timers: args.timers } : {}),
     rateLimitPerSec: settings.SMS_SEGMENTS_PER_S,
     onGaveUp: (row) => notices.gaveUp(row),
+    onUnsubscribed: (row) => {
+      if (row.recipientKind === 'farmer') choices.stoppedAtProvider(row.recipientId, row.phone);
+    },
     onAcknowledged: (row) => {
       const alertId = row.eventId === null ? null : alertOfEvent(db, row.eventId);
       if (alertId !== null) alerts.acknowledge(alertId, `voice ${maskPhone(row.phone)}`, clock.now());

@@ -79,6 +79,8 @@ export async function startFullApp(options: {
   quietHours?: string;
   surveyCalls?: 'off' | 'severe' | 'warning';
   smsReplies?: 'on' | 'off';
+  /** Send for real, through the Twilio-compatible test server (default: dry run). */
+  twilio?: { accountSid: string; authToken: string; url: string };
 }): Promise<FullApp> {
   const { clock } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
@@ -95,7 +97,10 @@ export async function startFullApp(options: {
     ADMIN_TOKEN: FULL_APP_ADMIN_TOKEN,
     INFLUX_BUCKET: influx.database,
     PUBLIC_URL,
-    TWILIO_AUTH_TOKEN,
+    TWILIO_AUTH_TOKEN: options.twilio?.authToken ?? TWILIO_AUTH_TOKEN,
+    ...(options.twilio
+      ? { TWILIO_ACCOUNT_SID: options.twilio.accountSid, TWILIO_FROM: '+15005550006', TWILIO_API_URL: options.twilio.url }
+      : {}),
     SMS_SEGMENTS_PER_S: '1000',
     FORECAST_URL: options.forecastUrl ?? 'off',
     QUIET_HOURS: options.quietHours ?? 'off',
@@ -145,7 +150,7 @@ export async function startFullApp(options: {
     },
     twilioRequest: (path, params, sign = true) => {
       const url = `/api/twilio${path}`;
-      const signature = twilio.getExpectedTwilioSignature(TWILIO_AUTH_TOKEN, PUBLIC_URL + url, params);
+      const signature = twilio.getExpectedTwilioSignature(options.twilio?.authToken ?? TWILIO_AUTH_TOKEN, PUBLIC_URL + url, params);
       return {
         url,
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...(sign ? { 'x-twilio-signature': signature } : {}) },
