@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Clock, acceleratedClock, systemClock } from '../contracts/index.js';
+import { type Clock, type HeldClock, heldAcceleratedClock, systemClock } from '../contracts/index.js';
 import {
   SCENARIOS,
   type Scenario,
@@ -25,7 +25,7 @@ export function addSimOptions(command: Command): Command {
     .option('--scenario <name>', `weather and faults: ${SCENARIOS.join(' | ')}`, 'frost-night')
     .option('--speed <x>', 'simulated seconds per real second (1 = real time)', Number, 1)
     .option('--seed <n>', 'seed for repeatable weather and faults', Number, 1)
-    .option('--start <iso>', 'simulated start time (default: now at --speed 1, else 16:00 today, local time)');
+    .option('--start <iso>', 'simulated start time, once the system is up (default: now at --speed 1, else 16:00 today, local time)');
 }
 
 export function checkSimOptions(opts: SimOptions): SimOptions {
@@ -40,11 +40,12 @@ export function checkSimOptions(opts: SimOptions): SimOptions {
  * The time line the whole system shares. At real speed it is the wall clock. Faster, it starts at
  * --start (default 16:00 today in the farms' zone, so an evening and a night follow), and the server
  * uses the same clock so the readings are "now" to it and no reading is refused as from the future.
+ * It stands at --start until `release()`: the caller releases it once the system is up.
  */
-export function simClock(opts: SimOptions, timeZone: string, now: number = Date.now()): Clock {
-  if (opts.start === undefined && opts.speed === 1) return systemClock;
+export function simClock(opts: SimOptions, timeZone: string, now: number = Date.now()): HeldClock {
+  if (opts.start === undefined && opts.speed === 1) return { ...systemClock, release: () => undefined };
   const startMs = opts.start !== undefined ? Date.parse(opts.start) : localHourToday(16, timeZone, now);
-  return acceleratedClock(startMs, opts.speed);
+  return heldAcceleratedClock(startMs, opts.speed);
 }
 
 function localHourToday(hour: number, timeZone: string, now: number): number {

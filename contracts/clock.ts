@@ -20,6 +20,29 @@ export function acceleratedClock(startMs: number, speed: number, realNow: () => 
   return { now: () => startMs + (realNow() - realStart) * speed, speed };
 }
 
+/** An accelerated clock that stands at its start until `release()`: "start at 14:40" means when the system is up. */
+export interface HeldClock extends Clock {
+  /** Start the time line running (from `startMs`); later calls do nothing. */
+  release(): void;
+}
+
+/**
+ * `acceleratedClock`, held at `startMs` until released. `frostwatch up --start 14:40 --speed 600` spends real seconds
+ * starting (InfluxDB, migrations, the gateway) that are ten simulated minutes each; without the hold, a slow start
+ * (a busy CI machine) would open the demo's night already at 16:00 and skip what the afternoon does.
+ */
+export function heldAcceleratedClock(startMs: number, speed: number, realNow: () => number = Date.now): HeldClock {
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number, got ${speed}`);
+  let realStart: number | null = null;
+  return {
+    now: () => (realStart === null ? startMs : startMs + (realNow() - realStart) * speed),
+    speed,
+    release() {
+      realStart ??= realNow();
+    },
+  };
+}
+
 /**
  * Real-time waiting, injected like the Clock so tests fire timers by hand instead of sleeping: the notifier's idle
  * poll, retries and pacing, the escalation scan, the rule engine's tick and state flush. Real time, not the Clock's:

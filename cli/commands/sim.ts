@@ -35,12 +35,14 @@ export function registerSimCommand(program: Command): void {
     const logger = createLogger(env.LOG_LEVEL);
     const apiUrl = opts.api ?? `http://127.0.0.1:${env.HTTP_PORT}`;
     const adminToken = env.ADMIN_TOKEN ?? (await readAdminToken(env.DATA_DIR));
+    const clock = simClock(opts, env.TZ_NAME);
+    clock.release(); // the server runs elsewhere on its own clock: this time line starts at once
     const fleet = await startFleet({
       count: opts.stations,
       opts,
       brokerUrl: opts.mqttUrl ?? `mqtt://127.0.0.1:${env.MQTT_PORT}`,
       ca,
-      clock: simClock(opts, env.TZ_NAME),
+      clock,
       timeZone: env.TZ_NAME,
       logger,
       credentials: (spec) => registerThroughApi(apiUrl, adminToken, spec, ca),

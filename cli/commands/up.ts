@@ -85,6 +85,8 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
     const ports = server.edge?.ports;
     if (!ports) throw new Error('the gateway did not bind its ports');
     printBanner(env, server, ports, influx.url);
+    // The simulated time line starts now that everything listens: --start is the first moment the system sees.
+    clock.release();
 
     if (opts.sim > 0) {
       const fleet = await startFleet({
