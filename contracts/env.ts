@@ -63,6 +63,11 @@ const influx = {
     .default('frostwatch'),
   /** Port of the managed influxd; 0 picks a free one. */
   INFLUX_PORT: port(0),
+  /**
+   * Days raw readings are kept (a season plus the next: 400); their 10-minute means are kept forever
+   * (docs/operations.md, "Retention and downsampling").
+   */
+  RAW_RETENTION_DAYS: z.coerce.number().int().min(2).max(36_500).default(400),
 };
 
 /**
@@ -81,6 +86,24 @@ const tts = {
   TTS_API_KEY: optionalString,
   /** The Storage Integration API's base; unset → https://<host of TTS_MQTT_URL>. */
   TTS_API_URL: url.optional(),
+};
+
+/**
+ * The second channel (docs/operations.md): the chain's own failures reach the officers by e-mail, not through the SMS
+ * provider or SQLite that may be what failed, and an outside monitor hears a heartbeat while all is well.
+ */
+const ops = {
+  /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465; unset → no e-mail. A secret: never logged. */
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' }).optional(),
+  /** The sender of those e-mails; default frostwatch@<the SMTP host>. */
+  SMTP_FROM: optionalString,
+  /** Who gets them: e-mail addresses, comma-separated (the district's officers and the engineer). */
+  SMTP_TO: z
+    .string()
+    .regex(/^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/, 'expected e-mail addresses, comma-separated')
+    .optional(),
+  /** A healthchecks.io-compatible check URL: GET every minute while healthy, GET <url>/fail when not. A secret. */
+  HEARTBEAT_URL: url.optional(),
 };
 
 const server = {
@@ -144,6 +167,9 @@ const server = {
    * called after 07:00 to key in the damage; `off`: no calls, surveys come from officers only.
    */
   SURVEY_CALLS: z.enum(['off', 'severe', 'warning']).default('severe'),
+  /** `/metrics` requires `Authorization: Bearer <METRICS_TOKEN>` when set (Prometheus' `authorization` block). */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  ...ops,
   ...tts,
 };
 
@@ -182,5 +208,5 @@ export function loadEnv<S extends z.ZodObject>(schema: S, env: Record<string, st
 }
 
 function isSecretName(name: string): boolean {
-  return /TOKEN|SECRET|PASSWORD|AUTH|API_KEY/.test(name);
+  return /TOKEN|SECRET|PASSWORD|AUTH|API_KEY|SMTP_URL|HEARTBEAT_URL/.test(name);
 }
