@@ -60,6 +60,8 @@ export interface AppDeps {
   refusals?: StationRefusalsView;
   health: () => Promise<Health>;
   metrics: Registry;
+  /** METRICS_TOKEN: `/metrics` then needs `Authorization: Bearer <it>`; absent or null → `/metrics` is open. */
+  metricsToken?: string | null;
   adminToken: string;
   warnings?: WarningDeps;
   /** The officers' dashboard data (overview, events, charts, reports); absent in registry-only tests. */

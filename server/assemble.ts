@@ -22,6 +22,7 @@ import { CachingStationAuthenticator } from './auth/station-authenticator.js';
 import { hashesUnderAnotherKey } from './auth/token-key.js';
 import { type Dashboard, createDashboard } from './dashboard/dashboard.js';
 import { type InfluxConnection, connectInflux } from './influx/connect.js';
+import { startDownsampler } from './influx/downsampler.js';
 import { queryReadings } from './influx/readings-query.js';
 import { StationActivity, withActivity } from './ingest/activity.js';
 import { type IngestService, createIngestService } from './ingest/ingest-service.js';
@@ -62,6 +63,8 @@ export type ServerSettings = Pick<
   | 'MAP_TILE_URL'
   | 'HTTP_TRUSTED_PROXIES'
 > &
+  /** Absent (settings built by hand): 400 days, the env default. */
+  Partial<Pick<ServerEnv, 'RAW_RETENTION_DAYS'>> &
   /** Issue 16's settings; absent (settings built by hand, as tests do): forecast off, no quiet hours, no survey calls. */
   Partial<Pick<ServerEnv, 'FORECAST_URL' | 'QUIET_HOURS' | 'SMS_REPLIES' | 'SURVEY_CALLS'>> &
   SourceSettings;
@@ -203,6 +206,15 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     clock,
   });
   await ingest.start();
+  // Retention policies, the 10-minute means CQ and their backfill (InfluxDB 1.x); in the background, intake never waits.
+  const downsampler = startDownsampler({
+    conn: influx,
+    rawDays: settings.RAW_RETENTION_DAYS ?? 400,
+    logger: logger.child({ module: 'influx' }),
+    metrics,
+    ...(deps.timers ? { timers: deps.timers } : {}),
+  });
+  ingest.onReceived((stationId, readings) => downsampler.noteReadings(stationId, readings));
   const activity = new StationActivity();
   const sink = withActivity(ingest, activity, clock);
   const integrations = new IntegrationRepository(db, clock);
@@ -237,7 +249,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
   const bootstrapUser = await ensureBootstrapAdmin(auth.users, settings.DATA_DIR, logger);
   const scheme = deps.tls ? 'https' : 'http';
   const publicUrl = settings.PUBLIC_URL ?? `${scheme}://${urlHost(settings.HOST)}:${settings.HTTP_PORT}`;
-  const query: Parameters<typeof startWarnings>[0]['query'] = (id, range) => queryReadings(influx, id, range);
+  const query: Parameters<typeof startWarnings>[0]['query'] = (id, range) => queryReadings(influx, id, range, downsampler.layout);
   const warnings = startWarnings({
     db,
     stations,
@@ -371,6 +383,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
         ['rule engine', () => warnings.engine.close()],
         ['ingest', () => ingest.close()],
         ['notifier', () => warnings.notifier.close()],
+        ['downsampler', () => downsampler.close()],
         ['influx client', () => influx.close()],
         ['credential watch', () => credentialChanges.close()],
         ['sqlite', () => db.close()],

@@ -1,14 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HealthSchema, ReadySchema } from '../../contracts/index.js';
 import type { AppDeps } from '../app-deps.js';
+import { bearerMatches } from '../auth/admin-token.js';
+import { errorResponses, sendError } from '../http-errors.js';
 import { routesPlugin } from './routes-plugin.js';
 
 /** The dependencies without which a reading cannot be made durable and acknowledged. */
 const READY_NEEDS: readonly string[] = ['broker', 'spool', 'sqlite'];
 
-/** `/health`, `/ready` and `/metrics`: no auth, for load balancers and Prometheus on loopback or a private network. */
-export function systemRoutes(deps: Pick<AppDeps, 'health' | 'metrics'>): FastifyPluginAsyncZod {
-  const { health, metrics } = deps;
+/**
+ * `/health`, `/ready` and `/metrics`, for load balancers, systemd and Prometheus. Health and readiness carry no auth;
+ * `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` when one is configured (it names stations' counts, queue
+ * depths and error rates: what someone probing the office network should not read), and is open without one.
+ */
+export function systemRoutes(deps: Pick<AppDeps, 'health' | 'metrics' | 'metricsToken'>): FastifyPluginAsyncZod {
+  const { health, metrics, metricsToken } = deps;
   return routesPlugin((app) => {
     // `/` is the officers' dashboard (routes/static.ts); the API docs are at /docs.
     app.get(
@@ -49,11 +55,25 @@ export function systemRoutes(deps: Pick<AppDeps, 'health' | 'metrics'>): Fastify
       '/metrics',
       {
         schema: {
-          summary: 'Prometheus metrics (text format). Unauthenticated: expose only to loopback or the scraper network',
+          summary: metricsToken
+            ? 'Prometheus metrics (text format); needs Authorization: Bearer <METRICS_TOKEN>'
+            : 'Prometheus metrics (text format). Open (METRICS_TOKEN unset): expose only to loopback or the scraper network',
           tags: ['system'],
+          ...(metricsToken ? { security: [{ bearer: [] }], response: errorResponses(401) } : {}),
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
+        // Only METRICS_TOKEN opens it, not the admin token: the scraper's credential file then grants nothing else.
+        // bearerMatches compares SHA-256 digests with timingSafeEqual, so neither the token's length nor its
+        // characters leak through timing.
+        if (metricsToken && !bearerMatches(request.headers.authorization, metricsToken))
+          return sendError(
+            reply.header('www-authenticate', 'Bearer'),
+            401,
+            request.headers.authorization === undefined
+              ? '/metrics needs Authorization: Bearer <METRICS_TOKEN>'
+              : 'wrong metrics token (or not a Bearer token)',
+          );
         const text = await metrics.metrics();
         return reply.type(metrics.contentType).send(text);
       },
