@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../contracts/index.js';
 import { registerBacktestCommand } from './commands/backtest.js';
+import { registerBackupCommand, registerRestoreCommand } from './commands/backup.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerIntegrationCommands } from './commands/integration.js';
 import { registerModelCommands } from './commands/model.js';
@@ -31,6 +32,8 @@ registerPeopleCommands(program);
 registerModelCommands(program);
 registerUserCommands(program);
 registerBacktestCommand(program);
+registerBackupCommand(program);
+registerRestoreCommand(program);
 
 try {
   await program.parseAsync(process.argv);
