@@ -162,17 +162,19 @@ async function backupManagedInflux(influxDir: string, dir: string, opts: BackupO
     } catch (error) {
       progress(`InfluxDB: could not count the readings (${error instanceof Error ? error.message : String(error)}); going on without`);
     }
-    const counted = readingsAtLeast === null ? '' : `, ${Object.values(readingsAtLeast).reduce((a, b) => a + b, 0)} readings`;
-    progress(`InfluxDB ${version}: database ${database}, retention policies ${policies.join(', ')}${counted}; copying…`);
+    const counted = readingsAtLeast === null ? policies.join(', ') : describeCounts(readingsAtLeast);
+    progress(`InfluxDB ${version}: database ${database}, readings by retention policy: ${counted}; copying…`);
     const influxStarted = Date.now();
     const target = join(dir, INFLUX_DIR);
     await mkdir(target, { mode: 0o700 });
     let shards = 0;
     await runInfluxd(['backup', '-portable', '-db', database, '-host', addresses.rpc, target], (line) => {
       logger.debug({ line }, 'influxd backup');
-      if (/shard=\d+/.test(line)) {
+      // One line a shard (a week of readings): `backing up db=frostwatch rp=autogen shard=12 to … since …`.
+      const shard = /rp=(\S+) shard=(\d+)/.exec(line);
+      if (shard) {
         shards += 1;
-        progress(`  ${line}`);
+        progress(`  shard ${shard[2] ?? ''} (${shard[1] ?? ''}) copied`);
       }
     });
     const files = await Promise.all((await filesUnder(target)).map((name) => describeFile(target, name)));
@@ -199,6 +201,13 @@ async function runningAddresses(influxDir: string): Promise<ManagedAddresses | n
     await new Promise((r) => setTimeout(r, 500));
   }
   return addresses;
+}
+
+/** `autogen 3456000, forever 192960`: raw readings and their 10-minute means are told apart by their policy. */
+export function describeCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([rp, n]) => `${rp} ${n}`)
+    .join(', ');
 }
 
 function sum(files: readonly FileEntry[]): number {

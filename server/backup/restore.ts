@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { connectInflux } from '../influx/connect.js';
 import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
 import { dataPaths } from '../paths.js';
-import type { BackupOptions, InfluxSettings } from './backup.js';
+import { type BackupOptions, type InfluxSettings, describeCounts } from './backup.js';
 import { externalRestoreCommands } from './external.js';
 import { DATA_FILES, formatBytes, verifyFile } from './files.js';
 import {
@@ -150,7 +150,9 @@ async function restoreManagedInflux(influxDir: string, dir: string, part: Manage
     const renamed = database === part.database ? [] : ['-newdb', database];
     await runInfluxd(['restore', '-portable', '-db', part.database, ...renamed, '-host', addresses.rpc, join(dir, INFLUX_DIR)], (line) => {
       logger.debug({ line }, 'influxd restore');
-      if (/shard/i.test(line)) progress(`  ${line}`);
+      // `Restoring shard 12 live from backup 20261220T060000Z.s12.tar.gz`
+      const shard = /^Restoring shard (\d+)/.exec(line);
+      if (shard) progress(`  shard ${shard[1] ?? ''} restored`);
     });
     const conn = await connectInflux({ url: influxd.url, bucket: database, logger, timeoutMs: 120_000 });
     try {
@@ -163,8 +165,9 @@ async function restoreManagedInflux(influxDir: string, dir: string, part: Manage
       }
       const policies = await retentionPolicies(conn);
       const counts = await countReadings(conn, policies);
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      progress(`InfluxDB restored into database ${database} in ${Date.now() - started} ms: ${total} readings`);
+      progress(
+        `InfluxDB restored into database ${database} in ${Date.now() - started} ms; readings by retention policy: ${describeCounts(counts)}`,
+      );
       if (part.readingsAtLeast !== null) {
         const short = Object.entries(part.readingsAtLeast).filter(([rp, n]) => (counts[rp] ?? 0) < n);
         if (short.length > 0)
