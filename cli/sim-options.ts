@@ -43,7 +43,8 @@ export function checkSimOptions(opts: SimOptions): SimOptions {
  * It stands at --start until `release()`: the caller releases it once the system is up.
  */
 export function simClock(opts: SimOptions, timeZone: string, now: number = Date.now()): HeldClock {
-  if (opts.start === undefined && opts.speed === 1) return { ...systemClock, release: () => undefined };
+  if (opts.start === undefined && opts.speed === 1)
+    return { ...systemClock, release: () => undefined, isHeld: () => false, released: Promise.resolve() };
   const startMs = opts.start !== undefined ? Date.parse(opts.start) : localHourToday(16, timeZone, now);
   return heldAcceleratedClock(startMs, opts.speed);
 }

@@ -24,6 +24,15 @@ export function acceleratedClock(startMs: number, speed: number, realNow: () => 
 export interface HeldClock extends Clock {
   /** Start the time line running (from `startMs`); later calls do nothing. */
   release(): void;
+  /** Whether it still stands at its start. */
+  isHeld(): boolean;
+  /** Settles at the release: a copy of the line elsewhere (the rule engine's thread) starts running then too. */
+  readonly released: Promise<void>;
+}
+
+/** Whether `clock` is a held clock (a copy of its line must wait for its release). */
+export function isHeldClock(clock: Clock): clock is HeldClock {
+  return typeof (clock as Partial<HeldClock>).isHeld === 'function';
 }
 
 /**
@@ -34,12 +43,46 @@ export interface HeldClock extends Clock {
 export function heldAcceleratedClock(startMs: number, speed: number, realNow: () => number = Date.now): HeldClock {
   if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number, got ${speed}`);
   let realStart: number | null = null;
+  let settle: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (settle = resolve));
   return {
     now: () => (realStart === null ? startMs : startMs + (realNow() - realStart) * speed),
     speed,
     release() {
-      realStart ??= realNow();
+      if (realStart !== null) return;
+      realStart = realNow();
+      settle();
     },
+    isHeld: () => realStart === null,
+    released,
+  };
+}
+
+/**
+ * `base`, except that it never goes back: when the wall clock steps backwards (an NTP step, a board without an RTC
+ * set late), time stands still until the wall clock has caught up; a step forwards is followed at once. Every window
+ * the server measures on the Clock — repeat suppression, "already sent this night", escalation and provider-failure
+ * grace periods, quiet hours — then sees time only ever advance, so a step back cannot make a message due again.
+ * `onStepBack` hears each backward step (by how much), for a log line.
+ */
+export function nonDecreasing(base: Clock, onStepBack?: (byMs: number) => void): Clock {
+  let latest = Number.NEGATIVE_INFINITY;
+  let stepping = false;
+  return {
+    now() {
+      const t = base.now();
+      if (t >= latest) {
+        latest = t;
+        stepping = false;
+      } else if (!stepping && latest - t > 1_000) {
+        stepping = true;
+        onStepBack?.(latest - t);
+      }
+      return latest;
+    },
+    speed: base.speed,
+    // A held clock stays recognisable through the wrapper: copies of its line wait for its release.
+    ...(isHeldClock(base) ? { release: () => base.release(), isHeld: () => base.isHeld(), released: base.released } : {}),
   };
 }
 

@@ -16,14 +16,26 @@ export interface EngineWorkerData {
   /** QUIET_HOURS, as the env gives it. */
   quietHours: string;
   stopHint: 'reply' | 'officer';
-  /** The server's clock as a line through one point: sim time `simMs` at wall time `realMs`, running `speed` times real time. */
-  clock: { simMs: number; realMs: number; speed: number };
+  clock: ClockLine;
   logLevel: z.infer<typeof LogLevelSchema>;
   /** Whether a broker edge takes station configs (adaptive sampling); without one nothing is published. */
   sampling: boolean;
 }
 
+/**
+ * The server's clock as a line through one point: sim time `simMs` at wall time `realMs`, running `speed` times real
+ * time; `held`: standing at `simMs` until a `clock` message brings the running line (`frostwatch up --start`).
+ */
+export interface ClockLine {
+  simMs: number;
+  realMs: number;
+  speed: number;
+  held: boolean;
+}
+
 export type ToWorker =
+  /** The server's clock started running (a held clock was released): the thread's copy follows. */
+  | { t: 'clock'; clock: ClockLine }
   /** Readings as they became durable, in arrival order; one message per turn of the main thread's event loop. */
   | { t: 'readings'; batch: Array<[stationId: string, readings: Reading[]]> }
   | { t: 'start' }

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { Clock, Reading, StationConfig } from '../../contracts/index.js';
+import { type Clock, type Reading, type StationConfig, isHeldClock } from '../../contracts/index.js';
 import type { StationRuleState } from '../../frost/index.js';
-import type { EngineWorkerData, FromWorker, ToWorker } from './engine-protocol.js';
+import type { ClockLine, EngineWorkerData, FromWorker, ToWorker } from './engine-protocol.js';
 import type { ConfigPublisher } from './frost-engine.js';
 import type { RuleEngine, StationView, StationViewListener } from './rule-engine.js';
 import { decodeState } from './state-codec.js';
@@ -182,23 +182,37 @@ export class ThreadedEngine implements RuleEngine {
     return true;
   }
 
-  #spawn(): void {
+  /** The server's clock as a line for the thread; a held clock (`up --start`) is sent again once it runs. */
+  #clockLine(): ClockLine {
     const o = this.#o;
     const realMs = Date.now();
     const simMs = o.clock.now();
+    // The system clock reads the same as Date.now() a moment later: no offset, rather than the microseconds between.
+    const sim = o.clock.speed === 1 && Math.abs(simMs - realMs) <= 2 ? realMs : simMs;
+    return { simMs: sim, realMs, speed: o.clock.speed, held: isHeldClock(o.clock) && o.clock.isHeld() };
+  }
+
+  #spawn(): void {
+    const o = this.#o;
+    const clock = this.#clockLine();
     const data: EngineWorkerData = {
       dbFile: o.dbFile,
       timeZone: o.timeZone,
       smsCostUsdPerSegment: o.smsCostUsdPerSegment,
       quietHours: o.quietHours,
       stopHint: o.stopHint,
-      // The system clock reads the same as Date.now() a moment later: no offset, rather than the microseconds between.
-      clock: { simMs: o.clock.speed === 1 && Math.abs(simMs - realMs) <= 2 ? realMs : simMs, realMs, speed: o.clock.speed },
+      clock,
       logLevel: o.logger.level as EngineWorkerData['logLevel'],
       sampling: o.sampling !== undefined,
     };
     const worker = new Worker(workerUrl(), { workerData: data });
     this.#worker = worker;
+    if (clock.held && isHeldClock(o.clock)) {
+      // Started before `up` released its clock: the thread's copy runs from the release, like the main thread's.
+      void o.clock.released.then(() => {
+        if (this.#worker === worker) this.#post({ t: 'clock', clock: this.#clockLine() });
+      });
+    }
     worker.on('message', (message: FromWorker) => this.#receive(message));
     worker.on('error', (err) => {
       this.#lastError = err.message;

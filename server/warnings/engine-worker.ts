@@ -8,14 +8,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { Clock, StationConfig } from '../../contracts/index.js';
+import { type Clock, type StationConfig, nonDecreasing } from '../../contracts/index.js';
 import { OutboxRepository } from '../notify/outbox.js';
 import { parseQuietHours } from '../notify/quiet-hours.js';
 import { openDatabase } from '../registry/db.js';
 import { PeopleRepository } from '../registry/people.js';
 import { StationRepository } from '../registry/stations.js';
 import { AlertStore } from './alert-store.js';
-import type { EngineWorkerData, FromWorker, ToWorker } from './engine-protocol.js';
+import type { ClockLine, EngineWorkerData, FromWorker, ToWorker } from './engine-protocol.js';
 import { FrostEngine } from './frost-engine.js';
 import { OutboxPlanner } from './planner.js';
 import { type StationView, viewChanged } from './rule-engine.js';
@@ -38,7 +38,9 @@ const logger = pino(
   }),
 );
 
-const clock: Clock = lineClock(data.clock);
+// Never back, like the main thread's (contracts/clock.ts): a wall clock stepping back makes nothing due twice.
+let line = data.clock;
+const clock: Clock = nonDecreasing(lineClock(() => line));
 // Migrations were applied by the main thread; opening runs none. An empty list keeps this thread from ever trying.
 const db = openDatabase(data.dbFile, logger, []);
 const stations = new StationRepository(db, clock);
@@ -123,6 +125,9 @@ port.on('message', (message: ToWorker) => {
       report(count);
       return;
     }
+    case 'clock':
+      line = message.clock;
+      break;
     case 'start':
       engine.start();
       return;
@@ -160,6 +165,13 @@ port.on('message', (message: ToWorker) => {
 send({ t: 'ready' });
 
 /** The main thread's clock rebuilt here: the same line through (realMs, simMs) with the same speed. */
-function lineClock(line: EngineWorkerData['clock']): Clock {
-  return { now: () => line.simMs + (Date.now() - line.realMs) * line.speed, speed: line.speed };
+/** The main thread's clock, copied as a line; a held line stands at its start until a `clock` message replaces it. */
+function lineClock(current: () => ClockLine): Clock {
+  return {
+    now() {
+      const l = current();
+      return l.held ? l.simMs : l.simMs + (Date.now() - l.realMs) * l.speed;
+    },
+    speed: data.clock.speed,
+  };
 }
