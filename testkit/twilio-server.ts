@@ -54,6 +54,17 @@ export interface RecordedRequest {
   sid: string | undefined;
   /** 'accept-late': created, but answered only after the client had given up. */
   late?: boolean;
+  /** Wall-clock time Twilio created it (Date.now()): its date_created and, for messages, date_sent. */
+  createdAtWall?: number;
+}
+
+/** A GET of the Messages or Calls list: what a client asked Twilio for. */
+export interface ListRequest {
+  kind: 'message' | 'call';
+  /** The query's filters as sent, e.g. { To: '+84…', 'DateSent>': '2026-12-20T21:00:00Z', PageSize: '100' }. */
+  query: Record<string, string>;
+  /** How many resources were answered. */
+  returned: number;
 }
 
 export interface CallbackResult {
@@ -77,11 +88,14 @@ export class TwilioTestServer {
   readonly accountSid: string;
   readonly authToken: string;
   readonly requests: RecordedRequest[] = [];
+  /** Every list (GET) of Messages or Calls, in order. */
+  readonly lists: ListRequest[] = [];
   /** Called as Twilio accepts a request; its answer is written once this settles: lets a test act in that window. */
   onAccept: ((request: RecordedRequest) => void | Promise<void>) | null = null;
   #server: Server | null = null;
   #port = 0;
   #faults: Fault[] = [];
+  #listFaults = 0;
   readonly #unsubscribed = new Set<string>();
   #window: { untilMs: number; fault: Fault } | null = null;
   #random: { draw: Draw; options: RandomFaults } | null = null;
@@ -106,6 +120,11 @@ export class TwilioTestServer {
   /** The next `count` Messages/Calls requests get `fault` (after the faults already queued). */
   failNext(count: number, fault: Fault): void {
     for (let i = 0; i < count; i += 1) this.#faults.push(fault);
+  }
+
+  /** The next `count` list requests (GET Messages/Calls) get a 500: Twilio's API failing while asked. */
+  failNextLists(count: number): void {
+    this.#listFaults += count;
   }
 
   /**
@@ -261,6 +280,19 @@ export class TwilioTestServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/.exec((req.url ?? '').split('?')[0] ?? '');
+    if (req.method === 'GET' && match !== null) {
+      if (!this.#authorized(req) || match[1] !== this.accountSid) {
+        json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+        return;
+      }
+      if (this.#listFaults > 0) {
+        this.#listFaults -= 1;
+        json(res, 500, { code: 20500, message: 'injected 500', status: 500 });
+        return;
+      }
+      this.#list(match[2] === 'Messages' ? 'message' : 'call', new URL(req.url ?? '/', 'http://x').searchParams, res);
+      return;
+    }
     if (req.method !== 'POST' || match === null) {
       json(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
       return;
@@ -301,6 +333,7 @@ export class TwilioTestServer {
       return;
     }
     record.sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
+    record.createdAtWall = Date.now();
     await this.onAccept?.(record);
     json(res, 201, this.#resource(record));
   }
@@ -322,6 +355,7 @@ export class TwilioTestServer {
   /** Twilio took the message but its answer arrives after the client's timeout. */
   #answerLate(record: RecordedRequest, res: ServerResponse): void {
     record.sid = `${record.kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
+    record.createdAtWall = Date.now();
     record.late = true;
     const timer = setTimeout(() => {
       this.#lateAnswers.delete(timer);
@@ -330,8 +364,46 @@ export class TwilioTestServer {
     this.#lateAnswers.add(timer);
   }
 
+  /**
+   * Twilio's list of Messages or Calls, newest first, filtered as the real API filters: To, From, and for messages
+   * DateSent (a day), DateSent> and DateSent< (from and until a time; Twilio treats both as inclusive); one page of
+   * PageSize (default 50).
+   */
+  #list(kind: 'message' | 'call', query: URLSearchParams, res: ServerResponse): void {
+    const q = Object.fromEntries(query.entries());
+    const at = (value: string | undefined): number | undefined => (value === undefined ? undefined : Date.parse(value));
+    const after = at(q['DateSent>']);
+    const before = at(q['DateSent<']);
+    const day = q['DateSent'];
+    const pageSize = Math.min(1_000, Number(q['PageSize'] ?? 50) || 50);
+    const matching = this.created(kind)
+      .flatMap((r) => (r.createdAtWall === undefined ? [] : [{ r, at: r.createdAtWall }]))
+      .filter(({ r }) => q['To'] === undefined || r.to === q['To'])
+      .filter(({ r }) => q['From'] === undefined || r.from === q['From'])
+      .filter(({ at }) => after === undefined || at >= after)
+      .filter(({ at }) => before === undefined || at <= before)
+      .filter(({ at }) => day === undefined || new Date(at).toISOString().startsWith(day.slice(0, 10)))
+      .sort((a, b) => b.at - a.at)
+      .slice(0, pageSize)
+      .map(({ r }) => r);
+    this.lists.push({ kind, query: q, returned: matching.length });
+    const key = kind === 'message' ? 'messages' : 'calls';
+    const uri = `/2010-04-01/Accounts/${this.accountSid}/${kind === 'message' ? 'Messages' : 'Calls'}.json`;
+    json(res, 200, {
+      [key]: matching.map((r) => this.#resource(r)),
+      end: Math.max(0, matching.length - 1),
+      first_page_uri: `${uri}?PageSize=${pageSize}&Page=0`,
+      next_page_uri: null,
+      page: 0,
+      page_size: pageSize,
+      previous_page_uri: null,
+      start: 0,
+      uri: `${uri}?PageSize=${pageSize}&Page=0`,
+    });
+  }
+
   #resource(record: RecordedRequest): Record<string, unknown> {
-    const now = new Date().toUTCString();
+    const now = new Date(record.createdAtWall ?? Date.now()).toUTCString();
     return {
       sid: record.sid,
       account_sid: this.accountSid,
@@ -345,6 +417,8 @@ export class TwilioTestServer {
       direction: 'outbound-api',
       date_created: now,
       date_updated: now,
+      date_sent: record.kind === 'message' ? now : null,
+      start_time: null,
       uri: `/2010-04-01/Accounts/${this.accountSid}/${record.kind === 'message' ? 'Messages' : 'Calls'}/${record.sid}.json`,
     };
   }

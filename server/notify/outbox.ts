@@ -63,6 +63,10 @@ export interface OutboxRow extends Omit<OutboxInsert, 'escalationStep' | 'notBef
   ackedAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** Wall-clock start of the latest attempt (Date.now(), not the Clock): what Twilio's DateSent is compared with. */
+  attemptedAtWall: number | null;
+  /** The latest attempt may have reached Twilio without its answer reaching us: look before sending again. */
+  unsure: boolean;
 }
 
 /** A recipient of an alert event that nothing has reached yet: no delivered SMS, no acknowledged call. */
@@ -101,6 +105,8 @@ interface SqlRow {
   purpose: Purpose;
   held_quiet: 0 | 1;
   answer: string | null;
+  attempted_at_wall: number | null;
+  unsure: 0 | 1;
 }
 
 /** Twilio statuses that come back in callbacks, ranked so a late "sent" never undoes a "delivered". */
@@ -160,7 +166,8 @@ export class OutboxRepository {
     );
     this.#update = db.prepare(`
       UPDATE outbox SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
-                        provider_sid = @providerSid, last_error = @lastError, acked_at = @ackedAt, updated_at = @now
+                        provider_sid = @providerSid, last_error = @lastError, acked_at = @ackedAt, updated_at = @now,
+                        attempted_at_wall = @attemptedAtWall, unsure = @unsure
       WHERE id = @id`);
   }
 
@@ -271,26 +278,32 @@ export class OutboxRepository {
   }
 
   /**
-   * Rows a previous process left in `sending` (it died around the HTTP request) go back to pending,
-   * keeping their attempt count. Returns how many.
+   * Rows a previous process left in `sending` (it died around the HTTP request) go back to pending, keeping their
+   * attempt count, and unsure: Twilio may have taken the message before the process died. Returns how many.
    */
   recoverInFlight(): number {
     return this.#db
-      .prepare("UPDATE outbox SET status = 'pending', last_error = 'interrupted while sending', updated_at = ? WHERE status = 'sending'")
+      .prepare(
+        "UPDATE outbox SET status = 'pending', unsure = 1, last_error = 'interrupted while sending', updated_at = ? WHERE status = 'sending'",
+      )
       .run(this.#clock.now()).changes;
   }
 
-  /** Committed before the HTTP request, so a crash leaves evidence of the attempt. */
-  markSending(row: OutboxRow): OutboxRow {
-    return this.#set(row, { status: 'sending', attempts: row.attempts + 1 });
+  /**
+   * Committed before the HTTP request, so a crash leaves evidence of the attempt, with its wall-clock start. The worker
+   * passes the row with `unsure` cleared when Twilio's list showed the earlier attempt never arrived.
+   */
+  markSending(row: OutboxRow, wallNow: number = Date.now()): OutboxRow {
+    return this.#set(row, { status: 'sending', attempts: row.attempts + 1, attemptedAtWall: wallNow });
   }
 
   markSent(row: OutboxRow, providerSid: string): OutboxRow {
-    return this.#set(row, { status: 'sent', providerSid, lastError: null });
+    return this.#set(row, { status: 'sent', providerSid, lastError: null, unsure: false });
   }
 
-  scheduleRetry(row: OutboxRow, nextAttemptAt: number, error: string): OutboxRow {
-    return this.#set(row, { status: 'pending', nextAttemptAt, lastError: error });
+  /** `unsure`: the attempt may have reached Twilio (a timeout or a dropped connection after the request went out). */
+  scheduleRetry(row: OutboxRow, nextAttemptAt: number, error: string, unsure = false): OutboxRow {
+    return this.#set(row, { status: 'pending', nextAttemptAt, lastError: error, unsure: row.unsure || unsure });
   }
 
   markFinal(row: OutboxRow, status: 'failed' | 'gave_up' | 'dry_run', error: string | null): OutboxRow {
@@ -363,7 +376,9 @@ export class OutboxRepository {
 
   #set(
     row: OutboxRow,
-    changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'nextAttemptAt' | 'providerSid' | 'lastError' | 'ackedAt'>>,
+    changes: Partial<
+      Pick<OutboxRow, 'status' | 'attempts' | 'nextAttemptAt' | 'providerSid' | 'lastError' | 'ackedAt' | 'attemptedAtWall' | 'unsure'>
+    >,
   ): OutboxRow {
     const next = { ...row, ...changes, updatedAt: this.#clock.now() };
     this.#update.run({
@@ -375,6 +390,8 @@ export class OutboxRepository {
       lastError: next.lastError,
       ackedAt: next.ackedAt,
       now: next.updatedAt,
+      attemptedAtWall: next.attemptedAtWall,
+      unsure: next.unsure ? 1 : 0,
     });
     return next;
   }
@@ -416,5 +433,7 @@ function fromSql(row: SqlRow): OutboxRow {
     purpose: row.purpose,
     heldQuiet: row.held_quiet === 1,
     answer: row.answer,
+    attemptedAtWall: row.attempted_at_wall,
+    unsure: row.unsure === 1,
   };
 }

@@ -112,7 +112,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       safely(logger, 'onGaveUp', () => options.onGaveUp?.(gaveUp));
     } else {
       const delayMs = backoffMs(row.attempts, options.backoff ?? {}, random);
-      outbox.scheduleRetry(row, clock.now() + delayMs * clock.speed, outcome.error);
+      outbox.scheduleRetry(row, clock.now() + delayMs * clock.speed, outcome.error, outcome.unsure === true);
       metrics.retries.inc({ channel: row.channel });
       logger.warn({ ...log, error: outcome.error, retryInMs: delayMs }, 'send failed: will retry');
     }

@@ -18,14 +18,30 @@ export interface TwilioConfig {
   timeoutMs?: number;
 }
 
-/** `twilioCode`: Twilio's own error code when it refused the request (21610: the recipient replied STOP to Twilio). */
-export type SendOutcome = { ok: true; sid: string; status: string } | { ok: false; retryable: boolean; error: string; twilioCode?: number };
+/**
+ * `twilioCode`: Twilio's own error code when it refused the request (21610: the recipient replied STOP to Twilio).
+ * `unsure`: the request may have reached Twilio and been carried out — it timed out or the connection dropped after
+ * it was sent — so before it is sent again, Twilio's list is asked (`findSent`).
+ */
+export type SendFailure = { ok: false; retryable: boolean; error: string; twilioCode?: number; unsure?: boolean };
+export type SendOutcome = { ok: true; sid: string; status: string } | SendFailure;
 
-/** The two things the notifier asks of Twilio. A thrown error means a bug, not a provider refusal. */
+/** What Twilio's list holds that could be an earlier attempt of a row, oldest first; or why it could not be asked. */
+export type Lookup = { ok: true; found: { sid: string; status: string }[] } | { ok: false; error: string };
+
+/** What the notifier asks of Twilio. A thrown error means a bug, not a provider refusal. */
 export interface TwilioSender {
   sendSms(row: OutboxRow): Promise<SendOutcome>;
   placeCall(row: OutboxRow): Promise<SendOutcome>;
+  /**
+   * Messages (by To, DateSent and body) or calls (by To, From and creation time) Twilio has from `sinceWallMs` on
+   * that may be `row` sent by an attempt whose answer never reached us.
+   */
+  findSent(row: OutboxRow, sinceWallMs: number): Promise<Lookup>;
 }
+
+/** Twilio's clock and ours may differ a little: the lookup starts this much before the attempt. */
+const LOOKUP_SKEW_MS = 120_000;
 
 export const DEFAULT_TWILIO_API_URL = 'https://api.twilio.com';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -115,11 +131,39 @@ export function createTwilioSender(config: TwilioConfig): TwilioSender {
         return classifyTwilioError(error);
       }
     },
+    async findSent(row, sinceWallMs) {
+      const since = new Date(sinceWallMs - LOOKUP_SKEW_MS);
+      try {
+        if (row.channel === 'sms') {
+          // DateSent> filters on the send time Twilio stamps once a message leaves its queue; the notifier's pacing
+          // keeps that queue seconds long, and a lookup happens no sooner than a retry's backoff later.
+          const messages = await client.messages.list({ to: row.phone, dateSentAfter: since, limit: 100 });
+          const found = messages
+            .filter((m) => m.body === row.body && m.direction.startsWith('outbound'))
+            .sort((a, b) => a.dateCreated.getTime() - b.dateCreated.getTime())
+            .map((m) => ({ sid: m.sid, status: m.status }));
+          return { ok: true, found };
+        }
+        // Calls carry no text: one to the same number from our number, created since the attempt, is taken for it
+        // unless another row already owns its sid (the worker checks that).
+        const calls = await client.calls.list({ to: row.phone, limit: 50 });
+        const found = calls
+          .filter((c) => c.dateCreated.getTime() >= since.getTime() && (config.from === undefined || c.from === config.from))
+          .sort((a, b) => a.dateCreated.getTime() - b.dateCreated.getTime())
+          .map((c) => ({ sid: c.sid, status: c.status }));
+        return { ok: true, found };
+      } catch (error) {
+        const failure = classifyTwilioError(error);
+        return { ok: false, error: failure.error };
+      }
+    },
   };
 }
 
 /** Only these 4xx may succeed later; every other 4xx is the request's own fault and will not. */
 const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
+/** Network failures after which the request may still have been carried out: the answer, not the request, was lost. */
+const UNSURE_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ERR_NETWORK']);
 /** Network failures worth another try: the provider may be back soon. */
 const RETRYABLE_CODES = new Set([
   'ECONNABORTED',
@@ -135,8 +179,8 @@ const RETRYABLE_CODES = new Set([
 ]);
 
 /** Turn what the twilio package throws into an outcome: HTTP status (RestException) or a network error (axios). */
-export function classifyTwilioError(error: unknown): { ok: false; retryable: boolean; error: string; twilioCode?: number } {
-  if (!(error instanceof Error)) return { ok: false, retryable: true, error: `unexpected: ${String(error)}` };
+export function classifyTwilioError(error: unknown): SendFailure {
+  if (!(error instanceof Error)) return { ok: false, retryable: true, error: `unexpected: ${String(error)}`, unsure: true };
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number') {
     const code = (error as { code?: unknown }).code;
@@ -149,6 +193,12 @@ export function classifyTwilioError(error: unknown): { ok: false; retryable: boo
     };
   }
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return { ok: false, retryable: RETRYABLE_CODES.has(code), error: `${code}: ${error.message}` };
+  if (typeof code === 'string')
+    return {
+      ok: false,
+      retryable: RETRYABLE_CODES.has(code),
+      error: `${code}: ${error.message}`,
+      ...(UNSURE_CODES.has(code) ? { unsure: true } : {}),
+    };
   throw error;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, Timers } from '../../contracts/index.js';
+import { type Clock, type Timers, maskPhone } from '../../contracts/index.js';
 import type { Channel, OutboxRepository, OutboxRow } from './outbox.js';
 import { UnitRateLimiter } from './pacing.js';
 import type { Recorder } from './recorder.js';
@@ -120,24 +120,61 @@ export function createWorker(options: WorkerOptions): Worker {
       recorder.dryRun(row);
       return;
     }
+    const previousAttemptWall = row.attemptedAtWall;
     const sending = outbox.markSending(row);
     limiters[row.channel].take(row.channel === 'sms' ? row.segments : 1);
-    const task = deliver(twilio, sending).finally(() => {
+    const task = deliver(twilio, sending, previousAttemptWall).finally(() => {
       inFlight.delete(task);
       kick();
     });
     inFlight.add(task);
   }
 
-  async function deliver(provider: TwilioSender, row: OutboxRow): Promise<void> {
+  /**
+   * One request for `row`, claimed in `sending`. An unsure row — its last attempt may have reached Twilio (a crash or
+   * a timeout inside the request) — is first looked up in Twilio's list: found, it is recorded as sent and not sent
+   * again; not found, it is sent as a first copy; when Twilio cannot be asked, it is sent anyway (a second SMS is
+   * better than a missed warning).
+   */
+  async function deliver(provider: TwilioSender, claimed: OutboxRow, previousAttemptWall: number | null): Promise<void> {
+    let row = claimed;
     let outcome: SendOutcome;
     try {
-      outcome = row.channel === 'sms' ? await provider.sendSms(row) : await provider.placeCall(row);
+      const earlier = row.unsure ? await lookUp(provider, row, previousAttemptWall ?? row.createdAt) : undefined;
+      if (earlier === null) row = { ...row, unsure: false };
+      outcome =
+        earlier !== undefined && earlier !== null
+          ? { ok: true, ...earlier }
+          : row.channel === 'sms'
+            ? await provider.sendSms(row)
+            : await provider.placeCall(row);
     } catch (error) {
       logger.error({ err: error, outboxId: row.id }, 'bug while sending; retried like a provider failure');
-      outcome = { ok: false, retryable: true, error: 'internal error while sending' };
+      outcome = { ok: false, retryable: true, error: 'internal error while sending', unsure: true };
     }
     await recorder.record(row, outcome);
+  }
+
+  /** Twilio's copy of an earlier attempt of `row`; null when it has none; undefined when it could not be asked. */
+  async function lookUp(
+    provider: TwilioSender,
+    row: OutboxRow,
+    sinceWallMs: number,
+  ): Promise<{ sid: string; status: string } | null | undefined> {
+    const log = { outboxId: row.id, channel: row.channel, phone: maskPhone(row.phone) };
+    const answer = await provider.findSent(row, sinceWallMs);
+    if (!answer.ok) {
+      logger.warn({ ...log, error: answer.error }, 'could not ask Twilio whether an interrupted attempt went out: sending again');
+      return undefined;
+    }
+    // A sid another row owns is that row's message (the same text twice to one phone, e.g. a repeated notice).
+    const mine = answer.found.find((m) => outbox.byProviderSid(m.sid) === undefined);
+    if (mine === undefined) {
+      logger.info(log, 'Twilio has no copy of the interrupted attempt: sending it');
+      return null;
+    }
+    logger.warn({ ...log, sid: mine.sid }, 'Twilio already had this message from an attempt whose answer was lost: not sent again');
+    return mine;
   }
 
   return {

@@ -336,4 +336,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX surveys_night ON surveys(night, commune);
     `,
   },
+  {
+    version: 10,
+    name: 'outbox: unsure attempts',
+    sql: `
+      -- A crash or a timeout inside a request to Twilio leaves it unknown whether the message went (issue 17): the row
+      -- is marked unsure, and before it is sent again Twilio's own list is asked. The attempt's wall-clock start is kept
+      -- for that question: Twilio's DateSent is real time, while created_at and updated_at follow the (possibly
+      -- simulated) clock.
+      ALTER TABLE outbox ADD COLUMN attempted_at_wall INTEGER;
+      ALTER TABLE outbox ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0 CHECK (unsure IN (0, 1));
+    `,
+  },
 ];
