@@ -1,17 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type {
-  Clock,
-  CredentialChanges,
-  DeviceDirectory,
-  Health,
-  IngestSink,
-  ServerEnv,
-  StationAuthenticator,
-  Timers,
+import {
+  type Clock,
+  type CredentialChanges,
+  type DeviceDirectory,
+  type Health,
+  type IngestSink,
+  type ServerEnv,
+  type StationAuthenticator,
+  type Timers,
+  nonDecreasing,
 } from '../contracts/index.js';
 import { buildApp } from './app.js';
+import { createSecondChannel } from './ops/second-channel.js';
 import type { AppDeps } from './app-deps.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type AdminToken, resolveAdminToken } from './auth/admin-token.js';
@@ -27,6 +29,7 @@ import { queryReadings } from './influx/readings-query.js';
 import { StationActivity, withActivity } from './ingest/activity.js';
 import { type IngestService, createIngestService } from './ingest/ingest-service.js';
 import { providerCheck } from './notify/provider-health.js';
+import { registerOpsMetrics } from './ops-metrics.js';
 import { dataPaths } from './paths.js';
 import { type Db, openDatabase } from './registry/db.js';
 import { deviceDirectory } from './registry/devices.js';
@@ -67,6 +70,10 @@ export type ServerSettings = Pick<
   Partial<Pick<ServerEnv, 'RAW_RETENTION_DAYS'>> &
   /** Issue 16's settings; absent (settings built by hand, as tests do): forecast off, no quiet hours, no survey calls. */
   Partial<Pick<ServerEnv, 'FORECAST_URL' | 'QUIET_HOURS' | 'SMS_REPLIES' | 'SURVEY_CALLS'>> &
+  /** Issue 17: absent → `/metrics` open. */
+  Partial<Pick<ServerEnv, 'METRICS_TOKEN'>> &
+  /** Issue 17, the second channel: absent → no e-mail, no heartbeat. */
+  Partial<Pick<ServerEnv, 'SMTP_URL' | 'SMTP_FROM' | 'SMTP_TO' | 'HEARTBEAT_URL'>> &
   SourceSettings;
 
 export interface Check {
@@ -173,7 +180,11 @@ export interface AssembledServer<E extends BrokerEdge = BrokerEdge> {
  * start the server through it, so what they exercise is what runs.
  */
 export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: ServerDeps<E>): Promise<AssembledServer<E>> {
-  const { settings, logger, clock } = deps;
+  const { settings, logger } = deps;
+  // Time only advances for the server's windows (contracts/clock.ts, nonDecreasing): a wall clock stepping back repeats nothing.
+  const clock = nonDecreasing(deps.clock, (byMs) =>
+    logger.warn({ byMs }, 'the wall clock stepped back: frostwatch holds its time until the clock has caught up'),
+  );
   const paths = dataPaths(settings.DATA_DIR);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'frostwatch_process_' });
@@ -282,6 +293,17 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
       );
     });
   const stopWatch = watchDependencies(warnings.notices, healthNow, clock, logger, deps.timers);
+  // The chain's own failures by e-mail and heartbeat, a path that shares nothing with Twilio or SQLite (server/ops).
+  const secondChannel = createSecondChannel({
+    settings,
+    health: healthNow,
+    clock,
+    ...(deps.timers ? { timers: deps.timers } : {}),
+    logger,
+    metrics,
+  });
+  secondChannel?.start();
+  registerOpsMetrics(metrics, { db, stations, activity, clock, health: healthNow });
   const dashboard = createDashboard({
     db,
     stations,
@@ -305,6 +327,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     refusals,
     health: healthNow,
     metrics,
+    metricsToken: settings.METRICS_TOKEN ?? null,
     adminToken: adminToken.token,
     auth,
     audit,
@@ -379,6 +402,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
         ['http', () => app.close()],
         ['dashboard events', () => dashboard.close()],
         ['self-watch', stopWatch],
+        ['second channel', () => secondChannel?.close()],
         ['forecast and survey schedules', () => warnings.stopSchedules()],
         ['rule engine', () => warnings.engine.close()],
         ['ingest', () => ingest.close()],
