@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { connectInflux } from '../influx/connect.js';
-import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
+import type { ManagedInfluxd } from '../influx/managed-influxd.js';
 import { dataPaths } from '../paths.js';
 import { externalBackupCommands } from './external.js';
 import { DATA_FILES, describeFile, filesUnder, formatBytes, isEmptyOrAbsent } from './files.js';
@@ -29,6 +29,7 @@ import {
   writeManifest,
 } from './manifest.js';
 import { copyRegistry } from './registry-copy.js';
+import { startTemporaryInfluxd } from './temporary-influxd.js';
 
 export interface InfluxSettings {
   /** INFLUX_URL: unset → the managed influxd in DATA_DIR/influxdb. */
@@ -142,7 +143,7 @@ async function backupManagedInflux(influxDir: string, dir: string, opts: BackupO
       );
     // frostwatch is stopped: run its influxd for the length of the copy (the RPC service only answers a live one).
     progress('InfluxDB: frostwatch is not running; starting its influxd for the copy');
-    temporary = await startManagedInfluxd({ dataDir: influxDir, port: 0, logger, installIfMissing: false });
+    temporary = await startTemporaryInfluxd(influxDir, logger, progress);
     addresses = await readManagedAddresses(influxDir);
     if (addresses === null) throw new BackupError(`cannot read the ports of the influxd in ${influxDir}`);
   }

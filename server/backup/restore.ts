@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, readdir, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectInflux } from '../influx/connect.js';
-import { startManagedInfluxd, type ManagedInfluxd } from '../influx/managed-influxd.js';
+import type { ManagedInfluxd } from '../influx/managed-influxd.js';
 import { dataPaths } from '../paths.js';
 import { type BackupOptions, type InfluxSettings, describeCounts } from './backup.js';
 import { externalRestoreCommands } from './external.js';
@@ -17,6 +17,7 @@ import {
 } from './influxd-tools.js';
 import { BackupError, INFLUX_DIR, type ManagedInfluxPart, type Manifest, readManifest } from './manifest.js';
 import { KNOWN_SCHEMA_VERSION, inspectRegistry } from './registry-copy.js';
+import { startTemporaryInfluxd } from './temporary-influxd.js';
 
 export interface RestoreOptions extends Pick<BackupOptions, 'logger' | 'progress'> {
   /** The backup directory. */
@@ -141,7 +142,7 @@ async function restoreManagedInflux(influxDir: string, dir: string, part: Manage
     return;
   }
   progress(`InfluxDB: starting the influxd of ${influxDir} for the restore`);
-  const influxd: ManagedInfluxd = await startManagedInfluxd({ dataDir: influxDir, port: 0, logger, installIfMissing: false });
+  const influxd: ManagedInfluxd = await startTemporaryInfluxd(influxDir, logger, progress);
   try {
     const addresses = await readManagedAddresses(influxDir);
     if (addresses === null) throw new BackupError(`cannot read the ports of the influxd in ${influxDir}`);
