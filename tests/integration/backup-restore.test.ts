@@ -243,5 +243,13 @@ describe('frostwatch backup and restore', () => {
     expect(result.output).toContain(`${dir}/influxdb`);
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8')));
     expect(manifest.influx.mode).toBe('external');
+
+    // Its restore puts back the registry and says how to restore the readings into that InfluxDB.
+    const target = join(await temp('frostwatch-external-target-'), 'data');
+    const restore = await cli(['restore', dir], { DATA_DIR: target, INFLUX_URL: 'http://127.0.0.1:9', INFLUX_BUCKET: 'frostwatch' });
+    expect(restore.code).toBe(0);
+    expect(restore.output).toContain('This backup holds no readings');
+    expect(restore.output).toContain(`influxd restore -portable -db frostwatch -host 127.0.0.1:8088 ${dir}/influxdb`);
+    expect((await readdir(target)).sort()).toEqual(['frostwatch.db', ...manifest.dataFiles.map((f) => f.name)].sort());
   });
 });
