@@ -107,13 +107,15 @@ export class ForecastService {
   }
 
   /**
-   * Ticks every 10 (simulated) seconds, at most once a real second; the first at once. A tick that has nothing to do
+   * Ticks every 10 (simulated) seconds, at most ten times a real second; the first at once. At ×600 a coarser tick (once a
+   * real second: ten simulated minutes) let the evening's first Watch, which may fire from 15:00, beat the pre-alert the
+   * 15:00 fetch decides, and tonight dropped out of it (it is left out once the ladder is running). A tick that has nothing to do
    * costs a clock read: a station registered after the start gets its forecast within seconds.
    */
   start(): void {
     if (!this.enabled || this.#stop) return;
     const run = (): void => void this.tick().catch((err: unknown) => this.#o.logger.error({ err }, 'forecast tick failed'));
-    this.#stop = this.#timers.every(Math.max(1_000, TICK_MS / this.#o.clock.speed), run);
+    this.#stop = this.#timers.every(Math.max(100, TICK_MS / this.#o.clock.speed), run);
     run();
   }
 
