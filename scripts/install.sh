@@ -213,7 +213,7 @@ note "frostwatch.env.example refreshed (this version's settings, for comparison)
 
 step "systemd units: $root$UNITS"
 install -d -m 0755 "$root$UNITS"
-for unit in deploy/systemd/*.service; do
+for unit in deploy/systemd/*.service deploy/systemd/*.timer; do
   # Under FROSTWATCH_ROOT the units name the paths under it, so their command lines run that installation.
   sed -e "s|/usr/bin/node|$node_bin|g" \
     -e "s|$APP|$root$APP|g" -e "s|$DATA|$root$DATA|g" -e "s|$ETC/|$root$ETC/|g" \
@@ -271,6 +271,8 @@ else
     note "split deployment: restarted ${split[*]}"
   else
     systemctl enable --quiet frostwatch.service
+    # The daily backup (docs/operations.md, "Backup and restore"): 13:00, kept 14 days in /var/backups/frostwatch.
+    systemctl enable --now --quiet frostwatch-backup.timer
     systemctl restart frostwatch.service
     sleep 2
     if systemctl is-active --quiet frostwatch.service; then

@@ -26,6 +26,8 @@ const hasAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].some((p)
 /** systemd's PATH for services. */
 const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const UNITS = ['frostwatch.service', 'frostwatch-gateway.service', 'frostwatch-server.service'];
+/** The daily backup (docs/operations.md, "Backup and restore"), installed beside them. */
+const BACKUP_UNITS = ['frostwatch-backup.service', 'frostwatch-backup.timer'];
 
 interface Unit {
   execStart: string[];
@@ -273,6 +275,8 @@ describe.skipIf(!isRoot)('scripts/install.sh --system into a temp FROSTWATCH_ROO
     // The registry found there was copied before anything ran on it: the way back for a rollback.
     expect(schemaVersion(join(paths.data, 'frostwatch.db.before-upgrade'))).toBe(NEWEST - 1);
 
+    for (const name of BACKUP_UNITS) expect(existsSync(join(paths.units, name)), name).toBe(true);
+    expect(readFileSync(join(paths.units, 'frostwatch-backup.service'), 'utf8')).toContain(`${join(paths.app, 'dist/cli/main.js')} backup`);
     for (const name of UNITS) {
       const unit = readUnit(join(paths.units, name));
       expect(unit.execStart.slice(1)).toEqual([
@@ -386,7 +390,8 @@ describe.skipIf(!isRoot)('scripts/install.sh --system into a temp FROSTWATCH_ROO
   );
 
   it.skipIf(!hasAnalyze)('systemd-analyze verify accepts the shipped units (skipped only when systemd-analyze is absent)', () => {
-    const result = spawnSyncText('systemd-analyze', ['verify', ...UNITS.map((name) => join(REPO, 'deploy/systemd', name))]);
+    const units = [...UNITS, ...BACKUP_UNITS].map((name) => join(REPO, 'deploy/systemd', name));
+    const result = spawnSyncText('systemd-analyze', ['verify', ...units]);
     expect(result.status, result.output).toBe(0);
     expect(result.output).not.toMatch(/unknown (key|section|lvalue)|failed to parse|invalid|not executable/i);
   });
