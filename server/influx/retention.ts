@@ -81,7 +81,7 @@ export async function ensureRetention(conn: InfluxConnection, opts: EnsureRetent
     const makeDefault = configured === undefined ? ' DEFAULT' : '';
     await admin(conn, `CREATE RETENTION POLICY ${quoteIdent(rawRp)} ON ${db} ${rawDurationClause(opts.rawDays)}${makeDefault}`);
   } else if (raw.durationMs !== wantMs) {
-    // 0 is INF. Longer than wanted: shrinkRawRetention once the means are complete.
+    // 0 is INF. Longer than wanted: the downsampler shortens it (alterRawRetention) once the means cover what goes.
     if (raw.durationMs === 0 || raw.durationMs > wantMs) shrinkPending = true;
     else await alterRawRetention(conn, layout);
   }
