@@ -102,6 +102,9 @@ export async function startFullApp(options: {
       ? { TWILIO_ACCOUNT_SID: options.twilio.accountSid, TWILIO_FROM: '+15005550006', TWILIO_API_URL: options.twilio.url }
       : {}),
     SMS_SEGMENTS_PER_S: '1000',
+    // The tests' clocks stand where their fixtures are (a night of January 2025), while InfluxDB counts a retention
+    // policy from the machine's own clock: with the default 400 days it would drop those readings as expired.
+    RAW_RETENTION_DAYS: '36500',
     FORECAST_URL: options.forecastUrl ?? 'off',
     QUIET_HOURS: options.quietHours ?? 'off',
     SURVEY_CALLS: options.surveyCalls ?? 'off',
