@@ -39,6 +39,11 @@ export function runFrostwatch(args: string[], env: Record<string, string>, stdin
     stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (stdin !== undefined) proc.stdin?.end(stdin);
+  return watchProcess(proc);
+}
+
+/** A started process as a FrostwatchProcess: its output collected, its exit awaited, a kill that waits for it. */
+export function watchProcess(proc: ChildProcess): FrostwatchProcess {
   let text = '';
   proc.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   proc.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -52,6 +57,11 @@ export function runFrostwatch(args: string[], env: Record<string, string>, stdin
       return exited;
     },
   };
+}
+
+/** The listening ports of `frostwatch up` as its environment. */
+export function portsEnv(ports: SystemPorts): Record<string, string> {
+  return { HTTP_PORT: String(ports.http), MQTT_PORT: String(ports.mqtt), MQTT_WS_PORT: String(ports.ws) };
 }
 
 /** Poll `/health` until it answers (any status) or the process dies. */

@@ -11,7 +11,7 @@ import type { Health } from '../../contracts/index.js';
 import { generateToken, hashToken } from '../../server/auth/station-tokens.js';
 import { openDatabase } from '../../server/registry/db.js';
 import { MIGRATIONS } from '../../server/registry/migrations.js';
-import { type FrostwatchProcess, api, freePorts, waitForHttp } from '../helpers/system.js';
+import { type FrostwatchProcess, api, freePorts, waitForHttp, watchProcess } from '../helpers/system.js';
 
 /**
  * `scripts/install.sh --system` as an office runs it, into a temp FROSTWATCH_ROOT: the real copy of the built tree
@@ -94,19 +94,7 @@ function startAsNobody(argv: string[], cwd: string, env: Record<string, string>)
     [`--reuid=${uidOf('nobody')}`, `--regid=${gidOf('nogroup')}`, '--clear-groups', '--no-new-privs', '--', ...argv],
     { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let text = '';
-  proc.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  proc.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = once(proc, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
-  return {
-    proc,
-    output: () => text,
-    exited,
-    kill: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+  return watchProcess(proc);
 }
 
 async function runInstall(root: string): Promise<{ code: number | string; output: string; ms: number }> {

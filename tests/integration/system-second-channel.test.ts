@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { eventually } from '../helpers/mqtt.js';
-import { type FrostwatchProcess, api, freePorts, runFrostwatch, waitForHttp } from '../helpers/system.js';
+import { type FrostwatchProcess, api, freePorts, portsEnv, runFrostwatch, waitForHttp } from '../helpers/system.js';
 import { ADMIN_TOKEN } from '../helpers/system-under-test.js';
 import { TestHeartbeatReceiver, TestSmtpServer } from '../../testkit/ops-receivers.js';
 
@@ -38,9 +38,7 @@ describe('frostwatch up: the chain’s own failure reaches the officers by e-mai
     const baseUrl = `http://127.0.0.1:${ports.http}`;
     fw = runFrostwatch(['up', '--sim', '2', '--speed', '600', '--start', '2026-12-20T16:00:00+07:00'], {
       DATA_DIR: dataDir,
-      HTTP_PORT: String(ports.http),
-      MQTT_PORT: String(ports.mqtt),
-      MQTT_WS_PORT: String(ports.ws),
+      ...portsEnv(ports),
       INFLUX_URL: influx.url,
       ADMIN_TOKEN,
       SMTP_URL: smtp.url,
