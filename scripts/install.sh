@@ -2,7 +2,7 @@
 # Installs what frostwatch needs on a Debian machine with Node 20, then builds it.
 #   scripts/install.sh                    npm packages + build (the runtime installs influxd itself when it must)
 #   scripts/install.sh --test             also the Debian packages the test suite drives (influxdb, mosquitto, clients,
-#                                         chromium, promtool, systemd-analyze)
+#                                         chromium, promtool, systemd-analyze, nats-server, postgresql)
 #   scripts/install.sh --system           as root: build, then install as a service: the app in /opt/frostwatch, data in
 #                                         /var/lib/frostwatch, settings in /etc/frostwatch/frostwatch.env, the systemd
 #                                         units; enable and (re)start frostwatch.service. Running it again upgrades:
@@ -57,7 +57,7 @@ fi
 
 want_debs=()
 if [ "$mode" = test ]; then
-  pairs=(influxd:influxdb influx:influxdb-client mosquitto:mosquitto mosquitto_pub:mosquitto-clients chromium:chromium promtool:prometheus systemd-analyze:systemd)
+  pairs=(influxd:influxdb influx:influxdb-client mosquitto:mosquitto mosquitto_pub:mosquitto-clients chromium:chromium promtool:prometheus systemd-analyze:systemd nats-server:nats-server pg_ctlcluster:postgresql)
 elif [ "$mode" = system ]; then
   pairs=(influxd:influxdb)
 else

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { findFreePort } from '../../server/influx/free-port.js';
+import { type WatchedProcess, watchProcess } from '../../testkit/process.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -11,14 +11,8 @@ export interface SystemPorts {
   ws: number;
 }
 
-export interface FrostwatchProcess {
-  readonly proc: ChildProcess;
-  /** Everything it printed so far, stdout and stderr. */
-  output(): string;
-  /** Resolves with the exit code (or the signal name). */
-  exited: Promise<number | string>;
-  kill(signal?: NodeJS.Signals): Promise<number | string>;
-}
+export type FrostwatchProcess = WatchedProcess;
+export { watchProcess };
 
 export async function freePorts(): Promise<SystemPorts> {
   return { http: await findFreePort(), mqtt: await findFreePort(), ws: await findFreePort() };
@@ -40,23 +34,6 @@ export function runFrostwatch(args: string[], env: Record<string, string>, stdin
   });
   if (stdin !== undefined) proc.stdin?.end(stdin);
   return watchProcess(proc);
-}
-
-/** A started process as a FrostwatchProcess: its output collected, its exit awaited, a kill that waits for it. */
-export function watchProcess(proc: ChildProcess): FrostwatchProcess {
-  let text = '';
-  proc.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  proc.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = once(proc, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
-  return {
-    proc,
-    output: () => text,
-    exited,
-    kill: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
 }
 
 /** The listening ports of `frostwatch up` as its environment. */
