@@ -23,6 +23,15 @@ const common = {
    * live; ~20 % less peak ingest) or `fast` (V8's defaults: room in proportion to the allocation rate). server/heap-policy.ts.
    */
   HEAP_POLICY: HeapPolicySchema.default('compact'),
+  /**
+   * Unset: the registry is the SQLite file DATA_DIR/frostwatch.db (one district, one machine). `postgres://…`: the
+   * registry, rule state, alerts, outbox and sessions live in PostgreSQL, shared by every process of a cluster
+   * (docs/scale-out.md); DATA_DIR still holds this machine's token key copy and spool.
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+    .optional(),
 };
 
 const gateway = {

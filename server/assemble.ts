@@ -31,7 +31,8 @@ import { type IngestService, createIngestService } from './ingest/ingest-service
 import { providerCheck } from './notify/provider-health.js';
 import { registerOpsMetrics } from './ops-metrics.js';
 import { dataPaths } from './paths.js';
-import { type Db, openDatabase } from './registry/db.js';
+import type { Db } from './registry/db.js';
+import { openRegistry, registryLocation } from './registry/open.js';
 import { deviceDirectory } from './registry/devices.js';
 import { IntegrationRepository } from './registry/integrations.js';
 import { StationRepository } from './registry/stations.js';
@@ -72,6 +73,8 @@ export type ServerSettings = Pick<
   Partial<Pick<ServerEnv, 'FORECAST_URL' | 'QUIET_HOURS' | 'SMS_REPLIES' | 'SURVEY_CALLS'>> &
   /** Issue 17: absent → `/metrics` open. */
   Partial<Pick<ServerEnv, 'METRICS_TOKEN'>> &
+  /** Issue 18: absent → the SQLite registry in DATA_DIR. */
+  Partial<Pick<ServerEnv, 'DATABASE_URL'>> &
   /** Issue 17, the second channel: absent → no e-mail, no heartbeat. */
   Partial<Pick<ServerEnv, 'SMTP_URL' | 'SMTP_FROM' | 'SMTP_TO' | 'HEARTBEAT_URL'>> &
   SourceSettings;
@@ -189,7 +192,8 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'frostwatch_process_' });
 
-  const db = openDatabase(paths.registry, logger.child({ module: 'registry' }));
+  const registryAt = registryLocation(settings);
+  const db = openRegistry(registryAt, logger.child({ module: 'registry' }), { applicationName: 'frostwatch server' });
   const stations = new StationRepository(db, clock);
   const foreign = hashesUnderAnotherKey(stations.tokenHashes().values(), stations.tokenKey);
   if (foreign > 0)
@@ -274,7 +278,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     audit,
     ...(edge ? { configPublisher: edge.configPublisher } : {}),
     ...(deps.timers ? { timers: deps.timers } : {}),
-    ...((deps.engine ?? settings.RULE_ENGINE) === 'thread' ? { engineThread: { dbFile: paths.registry } } : {}),
+    ...((deps.engine ?? settings.RULE_ENGINE) === 'thread' ? { engineThread: { registry: registryAt } } : {}),
   });
   ingest.onReceived((stationId, readings) => warnings.engine.onReadings(stationId, readings));
   const brokerCheck = (): Check => edge?.check() ?? { ok: false, detail: 'no broker attached' };

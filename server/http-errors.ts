@@ -46,6 +46,29 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     return sendError(reply, 500, 'internal error');
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`));
+  // No text in frostwatch holds a NUL character, and PostgreSQL cannot store one: refused as what it is, on either
+  // registry, before any route sees it (docs/protocol.md, "HTTP API").
+  app.addHook('preValidation', (request, reply, done) => {
+    const where = nulIn({ query: request.query, params: request.params, body: request.body });
+    if (where === null) {
+      done();
+      return;
+    }
+    void sendError(reply, 400, `${where}: text must not contain the NUL character`);
+  });
+}
+
+/** The path of the first string holding U+0000 (keys included), or null; depth-bounded like the bodies themselves. */
+function nulIn(value: unknown, path = '', depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'request' : null;
+  if (typeof value !== 'object' || value === null || depth > 32) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (key.includes('\u0000')) return at;
+    const found = nulIn(item, at, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /** `body` + `/lat` → `body.lat: …`; an issue on the whole body stays `body: …`. */

@@ -74,10 +74,11 @@ export function registerOpsMetrics(registry: Registry, sources: OpsMetricsSource
   // deleted station takes its alert history with it. Levels: frost watch | warning | severe | all_clear; the
   // station alerts (offline, sensor fault, low battery) raised | cleared.
   const newEvents = db.prepare<[number], { kind: string; level: string; ack: 0 | 1; n: number; lastId: number }>(
-    `SELECT a.kind AS kind, e.level AS level, e.transition = 'acknowledged' AS ack, COUNT(*) AS n, MAX(e.id) AS lastId
+    `SELECT a.kind AS kind, e.level AS level, CASE WHEN e.transition = 'acknowledged' THEN 1 ELSE 0 END AS ack, COUNT(*) AS n,
+            MAX(e.id) AS "lastId"
        FROM alert_events e JOIN alerts a ON a.id = e.alert_id
       WHERE e.id > ?
-      GROUP BY a.kind, e.level, ack`,
+      GROUP BY a.kind, e.level, 3`,
   );
   let lastEventId = 0;
   new Counter({

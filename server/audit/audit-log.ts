@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { AuditActorKind, AuditEntry, AuditOutcome, AuditPage, AuditQuery, Clock } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';
 
@@ -52,12 +52,13 @@ export class AuditLog {
       `INSERT INTO audit_log (at, actor_kind, actor, action, target, outcome, status_code, remote_addr, details)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    // One statement for every filter combination: a NULL parameter switches its condition off.
+    // One statement for every filter combination: a NULL parameter switches its condition off. (The CASTs tell
+    // PostgreSQL the type of a parameter it otherwise meets only beside IS NULL.)
     this.#page = db.prepare(
       `SELECT * FROM audit_log
        WHERE id < @before
-         AND (@action IS NULL OR action = @action OR action LIKE @actionPrefix ESCAPE '\\')
-         AND (@actor IS NULL OR actor = @actor)
+         AND (CAST(@action AS TEXT) IS NULL OR action = @action OR action LIKE @actionPrefix ESCAPE '\\')
+         AND (CAST(@actor AS TEXT) IS NULL OR actor = @actor)
        ORDER BY id DESC LIMIT @limit`,
     );
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CredentialChanges, StationId } from '../../contracts/index.js';
-import type { Db } from '../registry/db.js';
+import { type Db, isSqlite } from '../registry/db.js';
 import type { StationRepository } from '../registry/stations.js';
 
 /** How often SQLite is asked whether another process committed; the bound on how long a CLI revocation waits. */
@@ -74,6 +74,10 @@ export function watchCredentials(options: CredentialWatchOptions): CredentialWat
   };
 }
 
+/**
+ * SQLite: `data_version`. PostgreSQL has no such counter, and its sessions never share a file: every poll reads
+ * the hashes (one indexed scan of `stations`, ~1 ms for 10,000) — NaN never equals itself, so `poll` always compares.
+ */
 function dataVersion(db: Db): number {
-  return Number(db.pragma('data_version', { simple: true }));
+  return isSqlite(db) ? Number(db.pragma('data_version', { simple: true })) : Number.NaN;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';

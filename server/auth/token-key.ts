@@ -1,7 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Db } from '../registry/db.js';
+import { type Db, isSqlite } from '../registry/db.js';
+import { PgDb } from '../registry/pg/pg-db.js';
 
 /**
  * Machine-made tokens (station tokens, integration passwords: 256 random bits) are stored as a keyed hash,
@@ -86,14 +87,25 @@ const keys = new WeakMap<Db, TokenKey>();
 /**
  * The token key of a registry: the file `token-hmac-key` beside the SQLite file (so DATA_DIR/token-hmac-key), created
  * on first use; an in-memory registry gets a random key of its own, which lives and dies with it. Read once per Db.
+ * On PostgreSQL it is the file in the PgDb's `keyDir` (DATA_DIR): every machine of a cluster holds a copy of the
+ * same file, as it holds the TLS key (docs/scale-out.md), so a stolen database alone still verifies nothing.
  */
 export function tokenKeyOf(db: Db): TokenKey {
   let key = keys.get(db);
   if (!key) {
-    key = db.memory ? new TokenKey(randomBytes(KEY_BYTES)) : loadTokenKey(join(dirname(db.name), TOKEN_KEY_FILE));
+    key = keyFor(db);
     keys.set(db, key);
   }
   return key;
+}
+
+function keyFor(db: Db): TokenKey {
+  if (isSqlite(db)) return db.memory ? new TokenKey(randomBytes(KEY_BYTES)) : loadTokenKey(join(dirname(db.name), TOKEN_KEY_FILE));
+  if (db instanceof PgDb) {
+    if (db.keyDir === null) throw new Error('a PostgreSQL registry needs keyDir (DATA_DIR) for its token key');
+    return loadTokenKey(join(db.keyDir, TOKEN_KEY_FILE));
+  }
+  throw new Error('a registry of unknown kind has no token key');
 }
 
 /** The key in `file`, created (32 random bytes, mode 0600) when there is none. A file of another length is refused. */

@@ -1,4 +1,4 @@
-import Database, { type Statement } from 'better-sqlite3';
+import { type Statement, uniqueViolation } from '../registry/sql.js';
 import type { Clock, Role, UserCreate } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';
 import { generateToken, hashToken, verifyToken } from './station-tokens.js';
@@ -67,7 +67,7 @@ export class UserRepository {
         created_at: createdAt,
       });
     } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') return exists(input.username);
+      if (uniqueViolation(error) !== null) return exists(input.username);
       throw error;
     }
     const row = this.#byName.get(input.username);

@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { ForecastHour, MinimumPair, NightSummary } from '../../frost/index.js';
 import type { Db } from '../registry/db.js';
 

@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { Clock } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';
 
@@ -222,7 +222,8 @@ export class OutboxRepository {
         FROM outbox
         WHERE event_id IS NOT NULL AND created_at >= ?
         GROUP BY event_id, recipient_kind, recipient_id
-        HAVING SUM(channel = 'sms' AND status = 'delivered') = 0 AND SUM(acked_at IS NOT NULL) = 0
+        HAVING SUM(CASE WHEN channel = 'sms' AND status = 'delivered' THEN 1 ELSE 0 END) = 0
+           AND SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END) = 0
         ORDER BY event_id, recipient_kind, recipient_id`,
       )
       .all(sinceMs);

@@ -4,14 +4,28 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../../contracts/index.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import type { Db } from './sql.js';
 
-export type Db = Database.Database;
+export type { Db } from './sql.js';
+
+/** The embedded registry: one SQLite file (`DATA_DIR/frostwatch.db`), for `frostwatch up` and one district. */
+export type SqliteDb = Database.Database;
+
+/** Whether `db` is the embedded SQLite registry, for the few things only it has (pragmas, its backup API). */
+export function isSqlite(db: Db): db is SqliteDb {
+  return db instanceof Database;
+}
 
 /** Long enough to ride out another connection's checkpoint, short enough to surface a real lock-up. */
 const BUSY_TIMEOUT_MS = 5_000;
 
 /** Open (or create) the registry database and bring its schema up to date; `clock` stamps the migrations applied. */
-export function openDatabase(file: string, logger: Logger, migrations: readonly Migration[] = MIGRATIONS, clock: Clock = systemClock): Db {
+export function openDatabase(
+  file: string,
+  logger: Logger,
+  migrations: readonly Migration[] = MIGRATIONS,
+  clock: Clock = systemClock,
+): SqliteDb {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   try {
@@ -33,7 +47,7 @@ export function openDatabase(file: string, logger: Logger, migrations: readonly 
  * Apply every migration not yet recorded, each in its own transaction, stamped `applied_at` by `clock` (whole ms:
  * the column is a STRICT INTEGER and an accelerated clock's time has fractions). Returns the versions applied.
  */
-export function migrate(db: Db, migrations: readonly Migration[], logger: Logger, clock: Clock = systemClock): number[] {
+export function migrate(db: SqliteDb, migrations: readonly Migration[], logger: Logger, clock: Clock = systemClock): number[] {
   assertOrdered(migrations);
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,

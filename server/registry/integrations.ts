@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { uniqueViolation } from './sql.js';
 import {
   type Clock,
   type IntegrationAuthenticator,
@@ -61,7 +61,7 @@ export class IntegrationRepository implements IntegrationAuthenticator {
         )
         .run(row);
     } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return Promise.resolve(null);
+      if (uniqueViolation(error) === 'primary_key') return Promise.resolve(null);
       throw error;
     }
     return Promise.resolve({ username, password });

@@ -5,7 +5,10 @@
 export interface Migration {
   version: number;
   name: string;
+  /** Written for SQLite; PostgreSQL runs it through `translateDdl` (pg/dialect.ts). */
   sql: string;
+  /** Run after the translated `sql` on PostgreSQL only, for what has no common form. */
+  postgres?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -335,6 +338,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX surveys_night ON surveys(night, commune);
     `,
+    // Rows copied with their ids do not move an identity's sequence.
+    postgres: `SELECT setval(pg_get_serial_sequence('outbox', 'id'), COALESCE((SELECT MAX(id) FROM outbox), 0) + 1, false);`,
   },
   {
     version: 10,

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { uniqueViolation } from './sql.js';
 import type {
   Clock,
   CommuneStation,
@@ -78,7 +78,7 @@ export class PeopleRepository {
       const id = this.#db.transaction(() => this.#insert(valid.value))();
       return { ok: true, farmer: this.#farmerOrThrow(id) };
     } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (uniqueViolation(error) === 'unique') {
         return { ok: false, reason: 'phone_exists', message: `a farmer with phone ${valid.value.row.phone} is already registered` };
       }
       throw error;
@@ -213,7 +213,7 @@ export class PeopleRepository {
       const id = Number(this.#stmt.insertOfficer.run(row).lastInsertRowid);
       return { ok: true, officer: toOfficer({ id, ...row }) };
     } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (uniqueViolation(error) === 'unique') {
         return { ok: false, reason: 'phone_exists', message: `an officer with phone ${phone.e164} is already registered` };
       }
       throw error;

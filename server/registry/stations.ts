@@ -1,4 +1,4 @@
-import Database, { type Statement } from 'better-sqlite3';
+import { type Statement, uniqueViolation } from './sql.js';
 import type { Clock, Crop, DevicePreset, FieldMap, StationCreate, StationId, StationSource } from '../../contracts/index.js';
 import { REVOKED_TOKEN_HASH, generateToken } from '../auth/station-tokens.js';
 import { type TokenKey, tokenKeyOf } from '../auth/token-key.js';
@@ -128,8 +128,9 @@ export class StationRepository {
       this.#insert.run({ ...row, token_hash: this.tokenKey.hash(token) });
     } catch (error) {
       // Another process may have registered the same id or device since the checks above.
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return { ok: false, reason: 'exists' };
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') return { ok: false, reason: 'device_taken' };
+      const violated = uniqueViolation(error);
+      if (violated === 'primary_key') return { ok: false, reason: 'exists' };
+      if (violated === 'unique') return { ok: false, reason: 'device_taken' };
       throw error;
     }
     this.#credentialsChanged(input.id, 'issued');

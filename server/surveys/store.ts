@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { Clock, Damage, Survey, SurveyCreate } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';
 import { canonicalCommune } from '../registry/people-rows.js';

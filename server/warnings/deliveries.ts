@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import { type Delivery, type Unreached, maskPhone } from '../../contracts/index.js';
 import type { OutboxRepository, OutboxRow } from '../notify/outbox.js';
 import type { Db } from '../registry/db.js';

@@ -5,12 +5,13 @@
  */
 import type { LogLevelSchema, Reading, StationConfig } from '../../contracts/index.js';
 import type { z } from 'zod';
+import type { RegistryLocation } from '../registry/open.js';
 import type { StationView } from './rule-engine.js';
 
 /** What the worker needs to build the engine on its own connection to the registry. */
 export interface EngineWorkerData {
-  /** The registry's SQLite file (DATA_DIR/frostwatch.db); migrated by the main thread before the worker starts. */
-  dbFile: string;
+  /** The registry (SQLite file or PostgreSQL); migrated by the main thread before the worker starts. */
+  registry: RegistryLocation;
   timeZone: string;
   smsCostUsdPerSegment: number;
   /** QUIET_HOURS, as the env gives it. */

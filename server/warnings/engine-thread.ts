@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { type Clock, type Reading, type StationConfig, isHeldClock } from '../../contracts/index.js';
 import type { StationRuleState } from '../../frost/index.js';
+import type { RegistryLocation } from '../registry/open.js';
 import type { ClockLine, EngineWorkerData, FromWorker, ToWorker } from './engine-protocol.js';
 import type { ConfigPublisher } from './frost-engine.js';
 import type { RuleEngine, StationView, StationViewListener } from './rule-engine.js';
 import { decodeState } from './state-codec.js';
 
 export interface ThreadedEngineOptions {
-  dbFile: string;
+  registry: RegistryLocation;
   timeZone: string;
   smsCostUsdPerSegment: number;
   quietHours: string;
@@ -196,7 +197,7 @@ export class ThreadedEngine implements RuleEngine {
     const o = this.#o;
     const clock = this.#clockLine();
     const data: EngineWorkerData = {
-      dbFile: o.dbFile,
+      registry: o.registry,
       timeZone: o.timeZone,
       smsCostUsdPerSegment: o.smsCostUsdPerSegment,
       quietHours: o.quietHours,

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { type Clock, type StationConfig, nonDecreasing } from '../../contracts/index.js';
 import { OutboxRepository } from '../notify/outbox.js';
 import { parseQuietHours } from '../notify/quiet-hours.js';
-import { openDatabase } from '../registry/db.js';
+import { openRegistry } from '../registry/open.js';
 import { PeopleRepository } from '../registry/people.js';
 import { StationRepository } from '../registry/stations.js';
 import { AlertStore } from './alert-store.js';
@@ -42,7 +42,7 @@ const logger = pino(
 let line = data.clock;
 const clock: Clock = nonDecreasing(lineClock(() => line));
 // Migrations were applied by the main thread; opening runs none. An empty list keeps this thread from ever trying.
-const db = openDatabase(data.dbFile, logger, []);
+const db = openRegistry(data.registry, logger, { migrations: [], applicationName: 'frostwatch rule engine' });
 const stations = new StationRepository(db, clock);
 const alerts = new AlertStore(db);
 const outbox = new OutboxRepository(db, clock);

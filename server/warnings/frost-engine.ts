@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { Logger } from 'pino';
 import {
   systemTimers,

@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from '../registry/sql.js';
 import type { Db } from '../registry/db.js';
 
 /** A fitted FFST minimum forecast, Tp = a·T₂ + b·Td₂ + c (Snyder & de Melo-Abreu 2005, ch. 5). */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { RegistryLocation } from '../registry/open.js';
 import { type Clock, type Health, type ReadingOut, type SeasonScore, type Timers, maskPhone, systemTimers } from '../../contracts/index.js';
 import { nestedOverrides } from '../../frost/index.js';
 import { AlertStore } from './alert-store.js';
@@ -91,7 +92,7 @@ export function startWarnings(args: {
    * Run the rule engine on a worker thread with its own connection to this SQLite file (engine-thread.ts). Absent: in
    * this thread, on `db` — what tests with a hand-driven clock or timers need, as the thread runs on real time.
    */
-  engineThread?: { dbFile: string };
+  engineThread?: { registry: RegistryLocation };
 }): Warnings {
   const { db, stations, clock, settings } = args;
   const logger = args.logger.child({ module: 'warnings' });
@@ -149,7 +150,7 @@ export function startWarnings(args: {
   const stationSettings = new StationSettingsStore(db);
   const engine: RuleEngine = args.engineThread
     ? new ThreadedEngine({
-        dbFile: args.engineThread.dbFile,
+        registry: args.engineThread.registry,
         timeZone,
         smsCostUsdPerSegment: settings.SMS_SEGMENT_COST_USD,
         quietHours: QUIET_HOURS,

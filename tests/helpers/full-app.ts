@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { testRegistry } from './registry-db.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, RouteOptions } from 'fastify';
@@ -90,8 +91,10 @@ export async function startFullApp(options: {
   const onRoute = (route: RouteOptions): void => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.set(`${method} ${route.url}`, route);
   };
+  const registry = await testRegistry();
   const settings = loadEnv(UpEnvSchema, {
     DATA_DIR: dir,
+    ...(registry.databaseUrl === undefined ? {} : { DATABASE_URL: registry.databaseUrl }),
     HOST: '127.0.0.1',
     HTTP_PORT: '0',
     ADMIN_TOKEN: FULL_APP_ADMIN_TOKEN,
@@ -125,6 +128,7 @@ export async function startFullApp(options: {
   const headers = await signInEveryone(app, auth);
   const close = async (): Promise<void> => {
     await server.close();
+    await registry.drop();
     if (!options.influx) await influx.stop();
     await rm(dir, { recursive: true, force: true });
   };

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { isSqlite } from '../../server/registry/db.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alert, type Clock, type Farmer, type ReadingsResponse, type Station, type StationOverview } from '../../contracts/index.js';
@@ -52,8 +53,12 @@ afterAll(async () => {
 });
 
 function tables(): string[] {
+  // SQLite's catalogue, or PostgreSQL's (the vitest project that runs this file on DATABASE_URL).
+  const sql = isSqlite(fx.db)
+    ? `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+    : `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY name`;
   return fx.db
-    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+    .prepare<[], { name: string }>(sql)
     .all()
     .map((r) => r.name);
 }
