@@ -353,4 +353,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0 CHECK (unsure IN (0, 1));
     `,
   },
+  {
+    version: 11,
+    name: 'cluster: sender claims, rule-state guard, members',
+    sql: `
+      -- PostgreSQL (docs/scale-out.md): the sender session that moved a row to 'sending', so that only a row whose sender
+      -- is gone is recovered, never one another live sender is still sending. Null on SQLite, where one process sends.
+      ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+      -- The newest reading time the saved state has seen: a save from an older view of the station (a worker that lost
+      -- its partition, a replayed reading) never overwrites a newer one.
+      ALTER TABLE station_rule_state ADD COLUMN reading_at INTEGER;
+      -- The processes of a cluster, each seen every few seconds: workers divide the partitions by how many are alive.
+      CREATE TABLE cluster_members (
+        id          TEXT PRIMARY KEY,   -- <role>:<host>:<pid>:<random>
+        role        TEXT NOT NULL CHECK (role IN ('gateway', 'worker', 'server')),
+        started_at  INTEGER NOT NULL,
+        seen_at     INTEGER NOT NULL,
+        partitions  TEXT                -- workers: JSON array of the partitions held
+      ) STRICT;
+    `,
+  },
 ];
