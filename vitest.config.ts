@@ -12,6 +12,7 @@ const ON_BOTH_REGISTRIES = [
   'tests/integration/http-limits.test.ts',
   'tests/integration/injection.test.ts',
   'tests/integration/prealert.test.ts',
+  'tests/integration/rule-state-guard.test.ts',
   'tests/integration/season-score.test.ts',
   'tests/integration/sources-chirpstack.test.ts',
   'tests/integration/sources-frost-night.test.ts',

@@ -53,6 +53,19 @@ export interface FrostEngineOptions {
   /** Sampling asked of stations on a risky night, and by day / on safe nights. */
   fastIntervalS?: number;
   relaxedIntervalS?: number;
+  /**
+   * The stations this engine decides for; default all. A cluster worker (server/cluster/worker.ts) owns the stations of
+   * its partitions only: it ticks those, and reads any other's view from its saved state without taking it on.
+   */
+  owns?: (stationId: string) => boolean;
+}
+
+/** A saved state newer than the one this engine holds: another engine has decided for the station since. */
+export class StaleStationState extends Error {
+  constructor(readonly stationId: string) {
+    super(`the saved rule state of ${stationId} is newer than this engine's: reloading it`);
+    this.name = 'StaleStationState';
+  }
 }
 
 interface Tracked {
@@ -93,7 +106,7 @@ export class FrostEngine implements RuleEngine {
   readonly #o: FrostEngineOptions;
   readonly #tracked = new Map<string, Tracked>();
   readonly #loadState: Statement<[string], { state: string }>;
-  readonly #saveState: Statement<[string, string, number]>;
+  readonly #saveState: Statement<[string, string, number, number | null]>;
   readonly #timers: Timers;
   /** Stop the tick and the periodic flush; null while not started. */
   #stopTimers: (() => void) | null = null;
@@ -109,9 +122,12 @@ export class FrostEngine implements RuleEngine {
     this.#sampling = options.sampling;
     this.#timers = options.timers ?? systemTimers;
     this.#loadState = options.db.prepare('SELECT state FROM station_rule_state WHERE station_id = ?');
+    // Guarded: a state never overwrites one that has seen a newer reading (an engine that lost the station to another,
+    // a replayed reading). A refused save changes no row, and the caller reloads (docs/scale-out.md).
     this.#saveState = options.db.prepare(
-      `INSERT INTO station_rule_state (station_id, state, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (station_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      `INSERT INTO station_rule_state (station_id, state, updated_at, reading_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (station_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, reading_at = excluded.reading_at
+       WHERE station_rule_state.reading_at IS NULL OR station_rule_state.reading_at <= COALESCE(excluded.reading_at, -1)`,
     );
   }
 
@@ -129,7 +145,9 @@ export class FrostEngine implements RuleEngine {
   /** Time passes for every station: offline detection, all-clear after sunrise, sampling. */
   tick(): void {
     const nowMs = this.#o.clock.now();
+    const owns = this.#o.owns;
     for (const station of this.#o.stations.list()) {
+      if (owns !== undefined && !owns(station.id)) continue;
       const tracked = this.#track(station.id);
       if (!tracked) continue;
       this.#run(tracked, [{ kind: 'tick' }], nowMs);
@@ -178,10 +196,11 @@ export class FrostEngine implements RuleEngine {
     const nowMs = this.#o.clock.now();
     const until = this.#timers.now() + budgetMs;
     let saved = 0;
+    const stale: Tracked[] = [];
     try {
       this.#o.db.transaction(() => {
         for (const tracked of this.#round) {
-          this.#saveState.run(tracked.station.id, encodeState(tracked.state), nowMs);
+          if (this.#save(tracked.station.id, tracked.state, nowMs) === 0) stale.push(tracked);
           saved += 1;
           if (this.#timers.now() >= until) break;
         }
@@ -191,6 +210,37 @@ export class FrostEngine implements RuleEngine {
       throw err;
     }
     this.#round.splice(0, saved);
+    for (const tracked of stale) this.#dropStale(tracked.station.id);
+  }
+
+  /** Rows written: 0 when the saved state has seen a newer reading than `state` (the guard of #saveState). */
+  #save(stationId: string, state: StationRuleState, nowMs: number): number {
+    return this.#saveState.run(stationId, encodeState(state), nowMs, state.newestTs).changes;
+  }
+
+  #dropStale(stationId: string): void {
+    this.#tracked.delete(stationId);
+    this.#o.logger.warn({ stationId }, 'rule state: a newer state was saved elsewhere; reloaded');
+  }
+
+  /**
+   * Save and let go of these stations (a cluster worker handing their partition on): their next reading or view
+   * is read from the registry afresh, whoever decides for them then.
+   */
+  release(stationIds: Iterable<string>): void {
+    const ids = new Set(stationIds);
+    const leaving = [...this.#tracked.values()].filter((tracked) => ids.has(tracked.station.id));
+    if (leaving.length === 0) return;
+    const nowMs = this.#o.clock.now();
+    this.#o.db.transaction(() => {
+      for (const tracked of leaving)
+        if (this.#dirty.has(tracked) || this.#round.includes(tracked)) this.#save(tracked.station.id, tracked.state, nowMs);
+    })();
+    for (const tracked of leaving) {
+      this.#dirty.delete(tracked);
+      this.#tracked.delete(tracked.station.id);
+    }
+    this.#round = this.#round.filter((tracked) => !ids.has(tracked.station.id));
   }
 
   /** A periodic flush: what is dirty now, a slice per turn of the event loop; what gets dirty meanwhile waits a round. */
@@ -238,7 +288,11 @@ export class FrostEngine implements RuleEngine {
 
   viewOf(stationId: string): StationView | null {
     const state = this.stateOf(stationId);
-    return state === null ? null : viewOf(state);
+    if (state !== null) return viewOf(state);
+    // Another engine's station (a cluster): its last saved state, as it stands, without taking it on.
+    if (this.#o.owns === undefined || this.#o.owns(stationId)) return null;
+    const row = this.#loadState.get(stationId);
+    return row ? viewOf(decodeState(row.state)) : null;
   }
 
   inspect(stationId: string): Promise<StationRuleState | null> {
@@ -264,13 +318,20 @@ export class FrostEngine implements RuleEngine {
       tracked.state = state;
       this.#dirty.add(tracked);
     } else {
-      db.transaction(() => {
-        for (const decision of decisions) {
-          const applied = alerts.apply(decision, nowMs);
-          if (applied) planner.plan(applied, tracked.station);
-        }
-        this.#saveState.run(tracked.station.id, encodeState(state), nowMs);
-      })();
+      try {
+        db.transaction(() => {
+          // The state first: if a newer one was saved elsewhere, these decisions come from an older view and roll back.
+          if (this.#save(tracked.station.id, state, nowMs) === 0) throw new StaleStationState(tracked.station.id);
+          for (const decision of decisions) {
+            const applied = alerts.apply(decision, nowMs);
+            if (applied) planner.plan(applied, tracked.station);
+          }
+        })();
+      } catch (error) {
+        if (!(error instanceof StaleStationState)) throw error;
+        this.#dropStale(tracked.station.id);
+        return;
+      }
       tracked.state = state; // only once committed: a failed commit must not swallow its decisions
       this.#dirty.delete(tracked);
     }

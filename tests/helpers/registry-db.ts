@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { inject } from 'vitest';
+import type { Db } from '../../server/registry/db.js';
+import { type RegistryLocation, openRegistry } from '../../server/registry/open.js';
 
 /**
  * The registry a full app runs on: SQLite in its DATA_DIR, or — in the vitest project `postgres`, which runs the
@@ -24,4 +28,28 @@ async function onAdmin(url: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A migrated registry for a store-level test: SQLite in `dir`, or a fresh PostgreSQL database in the `postgres` project. */
+export async function openTestRegistry(dir: string, logger: Logger): Promise<{ db: Db; open(): Db; close(): Promise<void> }> {
+  const made = await testRegistry();
+  const location: RegistryLocation =
+    made.databaseUrl === undefined
+      ? { kind: 'sqlite', file: join(dir, 'frostwatch.db') }
+      : { kind: 'postgres', url: made.databaseUrl, keyDir: dir };
+  const opened: Db[] = [];
+  const open = (): Db => {
+    const db = openRegistry(location, logger);
+    opened.push(db);
+    return db;
+  };
+  const db = open();
+  return {
+    db,
+    open,
+    close: async () => {
+      for (const each of opened) each.close();
+      await made.drop();
+    },
+  };
 }
