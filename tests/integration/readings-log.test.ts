@@ -1,0 +1,207 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StationId } from '../../contracts/ids.js';
+import type { Reading } from '../../contracts/reading.js';
+import {
+  JetStreamReadingsSink,
+  type LogEntry,
+  PartitionConsumer,
+  READINGS_STREAM,
+  ensureReadingsStream,
+  parsePartitionSubject,
+  stationPartition,
+} from '../../server/cluster/readings-log.js';
+import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.js';
+
+const P = 4;
+const STATIONS = Array.from({ length: 40 }, (_, i) => `st-${String(i + 1).padStart(2, '0')}` as StationId);
+const PER_STATION = 250; // 40 × 250 = 10,000 readings, one message each
+const T0 = Date.UTC(2025, 0, 15, 18, 0, 0);
+
+describe('the readings log on a 3-node JetStream cluster', () => {
+  let cluster: NatsCluster;
+  let gateway: NatsConnection;
+  let worker: NatsConnection;
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster({ nodes: 3, partitions: P });
+    // Like a gateway and a worker: each knows every node and reconnects to another when its node dies.
+    const options = { servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 };
+    gateway = await connect(options);
+    worker = await connect(options);
+    const info = await ensureReadingsStream(gateway, { partitions: P });
+    expect(info.config.num_replicas).toBe(3);
+    expect(info.config.duplicate_window).toBe(10 * 60 * 1e9);
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await worker.close();
+    await cluster.stop();
+  });
+
+  it('ensureReadingsStream is idempotent and refuses another number of partitions', async () => {
+    const again = await ensureReadingsStream(gateway, { partitions: P });
+    expect(again.config.name).toBe(READINGS_STREAM);
+    await expect(ensureReadingsStream(gateway, { partitions: P + 1 })).rejects.toThrow(/made for 4 partitions, not 5/);
+  });
+
+  it('maps each station to one partition on every node, as stationPartition predicts, readings and status alike', async () => {
+    const subjects = new Map<string, Set<string>>();
+    for (const url of cluster.urls) {
+      const nc = await connect({ servers: url });
+      const sink = new JetStreamReadingsSink(nc);
+      const sub = nc.subscribe('fw.readings.part.>');
+      const seen = (async () => {
+        let n = 0;
+        for await (const m of sub) {
+          const where = parsePartitionSubject(m.subject);
+          if (where === null) throw new Error(`unexpected subject ${m.subject}`);
+          subjects.set(where.stationId, (subjects.get(where.stationId) ?? new Set()).add(`${where.partition}`));
+          if (++n === STATIONS.length * 2) break;
+        }
+      })();
+      for (const id of STATIONS) {
+        await sink.acceptReadings(id, [{ ts: T0 - 3_600_000, airTempC: 9 }]);
+        await sink.acceptStatus(id, { online: true, fw: 'kit' });
+      }
+      await seen;
+      await nc.close();
+    }
+    const used = new Set<number>();
+    for (const id of STATIONS) {
+      const parts = [...(subjects.get(id) ?? [])];
+      expect(parts, id).toEqual([String(stationPartition(id, P))]);
+      used.add(Number(parts[0]));
+    }
+    // 40 stations over 4 partitions: every partition has some.
+    expect(used.size).toBe(P);
+  });
+
+  it('consumes every acknowledged reading exactly once per stored message while a NATS node is SIGKILLed midway', async () => {
+    const before = (await (await jetstreamManager(worker)).streams.info(READINGS_STREAM)).state.messages;
+    const sink = new JetStreamReadingsSink(gateway, { timeoutMs: 2_000 });
+
+    // Workers: one reader a partition, acking each entry after "storing" it.
+    const deliveries = new Map<string, { seqs: number[]; partition: number; counts: number[] }>();
+    let misplaced = 0;
+    let fetchErrors = 0;
+    // Entries in flight from a consumer leader that dies come again only after the ack wait: 10 s here, not 30, to keep
+    // the test short (they arrive after newer entries of the same station; the worker must take them out of order).
+    const consumers = await Promise.all(
+      Array.from({ length: P }, (_, p) => PartitionConsumer.open(worker, { partition: p, ackWaitMs: 10_000 })),
+    );
+    const loops = consumers.map((consumer) =>
+      consumer.consume(
+        async (batch: LogEntry[]) => {
+          for (const entry of batch) {
+            if (entry.kind === 'readings' && entry.readings[0] !== undefined && entry.readings[0].ts >= T0) {
+              if (stationPartition(entry.stationId, P) !== consumer.partition) misplaced++;
+              const key = `${entry.stationId}:${entry.readings[0].ts}`;
+              const seen = deliveries.get(key) ?? { seqs: [], partition: consumer.partition, counts: [] };
+              seen.seqs.push(entry.seq);
+              seen.counts.push(entry.deliveryCount);
+              deliveries.set(key, seen);
+            }
+          }
+          await Promise.allSettled(batch.map((entry) => entry.ack()));
+        },
+        { max: 200, expiresMs: 1_000, onError: () => fetchErrors++ },
+      ),
+    );
+
+    // Stations: each sends its readings one by one and, like a station without its PUBACK, sends again on a rejection.
+    const acked = new Set<string>();
+    let rejections = 0;
+    let killed = null as string | null; // set inside the stations' loops, which flow analysis does not follow
+    const startedAt = Date.now();
+    await Promise.all(
+      STATIONS.map(async (id) => {
+        for (let i = 0; i < PER_STATION; i++) {
+          const reading: Reading = { ts: T0 + i * 60_000, airTempC: 4 - i / 100, rhPct: 90 };
+          for (;;) {
+            try {
+              await sink.acceptReadings(id, [reading]);
+              break;
+            } catch {
+              rejections++;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }
+          acked.add(`${id}:${reading.ts}`);
+          if (acked.size === 5_000 && killed === null) {
+            // The stream's leader: its loss needs an election before the next PubAck.
+            const leader = (await (await jetstreamManager(worker)).streams.info(READINGS_STREAM)).cluster?.leader ?? 'n1';
+            killed = leader;
+            const index = [0, 1, 2].find((n) => cluster.node(n).name === leader) ?? 0;
+            await cluster.node(index).kill('SIGKILL');
+          }
+        }
+      }),
+    );
+    const publishMs = Date.now() - startedAt;
+    expect(killed).not.toBeNull();
+    expect(acked.size).toBe(STATIONS.length * PER_STATION);
+
+    await eventually(() => {
+      expect([...acked].filter((key) => !deliveries.has(key))).toEqual([]);
+    }, 60_000);
+    const drainMs = Date.now() - startedAt - publishMs;
+    await Promise.all(loops.map((loop) => loop.stop()));
+
+    // Stored once: the resends after a lost PubAck carried the same Nats-Msg-Id.
+    const state = (await (await jetstreamManager(worker)).streams.info(READINGS_STREAM)).state;
+    expect(state.messages - before).toBe(STATIONS.length * PER_STATION);
+    let redelivered = 0;
+    let firstSeenRedelivered = 0;
+    for (const key of acked) {
+      const seen = deliveries.get(key);
+      if ((seen?.counts[0] ?? 1) > 1) firstSeenRedelivered++;
+      expect(new Set(seen?.seqs).size, key).toBe(1);
+      // A second delivery of the same message only as a redelivery (its ack had not reached the consumer's quorum).
+      redelivered += (seen?.counts.length ?? 0) - 1;
+      for (const count of seen?.counts.slice(1) ?? []) expect(count).toBeGreaterThan(1);
+    }
+    expect(misplaced).toBe(0);
+    console.info(
+      `readings log: 10,000 readings in ${publishMs} ms (all consumed ${drainMs} ms later), ${killed ?? '?'} killed at 5,000, ${rejections} publishes rejected and resent, ` +
+        `${redelivered} redeliveries, ${firstSeenRedelivered} first seen on a redelivery, ${fetchErrors} fetch errors`,
+    );
+
+    const index = [0, 1, 2].find((n) => cluster.node(n).name === killed) ?? 0;
+    await cluster.node(index).start();
+    await cluster.waitForMetaLeader();
+  }, 180_000);
+
+  it('rejects a publish, and never resolves it, while the stream has no quorum; accepts again once it has', async () => {
+    const sink = new JetStreamReadingsSink(gateway, { timeoutMs: 2_000 });
+    await eventually(() => sink.acceptReadings(STATIONS[0] as StationId, [{ ts: T0 - 60_000, airTempC: 3 }]), 30_000);
+    await cluster.node(1).kill('SIGKILL');
+    await cluster.node(2).kill('SIGKILL');
+
+    const started = Date.now();
+    let resolved = false;
+    await expect(
+      sink.acceptReadings(STATIONS[1] as StationId, [{ ts: T0 - 120_000, airTempC: 3 }]).then(() => (resolved = true)),
+    ).rejects.toThrow();
+    expect(resolved).toBe(false);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    await cluster.node(1).start();
+    await eventually(() => sink.acceptReadings(STATIONS[1] as StationId, [{ ts: T0 - 120_000, airTempC: 3 }]), 30_000);
+  }, 90_000);
+});
+
+async function eventually(check: () => unknown, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
