@@ -25,6 +25,7 @@ import { type Reading, ReadingSchema } from '../../contracts/reading.js';
 import { type StationStatus, StationStatusSchema } from '../../contracts/station-messages.js';
 import { PARTITION_PREFIX, parsePartitionSubject, partitionFilter, readingsSubject, statusSubject } from './subjects.js';
 
+export { connectReadingsLog, natsServers } from './nats-connection.js';
 export {
   natsPartitionMapping,
   partitionFilter,
@@ -60,6 +61,11 @@ export interface ReadingsStreamOptions {
   duplicateWindowMs?: number;
   /** Bound on the stream's bytes (-1, the default: none besides the servers' max_file_store). */
   maxBytes?: number;
+  /**
+   * false: an existing stream is only checked (its P), not changed — for gateways, so that processes configured with
+   * other replicas or ages do not take turns rewriting the stream. Default true.
+   */
+  updateExisting?: boolean;
 }
 
 /** The description that carries P: a worker or gateway configured with another P refuses to use the stream. */
@@ -95,6 +101,7 @@ export async function ensureReadingsStream(nc: NatsConnection, opts: ReadingsStr
   if (had !== opts.partitions) {
     throw new Error(`stream ${READINGS_STREAM} was made for ${had ?? 'an unknown number of'} partitions, not ${opts.partitions}`);
   }
+  if (opts.updateExisting === false) return existing;
   const current = existing.config;
   if (
     current.num_replicas === config.num_replicas &&
@@ -340,9 +347,16 @@ export class PartitionConsumer {
     const consumer = this.consumer;
     const messages = await consumer.fetch({ max_messages: opts.max ?? 500, expires: Math.max(1_000, opts.expiresMs ?? 1_000) });
     const entries: LogEntry[] = [];
-    for await (const m of messages) {
-      const entry = this.toEntry(m);
-      if (entry) entries.push(entry);
+    try {
+      for await (const m of messages) {
+        const entry = this.toEntry(m);
+        if (entry) entries.push(entry);
+      }
+    } catch (err) {
+      // The fetch broke off (heartbeats missed, a server lost): what it had delivered comes again at once, instead of
+      // waiting out the ack wait unseen.
+      for (const entry of entries) entry.nak();
+      throw err;
     }
     return entries;
   }

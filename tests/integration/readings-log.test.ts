@@ -3,8 +3,10 @@ import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StationId } from '../../contracts/ids.js';
 import type { Reading } from '../../contracts/reading.js';
+import { pino } from 'pino';
 import {
   JetStreamReadingsSink,
+  connectReadingsLog,
   type LogEntry,
   PartitionConsumer,
   READINGS_STREAM,
@@ -45,6 +47,10 @@ describe('the readings log on a 3-node JetStream cluster', () => {
     const again = await ensureReadingsStream(gateway, { partitions: P });
     expect(again.config.name).toBe(READINGS_STREAM);
     await expect(ensureReadingsStream(gateway, { partitions: P + 1 })).rejects.toThrow(/made for 4 partitions, not 5/);
+    // A gateway's check leaves the stream as the workers made it.
+    const checked = await ensureReadingsStream(gateway, { partitions: P, replicas: 1, updateExisting: false });
+    expect(checked.config.num_replicas).toBe(3);
+    await expect(ensureReadingsStream(gateway, { partitions: P + 1, updateExisting: false })).rejects.toThrow(/partitions/);
   });
 
   it('maps each station to one partition on every node, as stationPartition predicts, readings and status alike', async () => {
@@ -173,6 +179,27 @@ describe('the readings log on a 3-node JetStream cluster', () => {
     await cluster.node(index).start();
     await cluster.waitForMetaLeader();
   }, 180_000);
+
+  it('connectReadingsLog moves to another server when its own dies, and logs it; a tls:// URL refuses a server without TLS', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const nc = await connectReadingsLog({ urls: cluster.urls.join(','), name: 'test gateway', logger });
+    const own = nc.info?.server_name;
+    const index = [0, 1, 2].find((n) => cluster.node(n).name === own);
+    if (index === undefined) throw new Error(`connected to an unknown server ${String(own)}`);
+    await cluster.node(index).kill('SIGKILL');
+    await eventually(() => expect(lines.join('')).toMatch(/reconnected/), 20_000);
+    expect(lines.join('')).toMatch(/lost its NATS server/);
+    expect(nc.info?.server_name).not.toBe(own);
+    const sink = new JetStreamReadingsSink(nc, { timeoutMs: 2_000 });
+    await eventually(() => sink.acceptReadings(STATIONS[2] as StationId, [{ ts: T0 - 180_000, airTempC: 3 }]), 30_000);
+    await nc.close();
+    await cluster.node(index).start();
+    await cluster.waitForMetaLeader();
+
+    const tlsUrls = cluster.urls.map((url) => url.replace('nats://', 'tls://')).join(',');
+    await expect(connectReadingsLog({ urls: tlsUrls, name: 'test gateway', logger })).rejects.toThrow(/tls/i);
+  }, 90_000);
 
   it('rejects a publish, and never resolves it, while the stream has no quorum; accepts again once it has', async () => {
     const sink = new JetStreamReadingsSink(gateway, { timeoutMs: 2_000 });
