@@ -92,6 +92,11 @@ export class TwilioTestServer {
   readonly lists: ListRequest[] = [];
   /** Called as Twilio accepts a request; its answer is written once this settles: lets a test act in that window. */
   onAccept: ((request: RecordedRequest) => void | Promise<void>) | null = null;
+  /**
+   * Chooses the fault of one request by what it carries (e.g. which sender's status callback it names), before the
+   * queued, windowed and random faults; undefined leaves the request to those.
+   */
+  faultFor: ((request: Pick<RecordedRequest, 'kind' | 'to' | 'from' | 'body' | 'statusCallback'>) => Fault | undefined) | null = null;
   #server: Server | null = null;
   #port = 0;
   #faults: Fault[] = [];
@@ -303,7 +308,14 @@ export class TwilioTestServer {
     }
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     const kind = match[2] === 'Messages' ? 'message' : 'call';
-    const fault = this.#takeFault();
+    const fault =
+      this.faultFor?.({
+        kind,
+        to: form.get('To') ?? undefined,
+        from: form.get('From') ?? undefined,
+        body: form.get('Body') ?? undefined,
+        statusCallback: form.get('StatusCallback') ?? undefined,
+      }) ?? this.#takeFault();
     const record: RecordedRequest = {
       kind,
       atMs,

@@ -1,6 +1,7 @@
 import type { Statement } from '../registry/sql.js';
 import type { Clock } from '../../contracts/index.js';
 import type { Db } from '../registry/db.js';
+import { PgDb } from '../registry/pg/pg-db.js';
 
 export type OutboxStatus =
   | 'pending'
@@ -67,6 +68,32 @@ export interface OutboxRow extends Omit<OutboxInsert, 'escalationStep' | 'notBef
   attemptedAtWall: number | null;
   /** The latest attempt may have reached Twilio without its answer reaching us: look before sending again. */
   unsure: boolean;
+  /**
+   * PostgreSQL: the sender session that last moved the row to `sending` (`<backend pid>:<backend start, µs>`); kept
+   * after the attempt, so a late answer of that attempt can tell whether the row is still its own. Null on SQLite.
+   */
+  claimedBy: string | null;
+}
+
+/**
+ * PostgreSQL: the answer of an attempt arrived for a row that is no longer that attempt's claim — the sender's session
+ * was lost meanwhile, and another sender recovered the row and claimed it again (or finished it). Not written.
+ */
+export class ClaimLost extends Error {
+  readonly current: OutboxRow | undefined;
+  constructor(id: number, current: OutboxRow | undefined) {
+    super(
+      `outbox row ${id} was claimed by another sender (${current?.claimedBy ?? 'gone'}, ${current?.status ?? 'deleted'}) since this attempt`,
+    );
+    this.name = 'ClaimLost';
+    this.current = current;
+  }
+}
+
+/** A row just moved to `sending` by this sender, and when its previous attempt started (the unsure lookup's start). */
+export interface Claimed {
+  row: OutboxRow;
+  previousAttemptWall: number | null;
 }
 
 /** A recipient of an alert event that nothing has reached yet: no delivered SMS, no acknowledged call. */
@@ -107,6 +134,7 @@ interface SqlRow {
   answer: string | null;
   attempted_at_wall: number | null;
   unsure: 0 | 1;
+  claimed_by: string | null;
 }
 
 /** Twilio statuses that come back in callbacks, ranked so a late "sent" never undoes a "delivered". */
@@ -138,6 +166,67 @@ const QUEUE_HEAD_SQL = `o.status = 'pending' AND NOT EXISTS (
   SELECT 1 FROM outbox p WHERE p.phone = o.phone AND p.channel = o.channel AND p.id < o.id AND p.status IN ('pending', 'sending')
     AND p.held_quiet = 0)`;
 
+/*
+ * Dispatch: choosing the next due queue head and moving it to `sending`, in each dialect. The rules are the same —
+ * QUEUE_HEAD_SQL (a later row for a phone and channel waits while an earlier one is pending or sending; held rows head
+ * no queue), due by `next_attempt_at`, optionally one channel (the one whose pacing allows a send), oldest id first —
+ * and the statements differ only in who else may be choosing at the same moment:
+ *
+ * - SQLite (`frostwatch up`, one district): one process sends. The worker reads the head (`#nextDue`/`#nextDueOn`
+ *   below) and then writes `sending` (`markSending`), two statements on one connection with nothing in between: no
+ *   other sender exists to take the same row, and SQLite serialises writers anyway. These are the statements as they
+ *   were before PostgreSQL, unchanged.
+ * - PostgreSQL (`DATABASE_URL`, a province): any number of senders share the table. Between a read and a later write
+ *   another sender could read the same head, and both would send it; so choosing and claiming are one statement
+ *   (PG_CLAIM_SQL). `FOR UPDATE SKIP LOCKED` locks the row it picks and passes over rows another sender is locking at
+ *   that moment; when a row it waited for changed underneath (claimed and committed by another), PostgreSQL re-checks
+ *   `status = 'pending'` on the new version and moves on to the next row. The queue-head test still holds across
+ *   senders: a head another sender is claiming is locked but still `pending` in this statement's snapshot, or already
+ *   `sending` once committed, and either way the rows behind it stay blocked. `claimed_by` records which session
+ *   claimed the row (PG_IDENTITY_SQL), so recovery (PG_RECOVER_SQL) takes back only rows whose session is gone.
+ */
+
+/** This session as a sender: `<backend pid>:<backend start in µs>` (a pid alone is reused by later backends). */
+const pgIdentityOf = (a: string): string =>
+  `${a}.pid::text || ':' || floor(extract(epoch FROM ${a}.backend_start) * 1000000)::bigint::text`;
+const PG_IDENTITY_SQL = `SELECT ${pgIdentityOf('a')} AS identity, a.pid FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()`;
+
+/**
+ * One due queue head, moved to `sending` (or straight to `dry_run`) by this session in one statement. $1 now (clock
+ * ms, whole), $2 this session's pid (a guard: should the connection have been replaced since the identity was read,
+ * nothing is claimed under a stale name), $3 the identity, $4 updated_at, $5 the attempt's wall-clock start;
+ * `channelParam` adds the channel. `previous_wall` is the attempt before this one: where an unsure row's lookup starts.
+ */
+function pgClaimSql(set: 'sending' | 'dry_run', channel: boolean): string {
+  const assignments =
+    set === 'sending'
+      ? `status = 'sending', attempts = outbox.attempts + 1, attempted_at_wall = $5, claimed_by = $3, updated_at = $4`
+      : `status = 'dry_run', claimed_by = $3, updated_at = $4`;
+  return `WITH picked AS (
+      SELECT o.id, o.attempted_at_wall AS previous_wall FROM outbox o
+      WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= $1 ${channel ? `AND o.channel = $${set === 'sending' ? 6 : 5}` : ''}
+        AND pg_backend_pid() = $2
+      ORDER BY o.id LIMIT 1
+      FOR UPDATE OF o SKIP LOCKED)
+    UPDATE outbox SET ${assignments}
+    FROM picked WHERE outbox.id = picked.id
+    RETURNING outbox.*, picked.previous_wall`;
+}
+
+/**
+ * Rows in `sending` whose claiming session no longer exists (not in pg_stat_activity: its process died, or lost its
+ * connection), whose attempt started more than the grace ago ($2, wall ms: a sender that lost only its connection
+ * has had time to finish its request and record the answer), go back to pending, unsure. A session listed with its
+ * start hidden (another database user, without pg_read_all_stats) counts as alive when its pid matches: never take a
+ * row from a sender that may be live. `claimed_by` stays, so a late answer of the interrupted attempt still finds it.
+ */
+const PG_RECOVER_SQL = `UPDATE outbox o SET status = 'pending', unsure = 1, last_error = 'interrupted while sending', updated_at = $1
+  WHERE o.status = 'sending' AND (o.attempted_at_wall IS NULL OR o.attempted_at_wall <= $2)
+    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                     WHERE a.pid::text = split_part(o.claimed_by, ':', 1)
+                       AND (a.backend_start IS NULL OR ${pgIdentityOf('a')} = o.claimed_by))
+  RETURNING o.id`;
+
 export class OutboxRepository {
   readonly #db: Db;
   readonly #clock: Clock;
@@ -147,10 +236,17 @@ export class OutboxRepository {
   readonly #nextDueOn: Statement<[number, Channel], SqlRow>;
   readonly #nextDue: Statement<[number], SqlRow>;
   readonly #update: Statement<[Record<string, unknown>]>;
+  /** PostgreSQL only: the same update, applied only while the row is still the claim the caller holds. */
+  readonly #updateClaimed: Statement<[Record<string, unknown>]> | null;
+  /** The registry on PostgreSQL, where any number of senders share the table; null on SQLite (one sender). */
+  readonly #pg: PgDb | null;
+  /** This sender's session identity, and the session (`PgDb.session`) it was read on. */
+  #identity: { session: number; identity: string; pid: number } | null = null;
 
   constructor(db: Db, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
+    this.#pg = db instanceof PgDb ? db : null;
     this.#insert = db.prepare(`
       INSERT INTO outbox (dedupe_key, event_id, recipient_kind, recipient_id, channel, phone, language, body, encoding,
                           segments, cost_usd, status, attempts, next_attempt_at, escalation_step, created_at, updated_at,
@@ -169,6 +265,21 @@ export class OutboxRepository {
                         provider_sid = @providerSid, last_error = @lastError, acked_at = @ackedAt, updated_at = @now,
                         attempted_at_wall = @attemptedAtWall, unsure = @unsure
       WHERE id = @id`);
+    // The answer of an attempt is written only to a row that is still that attempt's: in `sending` under the same
+    // claim, or put back to pending by recovery and not claimed since (the answer then stops a needless resend).
+    this.#updateClaimed =
+      this.#pg === null
+        ? null
+        : db.prepare(`
+      UPDATE outbox SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
+                        provider_sid = @providerSid, last_error = @lastError, acked_at = @ackedAt, updated_at = @now,
+                        attempted_at_wall = @attemptedAtWall, unsure = @unsure
+      WHERE id = @id AND status IN ('pending', 'sending') AND claimed_by = @claimedBy`);
+  }
+
+  /** Whether several senders may share this outbox (PostgreSQL): recovery then runs while others keep sending. */
+  get shared(): boolean {
+    return this.#pg !== null;
   }
 
   /** Insert the rows whose dedupe key is new, in one transaction; returns those rows, in input order. */
@@ -251,11 +362,74 @@ export class OutboxRepository {
     return row?.t ?? null;
   }
 
-  /** The oldest pending row that is due and heads its (phone, channel) queue. */
-  /** The oldest row due now that heads its (phone, channel) queue; only on `channel` when given. */
+  /**
+   * The oldest row due now that heads its (phone, channel) queue; only on `channel` when given. A look, not a claim:
+   * to send a row, `claimNext` it.
+   */
   nextDue(nowMs: number, channel?: Channel): OutboxRow | undefined {
     const row = channel === undefined ? this.#nextDue.get(nowMs) : this.#nextDueOn.get(nowMs, channel);
     return row === undefined ? undefined : fromSql(row);
+  }
+
+  /**
+   * The oldest due queue head (on `channel` when given), moved to `sending` for this sender with its attempt counted
+   * and its wall-clock start; undefined when nothing is due. Never the same row to two senders (see the comment on
+   * the dialects above PG_CLAIM_SQL).
+   */
+  claimNext(nowMs: number, channel?: Channel, wallNow: number = Date.now()): Claimed | undefined {
+    if (this.#pg === null) {
+      const due = this.nextDue(nowMs, channel);
+      return due === undefined ? undefined : { row: this.markSending(due, wallNow), previousAttemptWall: due.attemptedAtWall };
+    }
+    const row = this.#claimPg('sending', nowMs, channel, wallNow);
+    return row === undefined ? undefined : { row: fromSql(row), previousAttemptWall: row.previous_wall };
+  }
+
+  /**
+   * Dry run (no Twilio credentials): the next due queue head, for the recorder to keep as `dry_run`. On PostgreSQL it
+   * is already `dry_run` when returned, so no other sender takes it too.
+   */
+  claimNextDryRun(nowMs: number): OutboxRow | undefined {
+    if (this.#pg === null) return this.nextDue(nowMs);
+    const row = this.#claimPg('dry_run', nowMs, undefined, Date.now());
+    return row === undefined ? undefined : fromSql(row);
+  }
+
+  /**
+   * PostgreSQL: who this sender is (`claimed_by`), read once per session. Null on SQLite. The identity read may itself
+   * open a new session (the previous one lost), so the session is taken after the read.
+   */
+  senderIdentity(): string | null {
+    return this.#pg === null ? null : this.#currentIdentity(this.#pg).identity;
+  }
+
+  #currentIdentity(pg: PgDb): { identity: string; pid: number } {
+    if (this.#identity !== null && this.#identity.session === pg.session) return this.#identity;
+    const [row] = pg.query<{ identity: string; pid: number }>(PG_IDENTITY_SQL);
+    if (row === undefined) throw new Error('pg_stat_activity does not list this session');
+    this.#identity = { session: pg.session, identity: row.identity, pid: row.pid };
+    return this.#identity;
+  }
+
+  #claimPg(
+    set: 'sending' | 'dry_run',
+    nowMs: number,
+    channel: Channel | undefined,
+    wallNow: number,
+  ): (SqlRow & { previous_wall: number | null }) | undefined {
+    const pg = this.#pg;
+    if (pg === null) throw new Error('not on PostgreSQL');
+    // Twice at most: when the session was replaced since the identity was read, the pid guard claims nothing, and the
+    // second round claims under the new session's name.
+    for (let round = 0; round < 2; round++) {
+      const me = this.#currentIdentity(pg);
+      const params: unknown[] = [Math.floor(nowMs), me.pid, me.identity, Math.round(this.#clock.now())];
+      if (set === 'sending') params.push(Math.round(wallNow));
+      if (channel !== undefined) params.push(channel);
+      const [row] = pg.query<SqlRow & { previous_wall: number | null }>(pgClaimSql(set, channel !== undefined), params);
+      if (row !== undefined || this.#identity?.session === pg.session) return row;
+    }
+    return undefined;
   }
 
   /**
@@ -283,11 +457,27 @@ export class OutboxRepository {
    * attempt count, and unsure: Twilio may have taken the message before the process died. Returns how many.
    */
   recoverInFlight(): number {
-    return this.#db
-      .prepare(
-        "UPDATE outbox SET status = 'pending', unsure = 1, last_error = 'interrupted while sending', updated_at = ? WHERE status = 'sending'",
-      )
-      .run(this.#clock.now()).changes;
+    return this.recoverAbandoned().length;
+  }
+
+  /**
+   * The rows `recoverInFlight` puts back, by id. SQLite: every row in `sending` (one process sends, and this runs
+   * as it starts). PostgreSQL: only rows whose claiming session is gone and whose attempt started at least
+   * `graceMs` of wall time before `wallNow` (PG_RECOVER_SQL); never a row a live sender holds.
+   */
+  recoverAbandoned(wallNow: number = Date.now(), graceMs = 0): number[] {
+    if (this.#pg === null) {
+      return this.#db
+        .prepare<[number], { id: number }>(
+          "UPDATE outbox SET status = 'pending', unsure = 1, last_error = 'interrupted while sending', updated_at = ? WHERE status = 'sending' RETURNING id",
+        )
+        .all(this.#clock.now())
+        .map((row) => row.id);
+    }
+    return this.#pg
+      .query<{ id: number }>(PG_RECOVER_SQL, [Math.round(this.#clock.now()), Math.round(wallNow - graceMs)])
+      .map((row) => row.id)
+      .sort((a, b) => a - b);
   }
 
   /**
@@ -295,7 +485,12 @@ export class OutboxRepository {
    * passes the row with `unsure` cleared when Twilio's list showed the earlier attempt never arrived.
    */
   markSending(row: OutboxRow, wallNow: number = Date.now()): OutboxRow {
-    return this.#set(row, { status: 'sending', attempts: row.attempts + 1, attemptedAtWall: wallNow });
+    const sending = this.#set(row, { status: 'sending', attempts: row.attempts + 1, attemptedAtWall: wallNow });
+    if (this.#pg === null) return sending;
+    // PostgreSQL: a row taken this way (tests, tools) is claimed by this session like one from claimNext.
+    const claimedBy = this.#currentIdentity(this.#pg).identity;
+    this.#db.prepare('UPDATE outbox SET claimed_by = ? WHERE id = ?').run(claimedBy, row.id);
+    return { ...sending, claimedBy };
   }
 
   markSent(row: OutboxRow, providerSid: string): OutboxRow {
@@ -325,7 +520,17 @@ export class OutboxRepository {
     const current = STATUS_RANK[row.status];
     const next = STATUS_RANK[status] ?? 0;
     if (current === undefined || current >= next) return 'unchanged';
-    return this.#set(row, { status, lastError: error ?? row.lastError });
+    // Conditional on the rank in the statement too: two servers may take two callbacks of one message at once, and a
+    // late "sent" must not undo a "delivered" the other just wrote.
+    const below = (Object.keys(STATUS_RANK) as OutboxStatus[]).filter((s) => (STATUS_RANK[s] ?? 0) < next);
+    const lastError = error ?? row.lastError;
+    const now = this.#clock.now();
+    const changed = this.#db
+      .prepare(
+        `UPDATE outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ? AND status IN (${below.map(() => '?').join(', ')})`,
+      )
+      .run(status, lastError, now, row.id, ...below).changes;
+    return changed === 1 ? { ...row, status, lastError, updatedAt: now } : 'unchanged';
   }
 
   /**
@@ -372,7 +577,12 @@ export class OutboxRepository {
   acknowledge(id: number): OutboxRow | undefined {
     const row = this.get(id);
     if (row === undefined || row.channel !== 'voice' || row.ackedAt !== null) return undefined;
-    return this.#set(row, { ackedAt: this.#clock.now() });
+    // Conditional in the statement: two keypress callbacks taken by two servers at once acknowledge once.
+    const now = this.#clock.now();
+    const changed = this.#db
+      .prepare('UPDATE outbox SET acked_at = ?, updated_at = ? WHERE id = ? AND acked_at IS NULL')
+      .run(now, now, id).changes;
+    return changed === 1 ? { ...row, ackedAt: now, updatedAt: now } : undefined;
   }
 
   #set(
@@ -382,7 +592,7 @@ export class OutboxRepository {
     >,
   ): OutboxRow {
     const next = { ...row, ...changes, updatedAt: this.#clock.now() };
-    this.#update.run({
+    const values = {
       id: next.id,
       status: next.status,
       attempts: next.attempts,
@@ -393,7 +603,15 @@ export class OutboxRepository {
       now: next.updatedAt,
       attemptedAtWall: next.attemptedAtWall,
       unsure: next.unsure ? 1 : 0,
-    });
+    };
+    // PostgreSQL, the outcome of a claimed attempt: written only while the row is still that claim (#updateClaimed).
+    // When it is not — the sender's session was lost, another sender recovered the row and claimed it again — nothing
+    // is written and ClaimLost says so.
+    if (this.#updateClaimed !== null && row.status === 'sending' && row.claimedBy !== null) {
+      if (this.#updateClaimed.run({ ...values, claimedBy: row.claimedBy }).changes === 1) return next;
+      throw new ClaimLost(row.id, this.get(row.id));
+    }
+    this.#update.run(values);
     return next;
   }
 
@@ -436,5 +654,6 @@ function fromSql(row: SqlRow): OutboxRow {
     answer: row.answer,
     attemptedAtWall: row.attempted_at_wall,
     unsure: row.unsure === 1,
+    claimedBy: row.claimed_by,
   };
 }

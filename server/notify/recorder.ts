@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { maskPhone, type Clock, type Timers } from '../../contracts/index.js';
 import type { NotifyMetrics } from './metrics.js';
-import type { OutboxRepository, OutboxRow } from './outbox.js';
+import { ClaimLost, type OutboxRepository, type OutboxRow } from './outbox.js';
 import { backoffMs, type BackoffOptions } from './pacing.js';
 import { safely } from './safely.js';
 import type { SendOutcome } from './twilio-client.js';
@@ -76,6 +76,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
         if (failures > 0) logger.info({ outboxId: row.id, failures }, "Twilio's answer recorded after the database was busy");
         return;
       } catch (error) {
+        if (error instanceof ClaimLost) {
+          // PostgreSQL only: this sender lost its session mid-request and another took the row over; its own attempt
+          // decides the row now (it looked the message up at Twilio before sending it again).
+          logger.warn(
+            { outboxId: row.id, outcome: outcome.ok ? `sent ${outcome.sid}` : outcome.error, now: error.current?.status },
+            "Twilio's answer came for a row another sender has taken over: not recorded",
+          );
+          return;
+        }
         failures += 1;
         if (closing) closingSince ??= timers.now();
         if (closingSince !== null && timers.now() - closingSince > CLOSE_RECORD_BUDGET_MS) {

@@ -36,6 +36,10 @@ export interface NotifierOptions {
   random?: () => number;
   /** Real time between looks at the table when nothing is due (other processes may enqueue); default 1 s. */
   idlePollMs?: number;
+  /** PostgreSQL: real time between recoveries of rows whose sender is gone; default 30 s (worker.ts). */
+  recoverEveryMs?: number;
+  /** PostgreSQL: wall time after its attempt started before such a row is recovered; default 30 s (worker.ts). */
+  recoverGraceMs?: number;
   onGaveUp?(row: OutboxRow): void;
   onAcknowledged?(row: OutboxRow): void;
   /** Twilio refused an SMS with error 21610: the recipient opted out with Twilio itself. */

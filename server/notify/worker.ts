@@ -23,6 +23,17 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Real time between looks at the table when nothing is due (other processes may enqueue); default 1 s. */
   idlePollMs?: number;
+  /**
+   * PostgreSQL (several senders): real time between recoveries of rows whose sender died while others keep running;
+   * default 30 s. SQLite recovers only at start (one sender).
+   */
+  recoverEveryMs?: number;
+  /**
+   * PostgreSQL: how long after its attempt started a row of a vanished session may be recovered, in wall ms; default
+   * 30 s, longer than a Twilio request may take (10 s), so a sender that lost only its connection records its own
+   * answer first.
+   */
+  recoverGraceMs?: number;
 }
 
 /** The loop that takes due rows from the outbox and sends them, paced per channel, a few at a time. */
@@ -38,6 +49,8 @@ export interface Worker {
 const CHANNELS: readonly Channel[] = ['sms', 'voice'];
 /** Real time before the loop looks again after the outbox could not be read or a row claimed. */
 const READ_RETRY_MS = 1_000;
+export const DEFAULT_RECOVER_EVERY_MS = 30_000;
+export const DEFAULT_RECOVER_GRACE_MS = 30_000;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { outbox, twilio, recorder, clock, timers, logger } = options;
@@ -108,21 +121,24 @@ export function createWorker(options: WorkerOptions): Worker {
     // Only channels whose pacing allows a send now: an SMS never waits behind a call held by the call rate.
     const ready = twilio === null ? CHANNELS : CHANNELS.filter((c) => limiters[c].delayMs() === 0);
     const nowMs = clock.now();
-    const row =
-      ready.length === CHANNELS.length ? outbox.nextDue(nowMs) : ready[0] === undefined ? undefined : outbox.nextDue(nowMs, ready[0]);
-    if (row === undefined) {
+    if (twilio === null) {
+      const row = outbox.claimNextDryRun(nowMs);
+      if (row === undefined) await idle(untilNextDueMs());
+      else recorder.dryRun(row);
+      return;
+    }
+    // Choosing the row and claiming it in `sending` is one step (OutboxRepository.claimNext): on PostgreSQL other
+    // senders choose from the same table at the same moment.
+    const claimed =
+      ready.length === CHANNELS.length ? outbox.claimNext(nowMs) : ready[0] === undefined ? undefined : outbox.claimNext(nowMs, ready[0]);
+    if (claimed === undefined) {
       // Kicks may cut the wait short; the loop then asks again.
       const blocked = ready.length < CHANNELS.length && outbox.nextDue(nowMs) !== undefined;
       await idle(blocked ? pacingDelayMs() : untilNextDueMs());
       return;
     }
-    if (twilio === null) {
-      recorder.dryRun(row);
-      return;
-    }
-    const previousAttemptWall = row.attemptedAtWall;
-    const sending = outbox.markSending(row);
-    limiters[row.channel].take(row.channel === 'sms' ? row.segments : 1);
+    const { row: sending, previousAttemptWall } = claimed;
+    limiters[sending.channel].take(sending.channel === 'sms' ? sending.segments : 1);
     const task = deliver(twilio, sending, previousAttemptWall).finally(() => {
       inFlight.delete(task);
       kick();
@@ -177,16 +193,48 @@ export function createWorker(options: WorkerOptions): Worker {
     return mine;
   }
 
+  const recoverGraceMs = options.recoverGraceMs ?? DEFAULT_RECOVER_GRACE_MS;
+  let stopRecovery: (() => void) | null = null;
+
+  /**
+   * Rows left in `sending` by a sender that is gone go back in line, unsure (looked up at Twilio before they are sent
+   * again). SQLite: at start, every such row (the previous run's). PostgreSQL: at start and then periodically, only
+   * rows whose claiming session has vanished (OutboxRepository.recoverAbandoned) — one indexed UPDATE each time.
+   */
+  function recover(at: 'start' | 'periodic'): void {
+    const ids = outbox.shared ? outbox.recoverAbandoned(Date.now(), recoverGraceMs) : outbox.recoverAbandoned();
+    if (ids.length === 0) return;
+    logger.warn(
+      { rows: ids.length, outboxIds: ids },
+      at === 'start' && !outbox.shared
+        ? 'rows interrupted while sending by the previous run: retrying them'
+        : 'rows left in sending by a sender that is gone: retrying them',
+    );
+    kick();
+  }
+
   return {
     kick,
     start() {
       if (running !== null || closing) return;
-      const recovered = outbox.recoverInFlight();
-      if (recovered > 0) logger.warn({ rows: recovered }, 'rows interrupted while sending by the previous run: retrying them');
+      recover('start');
+      if (outbox.shared) {
+        logger.info({ sender: outbox.senderIdentity() }, 'outbox sender session (claimed_by)');
+        stopRecovery = timers.every(options.recoverEveryMs ?? DEFAULT_RECOVER_EVERY_MS, () => {
+          try {
+            recover('periodic');
+          } catch (error) {
+            // The database unreachable: the next round finds the same rows.
+            logger.warn({ err: error }, 'could not recover rows of vanished senders: trying again later');
+          }
+        });
+      }
       running = run();
     },
     async close() {
       closing = true;
+      stopRecovery?.();
+      stopRecovery = null;
       kick();
       await running;
       await Promise.all([...inFlight]);
