@@ -12,6 +12,7 @@ import { registerSimCommand } from './commands/sim.js';
 import { registerStationCommands } from './commands/station.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerUserCommands } from './commands/users.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { CliError } from './output.js';
 
 const program = new Command('frostwatch')
@@ -25,6 +26,7 @@ const program = new Command('frostwatch')
 registerUpCommand(program);
 registerGatewayCommand(program);
 registerServerCommand(program);
+registerWorkerCommand(program);
 registerSimCommand(program);
 registerStationCommands(program);
 registerIntegrationCommands(program);

@@ -182,7 +182,20 @@ const server = {
   ...tts,
 };
 
-export const GatewayEnvSchema = z.object({ ...common, ...gateway, ...tlsServer, ADMIN_TOKEN: server.ADMIN_TOKEN });
+/** A province cluster (docs/scale-out.md): the readings log on NATS JetStream. */
+const cluster = {
+  /** NATS servers of the readings log, comma-separated: `nats://10.0.0.1:4222,nats://10.0.0.2:4222`. */
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'NATS_URL must be nats:// URLs separated by commas')
+    .optional(),
+  /** Partitions of the readings log: the same number in every nats-server's mapping and every worker. */
+  PARTITIONS: z.coerce.number().int().min(1).max(1_024).default(12),
+  /** Copies of the readings log: 3 survives the loss of one NATS server (1 only for a single-node trial). */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(3),
+};
+
+export const GatewayEnvSchema = z.object({ ...common, ...gateway, ...tlsServer, ...cluster, ADMIN_TOKEN: server.ADMIN_TOKEN });
 export const ServerEnvSchema = z.object({ ...common, ...influx, ...server, ...tlsServer, ...tlsClient });
 export const UpEnvSchema = z.object({ ...common, ...gateway, ...influx, ...server, ...tlsServer });
 export const SimEnvSchema = z.object({
@@ -193,6 +206,18 @@ export const SimEnvSchema = z.object({
   ...tlsClient,
 });
 export const AdminEnvSchema = z.object({ ...common });
+/** `frostwatch worker`: a cluster's reader of the readings log; PostgreSQL and NATS are what it is for, so both are required. */
+export const WorkerEnvSchema = z.object({
+  ...common,
+  ...influx,
+  ...server,
+  ...cluster,
+  ...tlsClient,
+  DATABASE_URL: common.DATABASE_URL.unwrap(),
+  NATS_URL: cluster.NATS_URL.unwrap(),
+  INFLUX_URL: influx.INFLUX_URL.unwrap(),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
 
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 export type ServerEnv = z.infer<typeof ServerEnvSchema>;

@@ -6,8 +6,8 @@ import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { resolveAdminToken } from '../../server/auth/admin-token.js';
 import { watchCredentials } from '../../server/auth/credential-watch.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
-import { dataPaths } from '../../server/paths.js';
-import { openDatabase } from '../../server/registry/db.js';
+import { JetStreamReadingsSink, connectReadingsLog, ensureReadingsStream } from '../../server/cluster/readings-log.js';
+import { openRegistry, registryLocation } from '../../server/registry/open.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
@@ -24,14 +24,28 @@ export function registerGatewayCommand(program: Command): void {
     .description(
       'run the MQTT gateway alone: station authentication, ACL and payload validation; a separate `frostwatch server` ' +
         `consumes from it as "${SERVER_MQTT_USERNAME}" with the admin token as password.\n` +
-        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, DATA_DIR (station registry), ADMIN_TOKEN, LOG_LEVEL, HEAP_POLICY.',
+        'In a cluster (NATS_URL set, docs/scale-out.md) it appends what stations send to the readings log on NATS JetStream ' +
+        'instead, and acknowledges a reading only once JetStream has; its registry is then DATABASE_URL.\n' +
+        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, DATA_DIR (station registry), DATABASE_URL, NATS_URL, PARTITIONS, NATS_REPLICAS, ADMIN_TOKEN, LOG_LEVEL, HEAP_POLICY.',
     )
     .action(async () => {
       const env = loadEnv(GatewayEnvSchema, process.env);
       applyHeapPolicy(env.HEAP_POLICY);
       const tls = await loadTlsCredentials(env);
       const logger = createLogger(env.LOG_LEVEL);
-      const db = openDatabase(dataPaths(env.DATA_DIR).registry, logger.child({ module: 'registry' }));
+      const db = openRegistry(registryLocation(env), logger.child({ module: 'registry' }), { applicationName: 'frostwatch gateway' });
+      // A cluster's gateway: readings go to the replicated log, PUBACK once JetStream has them (docs/scale-out.md).
+      // connectReadingsLog: a tls:// URL requires TLS (the client ignores the scheme otherwise), and losing a server is logged.
+      const nc = env.NATS_URL
+        ? await connectReadingsLog({
+            urls: env.NATS_URL,
+            name: `frostwatch gateway ${process.pid}`,
+            logger: logger.child({ module: 'nats' }),
+          })
+        : null;
+      // Gateways create the stream when it is missing but never rewrite it (replicas, ages are the workers' settings);
+      // a P other than the stream's stops the gateway here, before any station is acknowledged into a wrong partition.
+      if (nc) await ensureReadingsStream(nc, { partitions: env.PARTITIONS, replicas: env.NATS_REPLICAS, updateExisting: false });
       const stations = new StationRepository(db, systemClock);
       // Revocations made by the server or the CLI reach this process through the shared registry file.
       const credentialChanges = watchCredentials({ db, stations, logger: logger.child({ module: 'registry' }) });
@@ -47,6 +61,7 @@ export function registerGatewayCommand(program: Command): void {
         ...(tls ? { tls } : {}),
         credentialChanges,
         trafficLimits: trafficLimitsFromEnv(env),
+        ...(nc ? { sink: new JetStreamReadingsSink(nc) } : {}),
       });
       const ports = await gateway.listen(listenOptionsFromEnv(env));
       const secure = ports.mqttTlsPort === null ? '' : `  mqtts://${env.HOST}:${ports.mqttTlsPort}`;
@@ -64,8 +79,9 @@ export function registerGatewayCommand(program: Command): void {
               return Promise.resolve();
             },
           },
+          { name: 'readings log', close: () => nc?.drain() ?? Promise.resolve() },
           {
-            name: 'sqlite',
+            name: 'registry',
             close: () => {
               db.close();
               return Promise.resolve();

@@ -21,7 +21,7 @@ export function registryLocation(settings: { DATA_DIR: string; DATABASE_URL?: st
 export function openRegistry(
   location: RegistryLocation,
   logger: Logger,
-  options: { migrations?: readonly Migration[]; clock?: Clock; applicationName?: string } = {},
+  options: { migrations?: readonly Migration[]; clock?: Clock; applicationName?: string; reconnect?: boolean } = {},
 ): Db {
   const migrations = options.migrations ?? MIGRATIONS;
   const clock = options.clock ?? systemClock;
@@ -29,6 +29,7 @@ export function openRegistry(
   return openPostgres(location.url, logger, migrations, clock, {
     keyDir: location.keyDir,
     ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName }),
+    ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
   });
 }
 

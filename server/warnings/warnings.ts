@@ -93,8 +93,17 @@ export function startWarnings(args: {
    * this thread, on `db` — what tests with a hand-driven clock or timers need, as the thread runs on real time.
    */
   engineThread?: { registry: RegistryLocation };
+  /**
+   * The stations this process decides for (a cluster worker: those of its partitions; a cluster server: none). The
+   * engine ticks them only, and the forecast fetches and survey calls are for them only, so each station's are made
+   * by one process. Absent: every station (one process, `frostwatch up`).
+   */
+  scope?: (stationId: string) => boolean;
 }): Warnings {
-  const { db, stations, clock, settings } = args;
+  const { db, clock, settings } = args;
+  const stations = args.stations;
+  const scope = args.scope;
+  const scopedStations = scope === undefined ? stations : onlyListing(stations, scope);
   const logger = args.logger.child({ module: 'warnings' });
   const timeZone = settings.TZ_NAME;
   const stopHint: StopHint = settings.SMS_REPLIES === 'on' ? 'reply' : 'officer';
@@ -176,6 +185,7 @@ export function startWarnings(args: {
         onCommitted: wake,
         sampling: args.configPublisher,
         ...(args.timers ? { timers: args.timers } : {}),
+        ...(scope ? { owns: scope } : {}),
       });
   engine.start();
   notifier.start();
@@ -220,7 +230,7 @@ export function startWarnings(args: {
     args.query(stationId, { fromMs, toMs, every: '1h' });
   const forecast = new ForecastService({
     store: forecastStore,
-    stations,
+    stations: scopedStations,
     people,
     baseUrl: settings.FORECAST_URL === undefined || settings.FORECAST_URL === 'off' ? null : settings.FORECAST_URL,
     enqueue,
@@ -243,7 +253,7 @@ export function startWarnings(args: {
   const frostEvents = frostEventsQuery(db);
   const surveyCalls = new SurveyCalls({
     policy: settings.SURVEY_CALLS ?? 'off',
-    stations,
+    stations: scopedStations,
     people,
     frostEvents,
     enqueue,
@@ -292,6 +302,18 @@ export function startWarnings(args: {
     fitModel,
     setRuleOverrides,
   };
+}
+
+/** The same repository, whose `list()` holds only the stations in `scope` (everything else reads through). */
+function onlyListing(stations: StationRepository, scope: (stationId: string) => boolean): StationRepository {
+  return new Proxy(stations, {
+    get(target, property) {
+      if (property === 'list') return () => target.list().filter((station) => scope(station.id));
+      const value: unknown = Reflect.get(target, property, target);
+      // Methods run on the repository itself: its private fields are not the proxy's.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 function alertOfEvent(db: Db, eventId: number): number | null {

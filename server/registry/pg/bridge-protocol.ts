@@ -13,6 +13,8 @@ export interface BridgeWorkerData {
   signal: SharedArrayBuffer;
   /** PostgreSQL's application_name, shown in pg_stat_activity (which process holds what). */
   applicationName: string;
+  /** After a lost session: open a new one for the next request (true), or answer every request with the loss. */
+  reconnect: boolean;
 }
 
 export type BridgeRequest =

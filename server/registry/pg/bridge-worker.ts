@@ -28,6 +28,8 @@ let lost: Error | null = null;
 
 async function connected(): Promise<pg.Client> {
   if (client !== null && lost === null) return client;
+  if (client !== null && !data.reconnect)
+    throw Object.assign(new Error(`the PostgreSQL session was lost: ${lost?.message ?? 'closed'}`), { code: 'connection' });
   if (client !== null) void client.end().catch(() => undefined);
   lost = null;
   const next = new pg.Client({ connectionString: data.connectionString, types, application_name: data.applicationName });
@@ -44,7 +46,11 @@ function errorOf(error: unknown): BridgeError {
   const e = error as { message?: unknown; code?: unknown; constraint?: unknown; detail?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(error);
   const code =
-    typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : lost !== null || isNetwork(e.code) ? 'connection' : undefined;
+    typeof e.code === 'string' && (/^[0-9A-Z]{5}$/.test(e.code) || e.code === 'connection')
+      ? e.code
+      : lost !== null || isNetwork(e.code)
+        ? 'connection'
+        : undefined;
   return {
     message,
     code,

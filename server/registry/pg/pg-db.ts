@@ -27,6 +27,11 @@ export interface PgDbOptions {
   applicationName?: string;
   /** Where the token key file lives (DATA_DIR); the same file on every machine of a cluster (auth/token-key.ts). */
   keyDir?: string;
+  /**
+   * After the session is lost: open a new one for the next statement (default), or fail every statement from then on
+   * — for a cluster worker, whose partition leases were advisory locks of that session and are gone with it.
+   */
+  reconnect?: boolean;
   timeoutMs?: number;
 }
 
@@ -62,6 +67,7 @@ export class PgDb implements Db {
       connectionString,
       signal: shared,
       applicationName: options.applicationName ?? 'frostwatch',
+      reconnect: options.reconnect ?? true,
     };
     this.#worker = new Worker(bridgeUrl(), { workerData: data, transferList: [port2] });
     this.#worker.unref();

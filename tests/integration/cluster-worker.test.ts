@@ -1,0 +1,203 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reading, StationId } from '../../contracts/index.js';
+import { LEASE_CLASS, MEMBER_CLASS } from '../../server/cluster/leases.js';
+import { JetStreamReadingsSink, ensureReadingsStream, stationPartition } from '../../server/cluster/readings-log.js';
+import { openPostgres, type PgDb } from '../../server/registry/pg/pg-db.js';
+import { StationRepository } from '../../server/registry/stations.js';
+import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.js';
+import { type TestPostgres, startPostgres } from '../../testkit/postgres.js';
+import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
+import { registerStation } from '../helpers/register-station.js';
+import { type FrostwatchProcess, runFrostwatch } from '../helpers/system.js';
+
+/**
+ * `frostwatch worker` as real processes (issue 18) against a 3-node NATS JetStream cluster, PostgreSQL and InfluxDB:
+ * the partitions are divided among the workers, every reading appended to the log is stored once, every decision is
+ * made once, and when a worker is SIGKILLed its partitions move to the other within seconds.
+ */
+const logger = pino({ level: 'silent' });
+const PARTITIONS = 6;
+const STATIONS = 24;
+const MIN = 60_000;
+
+let nats: NatsCluster;
+let postgres: TestPostgres;
+let influx: TestInfluxd;
+let dataDir: string;
+let db: PgDb;
+let nc: NatsConnection;
+let sink: JetStreamReadingsSink;
+const workers: FrostwatchProcess[] = [];
+const ids: StationId[] = Array.from({ length: STATIONS }, (_, i) => `cw-${String(i).padStart(2, '0')}` as StationId);
+
+beforeAll(async () => {
+  [nats, postgres, influx] = await Promise.all([
+    startNatsCluster({ nodes: 3, partitions: PARTITIONS }),
+    startPostgres({ database: 'frostwatch_cluster' }),
+    startTestInfluxd({ database: 'frostwatch_cluster' }),
+  ]);
+  dataDir = await mkdtemp(join(tmpdir(), 'frostwatch-cluster-worker-'));
+  db = openPostgres(postgres.url, logger, undefined, undefined, { keyDir: dataDir });
+  const stations = new StationRepository(db, { now: () => Date.now(), speed: 1 });
+  for (const id of ids) await registerStation(stations, id);
+  nc = await connect({ servers: nats.urls });
+  await ensureReadingsStream(nc, { partitions: PARTITIONS, replicas: 3 });
+  sink = new JetStreamReadingsSink(nc);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
+  // Each may be missing when beforeAll failed part-way.
+  await (nc as NatsConnection | undefined)?.drain().catch(() => undefined);
+  (db as PgDb | undefined)?.close();
+  await Promise.all([
+    (nats as NatsCluster | undefined)?.stop(),
+    (postgres as TestPostgres | undefined)?.stop(),
+    (influx as TestInfluxd | undefined)?.stop(),
+  ]);
+  if ((dataDir as string | undefined) !== undefined) await rm(dataDir, { recursive: true, force: true });
+});
+
+function startWorker(): FrostwatchProcess {
+  const worker = runFrostwatch(['worker'], {
+    DATA_DIR: dataDir,
+    DATABASE_URL: postgres.url,
+    NATS_URL: nats.urls.join(','),
+    PARTITIONS: String(PARTITIONS),
+    INFLUX_URL: influx.url,
+    INFLUX_BUCKET: influx.database,
+    FORECAST_URL: 'off',
+    LOG_LEVEL: 'info',
+  });
+  workers.push(worker);
+  return worker;
+}
+
+/** Partition → backend pid, and how many workers are members, as PostgreSQL sees it. */
+function owners(): { members: number; byPartition: Map<number, number> } {
+  const rows = db.query<{ classid: number; objid: number; pid: number }>(
+    `SELECT classid::bigint AS classid, objid::bigint AS objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2`,
+  );
+  const byPartition = new Map<number, number>();
+  const members = new Set<number>();
+  for (const row of rows) {
+    if (row.classid === LEASE_CLASS) byPartition.set(row.objid, row.pid);
+    if (row.classid === MEMBER_CLASS) members.add(row.pid);
+  }
+  return { members: members.size, byPartition };
+}
+
+async function until<T>(what: string, probe: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function storedPerStation(): Promise<Map<string, number>> {
+  const series = await influx.conn.query(`SELECT COUNT("airTempC") FROM "readings" GROUP BY "station"`);
+  return new Map(series.map((s) => [s.tags?.['station'] ?? '', Number(s.values[0]?.[1] ?? 0)]));
+}
+
+const lowBatteryAlerts = (): Map<string, number> =>
+  new Map(
+    db
+      .query<{ station_id: string; n: number }>(
+        `SELECT station_id, COUNT(*) AS n FROM alerts WHERE kind = 'low_battery' GROUP BY station_id`,
+      )
+      .map((row) => [row.station_id, row.n]),
+  );
+
+/** Minute `m` of every station, acknowledged by JetStream when this resolves; the battery falls at minute `lowFrom`. */
+async function publishMinute(t0: number, m: number, lowFrom: number): Promise<void> {
+  await Promise.all(
+    ids.map((id) => {
+      const reading: Reading = { ts: t0 + m * MIN, airTempC: 18 - m / 10, rhPct: 70, batteryV: m >= lowFrom ? 3.2 : 3.9 };
+      return sink.acceptReadings(id, [reading]);
+    }),
+  );
+}
+
+describe('frostwatch worker', () => {
+  it('divides the partitions, stores every reading once, decides once, and takes over a dead worker within seconds', async () => {
+    const a = startWorker();
+    const b = startWorker();
+    const divided = await until('two workers holding every partition', owners, (o) => o.members === 2 && o.byPartition.size === PARTITIONS);
+    const pids = new Set(divided.byPartition.values());
+    expect(pids.size, 'both workers hold partitions').toBe(2);
+
+    // Twenty minutes of readings before the kill, the battery low from minute 15; then twenty more.
+    const t0 = Date.now() - 60 * MIN;
+    for (let m = 0; m < 20; m++) await publishMinute(t0, m, 15);
+    await until('the first twenty minutes stored', storedPerStation, (s) => ids.every((id) => s.get(id) === 20)).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- worker a\n${a.output().slice(-3_000)}\n--- worker b\n${b.output().slice(-3_000)}`);
+    });
+
+    const killedAt = Date.now();
+    await a.kill('SIGKILL');
+    const after = await until(
+      'one worker holding every partition',
+      owners,
+      (o) => o.members === 1 && o.byPartition.size === PARTITIONS,
+      10_000,
+    );
+    const movedInMs = Date.now() - killedAt;
+    expect(movedInMs, 'ownership moved within 10 s').toBeLessThan(10_000);
+    expect(new Set(after.byPartition.values()).size).toBe(1);
+
+    for (let m = 20; m < 40; m++) await publishMinute(t0, m, 15);
+    const stored = await until('all forty minutes stored', storedPerStation, (s) => ids.every((id) => s.get(id) === 40));
+    expect([...stored.values()].reduce((x, y) => x + y, 0)).toBe(STATIONS * 40);
+
+    // Every station's low battery decided once, whichever worker saw it, and none twice across the takeover.
+    const alerts = await until('a low_battery alert for every station', lowBatteryAlerts, (m) => ids.every((id) => m.get(id) === 1));
+    expect([...alerts.values()].every((n) => n === 1)).toBe(true);
+    // Each station's state was saved by its partition's owner, up to its last reading.
+    const saved = db.query<{ station_id: string; reading_at: number }>('SELECT station_id, reading_at FROM station_rule_state');
+    await until(
+      'every state saved up to minute 39',
+      () => db.query<{ n: number }>('SELECT COUNT(*) AS n FROM station_rule_state WHERE reading_at = $1', [t0 + 39 * MIN])[0]?.n ?? 0,
+      (n) => n === STATIONS,
+    );
+    expect(saved.length).toBe(STATIONS);
+    expect(new Set(ids.map((id) => stationPartition(id, PARTITIONS))).size).toBeGreaterThan(1);
+    expect(b.output()).toContain('partitions held');
+  });
+
+  it('ends a worker whose PostgreSQL session is cut, and another takes its partitions', async () => {
+    const survivor = workers.find((worker) => worker.proc.exitCode === null && worker.proc.signalCode === null);
+    expect(survivor).toBeDefined();
+    const c = startWorker();
+    await until('two workers sharing the partitions', owners, (o) => o.members === 2 && new Set(o.byPartition.values()).size === 2);
+    // Cut the first worker's session (its leases and member lock go with it), as a network partition or a restart would.
+    const [victim] = db.query<{ pid: number }>(
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND pid <> (
+         SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 ORDER BY pid DESC LIMIT 1)
+       LIMIT 1`,
+      [MEMBER_CLASS],
+    );
+    expect(victim).toBeDefined();
+    db.query('SELECT pg_terminate_backend($1)', [victim?.pid]);
+    const exits = await Promise.race([
+      survivor?.exited,
+      c.exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 15_000)),
+    ]);
+    expect(exits, 'the worker that lost its session exits with 75 (EX_TEMPFAIL) for systemd to restart').toBe(75);
+    const after = await until(
+      'the other worker holding every partition',
+      owners,
+      (o) => o.members === 1 && o.byPartition.size === PARTITIONS,
+      10_000,
+    );
+    expect(new Set(after.byPartition.values()).size).toBe(1);
+  });
+});
