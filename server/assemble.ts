@@ -40,7 +40,8 @@ import { StationRefusals } from './ingest/refusals.js';
 import { type SourceSettings, buildTtsSource } from './sources/index.js';
 import type { TtsSource } from './sources/tts.js';
 import type { TtsDownlinkPush } from './warnings/config-publisher.js';
-import type { ConfigPublisher } from './warnings/frost-engine.js';
+import { type ConfigPublisher, FrostEngine } from './warnings/frost-engine.js';
+import { type ChangeListener, listenForChanges } from './registry/change-feed.js';
 import { type Warnings, startWarnings, watchDependencies } from './warnings/warnings.js';
 
 export type ServerSettings = Pick<
@@ -135,6 +136,11 @@ export interface ServerDeps<E extends BrokerEdge> {
    * through now (speed included): tests that step a hand-made clock or fire timers by hand run it `inline`.
    */
   engine?: 'thread' | 'inline';
+  /**
+   * A cluster's HTTP server (docs/scale-out.md): the workers decide for every station and read the readings log, so
+   * this one decides for none — its engine only reads each station's saved state for the dashboard — and has no broker.
+   */
+  clusterServer?: boolean;
   /** HTTP details tests set: per-address limits, a hook told of every route, another dashboard build. */
   http?: Pick<AppDeps, 'rateLimits' | 'onRoute' | 'dashboardDir'>;
 }
@@ -278,10 +284,26 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     audit,
     ...(edge ? { configPublisher: edge.configPublisher } : {}),
     ...(deps.timers ? { timers: deps.timers } : {}),
-    ...((deps.engine ?? settings.RULE_ENGINE) === 'thread' ? { engineThread: { registry: registryAt } } : {}),
+    ...(deps.clusterServer === true
+      ? { scope: () => false }
+      : (deps.engine ?? settings.RULE_ENGINE) === 'thread'
+        ? { engineThread: { registry: registryAt } }
+        : {}),
   });
   ingest.onReceived((stationId, readings) => warnings.engine.onReadings(stationId, readings));
-  const brokerCheck = (): Check => edge?.check() ?? { ok: false, detail: 'no broker attached' };
+  // A cluster's server hears of the workers' commits through PostgreSQL, for its live dashboard stream.
+  const changeFeed: ChangeListener | null =
+    deps.clusterServer === true && settings.DATABASE_URL !== undefined
+      ? listenForChanges(settings.DATABASE_URL, logger.child({ module: 'change-feed' }), (change) => {
+          if (change.kind === 'alert') warnings.alerts.changedElsewhere(change.id);
+          else if (warnings.engine instanceof FrostEngine) warnings.engine.changedElsewhere(change.id);
+        })
+      : null;
+  const brokerCheck = (): Check =>
+    edge?.check() ??
+    (deps.clusterServer === true
+      ? { ok: true, detail: 'cluster: readings reach the workers through the gateways and the readings log' }
+      : { ok: false, detail: 'no broker attached' });
   // The checks are synchronous; one that throws (SQLite closed) still rejects the promise rather than throwing at the caller.
   const healthNow = (): Promise<Health> =>
     new Promise((resolve) => {
@@ -408,6 +430,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
         ['self-watch', stopWatch],
         ['second channel', () => secondChannel?.close()],
         ['forecast and survey schedules', () => warnings.stopSchedules()],
+        ['change feed', () => changeFeed?.close()],
         ['rule engine', () => warnings.engine.close()],
         ['ingest', () => ingest.close()],
         ['notifier', () => warnings.notifier.close()],

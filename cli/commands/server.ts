@@ -21,9 +21,11 @@ export function registerServerCommand(program: Command): void {
     .action(async (opts: { clientId: string }) => {
       const env = loadEnv(ServerEnvSchema, process.env);
       applyHeapPolicy(env.HEAP_POLICY);
-      if (!env.INGEST_MQTT_URL)
+      // A cluster's HTTP server (docs/scale-out.md): PostgreSQL shared with the workers, which consume the readings.
+      const clusterServer = env.DATABASE_URL !== undefined && env.INGEST_MQTT_URL === undefined;
+      if (!env.INGEST_MQTT_URL && !clusterServer)
         fail(
-          'INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead',
+          'INGEST_MQTT_URL: required for `frostwatch server` (the broker to consume readings from); `frostwatch up` runs the gateway in-process instead, and in a cluster (DATABASE_URL set) the server consumes nothing',
         );
       const tls = await loadTlsCredentials(env);
       const ca = await loadTrustedCas(env);
@@ -35,7 +37,9 @@ export function registerServerCommand(program: Command): void {
         logger,
         clock: systemClock,
         tls,
-        edge: consumerEdge({ url: env.INGEST_MQTT_URL, clientId: opts.clientId, ca }),
+        ...(env.INGEST_MQTT_URL === undefined
+          ? { clusterServer: true }
+          : { edge: consumerEdge({ url: env.INGEST_MQTT_URL, clientId: opts.clientId, ca }) }),
       });
       await runtime.listen();
       out(`frostwatch server: API ${runtime.url}/api  docs ${runtime.url}/docs  health ${runtime.url}/health`);

@@ -1,5 +1,6 @@
 import type { Statement } from '../registry/sql.js';
 import type { Alert, AlertKind, AlertStatus, Decision, DecisionInputs } from '../../contracts/index.js';
+import { announce } from '../registry/change-feed.js';
 import type { Db } from '../registry/db.js';
 
 interface AlertRow {
@@ -91,6 +92,7 @@ export class AlertStore {
       else this.#escalate.run(level, recordedAtMs, alertId);
     }
     const eventId = this.#event(alertId, decision.atMs, recordedAtMs, transition, level, decision.reason, decision.inputs, decision.notify);
+    announce(this.#db, [{ kind: 'alert', id: alertId }]); // the cluster's other servers, at commit (registry/change-feed.ts)
     this.#changed(alertId);
     return { alertId, eventId, decision };
   }
@@ -104,6 +106,7 @@ export class AlertStore {
       if (row.status === 'active') {
         this.#ack.run(by, atMs, atMs, alertId);
         this.#event(alertId, atMs, atMs, 'acknowledged', row.level, `acknowledged by ${by}`, null, false);
+        announce(this.#db, [{ kind: 'alert', id: alertId }]);
         this.#changed(alertId);
       }
       const alert = this.get(alertId, true);

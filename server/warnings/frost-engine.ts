@@ -19,6 +19,7 @@ import {
   rulesFor,
   wantsFastSampling,
 } from '../../frost/index.js';
+import { announce } from '../registry/change-feed.js';
 import type { Db } from '../registry/db.js';
 import type { StationRecord, StationRepository } from '../registry/stations.js';
 import type { AlertStore, AppliedDecision } from './alert-store.js';
@@ -204,6 +205,11 @@ export class FrostEngine implements RuleEngine {
           saved += 1;
           if (this.#timers.now() >= until) break;
         }
+        // A cluster's HTTP servers show these states live (registry/change-feed.ts); nothing on SQLite.
+        announce(
+          this.#o.db,
+          this.#round.slice(0, saved).map((tracked) => ({ kind: 'station', id: tracked.station.id })),
+        );
       })();
     } catch (err) {
       for (const tracked of this.#round.splice(0)) this.#dirty.add(tracked);
@@ -275,6 +281,16 @@ export class FrostEngine implements RuleEngine {
     if (tracked) tracked.refreshAtMs = 0;
   }
 
+  /**
+   * A station this engine does not decide for changed elsewhere (a cluster worker committed it): tell this engine's
+   * listeners, with the view read from its saved state.
+   */
+  changedElsewhere(stationId: string): void {
+    if (this.#tracked.has(stationId) || this.#changed.size === 0) return;
+    const row = this.#loadState.get(stationId);
+    if (row) this.#emitChanged(stationId, decodeState(row.state));
+  }
+
   /** Called after every committed evaluation of a station (readings or tick); returns an unsubscribe. */
   onStationChanged(listener: StationViewListener): () => void {
     this.#changed.add(listener);
@@ -322,6 +338,7 @@ export class FrostEngine implements RuleEngine {
         db.transaction(() => {
           // The state first: if a newer one was saved elsewhere, these decisions come from an older view and roll back.
           if (this.#save(tracked.station.id, state, nowMs) === 0) throw new StaleStationState(tracked.station.id);
+          announce(db, [{ kind: 'station', id: tracked.station.id }]);
           for (const decision of decisions) {
             const applied = alerts.apply(decision, nowMs);
             if (applied) planner.plan(applied, tracked.station);

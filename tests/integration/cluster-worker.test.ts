@@ -13,7 +13,8 @@ import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.j
 import { type TestPostgres, startPostgres } from '../../testkit/postgres.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { registerStation } from '../helpers/register-station.js';
-import { type FrostwatchProcess, runFrostwatch } from '../helpers/system.js';
+import { type FrostwatchProcess, runFrostwatch, waitForHttp } from '../helpers/system.js';
+import { findFreePort } from '../../server/influx/free-port.js';
 
 /**
  * `frostwatch worker` as real processes (issue 18) against a 3-node NATS JetStream cluster, PostgreSQL and InfluxDB:
@@ -199,5 +200,52 @@ describe('frostwatch worker', () => {
       10_000,
     );
     expect(new Set(after.byPartition.values()).size).toBe(1);
+  });
+
+  it("a cluster HTTP server shows the workers' decisions live (server-sent events through PostgreSQL NOTIFY)", async () => {
+    const port = await findFreePort();
+    const token = 'cluster-admin-token-0123456789';
+    const server = runFrostwatch(['server'], {
+      DATA_DIR: dataDir,
+      DATABASE_URL: postgres.url,
+      INFLUX_URL: influx.url,
+      INFLUX_BUCKET: influx.database,
+      HTTP_PORT: String(port),
+      ADMIN_TOKEN: token,
+      FORECAST_URL: 'off',
+      RULE_ENGINE: 'thread', // a cluster server decides for nobody, whatever this says
+    });
+    workers.push(server);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(base, server);
+    const headers = { authorization: `Bearer ${token}` };
+    const health = (await (await fetch(`${base}/health`)).json()) as { checks: Record<string, { ok: boolean }> };
+    expect(health.checks['broker']?.ok).toBe(true);
+
+    // Listen before the decision, as an officer's open dashboard does.
+    const stream = await fetch(`${base}/api/events`, { headers });
+    const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = stream.body?.getReader();
+    if (!reader) throw new Error('no event stream');
+    let text = '';
+    const heard = (async () => {
+      const decoder = new TextDecoder();
+      while (!text.includes('event: alert')) {
+        const chunk = await reader.read();
+        if (chunk.done) return;
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+    })();
+
+    const id = 'cw-live' as StationId;
+    await registerStation(new StationRepository(db, { now: () => Date.now(), speed: 1 }), id);
+    await sink.acceptReadings(id, [{ ts: Date.now() - MIN, airTempC: 15, rhPct: 70, batteryV: 3.1 }]);
+    await Promise.race([heard, new Promise((_, reject) => setTimeout(() => reject(new Error(`no alert event; heard:\n${text}`)), 20_000))]);
+    await reader.cancel();
+    expect(text).toContain('"stationId":"cw-live"');
+    expect(text).toContain('"kind":"low_battery"');
+
+    const alerts = (await (await fetch(`${base}/api/alerts?stationId=cw-live`, { headers })).json()) as Array<{ kind: string }>;
+    expect(alerts.map((alert) => alert.kind)).toEqual(['low_battery']);
+    await server.kill('SIGTERM');
   });
 });
