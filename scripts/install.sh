@@ -263,7 +263,7 @@ else
     note "influxdb.service (Debian's own influxd) disabled: frostwatch manages its influxd in $DATA/influxdb"
   fi
   split=()
-  for role in frostwatch-gateway.service frostwatch-server.service; do
+  for role in frostwatch-gateway.service frostwatch-server.service frostwatch-worker.service; do
     systemctl is-enabled --quiet "$role" 2>/dev/null && split+=("$role")
   done
   if [ ${#split[@]} -gt 0 ]; then

@@ -200,6 +200,12 @@ describe('frostwatch worker', () => {
       10_000,
     );
     expect(new Set(after.byPartition.values()).size).toBe(1);
+    // What an operator sees: one worker alive, holding all six.
+    const status = runFrostwatch(['cluster', 'status'], { DATA_DIR: dataDir, DATABASE_URL: postgres.url });
+    expect(await status.exited).toBe(0);
+    expect(status.output()).toContain('workers alive: 1');
+    expect(status.output()).toMatch(/partitions 0,1,2,3,4,5/);
+    expect(status.output()).toContain('partitions held: 6');
   });
 
   it("a cluster HTTP server shows the workers' decisions live (server-sent events through PostgreSQL NOTIFY)", async () => {

@@ -25,7 +25,7 @@ const isRoot = process.getuid?.() === 0;
 const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
 /** systemd's PATH for services. */
 const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const UNITS = ['frostwatch.service', 'frostwatch-gateway.service', 'frostwatch-server.service'];
+const UNITS = ['frostwatch.service', 'frostwatch-gateway.service', 'frostwatch-server.service', 'frostwatch-worker.service'];
 /** The daily backup (docs/operations.md, "Backup and restore"), installed beside them. */
 const BACKUP_UNITS = ['frostwatch-backup.service', 'frostwatch-backup.timer'];
 
