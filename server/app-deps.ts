@@ -1,3 +1,4 @@
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -84,6 +85,8 @@ export interface AppDeps {
   onRoute?: (route: RouteOptions) => void;
   /** Per-address request limits; each one not given is DEFAULT_HTTP_RATE_LIMITS' (server/http-limits.ts). */
   rateLimits?: Partial<HttpRateLimits>;
+  /** Where the rate limits count (a cluster: PostgreSQL, http-limits-pg.ts); absent: in this process. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
   /** HTTP_TRUSTED_PROXIES: proxies whose X-Forwarded-For is believed; absent → the socket's address counts. */
   trustedProxies?: string;
 }

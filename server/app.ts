@@ -39,7 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.audit) app.addHook('onSend', auditHook(deps.audit));
   // Both before any route: each hooks the routes as they are added.
   await registerSecurityHeaders(app, { tileUrl: deps.tileUrl });
-  await registerRateLimits(app, { ...DEFAULT_HTTP_RATE_LIMITS, ...deps.rateLimits }, deps.metrics);
+  await registerRateLimits(app, { ...DEFAULT_HTTP_RATE_LIMITS, ...deps.rateLimits }, deps.metrics, deps.rateLimitStore);
 
   await app.register(swagger, {
     openapi: {

@@ -42,6 +42,7 @@ import type { TtsSource } from './sources/tts.js';
 import type { TtsDownlinkPush } from './warnings/config-publisher.js';
 import { type ConfigPublisher, FrostEngine } from './warnings/frost-engine.js';
 import { type ChangeListener, listenForChanges } from './registry/change-feed.js';
+import { pgRateLimits } from './http-limits-pg.js';
 import { type Warnings, startWarnings, watchDependencies } from './warnings/warnings.js';
 
 export type ServerSettings = Pick<
@@ -343,7 +344,11 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
     logger: logger.child({ module: 'dashboard' }),
     timeZone: settings.TZ_NAME,
   });
+  // On PostgreSQL the servers of a cluster count each address's requests together.
+  const sharedLimits =
+    settings.DATABASE_URL === undefined ? null : pgRateLimits(settings.DATABASE_URL, logger.child({ module: 'http-limits' }));
   const app = await buildApp({
+    ...(sharedLimits ? { rateLimitStore: sharedLimits.store } : {}),
     logger,
     clock,
     stations,
@@ -426,6 +431,7 @@ export async function assembleServer<E extends BrokerEdge = BrokerEdge>(deps: Se
         ['tts source', () => tts?.close()],
         ['broker edge', () => edge?.close()],
         ['http', () => app.close()],
+        ['shared rate limits', () => sharedLimits?.close()],
         ['dashboard events', () => dashboard.close()],
         ['self-watch', stopWatch],
         ['second channel', () => secondChannel?.close()],

@@ -1,4 +1,4 @@
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { SESSION_COOKIE } from './auth/request-auth.js';
@@ -48,7 +48,12 @@ function bucketOf(request: FastifyRequest): Bucket {
  * stricter count of failed credentials. Answers 429 through the app's error handler: `{error, message}` and
  * Retry-After. Register before the routes (the plugin hooks each route as it is added).
  */
-export async function registerRateLimits(app: FastifyInstance, limits: HttpRateLimits, metrics: Registry): Promise<void> {
+export async function registerRateLimits(
+  app: FastifyInstance,
+  limits: HttpRateLimits,
+  metrics: Registry,
+  store?: FastifyRateLimitStoreCtor,
+): Promise<void> {
   const name = 'frostwatch_http_rate_limited_total';
   // One registry may serve several apps in a test process; a second Counter of the same name would throw.
   const limited =
@@ -61,6 +66,8 @@ export async function registerRateLimits(app: FastifyInstance, limits: HttpRateL
     });
   const perMin: Record<Bucket, number> = { general: limits.requestsPerMin, signin: limits.signInsPerMin, twilio: limits.twilioPerMin };
   await app.register(rateLimit, {
+    // A cluster's servers count together (http-limits-pg.ts); absent: in this process, as `frostwatch up`.
+    ...(store ? { store } : {}),
     timeWindow: 60_000,
     keyGenerator: (request) => `${bucketOf(request)}|${request.ip}`,
     // This host's own tools — the CLI, health probes, scripts and tests polling the API — are not throttled. Sign-in

@@ -80,6 +80,8 @@ export async function startFullApp(options: {
   quietHours?: string;
   surveyCalls?: 'off' | 'severe' | 'warning';
   smsReplies?: 'on' | 'off';
+  /** A PostgreSQL registry to share with another full app (a cluster's second server); default: testRegistry(). */
+  databaseUrl?: string;
   /** Send for real, through the Twilio-compatible test server (default: dry run). */
   twilio?: { accountSid: string; authToken: string; url: string };
 }): Promise<FullApp> {
@@ -91,7 +93,8 @@ export async function startFullApp(options: {
   const onRoute = (route: RouteOptions): void => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.set(`${method} ${route.url}`, route);
   };
-  const registry = await testRegistry();
+  const registry =
+    options.databaseUrl === undefined ? await testRegistry() : { databaseUrl: options.databaseUrl, drop: () => Promise.resolve() };
   const settings = loadEnv(UpEnvSchema, {
     DATA_DIR: dir,
     ...(registry.databaseUrl === undefined ? {} : { DATABASE_URL: registry.databaseUrl }),
