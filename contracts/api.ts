@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DevicePresetSchema, FieldMapSchema, StationDeviceSchema, StationSourceSchema, deviceIdProblem, isLorawan } from './devices.js';
+import { DistrictIdSchema } from './districts.js';
 import { StationIdSchema } from './ids.js';
 import { RejectReasonSchema } from './reject-reasons.js';
 
@@ -16,6 +17,7 @@ export const StationCreateSchema = z
     lon: z.number().min(-180).max(180),
     elevationM: z.number().min(-500).max(9_000),
     crop: CropSchema.default('arabica'),
+    districtId: DistrictIdSchema.optional().describe("the station's district; default: the caller's own, else lac-duong"),
     ...StationDeviceSchema.shape,
   })
   .superRefine((station, ctx) => {
@@ -34,6 +36,7 @@ export const StationSchema = z.object({
   lon: z.number(),
   elevationM: z.number(),
   crop: CropSchema,
+  districtId: z.string(),
   source: StationSourceSchema,
   deviceId: z.string().nullable(),
   preset: DevicePresetSchema.nullable(),

@@ -1,13 +1,20 @@
 import { z } from 'zod';
 import { FrostLevelSchema } from './alerts.js';
 import { StationSchema } from './api.js';
+import { DistrictIdSchema } from './districts.js';
 
 /** Sign-in and roles (issue 4). A session is an httpOnly cookie; API clients may still use a Bearer token. */
 export const RoleSchema = z.enum(['admin', 'officer', 'viewer']);
 export type Role = z.infer<typeof RoleSchema>;
 
 export const LoginSchema = z.object({ username: z.string().trim().min(1).max(64), password: z.string().min(1).max(200) });
-export const MeSchema = z.object({ username: z.string(), role: RoleSchema, name: z.string() });
+export const MeSchema = z.object({
+  username: z.string(),
+  role: RoleSchema,
+  name: z.string(),
+  districtId: z.string().nullable().describe('the one district this user sees and acts in; null: province-wide (every admin)'),
+  districtName: z.string().nullable(),
+});
 export type Me = z.infer<typeof MeSchema>;
 
 export const UserCreateSchema = z.object({
@@ -18,6 +25,11 @@ export const UserCreateSchema = z.object({
   name: z.string().trim().min(1).max(100),
   role: RoleSchema,
   password: z.string().min(10, 'password: at least 10 characters').max(200),
+  districtId: DistrictIdSchema.nullable()
+    .optional()
+    .describe(
+      'officer or viewer: the district they see and act in (default lac-duong); null: province-wide. Admins are always province-wide',
+    ),
 });
 export type UserCreate = z.infer<typeof UserCreateSchema>;
 
@@ -73,6 +85,8 @@ export const NightReportRowSchema = z.object({
   stationId: z.string(),
   name: z.string(),
   commune: z.string(),
+  districtId: z.string(),
+  district: z.string().describe("the district's name"),
   minAirC: z.number().nullable(),
   minAt: z.string().nullable(),
   hoursBelow2C: z.number(),

@@ -14,3 +14,4 @@ export * from './dashboard.js';
 export * from './audit.js';
 export * from './chirpstack.js';
 export * from './forecast.js';
+export * from './districts.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DistrictIdSchema } from './districts.js';
 import { StationIdSchema } from './ids.js';
 
 /**
@@ -42,6 +43,9 @@ export const FarmerCreateSchema = z.object({
   stationIds: z.array(StationIdSchema).max(20).default([]).describe('stations the farm depends on, offset 0'),
   subscriptions: z.array(SubscriptionSchema).max(20).optional().describe('stations with an offset; wins over stationIds'),
   contacts: z.array(ContactInputSchema).max(10).default([]).describe('escalation chain in order: household, village head, officer'),
+  districtId: DistrictIdSchema.optional().describe(
+    "the farmer's district; default: their stations' district, else the caller's own, else lac-duong. Their stations must be in it",
+  ),
 });
 export type FarmerCreate = z.infer<typeof FarmerCreateSchema>;
 
@@ -55,6 +59,7 @@ export const FarmerSchema = z.object({
   language: LanguageSchema,
   diacritics: z.boolean(),
   commune: z.string().nullable(),
+  districtId: z.string(),
   subscriptions: z.array(z.object({ stationId: z.string(), offsetC: z.number() })),
   contacts: z.array(ContactSchema),
   createdAt: z.string().describe('ISO 8601'),
@@ -102,13 +107,21 @@ export const CommuneStationSchema = z.object({ commune: z.string(), stationId: z
 export type CommuneStation = z.infer<typeof CommuneStationSchema>;
 export const CommuneParamsSchema = z.object({ commune: CommuneSchema });
 
-export const OfficerCreateSchema = z.object({ name: NameSchema, phone: PhoneInputSchema, language: LanguageSchema.default('vi') });
+export const OfficerCreateSchema = z.object({
+  name: NameSchema,
+  phone: PhoneInputSchema,
+  language: LanguageSchema.default('vi'),
+  districtId: DistrictIdSchema.optional().describe(
+    "the district whose notices the officer gets; default: the caller's own, else lac-duong",
+  ),
+});
 export type OfficerCreate = z.infer<typeof OfficerCreateSchema>;
 export const OfficerSchema = z.object({
   id: z.number().int(),
   name: z.string(),
   phone: z.string(),
   language: LanguageSchema,
+  districtId: z.string(),
   createdAt: z.string(),
 });
 export type Officer = z.infer<typeof OfficerSchema>;

@@ -12,6 +12,8 @@ export interface Principal {
   subject: string;
   /** A person's display name; absent for the admin token. */
   name?: string;
+  /** The one district this principal sees and acts in; null or absent: province-wide (the admin token, admins). */
+  districtId?: string | null;
 }
 
 /** The session cookie of the dashboard: httpOnly, SameSite=Strict, Path=/, Secure over https; set by POST /api/session. */

@@ -5,6 +5,7 @@ export const REPORT_COLUMNS = [
   'stationId',
   'name',
   'commune',
+  'district',
   'minAirC',
   'minAt',
   'hoursBelow2C',

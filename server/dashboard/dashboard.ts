@@ -21,8 +21,9 @@ export interface Dashboard {
   /** null when the station is unknown. */
   chart(stationId: string, range: ChartRange): Promise<Chart | null>;
   /** `date` is YYYY-MM-DD in the farms' time zone. */
-  nightReport(date: string): Promise<Report>;
-  seasonReport(fromMs: number, toMs: number): Promise<Report>;
+  /** `districtId`: that district's stations only (a district user's report); absent: every station. */
+  nightReport(date: string, districtId?: string): Promise<Report>;
+  seasonReport(fromMs: number, toMs: number, districtId?: string): Promise<Report>;
   readonly events: DashboardEvents;
   /** The farms' time zone (TZ_NAME): a date-only season bound is local midnight there. */
   readonly timeZone: string;
@@ -54,8 +55,9 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     if (!station) return null;
     return stationOverview(station, o.engine.viewOf(stationId), o.activity.get(stationId), queries.openFaults().get(stationId) ?? []);
   };
-  const reportSources = (): ReportSources => ({
-    stations: o.stations.list(),
+  const reportSources = (districtId: string | undefined): ReportSources => ({
+    stations: o.stations.list().filter((s) => districtId === undefined || s.districtId === districtId),
+    districtName: (id) => o.stations.districts.nameOf(id),
     cold: (id, fromMs, toMs) => coldSummary(o.influx, id, fromMs, toMs),
     warnings: (id, fromMs, toMs) => queries.warnings(id, fromMs, toMs),
   });
@@ -92,8 +94,8 @@ export function createDashboard(o: DashboardOptions): Dashboard {
         markers: (fromMs, toMs) => queries.markers(stationId, fromMs, toMs),
       });
     },
-    nightReport: (date) => nightReport(reportSources(), date, o.timeZone),
-    seasonReport: (fromMs, toMs) => seasonReport(reportSources(), fromMs, toMs),
+    nightReport: (date, districtId) => nightReport(reportSources(districtId), date, o.timeZone),
+    seasonReport: (fromMs, toMs, districtId) => seasonReport(reportSources(districtId), fromMs, toMs),
     events,
     timeZone: o.timeZone,
     close: () => events.close(),

@@ -8,6 +8,7 @@ const HOUR_MS = 3_600_000;
 
 export interface ReportSources {
   stations: readonly StationRecord[];
+  districtName(districtId: string): string;
   cold(stationId: string, fromMs: number, toMs: number): Promise<ColdSummary>;
   warnings(stationId: string, fromMs: number, toMs: number): WarningStats;
 }
@@ -42,6 +43,8 @@ async function reportRow(src: ReportSources, station: StationRecord, w: Window):
     stationId: station.id,
     name: station.name,
     commune: station.commune,
+    districtId: station.districtId,
+    district: src.districtName(station.districtId),
     minAirC: cold.minAirC,
     minAt: cold.minAtMs === null ? null : new Date(cold.minAtMs).toISOString(),
     hoursBelow2C: cold.hoursBelowC[0],

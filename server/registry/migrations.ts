@@ -373,4 +373,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 12,
+    name: 'districts',
+    sql: `
+      -- A province holds districts (huyện); stations, farmers and officers belong to one (docs/operations.md, "Districts").
+      -- Everything that existed before goes into the default district, so a single-district installation sees no change.
+      CREATE TABLE districts (
+        id          TEXT PRIMARY KEY,   -- e.g. lac-duong
+        name        TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO districts (id, name, created_at) VALUES ('lac-duong', 'Lạc Dương', 0);
+      -- SQLite refuses ADD COLUMN … REFERENCES with a non-null default while foreign keys are on: the registry checks the
+      -- district on every write instead (and districts are never deleted); PostgreSQL adds the constraints below.
+      ALTER TABLE stations ADD COLUMN district_id TEXT NOT NULL DEFAULT 'lac-duong';
+      ALTER TABLE farmers ADD COLUMN district_id TEXT NOT NULL DEFAULT 'lac-duong';
+      ALTER TABLE officers ADD COLUMN district_id TEXT NOT NULL DEFAULT 'lac-duong';
+      -- A dashboard user's district: they see and act in it only. Null: province-wide (admins always are).
+      ALTER TABLE users ADD COLUMN district_id TEXT;
+      UPDATE users SET district_id = 'lac-duong' WHERE role != 'admin';
+      CREATE INDEX stations_district ON stations(district_id);
+      CREATE INDEX farmers_district ON farmers(district_id);
+      CREATE INDEX officers_district ON officers(district_id);
+    `,
+    postgres: `
+      ALTER TABLE stations ADD CONSTRAINT stations_district_fk FOREIGN KEY (district_id) REFERENCES districts(id);
+      ALTER TABLE farmers ADD CONSTRAINT farmers_district_fk FOREIGN KEY (district_id) REFERENCES districts(id);
+      ALTER TABLE officers ADD CONSTRAINT officers_district_fk FOREIGN KEY (district_id) REFERENCES districts(id);
+      ALTER TABLE users ADD CONSTRAINT users_district_fk FOREIGN KEY (district_id) REFERENCES districts(id);
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ export interface FarmerRow {
   language: Language;
   diacritics: 0 | 1;
   commune: string | null;
+  district_id: string;
   created_at: number;
   opted_out_at: number | null;
   opted_out_via: OptOutVia | null;
@@ -36,6 +37,7 @@ export interface OfficerRow {
   name: string;
   phone: string;
   language: Language;
+  district_id: string;
   created_at: number;
 }
 
@@ -53,6 +55,7 @@ export interface FarmerRecord {
   language: Language;
   diacritics: boolean;
   commune: string | null;
+  districtId: string;
   subscriptions: { stationId: string; offsetC: number }[];
   contacts: Contact[];
   createdAt: number;
@@ -66,6 +69,7 @@ export interface OfficerRecord {
   name: string;
   phone: string;
   language: Language;
+  districtId: string;
   createdAt: number;
 }
 
@@ -77,6 +81,7 @@ export function toFarmer(row: FarmerRow, subscriptions: SubscriptionRow[], conta
     language: row.language,
     diacritics: row.diacritics === 1,
     commune: row.commune,
+    districtId: row.district_id,
     subscriptions: subscriptions.map((s) => ({ stationId: s.station_id, offsetC: s.offset_c })),
     contacts: contacts.map(toContact),
     createdAt: row.created_at,
@@ -90,7 +95,7 @@ export function toContact(row: ContactRow): Contact {
 }
 
 export function toOfficer(row: OfficerRow): OfficerRecord {
-  return { id: row.id, name: row.name, phone: row.phone, language: row.language, createdAt: row.created_at };
+  return { id: row.id, name: row.name, phone: row.phone, language: row.language, districtId: row.district_id, createdAt: row.created_at };
 }
 
 /**

@@ -1,13 +1,14 @@
 import { uniqueViolation } from './sql.js';
-import type {
-  Clock,
-  CommuneStation,
-  Contact,
-  FarmerCreate,
-  FarmerImportReport,
-  ImportRowResult,
-  Language,
-  OfficerCreate,
+import {
+  DEFAULT_DISTRICT_ID,
+  type Clock,
+  type CommuneStation,
+  type Contact,
+  type FarmerCreate,
+  type FarmerImportReport,
+  type ImportRowResult,
+  type Language,
+  type OfficerCreate,
 } from '../../contracts/index.js';
 import type { Db } from './db.js';
 import { parseFarmerCsv } from './farmer-csv.js';
@@ -92,12 +93,12 @@ export class PeopleRepository {
    * not fail): name, language, diacritics and commune are replaced, stations become the row's list — an offset
    * set earlier is kept for a station still listed — and the escalation chain, which a CSV cannot carry, is kept.
    */
-  importFarmersCsv(text: string): ImportFarmersResult {
+  importFarmersCsv(text: string, districtId?: string): ImportFarmersResult {
     const parsed = parseFarmerCsv(text);
     if (!parsed.ok) return { ok: false, message: parsed.error };
     const results: ImportRowResult[] = parsed.errors.map(({ row, error }) => ({ row, ok: false, error }));
     const save = this.#db.transaction(() => {
-      for (const { row, farmer } of parsed.rows) results.push({ row, ...this.#upsert(farmer) });
+      for (const { row, farmer } of parsed.rows) results.push({ row, ...this.#upsert(farmer, districtId) });
     });
     save();
     results.sort((a, b) => a.row - b.row);
@@ -203,10 +204,13 @@ export class PeopleRepository {
   createOfficer(input: OfficerCreate): CreateOfficerResult {
     const phone = normalisePhone(input.phone);
     if (!phone.ok) return { ok: false, reason: 'invalid', message: `phone: ${phone.error}` };
+    const districtId = input.districtId ?? DEFAULT_DISTRICT_ID;
+    if (!this.#stmt.districtExists.get(districtId)) return unknownDistrict(districtId);
     const row = {
       name: input.name.normalize('NFC'),
       phone: phone.e164,
       language: input.language,
+      district_id: districtId,
       created_at: Math.round(this.#clock.now()),
     };
     try {
@@ -224,6 +228,16 @@ export class PeopleRepository {
     return this.#stmt.officers.all().map(toOfficer);
   }
 
+  /** The officers of one district: its stations' notices and pre-alert summaries go to them. */
+  officersOf(districtId: string): OfficerRecord[] {
+    return this.#stmt.officersOf.all(districtId).map(toOfficer);
+  }
+
+  /** The district of a station, or null when the station is unknown. */
+  stationDistrict(stationId: string): string | null {
+    return this.#stmt.stationDistrict.get(stationId)?.district_id ?? null;
+  }
+
   #validate(input: FarmerCreate): { ok: true; value: Validated } | PeopleError {
     const phone = normalisePhone(input.phone);
     if (!phone.ok) return { ok: false, reason: 'invalid', message: `phone: ${phone.error}` };
@@ -233,7 +247,15 @@ export class PeopleRepository {
     if (subscriptions.length === 0 && input.commune === undefined) {
       return { ok: false, reason: 'invalid', message: 'a farmer needs stationIds or a commune, or no warning would ever reach them' };
     }
-    const unknown = subscriptions.find((s) => !this.#stmt.stationExists.get(s.stationId));
+    // A farmer belongs to one district and depends on its stations; unnamed, it is the district of their stations.
+    const first = subscriptions[0];
+    const districtId =
+      input.districtId ??
+      (first === undefined ? undefined : this.#stmt.stationDistrict.get(first.stationId)?.district_id) ??
+      DEFAULT_DISTRICT_ID;
+    if (!this.#stmt.districtExists.get(districtId)) return unknownDistrict(districtId);
+    // Another district's station is answered as an unknown one, so a district officer learns nothing of it.
+    const unknown = subscriptions.find((s) => this.#stmt.stationDistrict.get(s.stationId)?.district_id !== districtId);
     if (unknown) return unknownStation(unknown.stationId);
     const row = {
       name: input.name.normalize('NFC'),
@@ -241,6 +263,7 @@ export class PeopleRepository {
       language: input.language,
       diacritics: input.diacritics ? 1 : 0,
       commune: input.commune === undefined ? null : canonicalCommune(input.commune),
+      district_id: districtId,
       created_at: Math.round(this.#clock.now()),
     } as const;
     return { ok: true, value: { row, subscriptions, contacts: contacts.value } };
@@ -254,8 +277,14 @@ export class PeopleRepository {
   }
 
   /** One CSV row inside the import transaction. */
-  #upsert(farmer: FarmerCreate): Omit<ImportRowResult, 'row'> {
-    const valid = this.#validate(farmer);
+  #upsert(farmer: FarmerCreate, districtId: string | undefined): Omit<ImportRowResult, 'row'> {
+    const phone = normalisePhone(farmer.phone);
+    const known = phone.ok ? this.#stmt.farmerByPhone.get(phone.e164) : undefined;
+    // A district officer's list places its farmers in their district; a known farmer stays in theirs.
+    if (known && districtId !== undefined && known.district_id !== districtId)
+      return { ok: false, error: 'phone: registered to a farmer of another district' };
+    const inDistrict = known?.district_id ?? districtId;
+    const valid = this.#validate(inDistrict === undefined ? farmer : { ...farmer, districtId: inDistrict });
     if (!valid.ok) return { ok: false, error: valid.message };
     const existing = this.#stmt.farmerByPhone.get(valid.value.row.phone);
     if (!existing) return { ok: true, action: 'created', id: this.#insert(valid.value) };
@@ -289,15 +318,16 @@ export class PeopleRepository {
 }
 
 function prepare(db: Db) {
-  const farmerCols = 'id, name, phone, language, diacritics, commune, created_at, opted_out_at, opted_out_via';
+  const farmerCols = 'id, name, phone, language, diacritics, commune, district_id, created_at, opted_out_at, opted_out_via';
   return {
     farmer: db.prepare<[number], FarmerRow>(`SELECT ${farmerCols} FROM farmers WHERE id = ?`),
     farmers: db.prepare<[], FarmerRow>(`SELECT ${farmerCols} FROM farmers ORDER BY id`),
-    farmerByPhone: db.prepare<[string], { id: number }>('SELECT id FROM farmers WHERE phone = ?'),
+    farmerByPhone: db.prepare<[string], { id: number; district_id: string }>('SELECT id, district_id FROM farmers WHERE phone = ?'),
     insertFarmer: db.prepare<[NewFarmerRow]>(
-      'INSERT INTO farmers (name, phone, language, diacritics, commune, created_at) VALUES (@name, @phone, @language, @diacritics, @commune, @created_at)',
+      `INSERT INTO farmers (name, phone, language, diacritics, commune, district_id, created_at)
+       VALUES (@name, @phone, @language, @diacritics, @commune, @district_id, @created_at)`,
     ),
-    updateFarmer: db.prepare<[Omit<NewFarmerRow, 'phone' | 'created_at'> & { id: number }]>(
+    updateFarmer: db.prepare<[Omit<NewFarmerRow, 'phone' | 'created_at' | 'district_id'> & { id: number }]>(
       'UPDATE farmers SET name = @name, language = @language, diacritics = @diacritics, commune = @commune WHERE id = @id',
     ),
     deleteFarmer: db.prepare<[number]>('DELETE FROM farmers WHERE id = ?'),
@@ -323,6 +353,8 @@ function prepare(db: Db) {
       'INSERT INTO contacts (farmer_id, position, role, name, phone) VALUES (@farmer_id, @position, @role, @name, @phone)',
     ),
     stationExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM stations WHERE id = ?'),
+    stationDistrict: db.prepare<[string], { district_id: string }>('SELECT district_id FROM stations WHERE id = ?'),
+    districtExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM districts WHERE id = ?'),
     communeStations: db.prepare<[], CommuneStationRow>('SELECT commune, station_id, offset_c FROM commune_stations ORDER BY commune'),
     communesOfStation: db.prepare<[string], CommuneStationRow>(
       'SELECT commune, station_id, offset_c FROM commune_stations WHERE station_id = ?',
@@ -332,7 +364,7 @@ function prepare(db: Db) {
       'INSERT INTO commune_stations (commune, station_id, offset_c) VALUES (@commune, @station_id, @offset_c)',
     ),
     directRecipients: db.prepare<[string], FarmerRow & { offset_c: number }>(
-      `SELECT f.id, f.name, f.phone, f.language, f.diacritics, f.commune, f.created_at, f.opted_out_at, f.opted_out_via, s.offset_c
+      `SELECT f.id, f.name, f.phone, f.language, f.diacritics, f.commune, f.district_id, f.created_at, f.opted_out_at, f.opted_out_via, s.offset_c
        FROM subscriptions s JOIN farmers f ON f.id = s.farmer_id WHERE s.station_id = ? AND f.opted_out_at IS NULL ORDER BY f.id`,
     ),
     unsubscribedWithCommune: db.prepare<[], FarmerRow>(
@@ -340,14 +372,17 @@ function prepare(db: Db) {
        WHERE f.commune IS NOT NULL AND f.opted_out_at IS NULL AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.farmer_id = f.id) ORDER BY f.id`,
     ),
     insertOfficer: db.prepare<[Omit<OfficerRow, 'id'>]>(
-      'INSERT INTO officers (name, phone, language, created_at) VALUES (@name, @phone, @language, @created_at)',
+      'INSERT INTO officers (name, phone, language, district_id, created_at) VALUES (@name, @phone, @language, @district_id, @created_at)',
     ),
     farmerIdByPhone: db.prepare<[string], { id: number }>('SELECT id FROM farmers WHERE phone = ?'),
     setOptOut: db.prepare<[{ id: number; at: number | null; via: OptOutVia | null }]>(
       'UPDATE farmers SET opted_out_at = @at, opted_out_via = @via WHERE id = @id',
     ),
     setLanguage: db.prepare<[Language, number]>('UPDATE farmers SET language = ? WHERE id = ?'),
-    officers: db.prepare<[], OfficerRow>('SELECT id, name, phone, language, created_at FROM officers ORDER BY id'),
+    officers: db.prepare<[], OfficerRow>('SELECT id, name, phone, language, district_id, created_at FROM officers ORDER BY id'),
+    officersOf: db.prepare<[string], OfficerRow>(
+      'SELECT id, name, phone, language, district_id, created_at FROM officers WHERE district_id = ? ORDER BY id',
+    ),
   };
 }
 
@@ -360,6 +395,10 @@ function mergeSubscriptions(input: FarmerCreate): { stationId: string; offsetC: 
 
 function unknownStation(stationId: string): PeopleError {
   return { ok: false, reason: 'unknown_station', message: `unknown station ${stationId}` };
+}
+
+function unknownDistrict(districtId: string): PeopleError {
+  return { ok: false, reason: 'invalid', message: `districtId: unknown district ${districtId}` };
 }
 
 function toRecipient(row: FarmerRow, offsetC: number, via: Recipient['via']): Recipient {

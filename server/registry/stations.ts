@@ -1,11 +1,22 @@
 import { type Statement, uniqueViolation } from './sql.js';
-import type { Clock, Crop, DevicePreset, FieldMap, StationCreate, StationId, StationSource } from '../../contracts/index.js';
+import {
+  type Clock,
+  type Crop,
+  DEFAULT_DISTRICT_ID,
+  type DevicePreset,
+  type FieldMap,
+  type StationCreate,
+  type StationId,
+  type StationSource,
+} from '../../contracts/index.js';
 import { REVOKED_TOKEN_HASH, generateToken } from '../auth/station-tokens.js';
 import { type TokenKey, tokenKeyOf } from '../auth/token-key.js';
 import type { Db } from './db.js';
+import { DistrictRepository } from './districts.js';
 
 /** A station as the registry keeps it. Times are epoch ms; the token hash never leaves this module except via `tokenHash(es)`. */
-export interface StationRecord extends Omit<StationCreate, 'source' | 'deviceId' | 'preset' | 'fieldMap'> {
+export interface StationRecord extends Omit<StationCreate, 'source' | 'deviceId' | 'preset' | 'fieldMap' | 'districtId'> {
+  districtId: string;
   source: StationSource;
   /** DevEUI (LoRaWAN) or device topic (Wi-Fi boards); null for native stations. */
   deviceId: string | null;
@@ -22,7 +33,8 @@ export interface StationRecord extends Omit<StationCreate, 'source' | 'deviceId'
 export type CredentialChange = 'issued' | 'rotated' | 'revoked' | 'upgraded';
 
 /** `device_taken`: another station already has this source's device id. */
-export type CreateStationResult = { ok: true; station: StationRecord; token: string } | { ok: false; reason: 'exists' | 'device_taken' };
+export type CreateStationResult =
+  { ok: true; station: StationRecord; token: string } | { ok: false; reason: 'exists' | 'device_taken' | 'unknown_district' };
 
 /** One line of an import: a station that passed its schema, or why the line could not become one. */
 export type ImportCandidate = { ok: true; station: StationCreate } | { ok: false; id?: string; reason: string };
@@ -65,6 +77,7 @@ interface StationRow {
   lon: number;
   elevation_m: number;
   crop: Crop;
+  district_id: string;
   source: StationSource;
   device_id: string | null;
   device_preset: DevicePreset | null;
@@ -73,11 +86,14 @@ interface StationRow {
   token_rotated_at: number | null;
 }
 
-const COLUMNS = 'id, name, commune, lat, lon, elevation_m, crop, source, device_id, device_preset, field_map, created_at, token_rotated_at';
+const COLUMNS =
+  'id, name, commune, lat, lon, elevation_m, crop, district_id, source, device_id, device_preset, field_map, created_at, token_rotated_at';
 
 export class StationRepository {
   /** The key of the stored `hmac-sha256$…` hashes, from beside the registry file (token-key.ts). */
   readonly tokenKey: TokenKey;
+  /** The province's districts, on the same registry (migration 12). */
+  readonly districts: DistrictRepository;
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #credentialListeners = new Set<(stationId: StationId, change: CredentialChange) => void>();
@@ -93,11 +109,12 @@ export class StationRepository {
 
   constructor(db: Db, clock: Clock) {
     this.tokenKey = tokenKeyOf(db);
+    this.districts = new DistrictRepository(db, clock);
     this.#db = db;
     this.#clock = clock;
     this.#insert = db.prepare(
       `INSERT INTO stations (${COLUMNS}, token_hash)
-       VALUES (@id, @name, @commune, @lat, @lon, @elevation_m, @crop, @source, @device_id, @device_preset, @field_map, @created_at,
+       VALUES (@id, @name, @commune, @lat, @lon, @elevation_m, @crop, @district_id, @source, @device_id, @device_preset, @field_map, @created_at,
                @token_rotated_at, @token_hash)`,
     );
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM stations ORDER BY id`);
@@ -121,6 +138,7 @@ export class StationRepository {
 
   #create(input: StationCreate): CreateStationResult {
     if (this.#exists.get(input.id)) return { ok: false, reason: 'exists' };
+    if (!this.districts.exists(input.districtId ?? DEFAULT_DISTRICT_ID)) return { ok: false, reason: 'unknown_district' };
     const row = toRow(input, Math.round(this.#clock.now()));
     if (row.device_id !== null && this.#byDevice.get(row.source, row.device_id)) return { ok: false, reason: 'device_taken' };
     const token = generateToken();
@@ -191,8 +209,12 @@ export class StationRepository {
       const sameId = ids.get(id);
       const sameDevice = deviceKey === null ? undefined : devices.get(deviceKey);
       const owner = deviceId === null ? undefined : this.#byDevice.get(source, deviceId);
+      const districtId = candidate.station.districtId ?? DEFAULT_DISTRICT_ID;
       let reason: string | null = null;
-      if (sameId !== undefined) reason = `same id as ${label(sameId)}`;
+      if (!this.districts.exists(districtId)) {
+        invalid = true;
+        reason = `unknown district ${districtId}`;
+      } else if (sameId !== undefined) reason = `same id as ${label(sameId)}`;
       else if (this.#exists.get(id)) reason = `station ${id} already exists`;
       else if (sameDevice !== undefined) reason = `same device (${source} ${deviceId ?? ''}) as ${label(sameDevice)}`;
       else if (owner) reason = `device ${deviceId ?? ''} (${source}) is already registered to station ${owner.id}`;
@@ -279,6 +301,7 @@ function toRow(input: StationCreate, createdAt: number): StationRow {
     lon: input.lon,
     elevation_m: input.elevationM,
     crop: input.crop,
+    district_id: input.districtId ?? DEFAULT_DISTRICT_ID,
     source: input.source ?? 'native',
     device_id: input.deviceId ?? null,
     device_preset: input.preset ?? null,
@@ -298,6 +321,7 @@ function toRecord(row: StationRow): StationRecord {
     lon: row.lon,
     elevationM: row.elevation_m,
     crop: row.crop,
+    districtId: row.district_id,
     source: row.source,
     deviceId: row.device_id,
     preset: row.device_preset,

@@ -1,9 +1,11 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AlertSchema, AlertsQuerySchema, DeliverySchema, UnreachedSchema } from '../../contracts/index.js';
 import type { AlertStore } from '../warnings/alert-store.js';
 import type { DeliveryView } from '../warnings/deliveries.js';
 import { requireRole } from '../auth/request-auth.js';
+import { districtOf, seesDistrict } from '../auth/district-scope.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { Clock } from '../../contracts/index.js';
 import { routesPlugin } from './routes-plugin.js';
@@ -12,6 +14,8 @@ export interface AlertRoutesDeps {
   alerts: AlertStore;
   deliveries: DeliveryView;
   clock: Clock;
+  /** The district of a station (null: unknown), for district users (server/auth/district-scope.ts). */
+  stationDistrict(stationId: string): string | null;
 }
 
 const AlertParamsSchema = z.object({ id: z.coerce.number().int().positive() });
@@ -20,6 +24,11 @@ const AlertDetailSchema = AlertSchema.extend({ deliveries: z.array(DeliverySchem
 /** `/api/alerts…`: active, acknowledged and cleared alerts, their history and deliveries; acknowledgement. */
 export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
   const { alerts, deliveries, clock } = deps;
+  const visible = (request: FastifyRequest, stationId: string): boolean => {
+    if (districtOf(request) === null) return true;
+    const districtId = deps.stationDistrict(stationId);
+    return districtId !== null && seesDistrict(request, districtId);
+  };
   return routesPlugin((app) => {
     app.get(
       '/alerts',
@@ -31,7 +40,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(AlertSchema), ...errorResponses(400, 401) },
         },
       },
-      (request) => alerts.list(request.query),
+      (request) => alerts.list({ ...request.query, districtId: districtOf(request) ?? undefined }),
     );
 
     app.get(
@@ -50,7 +59,14 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(UnreachedSchema), ...errorResponses(400, 401) },
         },
       },
-      (request) => deliveries.unreached(clock.now() - request.query.hours * 3_600_000),
+      (request) => {
+        const rows = deliveries.unreached(clock.now() - request.query.hours * 3_600_000);
+        if (districtOf(request) === null) return rows;
+        return rows.filter((u) => {
+          const districtId = u.stationId === null ? null : deps.stationDistrict(u.stationId);
+          return districtId !== null && seesDistrict(request, districtId);
+        });
+      },
     );
 
     app.get(
@@ -65,7 +81,7 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const alert = alerts.get(request.params.id, true);
-        if (!alert) return sendError(reply, 404, `alert ${request.params.id} not found`);
+        if (!alert || !visible(request, alert.stationId)) return sendError(reply, 404, `alert ${request.params.id} not found`);
         return { ...alert, deliveries: deliveries.forAlert(alert.id) };
       },
     );
@@ -83,6 +99,8 @@ export function alertRoutes(deps: AlertRoutesDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
+        const seen = alerts.get(request.params.id);
+        if (!seen || !visible(request, seen.stationId)) return sendError(reply, 404, `alert ${request.params.id} not found`);
         const result = alerts.acknowledge(request.params.id, request.principal?.subject ?? 'unknown', clock.now());
         if (!result.ok)
           return sendError(

@@ -5,6 +5,7 @@ import { authenticateApi } from '../auth/request-auth.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoutes } from './audit.js';
 import { dashboardRoutes } from './dashboard.js';
+import { districtRoutes } from './districts.js';
 import { integrationRoutes } from './integrations.js';
 import { modelRoutes } from './model.js';
 import { peopleRoutes } from './people.js';
@@ -23,8 +24,10 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     const auth = deps.auth ?? null;
     app.decorateRequest('principal', null);
     app.addHook('onRequest', authenticateApi({ adminToken: deps.adminToken, sessions: auth && ((id) => sessionPrincipal(auth, id)) }));
-    await app.register(sessionRoutes({ auth }));
-    if (auth) await app.register(userRoutes({ users: auth.users }));
+    const districtName = (id: string): string => deps.stations.districts.nameOf(id);
+    await app.register(sessionRoutes({ auth, districtName }));
+    if (auth) await app.register(userRoutes({ users: auth.users, districtName }));
+    await app.register(districtRoutes({ districts: deps.stations.districts }));
     await app.register(stationRoutes(deps));
     await app.register(readingsRoutes(deps));
     app.get(
@@ -44,11 +47,13 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     );
     if (deps.warnings) {
       await app.register(peopleRoutes(deps.warnings));
-      await app.register(alertRoutes({ ...deps.warnings, clock: deps.clock }));
+      await app.register(
+        alertRoutes({ ...deps.warnings, clock: deps.clock, stationDistrict: (id) => deps.stations.get(id)?.districtId ?? null }),
+      );
       await app.register(modelRoutes({ ...deps.warnings, clock: deps.clock }));
       await app.register(seasonRoutes({ ...deps.warnings.season, people: deps.warnings.people, stations: deps.stations }));
     }
-    if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard));
+    if (deps.dashboard) await app.register(dashboardRoutes(deps.dashboard, (id) => deps.stations.get(id)?.districtId ?? null));
     if (deps.audit) await app.register(auditRoutes({ audit: deps.audit }));
     if (deps.integrations) await app.register(integrationRoutes({ integrations: deps.integrations }));
   };
@@ -56,5 +61,7 @@ export function apiRoutes(deps: AppDeps): FastifyPluginAsyncZod {
 
 function sessionPrincipal(auth: NonNullable<AppDeps['auth']>, sessionId: string) {
   const user = auth.userForSession(sessionId);
-  return user ? { role: user.role, subject: user.username, name: user.name } : null;
+  return user
+    ? { role: user.role, subject: user.username, name: user.name, districtId: user.role === 'admin' ? null : user.districtId }
+    : null;
 }

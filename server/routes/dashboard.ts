@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { districtOf, seesDistrict } from '../auth/district-scope.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ChartRangeSchema, ChartSchema, ReportSchema, StationOverviewSchema } from '../../contracts/index.js';
@@ -25,7 +26,16 @@ const FormatSchema = z.enum(['json', 'csv']).default('json');
 const SeasonBoundSchema = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO 8601 date or time');
 
 /** The officers' dashboard: overview, live events, charts, reports. Any role may read. */
-export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
+export function dashboardRoutes(
+  dashboard: Dashboard,
+  stationDistrict: (stationId: string) => string | null = () => null,
+): FastifyPluginAsyncZod {
+  /** Whether a district user may see this station (server/auth/district-scope.ts); province users see all. */
+  const visible = (request: FastifyRequest, stationId: string): boolean => {
+    if (districtOf(request) === null) return true;
+    const districtId = stationDistrict(stationId);
+    return districtId !== null && seesDistrict(request, districtId);
+  };
   return routesPlugin((app) => {
     const streams = new Set<ServerResponse>();
     // preClose runs before the HTTP server waits for open connections: an open event stream would hold close() forever.
@@ -51,7 +61,7 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
           response: { 200: z.array(StationOverviewSchema), ...errorResponses(401) },
         },
       },
-      () => dashboard.overview(),
+      (request) => dashboard.overview().filter((row) => visible(request, row.id)),
     );
 
     app.get(
@@ -74,6 +84,8 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
         res.write(': connected\n\n');
         streams.add(res);
         const send = (e: DashboardEvent): void => {
+          // A district user's stream carries their district's stations and alerts only.
+          if (!visible(request, e.event === 'station' ? e.data.id : e.data.stationId)) return;
           res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
         };
         const unsubscribe = dashboard.events.subscribe(send);
@@ -102,6 +114,7 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
+        if (!visible(request, request.params.id)) return sendError(reply, 404, `station ${request.params.id} not found`);
         const chart = await dashboard.chart(request.params.id, request.query.range);
         return chart ?? sendError(reply, 404, `station ${request.params.id} not found`);
       },
@@ -118,7 +131,7 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const report = await dashboard.nightReport(request.query.date);
+        const report = await dashboard.nightReport(request.query.date, districtOf(request) ?? undefined);
         if (request.query.format === 'json') return report;
         csvHeaders(reply, `frostwatch-night-${request.query.date}.csv`);
         return reportCsv(report);
@@ -141,7 +154,7 @@ export function dashboardRoutes(dashboard: Dashboard): FastifyPluginAsyncZod {
         if (fromMs >= toMs) return sendError(reply, 400, 'querystring.from: must be before `to`');
         if (toMs - fromMs > MAX_REPORT_DAYS * DAY_MS)
           return sendError(reply, 400, `querystring.from: window longer than ${MAX_REPORT_DAYS} days`);
-        const report = await dashboard.seasonReport(fromMs, toMs);
+        const report = await dashboard.seasonReport(fromMs, toMs, districtOf(request) ?? undefined);
         if (request.query.format === 'json') return report;
         csvHeaders(reply, `frostwatch-season-${request.query.from.slice(0, 10)}-${request.query.to.slice(0, 10)}.csv`);
         return reportCsv(report);

@@ -20,6 +20,8 @@ import {
 } from '../../contracts/index.js';
 import { type AuditContext, isRecord } from '../audit/audit-hook.js';
 import { requireRole } from '../auth/request-auth.js';
+import { districtOf, seesDistrict } from '../auth/district-scope.js';
+import { communeKey } from '../registry/people-rows.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { FarmerRecord, OfficerRecord, PeopleError, PeopleRepository } from '../registry/people.js';
 import type { FarmerChoices } from '../warnings/farmer-choices.js';
@@ -59,7 +61,9 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const result = people.createFarmer(request.body);
+        const districtId = ownDistrictFor(request, reply, request.body.districtId);
+        if (districtId === false) return reply;
+        const result = people.createFarmer(districtId === undefined ? request.body : { ...request.body, districtId });
         if (!result.ok) return sendPeopleError(reply, result);
         request.log.info({ farmerId: result.farmer.id, phoneMasked: maskPhone(result.farmer.phone) }, 'farmer registered');
         return reply.code(201).send(toApiFarmer(result.farmer, request));
@@ -71,7 +75,11 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       {
         schema: { summary: 'All farmers', tags: ['people'], response: { 200: z.array(FarmerSchema), ...errorResponses(401) } },
       },
-      (request) => people.listFarmers().map((farmer) => toApiFarmer(farmer, request)),
+      (request) =>
+        people
+          .listFarmers()
+          .filter((farmer) => seesDistrict(request, farmer.districtId))
+          .map((farmer) => toApiFarmer(farmer, request)),
     );
 
     app.get(
@@ -86,7 +94,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const farmer = people.getFarmer(request.params.id);
-        if (!farmer) return sendError(reply, 404, `farmer ${request.params.id} not found`);
+        if (!farmer || !seesDistrict(request, farmer.districtId)) return sendError(reply, 404, `farmer ${request.params.id} not found`);
         return toApiFarmer(farmer, request);
       },
     );
@@ -106,6 +114,8 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         if (!deps.choices) return sendError(reply, 404, 'farmer choices are not available on this server');
+        const farmer = people.getFarmer(request.params.id);
+        if (!farmer || !seesDistrict(request, farmer.districtId)) return sendError(reply, 404, `farmer ${request.params.id} not found`);
         const result = deps.choices.apply(request.params.id, request.body.optedOut ? 'stop' : 'start', 'officer', {
           kind: 'user',
           name: request.principal?.subject ?? 'unknown',
@@ -125,12 +135,13 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(OptOutEventSchema), ...errorResponses(401) },
         },
       },
-      () =>
-        (deps.choices?.history() ?? []).map((e) => ({
-          ...e,
-          at: new Date(e.at).toISOString(),
-          farmerName: people.getFarmer(e.farmerId)?.name ?? null,
-        })),
+      (request) =>
+        (deps.choices?.history() ?? []).flatMap((e) => {
+          const farmer = people.getFarmer(e.farmerId);
+          // A removed farmer's district is no longer known: only province-wide users see those lines.
+          if (farmer ? !seesDistrict(request, farmer.districtId) : districtOf(request) !== null) return [];
+          return [{ ...e, at: new Date(e.at).toISOString(), farmerName: farmer?.name ?? null }];
+        }),
     );
 
     app.delete(
@@ -146,7 +157,9 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        if (!people.deleteFarmer(request.params.id)) return sendError(reply, 404, `farmer ${request.params.id} not found`);
+        const farmer = people.getFarmer(request.params.id);
+        if (!farmer || !seesDistrict(request, farmer.districtId) || !people.deleteFarmer(request.params.id))
+          return sendError(reply, 404, `farmer ${request.params.id} not found`);
         request.log.info({ farmerId: request.params.id }, 'farmer removed');
         return reply.code(204).send(null);
       },
@@ -172,7 +185,7 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const text = typeof request.body === 'string' ? request.body : request.body.csv;
-        const result = people.importFarmersCsv(text);
+        const result = people.importFarmersCsv(text, districtOf(request) ?? undefined);
         if (!result.ok) return sendError(reply, 400, result.message);
         const { created, updated, failed } = result.report;
         request.log.info({ created, updated, failed }, 'farmer list imported');
@@ -199,6 +212,15 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
+        const stationDistrict = people.stationDistrict(request.body.stationId);
+        if (stationDistrict === null || !seesDistrict(request, stationDistrict))
+          return sendError(reply, 400, `unknown station ${request.body.stationId}`);
+        // A commune another district's station represents is not this district officer's to move.
+        const key = communeKey(request.params.commune);
+        const current = people.communeStations().find((c) => communeKey(c.commune) === key);
+        const currentDistrict = current === undefined ? null : people.stationDistrict(current.stationId);
+        if (currentDistrict !== null && !seesDistrict(request, currentDistrict))
+          return sendError(reply, 403, `commune ${request.params.commune} belongs to another district`);
         const result = people.setCommuneStation(request.params.commune, request.body.stationId, request.body.offsetC);
         if (!result.ok) return sendPeopleError(reply, result);
         request.log.info({ commune: result.communeStation.commune, stationId: result.communeStation.stationId }, 'commune station set');
@@ -215,7 +237,11 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
           response: { 200: z.array(CommuneStationSchema), ...errorResponses(401) },
         },
       },
-      () => people.communeStations(),
+      (request) =>
+        people.communeStations().filter((c) => {
+          const districtId = people.stationDistrict(c.stationId);
+          return districtId !== null && seesDistrict(request, districtId);
+        }),
     );
 
     app.post(
@@ -231,7 +257,9 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const result = people.createOfficer(request.body);
+        const districtId = ownDistrictFor(request, reply, request.body.districtId);
+        if (districtId === false) return reply;
+        const result = people.createOfficer(districtId === undefined ? request.body : { ...request.body, districtId });
         if (!result.ok) return sendPeopleError(reply, result);
         request.log.info({ officerId: result.officer.id, phoneMasked: maskPhone(result.officer.phone) }, 'officer registered');
         return reply.code(201).send(toApiOfficer(result.officer, request));
@@ -243,9 +271,27 @@ export function peopleRoutes(deps: PeopleRouteDeps): FastifyPluginAsyncZod {
       {
         schema: { summary: 'All officers', tags: ['people'], response: { 200: z.array(OfficerSchema), ...errorResponses(401) } },
       },
-      (request) => people.officers().map((officer) => toApiOfficer(officer, request)),
+      (request) =>
+        people
+          .officers()
+          .filter((officer) => seesDistrict(request, officer.districtId))
+          .map((officer) => toApiOfficer(officer, request)),
     );
   });
+}
+
+/**
+ * The district a district user's new farmer or officer goes to: their own (naming another is refused with 403, and
+ * false is returned after the answer is sent). A province-wide caller's choice stands (undefined: the default).
+ */
+function ownDistrictFor(request: FastifyRequest, reply: FastifyReply, requested: string | undefined): string | undefined | false {
+  const own = districtOf(request);
+  if (own === null) return requested;
+  if (requested !== undefined && requested !== own) {
+    sendError(reply, 403, `districtId: you act in district ${own} only`);
+    return false;
+  }
+  return own;
 }
 
 /** The audit keeps which number was registered (E.164, from the answer), masked like every log line. */

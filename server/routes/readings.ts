@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ReadingsQuerySchema, ReadingsResponseSchema } from '../../contracts/index.js';
 import type { AppDeps } from '../app-deps.js';
 import { errorResponses, sendError } from '../http-errors.js';
+import { seesDistrict } from '../auth/district-scope.js';
 import { StationParamsSchema } from './stations.js';
 import { routesPlugin } from './routes-plugin.js';
 
@@ -33,7 +34,8 @@ export function readingsRoutes(deps: Pick<AppDeps, 'stations' | 'readings' | 'cl
         if (fromMs >= toMs) return sendError(reply, 400, 'querystring.from: must be before `to`');
         if (toMs - fromMs > MAX_SPAN_DAYS * DAY_MS)
           return sendError(reply, 400, `querystring.from: window longer than ${MAX_SPAN_DAYS} days`);
-        if (!stations.get(id)) return sendError(reply, 404, `station ${id} not found`);
+        const station = stations.get(id);
+        if (!station || !seesDistrict(request, station.districtId)) return sendError(reply, 404, `station ${id} not found`);
         const rows = await readings.query(id, { fromMs, toMs, every });
         return {
           stationId: id,

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -11,6 +11,7 @@ import {
   SurveySchema,
 } from '../../contracts/index.js';
 import { requireRole } from '../auth/request-auth.js';
+import { districtOf, seesDistrict } from '../auth/district-scope.js';
 import { csvCell } from '../dashboard/csv.js';
 import { errorResponses, sendError } from '../http-errors.js';
 import type { PeopleRepository } from '../registry/people.js';
@@ -44,6 +45,18 @@ const ScoreQuerySchema = SurveyQuerySchema.extend({
  */
 export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
   const { stations, forecast, surveys } = deps;
+  /** The communes (by key) of a district user's stations; null for a province-wide user, who sees every commune. */
+  const visibleCommunes = (request: FastifyRequest): Set<string> | null => {
+    const own = districtOf(request);
+    if (own === null) return null;
+    return new Set(
+      stations
+        .list()
+        .filter((s) => s.districtId === own)
+        .map((s) => communeKey(s.commune)),
+    );
+  };
+  const seesCommune = (communes: Set<string> | null, commune: string): boolean => communes === null || communes.has(communeKey(commune));
   return routesPlugin((app) => {
     app.get(
       '/forecast',
@@ -54,7 +67,23 @@ export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
           response: { 200: ForecastOverviewSchema, ...errorResponses(401) },
         },
       },
-      () => forecast.overview(),
+      (request) => {
+        const overview = forecast.overview();
+        const own = districtOf(request);
+        if (own === null) return overview;
+        const ids = new Set(
+          stations
+            .list()
+            .filter((s) => s.districtId === own)
+            .map((s) => s.id as string),
+        );
+        const communes = visibleCommunes(request);
+        return {
+          ...overview,
+          stale: overview.stale.filter((id) => ids.has(id)),
+          prealerts: overview.prealerts.filter((p) => seesCommune(communes, p.commune)),
+        };
+      },
     );
 
     app.get(
@@ -69,7 +98,7 @@ export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const station = stations.get(request.params.id);
-        if (!station) return sendError(reply, 404, `station ${request.params.id} not found`);
+        if (!station || !seesDistrict(request, station.districtId)) return sendError(reply, 404, `station ${request.params.id} not found`);
         return forecast.stationForecast(station);
       },
     );
@@ -88,8 +117,11 @@ export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const body = request.body;
-        if (body.farmerId !== undefined && !deps.people.getFarmer(body.farmerId))
+        const farmer = body.farmerId === undefined ? undefined : deps.people.getFarmer(body.farmerId);
+        if (body.farmerId !== undefined && (!farmer || !seesDistrict(request, farmer.districtId)))
           return sendError(reply, 400, `farmerId: no farmer ${body.farmerId}`);
+        if (!seesCommune(visibleCommunes(request), body.commune))
+          return sendError(reply, 403, `commune ${body.commune}: not a commune of your district's stations`);
         const by = request.principal?.subject ?? 'unknown';
         // "đạ sar" typed on a phone is the commune the stations call "Đạ Sar": stored under the stations' spelling.
         const commune = stations.list().find((s) => communeKey(s.commune) === communeKey(body.commune))?.commune ?? body.commune;
@@ -112,7 +144,8 @@ export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { from, to } = request.query;
         if (from > to) return sendError(reply, 400, 'from: after to');
-        return surveys.between(from, to);
+        const communes = visibleCommunes(request);
+        return surveys.between(from, to).filter((s) => seesCommune(communes, s.commune));
       },
     );
 
@@ -132,7 +165,13 @@ export function seasonRoutes(deps: SeasonRouteDeps): FastifyPluginAsyncZod {
         if (from > to) return sendError(reply, 400, 'from: after to');
         if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_SCORE_DAYS)
           return sendError(reply, 400, `to: at most ${MAX_SCORE_DAYS} days after from`);
-        const score = await deps.score(from, to);
+        const all = await deps.score(from, to);
+        const communes = visibleCommunes(request);
+        const score = {
+          ...all,
+          communes: all.communes.filter((c) => seesCommune(communes, c.commune)),
+          nights: all.nights.filter((n) => seesCommune(communes, n.commune)),
+        };
         if (format === 'json') return score;
         csvHeaders(reply, `frostwatch-score-${rows}-${from}-${to}.csv`);
         return rows === 'communes' ? toCsv(SCORE_COMMUNE_COLUMNS, score.communes) : toCsv(SCORE_NIGHT_COLUMNS, score.nights);

@@ -48,14 +48,21 @@ export function loginRoutes(deps: { auth: UserAuth }): FastifyPluginAsyncZod {
         }
         if (!result.ok) return sendError(reply, 401, LOGIN_FAILED_MESSAGE);
         setSessionCookie(request, reply, result.sessionId);
-        return { username: result.user.username, role: result.user.role, name: result.user.name };
+        const { districtId } = result.user;
+        return {
+          username: result.user.username,
+          role: result.user.role,
+          name: result.user.name,
+          districtId,
+          districtName: districtId === null ? null : deps.auth.users.districtName(districtId),
+        };
       },
     );
   });
 }
 
 /** `GET /api/me` and `DELETE /api/session`, behind the /api authentication hook. `auth` is null when users are not wired. */
-export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsyncZod {
+export function sessionRoutes(deps: { auth: UserAuth | null; districtName?: (id: string) => string }): FastifyPluginAsyncZod {
   return routesPlugin((app) => {
     app.get(
       '/me',
@@ -66,7 +73,7 @@ export function sessionRoutes(deps: { auth: UserAuth | null }): FastifyPluginAsy
           response: { 200: MeSchema, ...errorResponses(401) },
         },
       },
-      (request) => me(request),
+      (request) => me(request, deps.districtName),
     );
 
     app.delete(
@@ -98,12 +105,14 @@ function typedUser(auth: UserAuth, body: unknown): string {
   return typed !== '' && auth.users.get(typed) !== null ? typed : '(unknown username)';
 }
 
-function me(request: FastifyRequest): Me {
+function me(request: FastifyRequest, districtName?: (id: string) => string): Me {
   const principal = request.principal;
   // The hook ran before this handler; a missing principal is a wiring bug, not a caller's mistake.
   if (!principal) throw new Error('GET /me reached without a principal');
   const name = principal.name ?? (principal.subject === ADMIN_TOKEN_SUBJECT ? 'Admin token' : principal.subject);
-  return { username: principal.subject, role: principal.role, name };
+  const districtId = principal.role === 'admin' ? null : (principal.districtId ?? null);
+  const district = districtId === null ? null : (districtName?.(districtId) ?? districtId);
+  return { username: principal.subject, role: principal.role, name, districtId, districtName: district };
 }
 
 function setSessionCookie(request: FastifyRequest, reply: FastifyReply, sessionId: string): void {

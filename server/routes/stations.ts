@@ -18,6 +18,7 @@ import { intervalDownlink } from '../../gateway/sources/lorawan/downlink.js';
 import type { AppDeps, StationActivity, StationRefusalsView } from '../app-deps.js';
 import { isRecord } from '../audit/audit-hook.js';
 import { requireRole } from '../auth/request-auth.js';
+import { districtOf, seesDistrict } from '../auth/district-scope.js';
 import { errorName, errorResponses, sendError } from '../http-errors.js';
 import type { ImportCandidate, StationRecord } from '../registry/stations.js';
 import { routesPlugin } from './routes-plugin.js';
@@ -53,6 +54,8 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'ref
       },
       async (request, reply) => {
         const result = await stations.create(request.body);
+        if (!result.ok && result.reason === 'unknown_district')
+          return sendError(reply, 400, `body.districtId: unknown district ${request.body.districtId ?? ''}`);
         if (!result.ok)
           return sendError(
             reply,
@@ -112,9 +115,19 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'ref
     app.get(
       '/stations',
       {
-        schema: { summary: 'All stations', tags: ['stations'], response: { 200: z.array(StationSchema), ...errorResponses(401) } },
+        schema: {
+          summary: "All stations (of the caller's district, for a district user)",
+          tags: ['stations'],
+          response: { 200: z.array(StationSchema), ...errorResponses(401) },
+        },
       },
-      () => stations.list().map((record) => toApiStation(record, activity, refusals)),
+      (request) => {
+        const own = districtOf(request);
+        return stations
+          .list()
+          .filter((record) => own === null || record.districtId === own)
+          .map((record) => toApiStation(record, activity, refusals));
+      },
     );
 
     app.get(
@@ -129,7 +142,7 @@ export function stationRoutes(deps: Pick<AppDeps, 'stations' | 'activity' | 'ref
       },
       async (request, reply) => {
         const record = stations.get(request.params.id);
-        if (!record) return sendError(reply, 404, `station ${request.params.id} not found`);
+        if (!record || !seesDistrict(request, record.districtId)) return sendError(reply, 404, `station ${request.params.id} not found`);
         return toApiStation(record, activity, refusals);
       },
     );
@@ -200,6 +213,7 @@ export function toApiStation(record: StationRecord, activity: StationActivity, r
     lon: record.lon,
     elevationM: record.elevationM,
     crop: record.crop,
+    districtId: record.districtId,
     source: record.source,
     deviceId: record.deviceId,
     preset: record.preset,

@@ -15,8 +15,8 @@ export const UserSchema = MeSchema.extend({
 export type User = z.infer<typeof UserSchema>;
 
 /** `/api/users`: dashboard accounts. Admin only; authentication is done by the enclosing /api plugin. */
-export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZod {
-  const { users } = deps;
+export function userRoutes(deps: { users: UserRepository; districtName?: (id: string) => string }): FastifyPluginAsyncZod {
+  const { users, districtName } = deps;
   return routesPlugin((app) => {
     app.get(
       '/users',
@@ -24,7 +24,7 @@ export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZ
         preHandler: requireRole('admin'),
         schema: { summary: 'All dashboard users', tags: ['users'], response: { 200: z.array(UserSchema), ...errorResponses(401, 403) } },
       },
-      () => users.list().map(toApiUser),
+      () => users.list().map((user) => toApiUser(user, districtName)),
     );
 
     app.post(
@@ -35,7 +35,7 @@ export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZ
           audit: {
             action: 'user.create',
             target: ({ response }) => (isRecord(response) && typeof response['username'] === 'string' ? response['username'] : null),
-            details: ({ response }) => (isRecord(response) ? { role: response['role'] } : null),
+            details: ({ response }) => (isRecord(response) ? { role: response['role'], districtId: response['districtId'] } : null),
           },
         },
         schema: {
@@ -49,18 +49,20 @@ export function userRoutes(deps: { users: UserRepository }): FastifyPluginAsyncZ
         const result = await users.create(request.body);
         if (!result.ok) return sendError(reply, result.reason === 'exists' ? 409 : 400, result.message);
         request.log.info({ username: result.user.username, role: result.user.role, by: request.principal?.subject }, 'user created');
-        return reply.code(201).send(toApiUser(result.user));
+        return reply.code(201).send(toApiUser(result.user, districtName));
       },
     );
   });
 }
 
-export function toApiUser(user: UserRecord): User {
+export function toApiUser(user: UserRecord, districtName?: (id: string) => string): User {
   return {
     username: user.username,
     name: user.name,
     role: user.role,
     createdAt: new Date(user.createdAt).toISOString(),
     disabled: user.disabled,
+    districtId: user.districtId,
+    districtName: user.districtId === null ? null : (districtName?.(user.districtId) ?? user.districtId),
   };
 }

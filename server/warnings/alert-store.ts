@@ -143,7 +143,12 @@ export class AlertStore {
     return toAlert(row, withEvents ? this.#events.all(alertId) : undefined);
   }
 
-  list(filter: { status?: AlertStatus | undefined; stationId?: string | undefined; limit: number }): Alert[] {
+  list(filter: {
+    status?: AlertStatus | undefined;
+    stationId?: string | undefined;
+    districtId?: string | undefined;
+    limit: number;
+  }): Alert[] {
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (filter.status) {
@@ -153,6 +158,10 @@ export class AlertStore {
     if (filter.stationId) {
       where.push('station_id = ?');
       params.push(filter.stationId);
+    }
+    if (filter.districtId) {
+      where.push('station_id IN (SELECT id FROM stations WHERE district_id = ?)');
+      params.push(filter.districtId);
     }
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id DESC LIMIT ?`;
     return this.#db

@@ -85,7 +85,13 @@ describe('sign-in', () => {
   it('answers Me and sets an httpOnly, SameSite=Strict, Path=/ session cookie, not Secure over plain http', async () => {
     const response = await login('lan', PASSWORDS.lan);
     expect(response.statusCode).toBe(200);
-    expect(MeSchema.strict().parse(response.json())).toEqual({ username: 'lan', role: 'officer', name: 'Nguyễn Thị Lan' });
+    expect(MeSchema.strict().parse(response.json())).toEqual({
+      username: 'lan',
+      role: 'officer',
+      name: 'Nguyễn Thị Lan',
+      districtId: 'lac-duong',
+      districtName: 'Lạc Dương',
+    });
     const cookie = response.cookies.find((c) => c.name === 'fw_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
     expect(cookie?.secure).toBeUndefined();
@@ -164,11 +170,15 @@ describe('sessions', () => {
       username: 'lan',
       role: 'officer',
       name: 'Nguyễn Thị Lan',
+      districtId: 'lac-duong',
+      districtName: 'Lạc Dương',
     });
     expect((await app.inject({ method: 'GET', url: '/api/me', headers: adminToken })).json()).toEqual({
       username: 'admin-token',
       role: 'admin',
       name: 'Admin token',
+      districtId: null,
+      districtName: null,
     });
     expectError(await app.inject({ method: 'GET', url: '/api/me' }), 401);
     expectError(
@@ -248,6 +258,8 @@ describe('users API', () => {
       role: 'officer',
       createdAt: new Date(nowMs).toISOString(),
       disabled: false,
+      districtId: 'lac-duong',
+      districtName: 'Lạc Dương',
     });
     const list = await app.inject({ method: 'GET', url: '/api/users', headers: adminToken });
     expect(list.json<{ username: string }[]>().map((u) => u.username)).toEqual(expect.arrayContaining(['boss', 'hai', 'lan', 'thu']));

@@ -99,6 +99,7 @@ describe('stations API', () => {
     expect(StationSchema.strict().parse(one.json())).toEqual({
       ...validStation,
       crop: 'arabica',
+      districtId: 'lac-duong',
       source: 'native',
       deviceId: null,
       preset: null,

@@ -21,6 +21,7 @@ describe('fitting a station FFST model from InfluxDB', () => {
     commune: 'München',
     ...MUNICH,
     crop: 'arabica',
+    districtId: 'lac-duong',
     source: 'native',
     deviceId: null,
     preset: null,

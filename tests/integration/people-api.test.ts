@@ -100,6 +100,7 @@ describe('farmers API', () => {
       language: 'vi',
       diacritics: true,
       commune: null,
+      districtId: 'lac-duong',
       subscriptions: [{ stationId: 'ld-dasar-01', offsetC: 0 }],
       contacts: [],
       createdAt: new Date(NOW).toISOString(),

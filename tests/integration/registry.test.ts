@@ -55,6 +55,7 @@ describe('openDatabase', () => {
         'device_id',
         'device_preset',
         'field_map',
+        'district_id',
       ]);
     } finally {
       db.close();
@@ -139,6 +140,7 @@ describe('StationRepository and CachingStationAuthenticator', () => {
       lon: 108.4,
       elevationM: 1_450,
       crop: 'arabica',
+      districtId: 'lac-duong',
       source: 'native',
       deviceId: null,
       preset: null,
