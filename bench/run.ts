@@ -22,6 +22,7 @@ const ORDER = [
   'charts',
   'night-windows',
   'registration',
+  'cluster-sizing',
 ];
 const ROOT = join(import.meta.dirname, '..', '..');
 
