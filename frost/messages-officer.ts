@@ -11,7 +11,7 @@ interface StationRef {
   commune: string;
 }
 
-export type OfficerNotice =
+export type OfficerNotice = (
   | { kind: 'station_offline'; state: 'raised' | 'cleared'; station: StationRef; atMs: number; lastSeenMs: number | null }
   | { kind: 'sensor_fault'; state: 'raised' | 'cleared'; station: StationRef; atMs: number; detail?: string }
   | { kind: 'low_battery'; state: 'raised' | 'cleared'; station: StationRef; atMs: number; batteryV: number | null }
@@ -22,7 +22,14 @@ export type OfficerNotice =
   /** The afternoon's pre-alerts by commune: the coldest corrected minimum of each, and how many farmers were told. */
   | { kind: 'prealert_summary'; atMs: number; communes: { commune: string; lead: 'tonight' | 'tomorrow'; minC: number }[]; farmers: number }
   /** No usable forecast this afternoon: no pre-alert was decided; the night's warnings work as always. */
-  | { kind: 'forecast_unavailable'; atMs: number; stations: number; detail?: string };
+  | { kind: 'forecast_unavailable'; atMs: number; stations: number; detail?: string }
+) & {
+  /**
+   * The district the notice is about, named at its start ("frostwatch (Đức Trọng): …") where officers of several
+   * districts share an installation; absent with one district, and for notices about the system as a whole.
+   */
+  district?: string;
+};
 
 /** More names than this turn into "and N more": the summary must stay one readable SMS. */
 const MAX_LISTED = 5;
@@ -34,7 +41,8 @@ export function composeOfficerMessage(
   options: Partial<MessageOptions> & { diacritics?: boolean } = {},
 ): ComposedSms {
   const opts = { ...DEFAULT_MESSAGE_OPTIONS, ...options };
-  const text = `${PREFIX}${(language === 'vi' ? viText : enText)(notice, opts.timeZone)}`.normalize('NFC');
+  const prefix = notice.district === undefined ? PREFIX : `frostwatch (${notice.district}): `;
+  const text = `${prefix}${(language === 'vi' ? viText : enText)(notice, opts.timeZone)}`.normalize('NFC');
   return measure(options.diacritics === false ? toGsm7(text, language) : text, opts.smsCostUsdPerSegment);
 }
 

@@ -20,7 +20,7 @@ import {
 import { localHour } from '../../frost/local-time.js';
 import { composePreAlert, type MessageOptions, type OfficerNotice, type StopHint } from '../../frost/messages.js';
 import type { OutboxInsert } from '../notify/outbox.js';
-import type { OfficerRecord, PeopleRepository } from '../registry/people.js';
+import type { PeopleRepository } from '../registry/people.js';
 import type { StationRecord, StationRepository } from '../registry/stations.js';
 import { officerSmsRows } from '../warnings/planner.js';
 import { addDays, localDate, localMidnightMs } from './local-date.js';
@@ -253,13 +253,18 @@ export class ForecastService {
       }
     }
     const farmers = this.#farmerRows(today, fresh);
-    const officers = this.#o.people.officers();
     const rows: OutboxInsert[] = [...farmers];
-    if (fresh.length > 0) rows.push(...this.#officerRows(officers, `prealert:${today}`, summaryNotice(now, fresh, farmers.length)));
-    if (stale.length > 0) {
-      const detail = stale.map((s) => store.state(s.id)?.lastError).find((e) => e != null) ?? undefined;
-      const notice: OfficerNotice = { kind: 'forecast_unavailable', atMs: now, stations: stale.length, ...(detail ? { detail } : {}) };
-      rows.push(...this.#officerRows(officers, `forecast-unavailable:${today}`, notice));
+    // Each district's officers hear of their own district's communes and farmers (the same key everywhere: the
+    // outbox's key names the officer, who is in one district).
+    const people = this.#o.people;
+    for (const [districtId, inDistrict] of byDistrict(fresh)) {
+      const told = farmers.filter((r) => people.getFarmer(r.recipientId)?.districtId === districtId).length;
+      rows.push(...this.#officerRows(districtId, `prealert:${today}`, summaryNotice(now, inDistrict, told)));
+    }
+    for (const [districtId, inDistrict] of byDistrict(stale.map((station) => ({ station })))) {
+      const detail = inDistrict.map((s) => store.state(s.station.id)?.lastError).find((e) => e != null) ?? undefined;
+      const notice: OfficerNotice = { kind: 'forecast_unavailable', atMs: now, stations: inDistrict.length, ...(detail ? { detail } : {}) };
+      rows.push(...this.#officerRows(districtId, `forecast-unavailable:${today}`, notice));
     }
     this.#o.enqueue(rows);
     logger.info({ prealerts: fresh.length, farmers: farmers.length, stale: stale.length }, 'pre-alert decided');
@@ -314,8 +319,14 @@ export class ForecastService {
     });
   }
 
-  #officerRows(officers: readonly OfficerRecord[], key: string, notice: OfficerNotice): OutboxInsert[] {
-    return officerSmsRows(officers, notice, key, null, { ...this.#o.messages, timeZone: this.#o.timeZone });
+  /** The notice to the officers of `districtId`, naming the district where the province has several. */
+  #officerRows(districtId: string, key: string, notice: OfficerNotice): OutboxInsert[] {
+    const district = this.#o.people.districtLabel(districtId);
+    const officers = this.#o.people.officersOf(districtId);
+    return officerSmsRows(officers, district === undefined ? notice : { ...notice, district }, key, null, {
+      ...this.#o.messages,
+      timeZone: this.#o.timeZone,
+    });
   }
 
   /** The morning after: each forecast night's station minimum (18:00–07:00), for the correction to learn from. */
@@ -432,6 +443,13 @@ export class ForecastService {
       prealerts: [...byCommune.values()],
     };
   }
+}
+
+/** Items grouped by their station's district, in the order first met. */
+function byDistrict<T extends { station: StationRecord }>(items: readonly T[]): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) map.set(item.station.districtId, [...(map.get(item.station.districtId) ?? []), item]);
+  return map;
 }
 
 function summaryNotice(

@@ -233,6 +233,15 @@ export class PeopleRepository {
     return this.#stmt.officersOf.all(districtId).map(toOfficer);
   }
 
+  /**
+   * How officer notices name a district: its name where the province has several districts, undefined where it has one
+   * (nothing to tell apart) or for an unknown id.
+   */
+  districtLabel(districtId: string): string | undefined {
+    if ((this.#stmt.districtCount.get()?.n ?? 0) < 2) return undefined;
+    return this.#stmt.districtName.get(districtId)?.name;
+  }
+
   /** The district of a station, or null when the station is unknown. */
   stationDistrict(stationId: string): string | null {
     return this.#stmt.stationDistrict.get(stationId)?.district_id ?? null;
@@ -355,6 +364,8 @@ function prepare(db: Db) {
     stationExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM stations WHERE id = ?'),
     stationDistrict: db.prepare<[string], { district_id: string }>('SELECT district_id FROM stations WHERE id = ?'),
     districtExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM districts WHERE id = ?'),
+    districtName: db.prepare<[string], { name: string }>('SELECT name FROM districts WHERE id = ?'),
+    districtCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM districts'),
     communeStations: db.prepare<[], CommuneStationRow>('SELECT commune, station_id, offset_c FROM commune_stations ORDER BY commune'),
     communesOfStation: db.prepare<[string], CommuneStationRow>(
       'SELECT commune, station_id, offset_c FROM commune_stations WHERE station_id = ?',

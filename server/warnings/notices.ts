@@ -4,7 +4,7 @@ import type { MessageOptions, OfficerNotice } from '../../frost/messages.js';
 import type { OutboxInsert, OutboxRow } from '../notify/outbox.js';
 import { officerSmsRows } from './planner.js';
 import type { PeopleRepository } from '../registry/people.js';
-import type { StationRepository } from '../registry/stations.js';
+import type { StationRecord, StationRepository } from '../registry/stations.js';
 import type { StationActivity } from '../ingest/activity.js';
 
 export interface NoticeOptions {
@@ -39,22 +39,29 @@ export class OfficerNotices {
     this.#o = options;
   }
 
-  /** Once a day at the armed hour: how many stations report. */
+  /** Once a day at the armed hour: how many stations report, to each district's officers about their district's stations. */
   checkArmed(): void {
     const { clock, timeZone } = this.#o;
     const now = clock.now();
     const local = localParts(now, timeZone);
     if (local.hour !== (this.#o.armedHour ?? 17)) return;
-    const stations = this.#o.stations.list();
-    if (stations.length === 0) return;
-    const silent = stations.filter((s) => (this.#o.activity.get(s.id).lastSeenAt ?? 0) < now - REPORTING_WITHIN_MS);
-    this.#send(`armed:${local.date}`, {
-      kind: 'system_armed',
-      atMs: now,
-      reporting: stations.length - silent.length,
-      total: stations.length,
-      silent: silent.map((s) => s.name),
-    });
+    const byDistrict = new Map<string, StationRecord[]>();
+    for (const s of this.#o.stations.list()) byDistrict.set(s.districtId, [...(byDistrict.get(s.districtId) ?? []), s]);
+    for (const [districtId, stations] of byDistrict) {
+      const silent = stations.filter((s) => (this.#o.activity.get(s.id).lastSeenAt ?? 0) < now - REPORTING_WITHIN_MS);
+      // The same key in every district: each officer is in one district, and the outbox's key names the officer.
+      this.#send(
+        `armed:${local.date}`,
+        {
+          kind: 'system_armed',
+          atMs: now,
+          reporting: stations.length - silent.length,
+          total: stations.length,
+          silent: silent.map((s) => s.name),
+        },
+        districtId,
+      );
+    }
   }
 
   /** Called with each health check: a dependency failing longer than the grace period is announced once per outage. */
@@ -91,35 +98,53 @@ export class OfficerNotices {
   gaveUp(row: OutboxRow): void {
     if (row.recipientKind === 'officer') return; // telling officers by SMS that SMS to officers fails helps nobody
     const name = this.#recipientName(row);
-    this.#send(`gave-up:${row.dedupeKey}`, {
-      kind: 'delivery_gave_up',
-      atMs: this.#o.clock.now(),
-      recipientName: name,
-      phone: row.phone,
-      channel: row.channel,
-      attempts: row.attempts,
-    });
+    this.#send(
+      `gave-up:${row.dedupeKey}`,
+      {
+        kind: 'delivery_gave_up',
+        atMs: this.#o.clock.now(),
+        recipientName: name,
+        phone: row.phone,
+        channel: row.channel,
+        attempts: row.attempts,
+      },
+      this.#districtOf(row),
+    );
   }
 
   /** Nobody in a Severe call's chain pressed 1. */
   unreached(row: OutboxRow): void {
     this.#o.logger.warn({ rowId: row.id, phoneMasked: maskPhone(row.phone) }, 'severe warning not acknowledged by anyone in the chain');
-    this.#send(`unreached:${row.dedupeKey}`, {
-      kind: 'delivery_gave_up',
-      atMs: this.#o.clock.now(),
-      recipientName: this.#recipientName(row),
-      phone: row.phone,
-      channel: 'voice',
-      attempts: row.escalationStep + 1,
-    });
+    this.#send(
+      `unreached:${row.dedupeKey}`,
+      {
+        kind: 'delivery_gave_up',
+        atMs: this.#o.clock.now(),
+        recipientName: this.#recipientName(row),
+        phone: row.phone,
+        channel: 'voice',
+        attempts: row.escalationStep + 1,
+      },
+      this.#districtOf(row),
+    );
+  }
+
+  /** A farmer's (or their chain's) delivery concerns the farmer's district; null: a removed farmer, told to every officer. */
+  #districtOf(row: OutboxRow): string | null {
+    if (row.recipientKind === 'officer') return null;
+    return this.#o.people.getFarmer(row.recipientId)?.districtId ?? null;
   }
 
   #recipientName(row: OutboxRow): string {
     return row.recipientKind === 'officer' ? 'officer' : (this.#o.people.getFarmer(row.recipientId)?.name ?? `#${row.recipientId}`);
   }
 
-  #send(key: string, notice: OfficerNotice): void {
-    const rows = officerSmsRows(this.#o.people.officers(), notice, `notice:${key}`, null, {
+  /** To the officers of `districtId`, naming it where there are several; null: to every officer (the system as a whole). */
+  #send(key: string, notice: OfficerNotice, districtId: string | null = null): void {
+    const people = this.#o.people;
+    const district = districtId === null ? undefined : people.districtLabel(districtId);
+    const officers = districtId === null ? people.officers() : people.officersOf(districtId);
+    const rows = officerSmsRows(officers, district === undefined ? notice : { ...notice, district }, `notice:${key}`, null, {
       ...this.#o.messages,
       timeZone: this.#o.timeZone,
     });

@@ -68,7 +68,10 @@ export class OutboxPlanner implements NotificationPlanner {
   }
 
   #officerRows(eventId: number, decision: OfficerDecision, station: StationRecord): OutboxInsert[] {
-    return officerSmsRows(this.people.officers(), officerNotice(decision, station), `event:${eventId}`, eventId, this.options);
+    // A station's health goes to the officers of its district, and names the district where there are several.
+    const district = this.people.districtLabel(station.districtId);
+    const notice: OfficerNotice = { ...officerNotice(decision, station), ...(district === undefined ? {} : { district }) };
+    return officerSmsRows(this.people.officersOf(station.districtId), notice, `event:${eventId}`, eventId, this.options);
   }
 
   /** The escalation chain of a Severe call: after the farmer (step 0), their contacts in order. */
