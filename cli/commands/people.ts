@@ -36,6 +36,7 @@ function registerFarmerCommands(program: Command): void {
     .option('--no-diacritics', 'SMS without diacritics (GSM-7), for phones that garble Vietnamese')
     .option('--commune <commune>', 'commune, for warnings through its representative station')
     .option('--station <id>', 'a station the farm depends on (repeatable)', collect, [])
+    .option('--district <id>', "the farmer's district; default: their stations' district, else lac-duong")
     .option(
       '--contact <role:name:phone>',
       'escalation chain entry, in order; role household | village_head | officer (repeatable)',
@@ -50,6 +51,7 @@ function registerFarmerCommands(program: Command): void {
         language: string;
         diacritics: boolean;
         commune?: string;
+        district?: string;
         station: string[];
         contact: string[];
         json?: boolean;
@@ -62,6 +64,7 @@ function registerFarmerCommands(program: Command): void {
           commune: opts.commune,
           stationIds: opts.station,
           contacts: opts.contact.map(parseContact),
+          districtId: opts.district,
         });
         if (!parsed.success) return fail(`invalid farmer: ${issues(parsed.error)}`);
         const result = await withPeople((people) => people.createFarmer(parsed.data));
@@ -119,9 +122,10 @@ function registerOfficerCommands(program: Command): void {
     .requiredOption('--name <name>', 'name')
     .requiredOption('--phone <phone>', 'mobile number')
     .option('--language <vi|en>', 'language of the notices', 'vi')
+    .option('--district <id>', 'the district whose notices the officer gets; default lac-duong')
     .option('--json', 'print the officer as JSON')
-    .action(async (opts: { name: string; phone: string; language: string; json?: boolean }) => {
-      const parsed = OfficerCreateSchema.safeParse(opts);
+    .action(async (opts: { name: string; phone: string; language: string; district?: string; json?: boolean }) => {
+      const parsed = OfficerCreateSchema.safeParse({ ...opts, districtId: opts.district });
       if (!parsed.success) return fail(`invalid officer: ${issues(parsed.error)}`);
       const result = await withPeople((people) => people.createOfficer(parsed.data));
       if (!result.ok) return fail(result.message);

@@ -51,6 +51,7 @@ export function registerStationCommands(program: Command): void {
     .requiredOption('--lon <deg>', 'longitude in degrees', Number)
     .requiredOption('--elevation <m>', 'elevation in metres', Number)
     .option('--crop <crop>', 'arabica | robusta | young', 'arabica')
+    .option('--district <id>', 'the district (frostwatch district list); default lac-duong')
     .option('--source <source>', 'native | chirpstack | ttn | tasmota | esphome | shelly (docs/devices.md)', 'native')
     .option('--device-id <id>', 'the DevEUI (chirpstack, ttn) or the device MQTT topic (tasmota, esphome, shelly)')
     .option(
@@ -68,7 +69,13 @@ export function registerStationCommands(program: Command): void {
         typeof rawDeviceId === 'string' && (opts['source'] === 'chirpstack' || opts['source'] === 'ttn')
           ? rawDeviceId.toLowerCase()
           : rawDeviceId;
-      const parsed = StationCreateSchema.safeParse({ ...opts, deviceId, fieldMap, elevationM: opts['elevation'] });
+      const parsed = StationCreateSchema.safeParse({
+        ...opts,
+        deviceId,
+        fieldMap,
+        elevationM: opts['elevation'],
+        districtId: opts['district'],
+      });
       if (!parsed.success)
         return fail(`invalid station: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       const result = await withRepository((repo) => repo.create(parsed.data));
@@ -76,7 +83,9 @@ export function registerStationCommands(program: Command): void {
         return fail(
           result.reason === 'exists'
             ? `station ${parsed.data.id} already exists (use rotate-token for a new token)`
-            : `device ${parsed.data.deviceId ?? ''} (${parsed.data.source ?? 'native'}) is already registered to another station`,
+            : result.reason === 'unknown_district'
+              ? `unknown district ${parsed.data.districtId ?? ''} (frostwatch district add)`
+              : `device ${parsed.data.deviceId ?? ''} (${parsed.data.source ?? 'native'}) is already registered to another station`,
         );
       if (opts['json']) {
         out(JSON.stringify({ id: result.station.id, token: result.token }));
@@ -95,7 +104,8 @@ export function registerStationCommands(program: Command): void {
       '--tokens-out <tokens.csv>',
       'new file for the MQTT tokens (id,token), created with mode 0600; an existing file is refused',
     )
-    .action(async (path: string, opts: { tokensOut: string }) => {
+    .option('--district <id>', 'the district of every station in the file; default lac-duong')
+    .action(async (path: string, opts: { tokensOut: string; district?: string }) => {
       const text = await readFile(path, 'utf8').catch((error: unknown) => fail(`cannot read ${path}: ${errorCode(error)}`));
       const parsed = parseStationCsv(text);
       if (!parsed.ok) return fail(`${path}: ${parsed.error}`);
@@ -106,7 +116,11 @@ export function registerStationCommands(program: Command): void {
       try {
         const result = await withRepository((repo) =>
           repo.createMany(
-            lines.map((line) => line.candidate),
+            lines.map(({ candidate }) =>
+              candidate.ok && opts.district !== undefined
+                ? { ok: true, station: { ...candidate.station, districtId: opts.district } }
+                : candidate,
+            ),
             {
               label: (index) => `line ${lines[index]?.line ?? '?'}`,
               onProgress: (done, total) => {
@@ -151,7 +165,7 @@ export function registerStationCommands(program: Command): void {
       }
       for (const s of stations) {
         out(
-          `${s.id.padEnd(20)} ${s.name.padEnd(28)} ${s.commune.padEnd(14)} ${s.lat.toFixed(4)},${s.lon.toFixed(4)} ${s.elevationM} m  ${s.crop}`,
+          `${s.id.padEnd(20)} ${s.name.padEnd(28)} ${s.commune.padEnd(14)} ${s.districtId.padEnd(14)} ${s.lat.toFixed(4)},${s.lon.toFixed(4)} ${s.elevationM} m  ${s.crop}`,
         );
       }
     });

@@ -57,24 +57,38 @@ export function registerUserCommands(program: Command): void {
     .requiredOption('--username <username>', '2–64 lower-case letters, digits, . _ -')
     .requiredOption('--name <name>', 'the person\'s name, e.g. "Nguyễn Thị Lan"')
     .requiredOption('--role <role>', 'admin | officer | viewer')
+    .option('--district <id>', 'officer or viewer: the one district they see and act in (default lac-duong)')
+    .option('--province', 'officer or viewer: province-wide, every district (admins always are)')
     .option('--password-stdin', 'read the password from standard input (for scripts)')
     .option('--json', 'print the user as JSON')
-    .action(async (opts: { username: string; name: string; role: string; passwordStdin?: boolean; json?: boolean }) => {
-      const password = await readPassword(opts.passwordStdin === true);
-      const parsed = UserCreateSchema.safeParse({ username: opts.username, name: opts.name, role: opts.role, password });
-      if (!parsed.success)
-        return fail(
-          `invalid user: ${parsed.error.issues.map((i) => (i.message.includes(':') ? i.message : `${i.path.join('.')}: ${i.message}`)).join('; ')}`,
-        );
-      const result = await withUsers((users) => users.create(parsed.data));
-      if (!result.ok) return fail(result.message);
-      const { username, name, role } = result.user;
-      if (opts.json) {
-        out(JSON.stringify({ username, name, role }));
-        return;
-      }
-      out(`User ${username} (${name}) created with role ${role}.`);
-    });
+    .action(
+      async (opts: {
+        username: string;
+        name: string;
+        role: string;
+        district?: string;
+        province?: boolean;
+        passwordStdin?: boolean;
+        json?: boolean;
+      }) => {
+        if (opts.province === true && opts.district !== undefined) return fail('give --district or --province, not both');
+        const password = await readPassword(opts.passwordStdin === true);
+        const districtId = opts.province === true ? null : opts.district;
+        const parsed = UserCreateSchema.safeParse({ username: opts.username, name: opts.name, role: opts.role, password, districtId });
+        if (!parsed.success)
+          return fail(
+            `invalid user: ${parsed.error.issues.map((i) => (i.message.includes(':') ? i.message : `${i.path.join('.')}: ${i.message}`)).join('; ')}`,
+          );
+        const result = await withUsers((users) => users.create(parsed.data));
+        if (!result.ok) return fail(result.message);
+        const { username, name, role, districtId: district } = result.user;
+        if (opts.json) {
+          out(JSON.stringify({ username, name, role, districtId: district }));
+          return;
+        }
+        out(`User ${username} (${name}) created with role ${role}, ${district === null ? 'province-wide' : `district ${district}`}.`);
+      },
+    );
 
   user
     .command('list')
@@ -85,10 +99,11 @@ export function registerUserCommands(program: Command): void {
       if (opts.json) {
         out(
           JSON.stringify(
-            users.map(({ username, name, role, disabled, createdAt }) => ({
+            users.map(({ username, name, role, disabled, createdAt, districtId }) => ({
               username,
               name,
               role,
+              districtId,
               disabled,
               createdAt: new Date(createdAt).toISOString(),
             })),

@@ -31,7 +31,7 @@ export class DistrictRepository {
   constructor(db: Db, clock: Clock) {
     this.#clock = clock;
     this.#insert = db.prepare('INSERT INTO districts (id, name, created_at) VALUES (@id, @name, @created_at)');
-    this.#list = db.prepare('SELECT id, name, created_at FROM districts ORDER BY name, id');
+    this.#list = db.prepare('SELECT id, name, created_at FROM districts ORDER BY id');
     this.#get = db.prepare('SELECT id, name, created_at FROM districts WHERE id = ?');
     this.#byName = db.prepare('SELECT id, name, created_at FROM districts WHERE name = ?');
   }

@@ -109,6 +109,45 @@ describe('frostwatch CLI', () => {
     expect((await run(['station', 'rotate-token', 'ld-nope'])).output).toMatch(/no station "ld-nope"/);
   });
 
+  it('adds a district and places stations, farmers, officers and users in it (issue 18, districts)', async () => {
+    expect((await run(['district', 'add', '--id', 'duc-trong', '--name', 'Đức Trọng'])).output).toMatch(
+      /District duc-trong \(Đức Trọng\) added/,
+    );
+    expect((await run(['district', 'add', '--id', 'duc-trong', '--name', 'Khác'])).code).toBe(1);
+    const districts = JSON.parse((await run(['district', 'list', '--json'])).output) as { id: string; name: string }[];
+    expect(districts.map((d) => [d.id, d.name])).toEqual([
+      ['duc-trong', 'Đức Trọng'],
+      ['lac-duong', 'Lạc Dương'],
+    ]);
+    const station = ['--name', 'Hiệp Thạnh 1', '--commune', 'Hiệp Thạnh', '--lat', '11.7', '--lon', '108.4', '--elevation', '950'];
+    expect((await run(['station', 'add', '--id', 'dt-cli-01', '--district', 'duc-trong', ...station])).code).toBe(0);
+    const nowhere = await run(['station', 'add', '--id', 'dt-cli-02', '--district', 'nowhere', ...station]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.output).toMatch(/unknown district nowhere/);
+    const listed = JSON.parse((await run(['station', 'list', '--json'])).output) as { id: string; districtId: string }[];
+    expect(listed.find((s) => s.id === 'dt-cli-01')?.districtId).toBe('duc-trong');
+    // A farmer goes to their stations' district; an officer to the one named.
+    const farmer = await run(['farmer', 'add', '--name', 'K', '--phone', '0912 777 001', '--station', 'dt-cli-01', '--json']);
+    expect((JSON.parse(farmer.output) as { districtId: string }).districtId).toBe('duc-trong');
+    const officer = await run(['officer', 'add', '--name', 'O', '--phone', '0912 777 002', '--district', 'duc-trong', '--json']);
+    expect((JSON.parse(officer.output) as { districtId: string }).districtId).toBe('duc-trong');
+    const user = (extra: string[]) =>
+      runFrostwatch(
+        ['user', 'add', '--name', 'U', '--role', 'officer', '--password-stdin', '--json', ...extra],
+        { DATA_DIR: dataDir },
+        'a-long-password\n',
+      );
+    const bound = user(['--username', 'dt-officer', '--district', 'duc-trong']);
+    expect(await bound.exited).toBe(0);
+    expect(JSON.parse(bound.output())).toMatchObject({ districtId: 'duc-trong' });
+    const province = user(['--username', 'province-officer', '--province']);
+    expect(await province.exited).toBe(0);
+    expect(JSON.parse(province.output())).toMatchObject({ districtId: null });
+    const plain = user(['--username', 'plain-officer']);
+    expect(await plain.exited).toBe(0);
+    expect(JSON.parse(plain.output())).toMatchObject({ districtId: 'lac-duong' });
+  });
+
   it('refuses an invalid station with the field named, without a stack trace', async () => {
     const { code, output } = await run([
       'station',
