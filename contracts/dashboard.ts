@@ -38,6 +38,7 @@ export const StationOverviewSchema = StationSchema.pick({
   id: true,
   name: true,
   commune: true,
+  districtId: true,
   lat: true,
   lon: true,
   elevationM: true,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AlertSchema, DeliverySchema, UnreachedSchema, type AlertStatus } from '../../contracts/alerts.js';
 import { StationCreateSchema, StationCredentialsSchema, StationSchema } from '../../contracts/api.js';
 import { AuditPageSchema } from '../../contracts/audit.js';
+import { DistrictSchema } from '../../contracts/districts.js';
 import {
   ChartSchema,
   MeSchema,
@@ -81,6 +82,8 @@ export const endpoints = {
   signOut: () => api('DELETE', SESSION_PATH),
   uiConfig: () => checked(UiConfigSchema, 'GET', '/api/ui-config'),
   overview: () => checked(z.array(StationOverviewSchema), 'GET', '/api/overview'),
+  /** The districts the caller sees: one for a district user, all for a province-wide one. */
+  districts: () => checked(z.array(DistrictSchema), 'GET', '/api/districts'),
   chart: (id: string, range: ChartRange) => checked(ChartSchema, 'GET', `/api/stations/${enc(id)}/chart?range=${range}`),
   alerts: (status: AlertStatus) => checked(z.array(AlertSchema), 'GET', `/api/alerts?status=${status}`),
   alert: (id: number) => checked(AlertDetailSchema, 'GET', `/api/alerts/${id}`),

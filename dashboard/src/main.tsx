@@ -109,6 +109,11 @@ function App() {
             <span class={`role role-${me.role}`} data-testid="me-role">
               {me.role}
             </span>
+            {me.districtName !== null && (
+              <span class="district" data-testid="me-district" title={t('district')}>
+                {me.districtName}
+              </span>
+            )}
             <button type="button" data-testid="sign-out" onClick={() => void logout()}>
               {t('signOut')}
             </button>

@@ -21,6 +21,7 @@ export function stationOverview(
     id: station.id,
     name: station.name,
     commune: station.commune,
+    districtId: station.districtId,
     lat: station.lat,
     lon: station.lon,
     elevationM: station.elevationM,

@@ -199,6 +199,28 @@ describe('officers dashboard', () => {
     await page.context().close();
   });
 
+  it("names a district officer's district, and gives a province-wide admin a district filter (issue 18, districts)", async () => {
+    expect((await http.post('/api/districts', { id: 'duc-trong', name: 'Đức Trọng' })).status).toBe(201);
+    const station = { id: 'dt-e2e-01', name: 'Hiệp Thạnh', commune: 'Hiệp Thạnh', lat: 11.75, lon: 108.37, elevationM: 950 };
+    expect((await http.post('/api/stations', { ...station, districtId: 'duc-trong' })).status).toBe(201);
+    // thu was added without a district: an officer of the default one, Lạc Dương, who sees its stations only.
+    const officer = await signIn('thu');
+    await officer.getByTestId('station-row-sim-01').waitFor();
+    expect(await officer.getByTestId('me-district').textContent()).toBe('Lạc Dương');
+    expect(await officer.getByTestId('district-filter').count()).toBe(0);
+    expect(await officer.getByTestId('station-row-dt-e2e-01').count()).toBe(0);
+    await officer.screenshot({ path: screenshot('7b-district-officer'), fullPage: false });
+    await officer.context().close();
+    const admin = await signIn('quan');
+    await admin.getByTestId('station-row-dt-e2e-01').waitFor();
+    expect(await admin.getByTestId('me-district').count()).toBe(0);
+    await admin.getByTestId('district-filter').selectOption('duc-trong');
+    await admin.getByTestId('station-row-sim-01').waitFor({ state: 'detached' });
+    expect(await admin.getByTestId('station-row-dt-e2e-01').count()).toBe(1);
+    await admin.screenshot({ path: screenshot('7c-district-filter'), fullPage: false });
+    await admin.context().close();
+  });
+
   it('renders /docs under its own policy, and no page reported a CSP violation', async () => {
     const page = await signIn('thu');
     await page.goto(`${baseUrl}/docs`);

@@ -47,6 +47,7 @@ describe('riskOf', () => {
     const base = {
       name: '',
       commune: '',
+      districtId: 'lac-duong',
       lat: 0,
       lon: 0,
       elevationM: 0,

@@ -24,6 +24,9 @@ export function OverviewPage() {
   const [rows, setRows] = useState<StationOverview[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const { data: tiles } = useApi(loadTiles, []);
+  const { data: districts } = useApi(endpoints.districts, []);
+  /** A province-wide user's choice of district; '' is all of them. A district user has one district and no choice. */
+  const [district, setDistrict] = useState('');
 
   // Rows pushed while a snapshot is in flight are newer than it: they win when it lands.
   // Only the newest snapshot may land (use-api.ts): an older one answering late would roll the rows back.
@@ -57,7 +60,7 @@ export function OverviewPage() {
       setRows((prev) => (prev ? [...prev.filter((r) => r.id !== row.id), row] : prev));
     },
   });
-  const sorted = rows ? [...rows].sort(byRisk) : [];
+  const sorted = rows ? rows.filter((r) => district === '' || r.districtId === district).sort(byRisk) : [];
 
   return (
     <section>
@@ -71,6 +74,19 @@ export function OverviewPage() {
         <p class="error" role="alert">
           {error}
         </p>
+      )}
+      {districts && districts.length > 1 && (
+        <label class="district-filter">
+          {t('district')}{' '}
+          <select data-testid="district-filter" value={district} onChange={(e) => setDistrict(e.currentTarget.value)}>
+            <option value="">{t('allDistricts')}</option>
+            {districts.map((d) => (
+              <option value={d.id} key={d.id}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </label>
       )}
       <ForecastBanner />
       <div class="overview">
