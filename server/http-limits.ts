@@ -103,8 +103,11 @@ function limitFailedCredentials(app: FastifyInstance, limits: HttpRateLimits, on
       `too many failed sign-ins or tokens from this address; try again in ${minutes} min`,
     );
   });
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Counted before the 401 goes out, not after: with the counters in PostgreSQL (a cluster) the caller's next request
+  // must already find this failure, whichever server it reaches.
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (reply.statusCode === 401 && guarded(request) && triedCredential(request)) await failures(request);
+    return payload;
   });
 }
 

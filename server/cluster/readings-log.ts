@@ -353,9 +353,12 @@ export class PartitionConsumer {
         if (entry) entries.push(entry);
       }
     } catch (err) {
-      // The fetch broke off (heartbeats missed, a server lost): what it had delivered comes again at once, instead of
-      // waiting out the ack wait unseen.
-      for (const entry of entries) entry.nak();
+      // The fetch broke off (heartbeats missed, a server lost). What it had delivered is handed on: its acks are
+      // confirmed by the server (ackAck), so an entry whose ack fails comes again, as any other. Nak'ing them here
+      // turned a worker whose event loop was held by a batch (synchronous PostgreSQL calls, seconds with 500 distinct
+      // stations a batch) into a livelock: the other partitions' fetches missed their heartbeats, gave back what they
+      // had, and took it again (notes/sizing.md).
+      if (entries.length > 0) return entries;
       throw err;
     }
     return entries;

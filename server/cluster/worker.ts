@@ -14,6 +14,8 @@ import { type LogEntry, PartitionConsumer, stationPartition } from './readings-l
 const BALANCE_MS = 1_000;
 /** A partition free this long is taken by anyone, share or not. */
 const FREE_GRACE_MS = 3_000;
+/** Longest stretch of a batch's synchronous work before the event loop gets a turn. */
+const YIELD_AFTER_MS = 20;
 
 /** The rule engine as the worker drives it: readings in, then everything evaluated saved before the log is acked. */
 export interface WorkerEngine {
@@ -72,7 +74,14 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
 
   async function handle(batch: LogEntry[]): Promise<void> {
     await store(batch);
+    let since = performance.now();
     for (const entry of batch) {
+      // The engine's PostgreSQL calls hold this thread (a station seen for the first time costs a few round trips): let
+      // the event loop turn now and then, so the other partitions' fetches keep their heartbeats (BENCHMARKS.md, sizing).
+      if (performance.now() - since > YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
       if (entry.kind === 'readings') {
         o.engine.onReadings(entry.stationId, entry.readings);
         o.activity.heard(entry.stationId, o.clock.now(), true);

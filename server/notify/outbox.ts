@@ -139,6 +139,8 @@ interface SqlRow {
 
 /** Twilio statuses that come back in callbacks, ranked so a late "sent" never undoes a "delivered". */
 const STATUS_RANK: Partial<Record<OutboxStatus, number>> = { sending: 0, sent: 1, delivered: 2, undelivered: 2, failed: 2 };
+/** STATUS_RANK in SQL (kept in step with it; tests/integration/notify*): NULL, never less, for statuses without a rank. */
+const STATUS_RANK_SQL = `CASE status WHEN 'sending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'undelivered' THEN 2 WHEN 'failed' THEN 2 END`;
 
 const ESCALATION_SUFFIX = '#esc';
 
@@ -187,9 +189,8 @@ const QUEUE_HEAD_SQL = `o.status = 'pending' AND NOT EXISTS (
  */
 
 /** This session as a sender: `<backend pid>:<backend start in µs>` (a pid alone is reused by later backends). */
-const pgIdentityOf = (a: string): string =>
-  `${a}.pid::text || ':' || floor(extract(epoch FROM ${a}.backend_start) * 1000000)::bigint::text`;
-const PG_IDENTITY_SQL = `SELECT ${pgIdentityOf('a')} AS identity, a.pid FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()`;
+const PG_IDENTITY_OF_A = `a.pid::text || ':' || floor(extract(epoch FROM a.backend_start) * 1000000)::bigint::text`;
+const PG_IDENTITY_SQL = `SELECT ${PG_IDENTITY_OF_A} AS identity, a.pid FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()`;
 
 /**
  * One due queue head, moved to `sending` (or straight to `dry_run`) by this session in one statement. $1 now (clock
@@ -197,20 +198,23 @@ const PG_IDENTITY_SQL = `SELECT ${pgIdentityOf('a')} AS identity, a.pid FROM pg_
  * nothing is claimed under a stale name), $3 the identity, $4 updated_at, $5 the attempt's wall-clock start;
  * `channelParam` adds the channel. `previous_wall` is the attempt before this one: where an unsure row's lookup starts.
  */
+const PG_PICK = `SELECT o.id, o.attempted_at_wall AS previous_wall FROM outbox o
+      WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= $1 AND pg_backend_pid() = $2`;
+const PG_PICKED = `ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`;
+const PG_SET_SENDING = `status = 'sending', attempts = outbox.attempts + 1, attempted_at_wall = $5, claimed_by = $3, updated_at = $4`;
+const PG_SET_DRY_RUN = `status = 'dry_run', claimed_by = $3, updated_at = $4`;
+const PG_RETURNING = `FROM picked WHERE outbox.id = picked.id RETURNING outbox.*, picked.previous_wall`;
+// The four statements, written out: every piece a constant (no value is ever spliced into SQL, tests/integration/injection).
+const PG_CLAIM = {
+  sending: `WITH picked AS (${PG_PICK} ${PG_PICKED}) UPDATE outbox SET ${PG_SET_SENDING} ${PG_RETURNING}`,
+  sendingOnChannel: `WITH picked AS (${PG_PICK} AND o.channel = $6 ${PG_PICKED}) UPDATE outbox SET ${PG_SET_SENDING} ${PG_RETURNING}`,
+  dryRun: `WITH picked AS (${PG_PICK} ${PG_PICKED}) UPDATE outbox SET ${PG_SET_DRY_RUN} ${PG_RETURNING}`,
+  dryRunOnChannel: `WITH picked AS (${PG_PICK} AND o.channel = $5 ${PG_PICKED}) UPDATE outbox SET ${PG_SET_DRY_RUN} ${PG_RETURNING}`,
+};
+
 function pgClaimSql(set: 'sending' | 'dry_run', channel: boolean): string {
-  const assignments =
-    set === 'sending'
-      ? `status = 'sending', attempts = outbox.attempts + 1, attempted_at_wall = $5, claimed_by = $3, updated_at = $4`
-      : `status = 'dry_run', claimed_by = $3, updated_at = $4`;
-  return `WITH picked AS (
-      SELECT o.id, o.attempted_at_wall AS previous_wall FROM outbox o
-      WHERE ${QUEUE_HEAD_SQL} AND o.next_attempt_at <= $1 ${channel ? `AND o.channel = $${set === 'sending' ? 6 : 5}` : ''}
-        AND pg_backend_pid() = $2
-      ORDER BY o.id LIMIT 1
-      FOR UPDATE OF o SKIP LOCKED)
-    UPDATE outbox SET ${assignments}
-    FROM picked WHERE outbox.id = picked.id
-    RETURNING outbox.*, picked.previous_wall`;
+  if (set === 'sending') return channel ? PG_CLAIM.sendingOnChannel : PG_CLAIM.sending;
+  return channel ? PG_CLAIM.dryRunOnChannel : PG_CLAIM.dryRun;
 }
 
 /**
@@ -224,7 +228,7 @@ const PG_RECOVER_SQL = `UPDATE outbox o SET status = 'pending', unsure = 1, last
   WHERE o.status = 'sending' AND (o.attempted_at_wall IS NULL OR o.attempted_at_wall <= $2)
     AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
                      WHERE a.pid::text = split_part(o.claimed_by, ':', 1)
-                       AND (a.backend_start IS NULL OR ${pgIdentityOf('a')} = o.claimed_by))
+                       AND (a.backend_start IS NULL OR ${PG_IDENTITY_OF_A} = o.claimed_by))
   RETURNING o.id`;
 
 export class OutboxRepository {
@@ -522,14 +526,11 @@ export class OutboxRepository {
     if (current === undefined || current >= next) return 'unchanged';
     // Conditional on the rank in the statement too: two servers may take two callbacks of one message at once, and a
     // late "sent" must not undo a "delivered" the other just wrote.
-    const below = (Object.keys(STATUS_RANK) as OutboxStatus[]).filter((s) => (STATUS_RANK[s] ?? 0) < next);
     const lastError = error ?? row.lastError;
     const now = this.#clock.now();
     const changed = this.#db
-      .prepare(
-        `UPDATE outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ? AND status IN (${below.map(() => '?').join(', ')})`,
-      )
-      .run(status, lastError, now, row.id, ...below).changes;
+      .prepare(`UPDATE outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ? AND ${STATUS_RANK_SQL} < ?`)
+      .run(status, lastError, now, row.id, next).changes;
     return changed === 1 ? { ...row, status, lastError, updatedAt: now } : 'unchanged';
   }
 
