@@ -62,7 +62,7 @@ export const NIGHT_READINGS_PER_S = 1 / 60;
  * Capacity kept free beyond the nightly rate. With 3×, a third of a component carries the live night and two thirds
  * catch up: an outage of T minutes of every station it serves, resent one reading a message (the costliest form), is
  * caught up in T/2 minutes while the live night goes on. Batches of up to 100 readings a message cost each component
- * less per reading, so a real backfill drains faster. docs/scale-out.md and notes/sizing.md give the reasoning.
+ * less per reading, so a real backfill drains faster. docs/scale-out.md ("Sizing") gives the reasoning.
  */
 export const HEADROOM = 3;
 export const stationsAt = (readingsPerS: number): number => readingsPerS / NIGHT_READINGS_PER_S / HEADROOM;
@@ -81,16 +81,16 @@ const FULL: Sizes = {
   natsConcurrency: 1_000,
   gatewayStations: 4_000,
   gatewaySeconds: 20,
-  workerStations: 1_200,
-  workerMinutes: 30,
+  workerStations: 6_000,
+  workerMinutes: 6,
 };
 const QUICK: Sizes = {
   natsSeconds: 8,
   natsConcurrency: 500,
   gatewayStations: 1_000,
   gatewaySeconds: 8,
-  workerStations: 1_200,
-  workerMinutes: 10,
+  workerStations: 6_000,
+  workerMinutes: 2,
 };
 const WARMUP_MS = 2_000;
 
@@ -99,8 +99,9 @@ export const bench: Bench = {
   title: 'Cluster sizing: NATS JetStream appends, a gateway, workers (issue 18)',
   run: async ({ quick, progress }: BenchOptions): Promise<BenchRow[]> => {
     const chosen = quick ? QUICK : FULL;
-    // SIZING_WORKER_STATIONS=6000 reproduces the stall of notes/sizing.md: 500 stations a partition, so every batch of
-    // 500 holds 500 different stations, and the worker's synchronous PostgreSQL calls hold its event loop for seconds.
+    // 6,000 stations: 500 a partition, so every batch holds 500 different stations, as a live night does (each costs the
+    // worker its state's round trips). Before ea82449 this stalled: the batch held the event loop, the other partitions'
+    // fetches missed their heartbeats and gave back what they had (BENCHMARKS.md). SIZING_WORKER_STATIONS overrides it.
     const workerStations = Number(process.env['SIZING_WORKER_STATIONS'] ?? chosen.workerStations);
     const sizes: Sizes = {
       ...chosen,

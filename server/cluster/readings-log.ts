@@ -357,7 +357,7 @@ export class PartitionConsumer {
       // confirmed by the server (ackAck), so an entry whose ack fails comes again, as any other. Nak'ing them here
       // turned a worker whose event loop was held by a batch (synchronous PostgreSQL calls, seconds with 500 distinct
       // stations a batch) into a livelock: the other partitions' fetches missed their heartbeats, gave back what they
-      // had, and took it again (notes/sizing.md).
+      // had, and took it again (BENCHMARKS.md, "Sizing a province cluster").
       if (entries.length > 0) return entries;
       throw err;
     }

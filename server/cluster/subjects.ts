@@ -1,7 +1,7 @@
 import type { StationId } from '../../contracts/ids.js';
 
 /**
- * The NATS subjects of the readings log (docs: /work/notes/nats-readings-log.md until merged).
+ * The NATS subjects of the readings log (docs/scale-out.md, "The readings log").
  *
  * A gateway publishes a station's readings to `fw.readings.in.<stationId>` and its status to
  * `fw.status.in.<stationId>`. The servers' subject mapping (`natsPartitionMapping`) rewrites both, before JetStream
