@@ -20,6 +20,34 @@ export function acceleratedClock(startMs: number, speed: number, realNow: () => 
   return { now: () => startMs + (realNow() - realStart) * speed, speed };
 }
 
+/** A time line given as one instant on it and the wall-clock moment of that instant, and its speed. */
+export interface ClockAnchor {
+  /** The simulated instant, epoch ms … */
+  simMs: number;
+  /** … at this wall-clock moment, epoch ms. */
+  wallMs: number;
+  speed: number;
+}
+
+/**
+ * The clock through `anchor`: every process given the same anchor (SIM_CLOCK) is on the same time line, whenever it
+ * starts — the gateways, workers and servers of a cluster playing one simulated night (docs/scale-out.md).
+ */
+export function anchoredClock(anchor: ClockAnchor, realNow: () => number = Date.now): Clock {
+  if (!(anchor.speed > 0) || !Number.isFinite(anchor.speed)) throw new RangeError(`speed must be a positive number, got ${anchor.speed}`);
+  return { now: () => anchor.simMs + (realNow() - anchor.wallMs) * anchor.speed, speed: anchor.speed };
+}
+
+/** `<simulated ISO time>@<wall-clock epoch ms>x<speed>`, e.g. `2025-01-15T16:00:00+07:00@1764810000000x600`. */
+export function parseClockAnchor(text: string): ClockAnchor | null {
+  const match = /^(\S+)@(\d{10,16})x(\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (!match) return null;
+  const simMs = Date.parse(match[1] ?? '');
+  const speed = Number(match[3]);
+  if (!Number.isFinite(simMs) || !(speed > 0)) return null;
+  return { simMs, wallMs: Number(match[2]), speed };
+}
+
 /** An accelerated clock that stands at its start until `release()`: "start at 14:40" means when the system is up. */
 export interface HeldClock extends Clock {
   /** Start the time line running (from `startMs`); later calls do nothing. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseClockAnchor } from './clock.js';
 
 /**
  * Environment of each process (README "Configuration"). `loadEnv` is called once in `main`;
@@ -28,6 +29,24 @@ const common = {
    * registry, rule state, alerts, outbox and sessions live in PostgreSQL, shared by every process of a cluster
    * (docs/scale-out.md); DATA_DIR still holds this machine's token key copy and spool.
    */
+  /**
+   * Unset: the wall clock. `<simulated ISO time>@<wall-clock epoch ms>x<speed>`: this process runs on that simulated
+   * time line — every process of a cluster given the same value shares it (a demo or test night at high speed).
+   */
+  SIM_CLOCK: z
+    .string()
+    .transform((text, ctx) => {
+      const anchor = parseClockAnchor(text);
+      if (anchor === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'SIM_CLOCK: expected <ISO time>@<epoch ms>x<speed>, e.g. 2025-01-15T16:00:00+07:00@1764810000000x600',
+        });
+        return z.NEVER;
+      }
+      return anchor;
+    })
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, 'DATABASE_URL must be a postgres:// or postgresql:// URL')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { GatewayEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { GatewayEnvSchema, anchoredClock, loadEnv, systemClock } from '../../contracts/index.js';
 import { createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { resolveAdminToken } from '../../server/auth/admin-token.js';
@@ -46,7 +46,8 @@ export function registerGatewayCommand(program: Command): void {
       // Gateways create the stream when it is missing but never rewrite it (replicas, ages are the workers' settings);
       // a P other than the stream's stops the gateway here, before any station is acknowledged into a wrong partition.
       if (nc) await ensureReadingsStream(nc, { partitions: env.PARTITIONS, replicas: env.NATS_REPLICAS, updateExisting: false });
-      const stations = new StationRepository(db, systemClock);
+      const clock = env.SIM_CLOCK ? anchoredClock(env.SIM_CLOCK) : systemClock;
+      const stations = new StationRepository(db, clock);
       // Revocations made by the server or the CLI reach this process through the shared registry file.
       const credentialChanges = watchCredentials({ db, stations, logger: logger.child({ module: 'registry' }) });
       const admin = await resolveAdminToken({ configured: env.ADMIN_TOKEN, dataDir: env.DATA_DIR, logger });
@@ -56,7 +57,7 @@ export function registerGatewayCommand(program: Command): void {
         authenticator: new CachingStationAuthenticator(stations),
         logger: logger.child({ module: 'gateway' }),
         metrics,
-        clock: systemClock,
+        clock,
         serviceAccount: { username: SERVER_MQTT_USERNAME, password: admin.token },
         ...(tls ? { tls } : {}),
         credentialChanges,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ServerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { ServerEnvSchema, anchoredClock, loadEnv, systemClock } from '../../contracts/index.js';
 import { assembleServer } from '../../server/assemble.js';
 import { consumerEdge } from '../../server/broker-edge.js';
 import { influxEndpoint } from '../influx.js';
@@ -35,7 +35,8 @@ export function registerServerCommand(program: Command): void {
         settings: env,
         influxUrl: influx.url,
         logger,
-        clock: systemClock,
+        // SIM_CLOCK: a cluster's processes on one simulated time line (docs/scale-out.md).
+        clock: env.SIM_CLOCK ? anchoredClock(env.SIM_CLOCK) : systemClock,
         tls,
         ...(env.INGEST_MQTT_URL === undefined
           ? { clusterServer: true }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SimEnvSchema, loadEnv } from '../../contracts/index.js';
+import { SimEnvSchema, loadEnv, anchoredClock, isHeldClock } from '../../contracts/index.js';
 import { type SimStationSpec, toStationCreate } from '../../firmware-sim/index.js';
 import { readAdminToken } from '../admin-token.js';
 import { apiRequest } from '../api-request.js';
@@ -35,8 +35,9 @@ export function registerSimCommand(program: Command): void {
     const logger = createLogger(env.LOG_LEVEL);
     const apiUrl = opts.api ?? `http://127.0.0.1:${env.HTTP_PORT}`;
     const adminToken = env.ADMIN_TOKEN ?? (await readAdminToken(env.DATA_DIR));
-    const clock = simClock(opts, env.TZ_NAME);
-    clock.release(); // the server runs elsewhere on its own clock: this time line starts at once
+    // SIM_CLOCK: on the time line the cluster it drives shares (docs/scale-out.md); else --start/--speed from now.
+    const clock = env.SIM_CLOCK ? anchoredClock(env.SIM_CLOCK) : simClock(opts, env.TZ_NAME);
+    if (isHeldClock(clock)) clock.release(); // the server runs elsewhere on its own clock: this time line starts at once
     const fleet = await startFleet({
       count: opts.stations,
       opts,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WorkerEnvSchema, loadEnv, systemClock } from '../../contracts/index.js';
+import { WorkerEnvSchema, anchoredClock, loadEnv, systemClock } from '../../contracts/index.js';
 import { assembleWorker } from '../../server/cluster/assemble-worker.js';
 import { applyHeapPolicy } from '../../server/heap-policy.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
@@ -21,7 +21,7 @@ export function registerWorkerCommand(program: Command): void {
       const assembled = await assembleWorker({
         settings: env,
         logger,
-        clock: systemClock,
+        clock: env.SIM_CLOCK ? anchoredClock(env.SIM_CLOCK) : systemClock,
         // Its leases went with the session: end, and let systemd start a fresh worker that competes for them again.
         onSessionLost: () => {
           logger.fatal('the PostgreSQL session was lost: exiting so that a fresh worker takes its place');

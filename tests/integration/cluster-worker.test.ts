@@ -254,4 +254,51 @@ describe('frostwatch worker', () => {
     expect(alerts.map((alert) => alert.kind)).toEqual(['low_battery']);
     await server.kill('SIGTERM');
   });
+
+  it('runs a cluster server on the simulated time line SIM_CLOCK gives every process', async () => {
+    const port = await findFreePort();
+    const token = 'cluster-admin-token-0123456789';
+    const anchorWall = Date.now();
+    const simStart = Date.parse('2025-01-15T16:00:00+07:00');
+    const server = runFrostwatch(['server'], {
+      DATA_DIR: dataDir,
+      DATABASE_URL: postgres.url,
+      INFLUX_URL: influx.url,
+      INFLUX_BUCKET: influx.database,
+      HTTP_PORT: String(port),
+      ADMIN_TOKEN: token,
+      FORECAST_URL: 'off',
+      SIM_CLOCK: `2025-01-15T16:00:00+07:00@${anchorWall}x600`,
+    });
+    workers.push(server);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(base, server);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/api/stations`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        id: 'cw-clock',
+        name: 'Trạm giờ',
+        commune: 'Lát',
+        lat: 12.02,
+        lon: 108.42,
+        elevationM: 1520,
+        crop: 'arabica',
+      }),
+    });
+    const requestedAt = Date.now();
+    expect(created.status).toBe(201);
+    const page = (await (await fetch(`${base}/api/audit?action=station.create`, { headers })).json()) as {
+      entries: Array<{ at: string; target: string | null }>;
+    };
+    const entry = page.entries.find((e) => e.target === 'cw-clock');
+    expect(entry).toBeDefined();
+    // On the line through 16:00 (Lạc Dương) at the anchor, 600× faster than the wall clock since.
+    const at = Date.parse(entry?.at ?? '');
+    expect(at).toBeGreaterThanOrEqual(simStart);
+    expect(at).toBeLessThanOrEqual(simStart + (requestedAt - anchorWall) * 600 + 1_000);
+    expect(at).toBeGreaterThan(simStart + 60_000); // the server started seconds after the anchor: minutes on the line
+    await server.kill('SIGTERM');
+  });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { acceleratedClock, heldAcceleratedClock, nonDecreasing } from '../../contracts/index.js';
+import {
+  AdminEnvSchema,
+  acceleratedClock,
+  anchoredClock,
+  heldAcceleratedClock,
+  loadEnv,
+  nonDecreasing,
+  parseClockAnchor,
+} from '../../contracts/index.js';
 
 const START = Date.parse('2026-12-20T14:40:00+07:00');
 
@@ -49,5 +57,31 @@ describe('the server clock never goes back', () => {
     wall -= 500; // jitter under a second is held silently
     clock.now();
     expect(steps).toHaveLength(1);
+  });
+});
+
+describe('a clock anchored by SIM_CLOCK (every process of a cluster on one simulated line)', () => {
+  it('parses <ISO>@<epoch ms>x<speed> and runs the line through that instant at that speed, whenever it starts', () => {
+    const anchor = parseClockAnchor('2025-01-15T16:00:00+07:00@1764810000000x600');
+    expect(anchor).toEqual({ simMs: Date.parse('2025-01-15T09:00:00Z'), wallMs: 1_764_810_000_000, speed: 600 });
+    if (!anchor) throw new Error('not parsed');
+    let wall = 1_764_810_000_000 + 2_000; // a process started two seconds after the anchor …
+    const late = anchoredClock(anchor, () => wall);
+    wall += 1_000;
+    const early = anchoredClock(anchor, () => wall); // … and one a second later still: the same time line
+    expect(late.now()).toBe(early.now());
+    expect(late.now()).toBe(Date.parse('2025-01-15T09:00:00Z') + 3_000 * 600);
+    expect(late.speed).toBe(600);
+  });
+
+  it('refuses what is not such a line, by name', () => {
+    for (const bad of [
+      '2025-01-15T16:00:00Z',
+      'yesterday@1764810000000x600',
+      '2025-01-15T16:00:00Z@1764810000000x0',
+      '2025-01-15T16:00:00Z@17x600',
+    ])
+      expect(parseClockAnchor(bad), bad).toBeNull();
+    expect(() => loadEnv(AdminEnvSchema, { SIM_CLOCK: 'tomorrow' })).toThrow(/SIM_CLOCK: expected <ISO time>@<epoch ms>x<speed>/);
   });
 });
