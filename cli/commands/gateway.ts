@@ -8,6 +8,8 @@ import { watchCredentials } from '../../server/auth/credential-watch.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
 import { JetStreamReadingsSink, connectReadingsLog, ensureReadingsStream } from '../../server/cluster/readings-log.js';
 import { openRegistry, registryLocation } from '../../server/registry/open.js';
+import { openConfigBucket, serveStationConfigs } from '../../server/cluster/station-configs.js';
+import { brokerConfigPublisher } from '../../server/warnings/config-publisher.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { closeInOrder, untilSignal } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
@@ -64,6 +66,14 @@ export function registerGatewayCommand(program: Command): void {
         trafficLimits: trafficLimitsFromEnv(env),
         ...(nc ? { sink: new JetStreamReadingsSink(nc) } : {}),
       });
+      // A cluster's gateway serves every station's current config, retained, from the workers' bucket (docs/scale-out.md).
+      const configs = nc
+        ? await serveStationConfigs(
+            await openConfigBucket(nc, env.NATS_REPLICAS),
+            brokerConfigPublisher(gateway.broker),
+            logger.child({ module: 'station-configs' }),
+          )
+        : null;
       const ports = await gateway.listen(listenOptionsFromEnv(env));
       const secure = ports.mqttTlsPort === null ? '' : `  mqtts://${env.HOST}:${ports.mqttTlsPort}`;
       out(
@@ -77,6 +87,13 @@ export function registerGatewayCommand(program: Command): void {
             name: 'credential watch',
             close: () => {
               credentialChanges.close();
+              return Promise.resolve();
+            },
+          },
+          {
+            name: 'station configs',
+            close: () => {
+              configs?.stop();
               return Promise.resolve();
             },
           },

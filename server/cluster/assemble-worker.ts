@@ -10,6 +10,7 @@ import { StationRepository } from '../registry/stations.js';
 import { FrostEngine } from '../warnings/frost-engine.js';
 import { startWarnings } from '../warnings/warnings.js';
 import { connectReadingsLog, ensureReadingsStream } from './readings-log.js';
+import { kvConfigPublisher, openConfigBucket } from './station-configs.js';
 import { type ClusterWorker, startClusterWorker } from './worker.js';
 
 export interface AssembledWorker {
@@ -57,6 +58,8 @@ export async function assembleWorker(deps: {
     ...(settings.TLS_CA_FILE === undefined ? {} : { caFile: settings.TLS_CA_FILE }),
   });
   await ensureReadingsStream(nc, { partitions: settings.PARTITIONS, replicas: settings.NATS_REPLICAS });
+  // Adaptive sampling: the configs this worker decides go to the gateways through a replicated bucket.
+  const configs = await openConfigBucket(nc, settings.NATS_REPLICAS);
   const stations = new StationRepository(db, clock);
   const activity = new StationActivity();
   let worker: ClusterWorker | null = null;
@@ -70,6 +73,7 @@ export async function assembleWorker(deps: {
     logger,
     metrics,
     query: (id, range) => queryReadings(influx, id, range, null),
+    configPublisher: kvConfigPublisher(configs),
     scope: (stationId) => worker?.owns(stationId) ?? false,
   });
   const engine = warnings.engine;

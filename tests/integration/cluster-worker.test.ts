@@ -15,6 +15,8 @@ import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { registerStation } from '../helpers/register-station.js';
 import { type FrostwatchProcess, runFrostwatch, waitForHttp } from '../helpers/system.js';
 import { findFreePort } from '../../server/influx/free-port.js';
+import { connectStation } from '../helpers/mqtt.js';
+import { configTopic } from '../../contracts/index.js';
 
 /**
  * `frostwatch worker` as real processes (issue 18) against a 3-node NATS JetStream cluster, PostgreSQL and InfluxDB:
@@ -300,5 +302,56 @@ describe('frostwatch worker', () => {
     expect(at).toBeLessThanOrEqual(simStart + (requestedAt - anchorWall) * 600 + 1_000);
     expect(at).toBeGreaterThan(simStart + 60_000); // the server started seconds after the anchor: minutes on the line
     await server.kill('SIGTERM');
+  });
+
+  it('serves a station the sampling its worker decided, retained, from any gateway (a replicated config bucket)', async () => {
+    // Workers on a fast time line tick every quarter second (their rule engine decides sampling at its minute tick).
+    await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
+    const line = `2025-01-15T16:00:00+07:00@${Date.now()}x600`;
+    const worker = runFrostwatch(['worker'], {
+      DATA_DIR: dataDir,
+      DATABASE_URL: postgres.url,
+      NATS_URL: nats.urls.join(','),
+      PARTITIONS: String(PARTITIONS),
+      INFLUX_URL: influx.url,
+      INFLUX_BUCKET: influx.database,
+      FORECAST_URL: 'off',
+      SIM_CLOCK: line,
+    });
+    workers.push(worker);
+    const id = 'cw-config' as StationId;
+    const token = await registerStation(new StationRepository(db, { now: () => Date.now(), speed: 1 }), id);
+    const mqttPort = await findFreePort();
+    const gateway = runFrostwatch(['gateway'], {
+      DATA_DIR: dataDir,
+      DATABASE_URL: postgres.url,
+      NATS_URL: nats.urls.join(','),
+      PARTITIONS: String(PARTITIONS),
+      MQTT_PORT: String(mqttPort),
+      MQTT_WS_PORT: '0',
+      SIM_CLOCK: line,
+    });
+    workers.push(gateway);
+    await until(
+      'the gateway listening',
+      () => gateway.output(),
+      (text) => text.includes('frostwatch gateway: mqtt://'),
+    );
+
+    const station = await connectStation(`mqtt://127.0.0.1:${mqttPort}`, id, token);
+    try {
+      const config = new Promise<string>((resolve) => station.on('message', (_topic, payload) => resolve(payload.toString())));
+      await station.subscribeAsync(configTopic(id), { qos: 1 });
+      const got = await Promise.race([
+        config,
+        new Promise<string>((_, reject) =>
+          setTimeout(() => reject(new Error(`no config; worker:\n${worker.output().slice(-2_000)}`)), 20_000),
+        ),
+      ]);
+      const parsed = JSON.parse(got) as { intervalS: number };
+      expect([60, 300]).toContain(parsed.intervalS);
+    } finally {
+      await station.endAsync();
+    }
   });
 });
