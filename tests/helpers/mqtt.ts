@@ -110,7 +110,7 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
 }
 
 /** Re-checks `check` until it stops throwing; for state with no event to wait on (metrics). */
-export async function eventually(check: () => Promise<void> | void, timeoutMs = 10_000): Promise<void> {
+export async function eventually(check: () => unknown, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type JetStreamClient, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.js';
 import { type TestPostgres, startPostgres } from '../../testkit/postgres.js';
+import { eventually } from '../helpers/mqtt.js';
 
 // The real-process kit of issue 18: three clustered nats-server nodes with JetStream and one PostgreSQL, each on free
 // loopback ports in temp dirs.
@@ -85,8 +87,10 @@ describe('cluster test kit', () => {
     expect((await pg.psql("SELECT string_agg(name, ',' ORDER BY id) FROM kit")).trim()).toBe('Lạc Dương,Đà Lạt');
     // psql is given the URL itself, as a PostgreSQL driver would be.
     expect((await pg.psql(`SELECT current_database() || ' ' || current_user`)).trim()).toBe('frostwatch_test frostwatch');
-    const pid = Number((await pg.psql('SELECT pg_backend_pid()')).trim());
-    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    // The postmaster's own uid (a backend's pid would be gone with its psql session before /proc could be read).
+    const postmaster = Number(readFileSync(join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${postmaster}/status`, 'utf8'))?.[1];
+    expect(uid).toBeDefined();
     if (process.getuid?.() === 0) expect(uid).not.toBe('0');
     expect(pg.version).toMatch(/PostgreSQL\) \d+/);
   });
@@ -98,19 +102,6 @@ async function publishWithin(js: JetStreamClient, subject: string, data: string,
   for (;;) {
     try {
       return await js.publish(subject, data, { msgID: `${subject}:${data}`, timeout: 2_000 });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -66,7 +66,7 @@ afterAll(async () => {
   if ((dataDir as string | undefined) !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 
-function startWorker(): FrostwatchProcess {
+function startWorker(extra: Record<string, string> = {}): FrostwatchProcess {
   const worker = runFrostwatch(['worker'], {
     DATA_DIR: dataDir,
     DATABASE_URL: postgres.url,
@@ -76,6 +76,7 @@ function startWorker(): FrostwatchProcess {
     INFLUX_BUCKET: influx.database,
     FORECAST_URL: 'off',
     LOG_LEVEL: 'info',
+    ...extra,
   });
   workers.push(worker);
   return worker;
@@ -308,17 +309,7 @@ describe('frostwatch worker', () => {
     // Workers on a fast time line tick every quarter second (their rule engine decides sampling at its minute tick).
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
     const line = `2025-01-15T16:00:00+07:00@${Date.now()}x600`;
-    const worker = runFrostwatch(['worker'], {
-      DATA_DIR: dataDir,
-      DATABASE_URL: postgres.url,
-      NATS_URL: nats.urls.join(','),
-      PARTITIONS: String(PARTITIONS),
-      INFLUX_URL: influx.url,
-      INFLUX_BUCKET: influx.database,
-      FORECAST_URL: 'off',
-      SIM_CLOCK: line,
-    });
-    workers.push(worker);
+    const worker = startWorker({ SIM_CLOCK: line });
     const id = 'cw-config' as StationId;
     const token = await registerStation(new StationRepository(db, { now: () => Date.now(), speed: 1 }), id);
     const mqttPort = await findFreePort();

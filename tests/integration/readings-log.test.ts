@@ -15,6 +15,7 @@ import {
   stationPartition,
 } from '../../server/cluster/readings-log.js';
 import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.js';
+import { eventually } from '../helpers/mqtt.js';
 
 const P = 4;
 const STATIONS = Array.from({ length: 40 }, (_, i) => `st-${String(i + 1).padStart(2, '0')}` as StationId);
@@ -219,16 +220,3 @@ describe('the readings log on a 3-node JetStream cluster', () => {
     await eventually(() => sink.acceptReadings(STATIONS[1] as StationId, [{ ts: T0 - 120_000, airTempC: 3 }]), 30_000);
   }, 90_000);
 });
-
-async function eventually(check: () => unknown, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
