@@ -82,6 +82,26 @@ function startWorker(extra: Record<string, string> = {}): FrostwatchProcess {
   return worker;
 }
 
+/** A cluster HTTP server (`frostwatch server` on DATABASE_URL, no broker), serving once this resolves. */
+async function startClusterServer(extra: Record<string, string>): Promise<{ server: FrostwatchProcess; base: string; token: string }> {
+  const port = await findFreePort();
+  const token = 'cluster-admin-token-0123456789';
+  const server = runFrostwatch(['server'], {
+    DATA_DIR: dataDir,
+    DATABASE_URL: postgres.url,
+    INFLUX_URL: influx.url,
+    INFLUX_BUCKET: influx.database,
+    HTTP_PORT: String(port),
+    ADMIN_TOKEN: token,
+    FORECAST_URL: 'off',
+    ...extra,
+  });
+  workers.push(server);
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(base, server);
+  return { server, base, token };
+}
+
 /** Partition → backend pid, and how many workers are members, as PostgreSQL sees it. */
 function owners(): { members: number; byPartition: Map<number, number> } {
   const rows = db.query<{ classid: number; objid: number; pid: number }>(
@@ -212,21 +232,8 @@ describe('frostwatch worker', () => {
   });
 
   it("a cluster HTTP server shows the workers' decisions live (server-sent events through PostgreSQL NOTIFY)", async () => {
-    const port = await findFreePort();
-    const token = 'cluster-admin-token-0123456789';
-    const server = runFrostwatch(['server'], {
-      DATA_DIR: dataDir,
-      DATABASE_URL: postgres.url,
-      INFLUX_URL: influx.url,
-      INFLUX_BUCKET: influx.database,
-      HTTP_PORT: String(port),
-      ADMIN_TOKEN: token,
-      FORECAST_URL: 'off',
-      RULE_ENGINE: 'thread', // a cluster server decides for nobody, whatever this says
-    });
-    workers.push(server);
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(base, server);
+    // RULE_ENGINE: a cluster server decides for nobody, whatever this says.
+    const { server, base, token } = await startClusterServer({ RULE_ENGINE: 'thread' });
     const headers = { authorization: `Bearer ${token}` };
     const health = (await (await fetch(`${base}/health`)).json()) as { checks: Record<string, { ok: boolean }> };
     expect(health.checks['broker']?.ok).toBe(true);
@@ -259,23 +266,9 @@ describe('frostwatch worker', () => {
   });
 
   it('runs a cluster server on the simulated time line SIM_CLOCK gives every process', async () => {
-    const port = await findFreePort();
-    const token = 'cluster-admin-token-0123456789';
     const anchorWall = Date.now();
     const simStart = Date.parse('2025-01-15T16:00:00+07:00');
-    const server = runFrostwatch(['server'], {
-      DATA_DIR: dataDir,
-      DATABASE_URL: postgres.url,
-      INFLUX_URL: influx.url,
-      INFLUX_BUCKET: influx.database,
-      HTTP_PORT: String(port),
-      ADMIN_TOKEN: token,
-      FORECAST_URL: 'off',
-      SIM_CLOCK: `2025-01-15T16:00:00+07:00@${anchorWall}x600`,
-    });
-    workers.push(server);
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(base, server);
+    const { server, base, token } = await startClusterServer({ SIM_CLOCK: `2025-01-15T16:00:00+07:00@${anchorWall}x600` });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const created = await fetch(`${base}/api/stations`, {
       method: 'POST',
