@@ -155,6 +155,13 @@ const server = {
    * (on the ingest thread, as before issue 15: one thread less, ~80 µs more per reading on the ingest path).
    */
   RULE_ENGINE: z.enum(['thread', 'inline']).default('thread'),
+  /**
+   * The sampling interval the rule engine asks of each station (retained config, docs/protocol.md): `SAMPLING_FAST_S`
+   * while a frost night may be forming, `SAMPLING_RELAXED_S` otherwise. Raise both for radios that cannot send once a
+   * minute (LoRaWAN duty cycles); the model handles sparse cadences (docs/frost-model.md).
+   */
+  SAMPLING_FAST_S: z.coerce.number().int().min(10).max(3_600).default(60),
+  SAMPLING_RELAXED_S: z.coerce.number().int().min(10).max(3_600).default(300),
   /** Upper bound of the on-disk spool that holds readings InfluxDB has not taken yet. */
   SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_000_000).default(1_024),
   TWILIO_ACCOUNT_SID: optionalString,

@@ -15,7 +15,7 @@ export function registerServerCommand(program: Command): void {
     .description(
       'run the HTTP API and ingest alone, consuming readings from the broker at INGEST_MQTT_URL ' +
         '(a `frostwatch gateway`, Mosquitto or EMQX) with a persistent session.\n' +
-        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE, HTTP_TRUSTED_PROXIES, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, TTS_* (The Things Stack, docs/devices.md), LOG_LEVEL, HEAP_POLICY.',
+        'Reads: HOST, HTTP_PORT, DATA_DIR, INGEST_MQTT_URL, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE, HTTP_TRUSTED_PROXIES, INFLUX_* (unset INFLUX_URL → managed influxd), ADMIN_TOKEN, SPOOL_MAX_MB, TTS_* (The Things Stack, docs/devices.md), SAMPLING_FAST_S, SAMPLING_RELAXED_S, SIM_CLOCK, LOG_LEVEL, HEAP_POLICY.',
     )
     .option('--client-id <id>', 'MQTT client id of the consumer; keep it stable so the broker keeps the session', 'frostwatch-ingest')
     .action(async (opts: { clientId: string }) => {

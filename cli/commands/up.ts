@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { UpEnvSchema, loadEnv, type UpEnv } from '../../contracts/index.js';
+import { UpEnvSchema, anchoredClock, isHeldClock, loadEnv, type UpEnv } from '../../contracts/index.js';
 import { toStationCreate } from '../../firmware-sim/index.js';
 import { type BoundPorts, listenOptionsFromEnv } from '../../gateway/gateway.js';
 import type { TlsCredentials } from '../../gateway/tls.js';
@@ -30,7 +30,7 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description(
       'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), FORECAST_URL, QUIET_HOURS, SMS_REPLIES, SURVEY_CALLS, LOG_LEVEL, HEAP_POLICY.',
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), FORECAST_URL, QUIET_HOURS, SMS_REPLIES, SURVEY_CALLS, SAMPLING_FAST_S, SAMPLING_RELAXED_S, SIM_CLOCK (wins over --start/--speed), LOG_LEVEL, HEAP_POLICY.',
     )
     .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
     .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)')
@@ -53,7 +53,8 @@ export function registerUpCommand(program: Command): void {
 }
 
 async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCredentials | null): Promise<void> {
-  const clock = simClock(opts, env.TZ_NAME);
+  // SIM_CLOCK: the time line a test or a cluster shares (docs/scale-out.md); else --start/--speed, held until the system is up.
+  const clock = env.SIM_CLOCK ? anchoredClock(env.SIM_CLOCK) : simClock(opts, env.TZ_NAME);
   const parts: Stoppable[] = [];
   const stopAll = () => closeInOrder([...parts].reverse(), logger);
   try {
@@ -86,7 +87,7 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
     if (!ports) throw new Error('the gateway did not bind its ports');
     printBanner(env, server, ports, influx.url);
     // The simulated time line starts now that everything listens: --start is the first moment the system sees.
-    clock.release();
+    if (isHeldClock(clock)) clock.release();
 
     if (opts.sim > 0) {
       const fleet = await startFleet({

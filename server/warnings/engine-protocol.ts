@@ -21,6 +21,14 @@ export interface EngineWorkerData {
   logLevel: z.infer<typeof LogLevelSchema>;
   /** Whether a broker edge takes station configs (adaptive sampling); without one nothing is published. */
   sampling: boolean;
+  /** SAMPLING_FAST_S and SAMPLING_RELAXED_S. */
+  intervalsS: SamplingIntervals;
+}
+
+/** The intervals the engine asks of stations: fast while frost may form, relaxed otherwise (seconds). */
+export interface SamplingIntervals {
+  fastS: number;
+  relaxedS: number;
 }
 
 /**

@@ -4,7 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { type Clock, type Reading, type StationConfig, isHeldClock } from '../../contracts/index.js';
 import type { StationRuleState } from '../../frost/index.js';
 import type { RegistryLocation } from '../registry/open.js';
-import type { ClockLine, EngineWorkerData, FromWorker, ToWorker } from './engine-protocol.js';
+import type { ClockLine, EngineWorkerData, FromWorker, SamplingIntervals, ToWorker } from './engine-protocol.js';
 import type { ConfigPublisher } from './frost-engine.js';
 import type { RuleEngine, StationView, StationViewListener } from './rule-engine.js';
 import { decodeState } from './state-codec.js';
@@ -19,6 +19,7 @@ export interface ThreadedEngineOptions {
   logger: Logger;
   metrics: Registry;
   sampling?: ConfigPublisher | undefined;
+  intervalsS: SamplingIntervals;
   /** After the worker committed decisions (outbox rows): wake the notifier. */
   onCommitted: () => void;
   /** Alerts the worker opened, moved or closed: re-announced on the main thread's AlertStore for the dashboard. */
@@ -205,6 +206,7 @@ export class ThreadedEngine implements RuleEngine {
       clock,
       logLevel: o.logger.level as EngineWorkerData['logLevel'],
       sampling: o.sampling !== undefined,
+      intervalsS: o.intervalsS,
     };
     const worker = new Worker(workerUrl(), { workerData: data });
     this.#worker = worker;

@@ -75,6 +75,8 @@ const engine = new FrostEngine({
   logger,
   timeZone: data.timeZone,
   sampling,
+  fastIntervalS: data.intervalsS.fastS,
+  relaxedIntervalS: data.intervalsS.relaxedS,
   onCommitted: () => send({ t: 'committed' }),
 });
 

@@ -75,6 +75,8 @@ export function startWarnings(args: {
     SMS_REPLIES?: 'on' | 'off' | undefined;
     FORECAST_URL?: string | undefined;
     SURVEY_CALLS?: SurveyCallPolicy | undefined;
+    SAMPLING_FAST_S?: number | undefined;
+    SAMPLING_RELAXED_S?: number | undefined;
   };
   publicUrl: string;
   clock: Clock;
@@ -157,6 +159,9 @@ export function startWarnings(args: {
     },
   });
   const stationSettings = new StationSettingsStore(db);
+  const intervalsS = { fastS: settings.SAMPLING_FAST_S ?? 60, relaxedS: settings.SAMPLING_RELAXED_S ?? 300 };
+  if (intervalsS.fastS > intervalsS.relaxedS)
+    throw new Error(`SAMPLING_FAST_S (${intervalsS.fastS}) must not be longer than SAMPLING_RELAXED_S (${intervalsS.relaxedS})`);
   const engine: RuleEngine = args.engineThread
     ? new ThreadedEngine({
         registry: args.engineThread.registry,
@@ -168,6 +173,7 @@ export function startWarnings(args: {
         logger,
         metrics: args.metrics,
         sampling: args.configPublisher,
+        intervalsS,
         onCommitted: wake,
         onAlertsChanged: (ids) => {
           for (const id of ids) alerts.changedElsewhere(id);
@@ -184,6 +190,8 @@ export function startWarnings(args: {
         timeZone,
         onCommitted: wake,
         sampling: args.configPublisher,
+        fastIntervalS: intervalsS.fastS,
+        relaxedIntervalS: intervalsS.relaxedS,
         ...(args.timers ? { timers: args.timers } : {}),
         ...(scope ? { owns: scope } : {}),
       });
