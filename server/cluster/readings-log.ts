@@ -365,32 +365,82 @@ export class PartitionConsumer {
   }
 
   /**
-   * Fetches batches until stopped and hands each to `handle`. What `handle` neither acked nor nak'ed — because it threw,
-   * or forgot — is nak'ed, so it comes again at once rather than after the ack wait. Fetch errors (a server lost, a new
-   * consumer leader being elected) are reported to `onError` and retried after a pause.
+   * Reads the partition until stopped and hands what has arrived to `handle`, batch by batch: a batch is what is there
+   * once the first entry is, up to `max`, gathered for at most `lingerMs` more. JetStream's `consume` keeps pull
+   * requests open (with heartbeats, and pulls again when they are missed), so an entry is handed on as it arrives —
+   * a fetch of 500 waits up to its expiry (1 s at least) when fewer come, and a reading then waits that long for its
+   * decision. What `handle` neither acked nor nak'ed — because it threw, or forgot — is nak'ed, so it comes again at
+   * once rather than after the ack wait; so is what had arrived when the reader stops (the partition moves on). Errors
+   * (a server lost, the consumer's leader being elected) go to `onError`, and reading starts again after a pause.
    */
   consume(
     handle: (batch: LogEntry[]) => Promise<void>,
-    opts: FetchOptions & { onError?: (err: unknown) => void; retryMs?: number } = {},
+    opts: FetchOptions & { onError?: (err: unknown) => void; retryMs?: number; lingerMs?: number } = {},
   ): { stop(): Promise<void> } {
     const stopped = new AbortController();
-    const loop = (async () => {
-      while (!stopped.signal.aborted) {
-        let batch: LogEntry[] = [];
-        try {
-          batch = await this.fetch(opts);
-          if (batch.length > 0) await handle(batch);
-        } catch (err) {
-          opts.onError?.(err);
-          await new Promise((resolve) => setTimeout(resolve, opts.retryMs ?? 250));
-        } finally {
-          for (const entry of batch) if (!entry.settled) entry.nak();
+    // A function, not the property: it changes while this awaits, which narrowing would not see.
+    const isStopped = (): boolean => stopped.signal.aborted;
+    const max = opts.max ?? 500;
+    const lingerMs = opts.lingerMs ?? 10;
+    // The open `consume` (read from callbacks and the loop alike, so an object, not a narrowed local).
+    const reading: { messages: { stop(): void } | null } = { messages: null };
+    const pause = (ms: number): Promise<null> => new Promise((resolve) => setTimeout(() => resolve(null), ms));
+    const settleRest = (batch: LogEntry[]): void => {
+      for (const entry of batch) if (!entry.settled) entry.nak();
+    };
+    const readOnce = async (): Promise<void> => {
+      this.consumer ??= await this.js.consumers.get(READINGS_STREAM, this.name);
+      const messages = await this.consumer.consume({ max_messages: max });
+      reading.messages = messages;
+      if (isStopped()) messages.stop();
+      const it = messages[Symbol.asyncIterator]();
+      let next = it.next();
+      for (;;) {
+        const first = await next;
+        if (first.done === true) return;
+        next = it.next();
+        const batch: LogEntry[] = [];
+        const firstEntry = this.toEntry(first.value);
+        if (firstEntry) batch.push(firstEntry);
+        let ended = false;
+        while (batch.length < max) {
+          const more = await Promise.race([next, pause(lingerMs)]);
+          if (more === null) break;
+          if (more.done === true) {
+            ended = true;
+            break;
+          }
+          next = it.next();
+          const entry = this.toEntry(more.value);
+          if (entry) batch.push(entry);
         }
+        try {
+          // Stopping: what arrived goes back at once, for the partition's next reader.
+          if (!isStopped() && batch.length > 0) await handle(batch);
+        } finally {
+          settleRest(batch);
+        }
+        if (ended) return;
+      }
+    };
+    const loop = (async () => {
+      while (!isStopped()) {
+        try {
+          await readOnce();
+        } catch (err) {
+          if (isStopped()) break;
+          opts.onError?.(err);
+        } finally {
+          reading.messages?.stop();
+          reading.messages = null;
+        }
+        if (!isStopped()) await pause(opts.retryMs ?? 250);
       }
     })();
     return {
       stop: async () => {
         stopped.abort();
+        reading.messages?.stop();
         await loop;
       },
     };
