@@ -94,6 +94,18 @@ const STATE_FLUSH_MS = 1_000;
  * event loop's turn, so a reading arriving meanwhile waits a few milliseconds at most.
  */
 const FLUSH_SLICE_MS = 4;
+/**
+ * The guarded save of rule states: a state never overwrites one that has seen a newer reading (an engine that lost the
+ * station to another, a replayed reading). A refused save changes no row, and the caller reloads (docs/scale-out.md).
+ * One row or many: `SAVE_STATE_HEAD`, `SAVE_STATE_ROW` joined by commas, `SAVE_STATE_GUARD` (values go as parameters).
+ */
+const SAVE_STATE_HEAD = 'INSERT INTO station_rule_state (station_id, state, updated_at, reading_at) VALUES ';
+const SAVE_STATE_ROW = '(?, ?, ?, ?)';
+const SAVE_STATE_GUARD =
+  ' ON CONFLICT (station_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, reading_at = excluded.reading_at' +
+  ' WHERE station_rule_state.reading_at IS NULL OR station_rule_state.reading_at <= COALESCE(excluded.reading_at, -1)';
+/** Most stations one save statement carries. */
+const SAVE_ROWS = 64;
 
 /**
  * The imperative shell around the pure rule engine (frost/): feeds it every reading as the ingest receives it
@@ -108,6 +120,8 @@ export class FrostEngine implements RuleEngine {
   readonly #tracked = new Map<string, Tracked>();
   readonly #loadState: Statement<[string], { state: string }>;
   readonly #saveState: Statement<[string, string, number, number | null]>;
+  /** The multi-row save of #saveMany, by row count. */
+  readonly #saveStates = new Map<number, Statement<Array<string | number | null>, { station_id: string }>>();
   readonly #timers: Timers;
   /** Stop the tick and the periodic flush; null while not started. */
   #stopTimers: (() => void) | null = null;
@@ -125,11 +139,7 @@ export class FrostEngine implements RuleEngine {
     this.#loadState = options.db.prepare('SELECT state FROM station_rule_state WHERE station_id = ?');
     // Guarded: a state never overwrites one that has seen a newer reading (an engine that lost the station to another,
     // a replayed reading). A refused save changes no row, and the caller reloads (docs/scale-out.md).
-    this.#saveState = options.db.prepare(
-      `INSERT INTO station_rule_state (station_id, state, updated_at, reading_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (station_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, reading_at = excluded.reading_at
-       WHERE station_rule_state.reading_at IS NULL OR station_rule_state.reading_at <= COALESCE(excluded.reading_at, -1)`,
-    );
+    this.#saveState = options.db.prepare(SAVE_STATE_HEAD + SAVE_STATE_ROW + SAVE_STATE_GUARD);
   }
 
   /** Readings of one station, as they became durable (live, or a backfill batch). */
@@ -200,9 +210,12 @@ export class FrostEngine implements RuleEngine {
     const stale: Tracked[] = [];
     try {
       this.#o.db.transaction(() => {
-        for (const tracked of this.#round) {
-          if (this.#save(tracked.station.id, tracked.state, nowMs) === 0) stale.push(tracked);
-          saved += 1;
+        // A statement saves up to SAVE_ROWS stations: one round trip, not one a station (a cluster worker's batch
+        // touches hundreds, each a PostgreSQL round trip that holds its thread).
+        while (saved < this.#round.length) {
+          const chunk = this.#round.slice(saved, saved + SAVE_ROWS);
+          stale.push(...this.#saveMany(chunk, nowMs));
+          saved += chunk.length;
           if (this.#timers.now() >= until) break;
         }
         // A cluster's HTTP servers show these states live (registry/change-feed.ts); nothing on SQLite.
@@ -217,6 +230,26 @@ export class FrostEngine implements RuleEngine {
     }
     this.#round.splice(0, saved);
     for (const tracked of stale) this.#dropStale(tracked.station.id);
+  }
+
+  /**
+   * Save these stations' states in one statement; returns those refused by the guard (a newer state is saved). A
+   * station twice in `chunk` is saved once (its state now), as one statement may not update a row twice.
+   */
+  #saveMany(chunk: readonly Tracked[], nowMs: number): Tracked[] {
+    const unique = [...new Set(chunk)];
+    let statement = this.#saveStates.get(unique.length);
+    if (statement === undefined) {
+      const rows = Array.from({ length: unique.length }, () => SAVE_STATE_ROW).join(', ');
+      const prepared = this.#o.db.prepare<Array<string | number | null>, { station_id: string }>(
+        SAVE_STATE_HEAD + rows + SAVE_STATE_GUARD + ' RETURNING station_id',
+      );
+      this.#saveStates.set(unique.length, prepared);
+      statement = prepared;
+    }
+    const params = unique.flatMap((tracked) => [tracked.station.id, encodeState(tracked.state), nowMs, tracked.state.newestTs]);
+    const written = new Set(statement.all(...params).map((row) => row.station_id));
+    return unique.filter((tracked) => !written.has(tracked.station.id));
   }
 
   /** Rows written: 0 when the saved state has seen a newer reading than `state` (the guard of #saveState). */
