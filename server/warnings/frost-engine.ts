@@ -234,10 +234,13 @@ export class FrostEngine implements RuleEngine {
 
   /**
    * Save these stations' states in one statement; returns those refused by the guard (a newer state is saved). A
-   * station twice in `chunk` is saved once (its state now), as one statement may not update a row twice.
+   * station twice in `chunk` is saved once, as one statement may not update a row twice.
    */
   #saveMany(chunk: readonly Tracked[], nowMs: number): Tracked[] {
-    const unique = [...new Set(chunk)];
+    // One per station: the one this engine tracks now (a station dropped and loaded again has two in a round), else the last.
+    const byId = new Map<string, Tracked>();
+    for (const tracked of chunk) byId.set(tracked.station.id, tracked);
+    const unique = [...byId.values()].map((tracked) => this.#tracked.get(tracked.station.id) ?? tracked);
     let statement = this.#saveStates.get(unique.length);
     if (statement === undefined) {
       const rows = Array.from({ length: unique.length }, () => SAVE_STATE_ROW).join(', ');
@@ -249,7 +252,7 @@ export class FrostEngine implements RuleEngine {
     }
     const params = unique.flatMap((tracked) => [tracked.station.id, encodeState(tracked.state), nowMs, tracked.state.newestTs]);
     const written = new Set(statement.all(...params).map((row) => row.station_id));
-    return unique.filter((tracked) => !written.has(tracked.station.id));
+    return chunk.filter((tracked) => !written.has(tracked.station.id));
   }
 
   /** Rows written: 0 when the saved state has seen a newer reading than `state` (the guard of #saveState). */
@@ -361,6 +364,8 @@ export class FrostEngine implements RuleEngine {
       state = out.state;
       decisions.push(...out.decisions);
     }
+    // A tick that changed nothing (most of them: evaluate hands back the same state) has nothing to save or show.
+    if (decisions.length === 0 && state === tracked.state) return;
     if (decisions.length === 0) {
       // Write-behind: a reading that decides nothing is saved with the next flush (within STATE_FLUSH_MS), so
       // the hot path is one evaluation, not one SQLite commit. A decision is committed at once, with its state.

@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 /** The engine's real collaborators on a real SQLite file, one registered station, and timers the test fires. */
-async function startEngine(speed: number): Promise<{ engine: FrostEngine; timers: ManualTimers; ticks: string[] }> {
+async function startEngine(speed: number): Promise<{ engine: FrostEngine; timers: ManualTimers; ticks: string[]; changes: string[] }> {
   const clock: Clock = { now: () => NOON, speed };
   const stations = new StationRepository(db, clock);
   await registerStation(stations, STATION);
@@ -55,11 +55,17 @@ async function startEngine(speed: number): Promise<{ engine: FrostEngine; timers
     timeZone: 'Asia/Ho_Chi_Minh',
   });
   engine = started;
-  // Every evaluation (a reading or a tick) tells its listeners; a tick with no reading is the only other source here.
+  // The timer calls the engine's tick(); each call is recorded. Listeners hear only of evaluations that changed a state.
   const ticks: string[] = [];
-  started.onStationChanged((stationId) => ticks.push(stationId));
+  const tick = started.tick.bind(started);
+  started.tick = () => {
+    ticks.push(STATION);
+    tick();
+  };
+  const changes: string[] = [];
+  started.onStationChanged((stationId) => changes.push(stationId));
   started.start();
-  return { engine: started, timers, ticks };
+  return { engine: started, timers, ticks, changes };
 }
 
 function savedAt(stationId: string): number | undefined {
@@ -69,7 +75,7 @@ function savedAt(stationId: string): number | undefined {
 
 describe('rule engine on injected timers', () => {
   it('ticks once a simulated minute of real time', async () => {
-    const { timers, ticks } = await startEngine(1);
+    const { timers, ticks, changes } = await startEngine(1);
     expect(timers.pending()).toEqual([
       { inMs: 1_000, everyMs: 1_000 }, // the state flush
       { inMs: 60_000, everyMs: 60_000 }, // the tick
@@ -80,6 +86,9 @@ describe('rule engine on injected timers', () => {
     expect(ticks).toEqual([STATION]);
     await timers.advance(60_000);
     expect(ticks).toEqual([STATION, STATION]);
+    // A station with no readings: the ticks changed nothing, so nothing was announced or saved.
+    expect(changes).toEqual([]);
+    expect(savedAt(STATION)).toBeUndefined();
   });
 
   it('ticks at most every 250 ms of real time when the clock runs fast', async () => {
