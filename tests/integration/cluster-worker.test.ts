@@ -302,7 +302,8 @@ describe('frostwatch worker', () => {
     // Workers on a fast time line tick every quarter second (their rule engine decides sampling at its minute tick).
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
     const line = `2025-01-15T16:00:00+07:00@${Date.now()}x600`;
-    const worker = startWorker({ SIM_CLOCK: line });
+    // The intervals a district sets (SAMPLING_FAST_S / SAMPLING_RELAXED_S) are the ones a station is sent.
+    const worker = startWorker({ SIM_CLOCK: line, SAMPLING_FAST_S: '120', SAMPLING_RELAXED_S: '600' });
     const id = 'cw-config' as StationId;
     const token = await registerStation(new StationRepository(db, { now: () => Date.now(), speed: 1 }), id);
     const mqttPort = await findFreePort();
@@ -333,7 +334,7 @@ describe('frostwatch worker', () => {
         ),
       ]);
       const parsed = JSON.parse(got) as { intervalS: number };
-      expect([60, 300]).toContain(parsed.intervalS);
+      expect([120, 600]).toContain(parsed.intervalS);
     } finally {
       await station.endAsync();
     }
