@@ -171,6 +171,11 @@ const server = {
   TWILIO_API_URL: url.default('https://api.twilio.com'),
   /** SMS segments sent per second: 1 for a long code, more for a short code or a messaging service. */
   SMS_SEGMENTS_PER_S: z.coerce.number().positive().max(1_000).default(1),
+  /**
+   * Voice calls started per second: Twilio's default for an account is 1 (its "CPS"); an account with a higher limit
+   * sets it here. A thousand farmers on a Severe night are 17 minutes of calls at 1.
+   */
+  VOICE_CALLS_PER_S: z.coerce.number().positive().max(1_000).default(1),
   /** Price of one SMS segment, for the cost shown with each message (an estimate; set your contract's). */
   SMS_SEGMENT_COST_USD: z.coerce.number().min(0).max(10).default(0.08),
   /** How long to wait for the keypress after a Severe call before calling the next person of the chain. */

@@ -12,7 +12,7 @@ export function registerWorkerCommand(program: Command): void {
     .description(
       'run a cluster worker (docs/scale-out.md): holds a share of the readings log partitions, stores their readings in ' +
         'InfluxDB, runs the rule engine for their stations and sends from the shared outbox. Any number may run.\n' +
-        'Reads: DATABASE_URL, NATS_URL, PARTITIONS, NATS_REPLICAS, INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET, DATA_DIR (token key), TZ_NAME, PUBLIC_URL, the TWILIO_* and SMS_* settings, QUIET_HOURS, FORECAST_URL, SURVEY_CALLS, SAMPLING_FAST_S, SAMPLING_RELAXED_S, SIM_CLOCK, LOG_LEVEL, HEAP_POLICY.',
+        'Reads: DATABASE_URL, NATS_URL, PARTITIONS, NATS_REPLICAS, INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET, DATA_DIR (token key), TZ_NAME, PUBLIC_URL, the TWILIO_*, SMS_* and VOICE_* settings, QUIET_HOURS, FORECAST_URL, SURVEY_CALLS, SAMPLING_FAST_S, SAMPLING_RELAXED_S, SIM_CLOCK, LOG_LEVEL, HEAP_POLICY.',
     )
     .action(async () => {
       const env = loadEnv(WorkerEnvSchema, process.env);

@@ -69,6 +69,7 @@ export function startWarnings(args: {
   settings: TwilioEnv & {
     TZ_NAME: string;
     SMS_SEGMENTS_PER_S: number;
+    VOICE_CALLS_PER_S?: number | undefined;
     SMS_SEGMENT_COST_USD: number;
     VOICE_ACK_TIMEOUT_S: number;
     QUIET_HOURS?: string | undefined;
@@ -144,6 +145,7 @@ export function startWarnings(args: {
     metrics: args.metrics,
     ...(args.timers ? { timers: args.timers } : {}),
     rateLimitPerSec: settings.SMS_SEGMENTS_PER_S,
+    callsPerSec: settings.VOICE_CALLS_PER_S ?? 1,
     onGaveUp: (row) => notices.gaveUp(row),
     onUnsubscribed: (row) => {
       if (row.recipientKind === 'farmer') choices.stoppedAtProvider(row.recipientId, row.phone);
