@@ -74,11 +74,14 @@ interface Tracked {
   ctx: StationContext;
   rules: Rules;
   state: StationRuleState;
-  /** Clock time at which ctx/rules are re-read from the registry (settings may change). */
+  /** Real time (the timers') at which ctx/rules are re-read from the registry (settings may change elsewhere). */
   refreshAtMs: number;
   intervalS: number | null;
 }
 
+/** Real milliseconds the timer's tick uses one reading of the registry's station list. */
+const TICK_LIST_MS = 10_000;
+/** Real milliseconds a station's registry entry and settings are trusted before they are read again. */
 const REFRESH_MS = 5 * 60_000;
 /**
  * How often states that changed without a decision are saved. After a crash the engine resumes from a state at
@@ -127,6 +130,8 @@ export class FrostEngine implements RuleEngine {
   #stopTimers: (() => void) | null = null;
   /** Stations whose state changed without a decision since the last flush (write-behind, see #run). */
   #dirty = new Set<Tracked>();
+  /** The station ids the timer's tick goes through, and when (real time) they were read. */
+  #tickList: { ids: string[]; readAtMs: number } | null = null;
   /** The stations of the flush round in progress, saved a slice at a time. */
   #round: Tracked[] = [];
   readonly #sampling: ConfigPublisher | undefined;
@@ -153,17 +158,29 @@ export class FrostEngine implements RuleEngine {
     this.#run(tracked, events, nowMs);
   }
 
-  /** Time passes for every station: offline detection, all-clear after sunrise, sampling. */
-  tick(): void {
+  /** Time passes for these stations (default: every station of the registry): offline detection, all-clear after sunrise, sampling. */
+  tick(stationIds: readonly string[] = this.#o.stations.list().map((station) => station.id)): void {
     const nowMs = this.#o.clock.now();
     const owns = this.#o.owns;
-    for (const station of this.#o.stations.list()) {
-      if (owns !== undefined && !owns(station.id)) continue;
-      const tracked = this.#track(station.id);
+    for (const stationId of stationIds) {
+      if (owns !== undefined && !owns(stationId)) continue;
+      const tracked = this.#track(stationId);
       if (!tracked) continue;
       this.#run(tracked, [{ kind: 'tick' }], nowMs);
       void this.#adjustSampling(tracked, nowMs);
     }
+  }
+
+  /**
+   * The stations the timer's tick goes through: the registry's list, read again every TICK_LIST_MS of real time rather
+   * than at each tick (4 a second on a fast clock, each a query of every station). A station added meanwhile is ticked
+   * within seconds; its readings are evaluated at once.
+   */
+  #tickListNow(): readonly string[] {
+    const nowReal = this.#timers.now();
+    if (this.#tickList === null || nowReal - this.#tickList.readAtMs >= TICK_LIST_MS)
+      this.#tickList = { ids: this.#o.stations.list().map((station) => station.id), readAtMs: nowReal };
+    return this.#tickList.ids;
   }
 
   /** Ticks once a simulated minute (at least every 250 ms of real time when the clock runs fast). */
@@ -173,7 +190,7 @@ export class FrostEngine implements RuleEngine {
     const everyMs = Math.max(250, 60_000 / this.#o.clock.speed);
     const stopTick = this.#timers.every(everyMs, () => {
       try {
-        this.tick();
+        this.tick(this.#tickListNow());
       } catch (err) {
         this.#o.logger.error({ err }, 'rule engine tick failed');
       }
@@ -414,9 +431,10 @@ export class FrostEngine implements RuleEngine {
   }
 
   #track(stationId: string): Tracked | null {
-    const nowMs = this.#o.clock.now();
     const known = this.#tracked.get(stationId);
-    if (known && nowMs < known.refreshAtMs) return known;
+    // Real time (the timers'), not the clock's: at ×300 five simulated minutes are a second, and every tracked station
+    // re-read its registry entry and settings once a second.
+    if (known && this.#timers.now() < known.refreshAtMs) return known;
     const station = this.#o.stations.get(stationId);
     if (!station) return null;
     const ctx: StationContext = {
@@ -435,7 +453,14 @@ export class FrostEngine implements RuleEngine {
     const rules = rulesFor(station.crop, overrides, station);
     // The registry is the truth about where a station is and what grows there; the saved state may predate an edit.
     const state = { ...(known?.state ?? this.#restore(ctx)), ctx };
-    const tracked: Tracked = { station, ctx, rules, state, refreshAtMs: nowMs + REFRESH_MS, intervalS: known?.intervalS ?? null };
+    const tracked: Tracked = {
+      station,
+      ctx,
+      rules,
+      state,
+      refreshAtMs: this.#timers.now() + REFRESH_MS,
+      intervalS: known?.intervalS ?? null,
+    };
     this.#tracked.set(stationId, tracked);
     return tracked;
   }
