@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { Clock, StationStatus } from '../contracts/index.js';
+import type { Clock, Reading, StationStatus } from '../contracts/index.js';
 import { configTopic, parseConfigPayload, readingsTopic, statusTopic } from '../contracts/index.js';
 import { ReadingBuffer, type BufferEntry } from './buffer.js';
 import { closeLink, openLink } from './device-link.js';
@@ -40,6 +40,8 @@ export interface DeviceOptions {
   tuning?: Partial<DeviceTuning>;
   /** True simulated time of the first sample and of the clock setting; default `clock.now()` at start. */
   startMs?: number;
+  /** Readings whose PUBACK arrived (the broker holds them now): what a test checks was never lost. */
+  onAcked?: (stationId: string, readings: readonly Reading[]) => void;
 }
 
 export interface DeviceStats {
@@ -300,6 +302,10 @@ class Device implements SimDevice {
       return;
     }
     this.#stats.acked += this.#buffer.ack(batch);
+    this.#o.onAcked?.(
+      this.stationId,
+      batch.map((entry) => entry.reading),
+    );
     this.#pump();
   }
 }

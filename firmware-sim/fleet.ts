@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../contracts/index.js';
-import { createDevice, type DeviceStats, type DeviceTuning, type SimDevice } from './device.js';
+import { createDevice, type DeviceOptions, type DeviceStats, type DeviceTuning, type SimDevice } from './device.js';
 import type { SimDeviceSpec } from './layout.js';
 import { planScenario, type ScenarioPlan } from './scenario.js';
 import { realTimers, type SimTimers } from './timers.js';
@@ -24,6 +24,8 @@ export interface FleetOptions {
   tuning?: Partial<DeviceTuning>;
   /** First sample (simulated); default `clock.now()` at `start()`. */
   startMs?: number;
+  /** Each station's readings as their PUBACK arrives. */
+  onAcked?: DeviceOptions['onAcked'];
 }
 
 /** The device counters the fleet adds up. */
@@ -61,6 +63,7 @@ export function createFleet(options: FleetOptions): Fleet {
       timers,
       tuning: options.tuning,
       startMs: options.startMs,
+      onAcked: options.onAcked,
     }),
   );
   let progressTimer: unknown = null;
