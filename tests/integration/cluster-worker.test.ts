@@ -5,13 +5,14 @@ import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading, StationId } from '../../contracts/index.js';
-import { LEASE_CLASS, MEMBER_CLASS } from '../../server/cluster/leases.js';
 import { JetStreamReadingsSink, ensureReadingsStream, stationPartition } from '../../server/cluster/readings-log.js';
 import { openPostgres, type PgDb } from '../../server/registry/pg/pg-db.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.js';
 import { type TestPostgres, startPostgres } from '../../testkit/postgres.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
+import { MEMBER_CLASS } from '../../server/cluster/leases.js';
+import { leaseOwners, until } from '../helpers/cluster.js';
 import { registerStation } from '../helpers/register-station.js';
 import { type FrostwatchProcess, runFrostwatch, waitForHttp } from '../helpers/system.js';
 import { findFreePort } from '../../server/influx/free-port.js';
@@ -102,29 +103,7 @@ async function startClusterServer(extra: Record<string, string>): Promise<{ serv
   return { server, base, token };
 }
 
-/** Partition → backend pid, and how many workers are members, as PostgreSQL sees it. */
-function owners(): { members: number; byPartition: Map<number, number> } {
-  const rows = db.query<{ classid: number; objid: number; pid: number }>(
-    `SELECT classid::bigint AS classid, objid::bigint AS objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2`,
-  );
-  const byPartition = new Map<number, number>();
-  const members = new Set<number>();
-  for (const row of rows) {
-    if (row.classid === LEASE_CLASS) byPartition.set(row.objid, row.pid);
-    if (row.classid === MEMBER_CLASS) members.add(row.pid);
-  }
-  return { members: members.size, byPartition };
-}
-
-async function until<T>(what: string, probe: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const owners = (): ReturnType<typeof leaseOwners> => leaseOwners(db);
 
 async function storedPerStation(): Promise<Map<string, number>> {
   const series = await influx.conn.query(`SELECT COUNT("airTempC") FROM "readings" GROUP BY "station"`);

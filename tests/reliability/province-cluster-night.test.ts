@@ -8,7 +8,6 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Clock, FarmerCreateSchema, type Reading, anchoredClock, systemClock } from '../../contracts/index.js';
 import { type Fleet, type SimDeviceSpec, createFleet, fleetLayout, toStationCreate } from '../../firmware-sim/index.js';
-import { LEASE_CLASS, MEMBER_CLASS } from '../../server/cluster/leases.js';
 import { READINGS_STREAM } from '../../server/cluster/readings-log.js';
 import { findFreePort } from '../../server/influx/free-port.js';
 import { type RegistryLocation, openRegistry } from '../../server/registry/open.js';
@@ -20,6 +19,7 @@ import { startNatsCluster } from '../../testkit/nats-cluster.js';
 import { startPostgres } from '../../testkit/postgres.js';
 import { type TcpBalancer, startTcpBalancer } from '../../testkit/tcp-balancer.js';
 import { TwilioTestServer } from '../../testkit/twilio-server.js';
+import { leaseOwners, until } from '../helpers/cluster.js';
 import { levelOf } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { type FrostwatchProcess, runFrostwatch, waitForHttp } from '../helpers/system.js';
@@ -124,16 +124,6 @@ function anchorNight(): { anchor: string; clock: Clock; startsAtWallMs: number }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value).slice(0, 500)})`);
-    await sleep(200);
-  }
-}
 
 async function untilSim(clock: Clock, simMs: number): Promise<void> {
   const waitMs = (simMs - clock.now()) / clock.speed;
@@ -312,18 +302,7 @@ describe('a province on a cluster through a frost night (issue 18)', () => {
       );
       const mqttBalancer = await startTcpBalancer(mqttPorts);
       cleanups.push(() => mqttBalancer.close());
-      const owners = (): { members: number; byPartition: Map<number, number> } => {
-        const rows = pg.query<{ classid: number; objid: number; pid: number }>(
-          `SELECT classid::bigint AS classid, objid::bigint AS objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2`,
-        );
-        const byPartition = new Map<number, number>();
-        const members = new Set<number>();
-        for (const row of rows) {
-          if (row.classid === LEASE_CLASS) byPartition.set(row.objid, row.pid);
-          if (row.classid === MEMBER_CLASS) members.add(row.pid);
-        }
-        return { members: members.size, byPartition };
-      };
+      const owners = (): ReturnType<typeof leaseOwners> => leaseOwners(pg);
       await until('three workers holding every partition', owners, (o) => o.members === 3 && o.byPartition.size === PARTITIONS, 90_000);
       expect(Date.now(), 'everything started before the night').toBeLessThan(startsAtWallMs);
 
@@ -389,6 +368,7 @@ describe('a province on a cluster through a frost night (issue 18)', () => {
         () => storedTimes(influx),
         (s) => lostReadings(acked, s).length === 0,
         120_000,
+        1_000,
       ).catch(async (err: unknown) => {
         const lost = lostReadings(acked, await storedTimes(influx));
         throw new Error(
@@ -506,6 +486,7 @@ describe('a province on a cluster through a frost night (issue 18)', () => {
       () => storedTimes(influx),
       (s) => lostReadings(acked, s).length === 0,
       120_000,
+      1_000,
     );
     const settled = async (): Promise<number> => {
       const before = twilio.created('message').length;

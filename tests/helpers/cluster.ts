@@ -1,0 +1,33 @@
+import { LEASE_CLASS, MEMBER_CLASS } from '../../server/cluster/leases.js';
+import type { PgDb } from '../../server/registry/pg/pg-db.js';
+
+/** Who holds what, as PostgreSQL sees it: each partition's holder (a backend pid), and how many workers are members. */
+export function leaseOwners(db: PgDb): { members: number; byPartition: Map<number, number> } {
+  const rows = db.query<{ classid: number; objid: number; pid: number }>(
+    `SELECT classid::bigint AS classid, objid::bigint AS objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2`,
+  );
+  const byPartition = new Map<number, number>();
+  const members = new Set<number>();
+  for (const row of rows) {
+    if (row.classid === LEASE_CLASS) byPartition.set(row.objid, row.pid);
+    if (row.classid === MEMBER_CLASS) members.add(row.pid);
+  }
+  return { members: members.size, byPartition };
+}
+
+/** Probe until `ok` holds (then its value), every `everyMs`; after `timeoutMs` an error naming `what` and the last value. */
+export async function until<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value).slice(0, 500)})`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
