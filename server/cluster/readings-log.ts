@@ -251,6 +251,8 @@ interface EntryControl {
   ack(): Promise<void>;
   /** Asks for it again, after `delayMs` (at once by default). */
   nak(delayMs?: number): void;
+  /** Still being handled: the ack wait starts again (no redelivery of an entry a slow batch holds). */
+  working(): void;
   readonly settled: boolean;
 }
 
@@ -278,7 +280,7 @@ export interface PartitionConsumerOptions {
 export interface FetchOptions {
   /** Most entries in one batch. Default 500. */
   max?: number;
-  /** How long to wait for the first entry. Default and least 1 s (the client refuses less). */
+  /** How long one pull request waits (least 1 s; the client refuses less). fetch: default 1 s; consume: default 5 s. */
   expiresMs?: number;
 }
 
@@ -292,6 +294,8 @@ export const consumerName = (partition: number): string => `part-${partition}`;
 export class PartitionConsumer {
   readonly partition: number;
   readonly name: string;
+  /** The consumer's ack wait, as this reader configured it. */
+  readonly ackWaitMs: number;
   private readonly ackTimeoutMs: number;
   private readonly onUnreadable: NonNullable<PartitionConsumerOptions['onUnreadable']>;
   private consumer: Consumer | null = null;
@@ -302,6 +306,7 @@ export class PartitionConsumer {
   ) {
     this.partition = opts.partition;
     this.name = consumerName(opts.partition);
+    this.ackWaitMs = opts.ackWaitMs ?? 30_000;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 5_000;
     this.onUnreadable = opts.onUnreadable ?? (() => undefined);
   }
@@ -390,7 +395,10 @@ export class PartitionConsumer {
     };
     const readOnce = async (): Promise<void> => {
       this.consumer ??= await this.js.consumers.get(READINGS_STREAM, this.name);
-      const messages = await this.consumer.consume({ max_messages: max });
+      // A pull left open at a server that died is noticed by two missed heartbeats (half the expiry each), so the
+      // expiry bounds how long a partition sits still after a NATS node dies: 5 s here, not the client's 30 s (the
+      // readings-log test drained its 10,000 readings 54 s after the kill with 30 s, 1–3 s with 1 s).
+      const messages = await this.consumer.consume({ max_messages: max, expires: Math.max(1_000, opts.expiresMs ?? 5_000) });
       reading.messages = messages;
       if (isStopped()) messages.stop();
       const it = messages[Symbol.asyncIterator]();
@@ -414,10 +422,16 @@ export class PartitionConsumer {
           const entry = this.toEntry(more.value);
           if (entry) batch.push(entry);
         }
+        // A batch that takes longer than half the ack wait (a slow database) says it is still at work, so a short ack
+        // wait — what bounds the wait for a dead reader's deliveries — never redelivers what is being handled.
+        const keepAlive = setInterval(() => {
+          for (const entry of batch) entry.working();
+        }, this.ackWaitMs / 2);
         try {
           // Stopping: what arrived goes back at once, for the partition's next reader.
           if (!isStopped() && batch.length > 0) await handle(batch);
         } finally {
+          clearInterval(keepAlive);
           settleRest(batch);
         }
         if (ended) return;
@@ -475,6 +489,9 @@ export class PartitionConsumer {
         if (settled) return;
         settled = true;
         m.nak(delayMs);
+      },
+      working() {
+        if (!settled) m.working();
       },
     };
     return Object.assign(control, decoded);

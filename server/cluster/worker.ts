@@ -121,9 +121,10 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   async function startPartition(partition: number): Promise<void> {
     const consumer = await PartitionConsumer.open(o.nc, {
       partition,
-      // What a lost consumer leader had delivered comes again after this; short, so a NATS node's death delays a
-      // partition's readings by seconds, not half a minute.
-      ackWaitMs: 10_000,
+      // What a dead worker or a lost consumer leader had delivered comes again after this: short, so a failover delays
+      // a partition's readings by seconds, and they come before the station's next reading (docs/scale-out.md). A slow
+      // batch is not redelivered meanwhile: the reader tells the server it is still at work (readings-log.ts).
+      ackWaitMs: 3_000,
       onUnreadable: (problem) => log.error(problem, 'readings log: an entry this worker cannot read'),
     });
     running.set(
