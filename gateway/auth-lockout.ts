@@ -20,6 +20,23 @@ export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 10, windowMs: 10 * 
 /** Bound on remembered (station, address) pairs; each costs about 150 bytes. */
 export const MAX_LOCKOUT_KEYS = 100_000;
 
+/**
+ * Failures counted across every gateway of a cluster (docs/scale-out.md), so that a guesser spreading its attempts over
+ * the gateways behind a balancer gets one budget, not one per gateway. Keys are `<station>|<address>`; times come from
+ * the gateway's clock, which every process of a cluster shares.
+ */
+export interface SharedLockout {
+  /** A wrong token: counted; the lockout's end if the key is now locked (0: not), and whether this call began it. */
+  failed(key: string): Promise<{ lockedUntil: number; began: boolean }>;
+  /** The end of the key's lockout, 0 when there is none. */
+  lockedUntil(key: string): Promise<number>;
+  /** A right token: the key's count starts again. */
+  succeeded(key: string): Promise<void>;
+}
+
+/** A shared store that failed is logged at most once a minute: a database down must not flood the log. */
+const SHARED_ERROR_LOG_MS = 60_000;
+
 interface Entry {
   windowStart: number;
   failures: number;
@@ -36,12 +53,15 @@ export class AuthLockout {
   #lastSweep = Number.NEGATIVE_INFINITY;
   readonly #lockouts: Counter;
   readonly #refused: Counter;
+  #sharedErrorLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly policy: LockoutPolicy,
     private readonly clock: Clock,
     private readonly logger: Logger,
     registry: Registry,
+    /** A cluster's gateways count together; absent (one gateway): this process's memory only. */
+    private readonly shared?: SharedLockout,
   ) {
     this.#lockouts = new Counter({
       name: 'frostwatch_gateway_auth_lockouts_total',
@@ -55,6 +75,83 @@ export class AuthLockout {
     });
   }
 
+  /**
+   * Locked here, or (in a cluster) by the failures the other gateways counted. A lockout learnt from the cluster is kept
+   * here too, so the attempts that follow are refused without asking again. The shared store unreachable: this
+   * gateway's own count decides (logged).
+   */
+  async check(stationId: string, address: string): Promise<boolean> {
+    if (this.isLocked(stationId, address)) return true;
+    if (!this.shared) return false;
+    const k = key(stationId, address);
+    let until: number;
+    try {
+      until = await this.shared.lockedUntil(k);
+    } catch (err) {
+      this.#sharedFailed(err);
+      return false;
+    }
+    if (until <= this.clock.now()) return false;
+    this.#adopt(k, until);
+    return true;
+  }
+
+  /** A wrong token, counted here and across the cluster. */
+  async fail(stationId: string, address: string): Promise<void> {
+    const beganHere = this.recordFailure(stationId, address);
+    if (!this.shared) return;
+    const k = key(stationId, address);
+    let outcome: { lockedUntil: number; began: boolean };
+    try {
+      outcome = await this.shared.failed(k);
+    } catch (err) {
+      this.#sharedFailed(err);
+      if (beganHere) this.#begun(stationId, address);
+      return;
+    }
+    if (outcome.lockedUntil > this.clock.now()) this.#adopt(k, outcome.lockedUntil);
+    // Counted and logged by the gateway whose failure began it; a lockout of this gateway's own count alone, here.
+    if (outcome.began || (beganHere && outcome.lockedUntil <= this.clock.now())) this.#begun(stationId, address);
+  }
+
+  /** A right token: the count starts again, here and across the cluster. */
+  async succeed(stationId: string, address: string): Promise<void> {
+    this.recordSuccess(stationId, address);
+    try {
+      await this.shared?.succeeded(key(stationId, address));
+    } catch (err) {
+      this.#sharedFailed(err);
+    }
+  }
+
+  #adopt(k: string, lockedUntil: number): void {
+    const entry = this.#entries.get(k);
+    if (entry) entry.lockedUntil = Math.max(entry.lockedUntil, lockedUntil);
+    else {
+      this.#makeRoom(this.clock.now());
+      this.#entries.set(k, { windowStart: this.clock.now(), failures: 0, lockedUntil });
+    }
+  }
+
+  #begun(stationId: string, address: string): void {
+    this.#lockouts.inc();
+    // One line per lockout: at most one per (station, address) per cooldown, so the log cannot be flooded.
+    this.logger.warn(
+      { stationId, address: maskAddress(address), cooldownS: this.policy.cooldownMs / 1000 },
+      'MQTT login locked out after repeated wrong tokens',
+    );
+  }
+
+  #sharedFailed(err: unknown): void {
+    const now = Date.now();
+    if (now - this.#sharedErrorLoggedAt < SHARED_ERROR_LOG_MS) return;
+    this.#sharedErrorLoggedAt = now;
+    this.logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      "MQTT login lockout: the cluster's shared count did not answer; this gateway's own count decides",
+    );
+  }
+
   isLocked(stationId: string, address: string): boolean {
     const entry = this.#entries.get(key(stationId, address));
     return entry !== undefined && entry.lockedUntil > this.clock.now();
@@ -65,7 +162,8 @@ export class AuthLockout {
     this.#refused.inc();
   }
 
-  recordFailure(stationId: string, address: string): void {
+  /** A wrong token counted in this process's memory; true when it began a lockout. */
+  recordFailure(stationId: string, address: string): boolean {
     const now = this.clock.now();
     const k = key(stationId, address);
     let entry = this.#entries.get(k);
@@ -75,16 +173,13 @@ export class AuthLockout {
       this.#entries.set(k, entry);
     }
     entry.failures += 1;
-    if (entry.failures < this.policy.maxFailures || entry.lockedUntil > now) return;
+    if (entry.failures < this.policy.maxFailures || entry.lockedUntil > now) return false;
     entry.lockedUntil = now + this.policy.cooldownMs;
     entry.failures = 0;
     entry.windowStart = now;
-    this.#lockouts.inc();
-    // One line per lockout: at most one per (station, address) per cooldown, so the log cannot be flooded.
-    this.logger.warn(
-      { stationId, address: maskAddress(address), cooldownS: this.policy.cooldownMs / 1000 },
-      'MQTT login locked out after repeated wrong tokens',
-    );
+    // In a cluster, fail() logs it once, after hearing from the shared count.
+    if (!this.shared) this.#begun(stationId, address);
+    return true;
   }
 
   /** Remembered (station, address) pairs. */

@@ -80,17 +80,22 @@ async function identify(
   if (!isStationId(username)) return { ok: false, reason: 'bad_station_id' };
   const { lockout } = deps;
   const station: Outcome = { ok: true, identity: { kind: 'station', stationId: username } };
-  if (lockout.isLocked(username, address)) {
-    // No token check while locked out; only a token already verified since start (the honest station's) gets in.
-    // That exception costs nothing in strength: station tokens are 256 random bits, so guessing one is hopeless anyway.
-    if (deps.authenticator.verifyCached?.(username, password) === 'ok') return station;
+  // A token already verified since start (the honest station's) gets in, locked out or not, with no scrypt and no
+  // question to a cluster's shared count: a fleet reconnecting costs no database round trip. That exception costs
+  // nothing in strength: station tokens are 256 random bits, so guessing one is hopeless anyway.
+  if (deps.authenticator.verifyCached?.(username, password) === 'ok') {
+    lockout.recordSuccess(username, address);
+    return station;
+  }
+  if (await lockout.check(username, address)) {
+    // No token check while locked out.
     lockout.refusedWhileLocked();
     return { ok: false, reason: 'locked_out' };
   }
   const check = await deps.authenticator.verify(username, password);
-  if (check === 'bad_token') lockout.recordFailure(username, address);
+  if (check === 'bad_token') await lockout.fail(username, address);
   if (check !== 'ok') return { ok: false, reason: check };
-  lockout.recordSuccess(username, address);
+  await lockout.succeed(username, address);
   return station;
 }
 
@@ -99,33 +104,33 @@ async function identify(
  * the same lockout keeps MQTT from being a fast oracle for it. No exception while locked: the check is cheap,
  * so an exception would let a guesser go on at full speed.
  */
-function identifyService(deps: AuthenticateDeps, service: ServiceAccount, password: Buffer, address: string): Outcome {
+async function identifyService(deps: AuthenticateDeps, service: ServiceAccount, password: Buffer, address: string): Promise<Outcome> {
   const { lockout } = deps;
-  if (lockout.isLocked(service.username, address)) {
+  if (await lockout.check(service.username, address)) {
     lockout.refusedWhileLocked();
     return { ok: false, reason: 'locked_out' };
   }
   if (!sameSecret(password, service.password)) {
-    lockout.recordFailure(service.username, address);
+    await lockout.fail(service.username, address);
     return { ok: false, reason: 'bad_token' };
   }
-  lockout.recordSuccess(service.username, address);
+  await lockout.succeed(service.username, address);
   return { ok: true, identity: { kind: 'service' } };
 }
 
 /** An integration's password is machine-made (256 bits) and hashed like a station token; the same lockout applies. */
 async function identifyIntegration(deps: AuthenticateDeps, username: string, password: Buffer, address: string): Promise<Outcome> {
   const { lockout } = deps;
-  if (lockout.isLocked(username, address)) {
+  if (await lockout.check(username, address)) {
     lockout.refusedWhileLocked();
     return { ok: false, reason: 'locked_out' };
   }
   const kind = (await deps.integrations?.verify(username, password)) ?? null;
   if (kind === null) {
-    lockout.recordFailure(username, address);
+    await lockout.fail(username, address);
     return { ok: false, reason: 'bad_token' };
   }
-  lockout.recordSuccess(username, address);
+  await lockout.succeed(username, address);
   return { ok: true, identity: { kind: 'integration', integration: kind, username } };
 }
 

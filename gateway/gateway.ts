@@ -16,7 +16,7 @@ import {
   type StationAuthenticator,
   DEFAULT_PAYLOAD_LIMITS,
 } from '../contracts/index.js';
-import { AuthLockout, DEFAULT_LOCKOUT, type LockoutPolicy } from './auth-lockout.js';
+import { AuthLockout, DEFAULT_LOCKOUT, type LockoutPolicy, type SharedLockout } from './auth-lockout.js';
 import { type ServiceAccount, createAuthenticate } from './authenticate.js';
 import { createAuthorizePublish, forwardUnlessRejected } from './authorize-publish.js';
 import { createAuthorizeSubscribe } from './authorize-subscribe.js';
@@ -69,6 +69,8 @@ export interface GatewayOptions {
   credentialChanges?: CredentialChanges;
   /** Lockout after repeated wrong tokens per (station, address); default DEFAULT_LOCKOUT. */
   lockout?: LockoutPolicy;
+  /** A cluster's gateways count wrong tokens together (server/cluster/pg-auth-lockout.ts); absent: this process alone. */
+  sharedLockout?: SharedLockout;
   /** Connection and per-station publish limits; each one not given is DEFAULT_GATEWAY_LIMITS' (gateway/limits.ts). */
   trafficLimits?: Partial<GatewayLimits>;
 }
@@ -160,7 +162,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       log: limitLog,
     },
   );
-  const lockout = new AuthLockout(options.lockout ?? DEFAULT_LOCKOUT, clock, logger, options.metrics);
+  const lockout = new AuthLockout(options.lockout ?? DEFAULT_LOCKOUT, clock, logger, options.metrics, options.sharedLockout);
   const broker = await Aedes.createBroker({
     authenticate: createAuthenticate({
       authenticator: options.authenticator,

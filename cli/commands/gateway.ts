@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { GatewayEnvSchema, anchoredClock, loadEnv, systemClock } from '../../contracts/index.js';
 import { createGateway, listenOptionsFromEnv } from '../../gateway/gateway.js';
+import { DEFAULT_LOCKOUT } from '../../gateway/auth-lockout.js';
 import { trafficLimitsFromEnv } from '../../gateway/limits.js';
 import { resolveAdminToken } from '../../server/auth/admin-token.js';
 import { watchCredentials } from '../../server/auth/credential-watch.js';
 import { CachingStationAuthenticator } from '../../server/auth/station-authenticator.js';
 import { JetStreamReadingsSink, connectReadingsLog, ensureReadingsStream } from '../../server/cluster/readings-log.js';
+import { pgAuthLockout } from '../../server/cluster/pg-auth-lockout.js';
 import { openRegistry, registryLocation } from '../../server/registry/open.js';
 import { openConfigBucket, serveStationConfigs } from '../../server/cluster/station-configs.js';
 import { brokerConfigPublisher } from '../../server/warnings/config-publisher.js';
@@ -55,6 +57,10 @@ export function registerGatewayCommand(program: Command): void {
       const admin = await resolveAdminToken({ configured: env.ADMIN_TOKEN, dataDir: env.DATA_DIR, logger });
       const metrics = new Registry();
       collectDefaultMetrics({ register: metrics, prefix: 'frostwatch_process_' });
+      // A cluster's gateways count wrong tokens together, so a balancer spreading a guesser's attempts gives it no more.
+      const sharedLockout = env.DATABASE_URL
+        ? pgAuthLockout(env.DATABASE_URL, DEFAULT_LOCKOUT, clock, logger.child({ module: 'gateway' }))
+        : null;
       const gateway = await createGateway({
         authenticator: new CachingStationAuthenticator(stations),
         logger: logger.child({ module: 'gateway' }),
@@ -65,6 +71,7 @@ export function registerGatewayCommand(program: Command): void {
         credentialChanges,
         trafficLimits: trafficLimitsFromEnv(env),
         ...(nc ? { sink: new JetStreamReadingsSink(nc) } : {}),
+        ...(sharedLockout ? { sharedLockout } : {}),
       });
       // A cluster's gateway serves every station's current config, retained, from the workers' bucket (docs/scale-out.md).
       const configs = nc
@@ -98,6 +105,7 @@ export function registerGatewayCommand(program: Command): void {
             },
           },
           { name: 'readings log', close: () => nc?.drain() ?? Promise.resolve() },
+          { name: 'login lockout', close: () => sharedLockout?.close() ?? Promise.resolve() },
           {
             name: 'registry',
             close: () => {
