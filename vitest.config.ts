@@ -11,6 +11,7 @@ const ON_BOTH_REGISTRIES = [
   'tests/integration/farmer-choices.test.ts',
   'tests/integration/http-limits.test.ts',
   'tests/integration/injection.test.ts',
+  'tests/integration/prealert-cluster.test.ts',
   'tests/integration/prealert.test.ts',
   'tests/integration/rule-state-guard.test.ts',
   'tests/integration/season-score.test.ts',

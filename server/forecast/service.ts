@@ -17,7 +17,7 @@ import {
   type ForecastHour,
   type MinimumCorrection,
 } from '../../frost/index.js';
-import { localHour } from '../../frost/local-time.js';
+import { localHour, localHourMinute } from '../../frost/local-time.js';
 import { composePreAlert, type MessageOptions, type OfficerNotice, type StopHint } from '../../frost/messages.js';
 import type { OutboxInsert } from '../notify/outbox.js';
 import type { PeopleRepository } from '../registry/people.js';
@@ -26,7 +26,7 @@ import { officerSmsRows } from '../warnings/planner.js';
 import { addDays, localDate, localMidnightMs } from './local-date.js';
 import { groupLocations } from './locations.js';
 import { fetchForecasts } from './open-meteo.js';
-import type { ForecastStore, Lead } from './store.js';
+import type { ForecastStore, Lead, PreAlertRecord } from './store.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -46,6 +46,11 @@ export function staleBefore(now: number, timeZone: string): number {
   const past = slots.filter((t) => t <= now);
   return past[past.length - 2] ?? slots[0] ?? now;
 }
+/**
+ * A district's summary waits for all of its stations to be decided (a cluster's workers decide for their own) until
+ * this many minutes after midnight, local; then it goes with what was decided, naming the rest as without a forecast.
+ */
+const SUMMARY_ANYWAY_MINUTE = 16 * 60 + 30;
 /** After a failed fetch, the next try. */
 const RETRY_MS = 15 * MINUTE_MS;
 /** The pre-alert goes out between these local hours, or not at all that day. */
@@ -57,7 +62,10 @@ const OBSERVE_FROM_HOUR = 9;
 
 export interface ForecastServiceOptions {
   store: ForecastStore;
+  /** The stations this process fetches and decides for (a cluster worker: its partitions'). */
   stations: StationRepository;
+  /** Every station of the registry: a district's summary covers them all. Default: `stations`. */
+  allStations?: StationRepository;
   people: PeopleRepository;
   /** FORECAST_URL; null: off. */
   baseUrl: string | null;
@@ -90,9 +98,15 @@ export class ForecastService {
   readonly #o: ForecastServiceOptions;
   readonly #timers: Timers;
   #lastAttemptAt = 0;
+  /** The stations the last fetch was for: a station this process takes on since (a partition moved to it) is fetched. */
+  #fetchedFor = new Set<string>();
+  #ownershipCheckedAt = Number.NEGATIVE_INFINITY;
   #lastFailed = false;
   #inFlight: Promise<void> | null = null;
-  #decidedOn: string | null = null;
+  /** The last look for stations of this process not decided yet today (once a simulated minute in the window). */
+  #decideCheckedAt = Number.NEGATIVE_INFINITY;
+  /** `<day>|<district>` whose officers' summary went (or was found to have gone). */
+  readonly #summarised = new Set<string>();
   #observedOn: string | null = null;
   #expiredOn: string | null = null;
   #stop: (() => void) | null = null;
@@ -132,10 +146,10 @@ export class ForecastService {
     if (this.#fetchDue(now)) await this.fetchNow();
     const today = localDate(now, this.#o.timeZone);
     const hour = localHour(now, this.#o.timeZone);
-    if (this.#decidedOn !== today && hour >= PREALERT_HOURS.from && hour < PREALERT_HOURS.until) {
+    if (hour >= PREALERT_HOURS.from && hour < PREALERT_HOURS.until && now - this.#decideCheckedAt >= MINUTE_MS) {
       const fetchedForSlot = this.#lastAttemptAt >= this.#slotStart(now, PREALERT_HOURS.from) && this.#inFlight === null;
       if (fetchedForSlot || hour >= DECIDE_ANYWAY_HOUR) {
-        this.#decidedOn = today;
+        this.#decideCheckedAt = now;
         this.decide();
       }
     }
@@ -163,6 +177,7 @@ export class ForecastService {
     // No stations yet: nothing was tried, so the first station registered is fetched at the next tick.
     if (stations.length === 0 || this.#o.baseUrl === null) return;
     this.#lastAttemptAt = at;
+    this.#fetchedFor = new Set(stations.map((s) => s.id));
     const locations = groupLocations(stations.map((s) => ({ id: s.id, lat: s.lat, lon: s.lon, elevationM: s.elevationM })));
     const today = localDate(at, timeZone);
     try {
@@ -194,8 +209,13 @@ export class ForecastService {
     if (this.#inFlight) return false;
     if (this.#lastAttemptAt === 0) return true; // at start: a fresh install shows a forecast at once
     if (this.#lastFailed && now - this.#lastAttemptAt >= RETRY_MS) return true;
-    // A station registered since the last fetch has no forecast at all: fetch again, at most once a minute.
-    if (now - this.#lastAttemptAt >= MINUTE_MS && this.#o.store.unfetchedStations() > 0) return true;
+    // A station registered since the last fetch has no forecast at all, and one whose partition moved here has its old
+    // owner's, perhaps from yesterday: fetch again, at most once a minute.
+    if (now - this.#lastAttemptAt >= MINUTE_MS && now - this.#ownershipCheckedAt >= MINUTE_MS) {
+      this.#ownershipCheckedAt = now;
+      if (this.#o.store.unfetchedStations() > 0) return true;
+      if (this.#o.stations.list().some((s) => !this.#fetchedFor.has(s.id))) return true;
+    }
     const slot = this.#latestSlotStart(now);
     return this.#lastAttemptAt < slot;
   }
@@ -213,61 +233,112 @@ export class ForecastService {
   }
 
   /**
-   * The afternoon's decision: tonight and tomorrow night of every station with a fresh forecast are judged and kept
-   * (the pairs the correction learns from); a frosty night not pre-alerted yet becomes a pre-alert, and each farmer of
-   * those stations gets one SMS. Stations without a fresh forecast decide nothing and are named to the officers.
+   * The afternoon's decision, for this process's stations not decided yet today (all of them at the first look; in a
+   * cluster, later, the stations of a partition taken over from a worker that died before deciding): tonight and
+   * tomorrow night of every station with a fresh forecast are judged and kept (the pairs the correction learns from);
+   * a frosty night not pre-alerted yet becomes a pre-alert, and each farmer of those stations gets one SMS. Then each
+   * district whose stations are all decided — by this process or another — gets its officers' summary.
    */
   decide(): void {
     const { store, clock, timeZone, logger } = this.#o;
     const now = clock.now();
     const today = localDate(now, timeZone);
-    const stale: StationRecord[] = [];
-    const fresh: { station: StationRecord; lead: Lead; night: string; correctedMinC: number }[] = [];
-    for (const station of this.#o.stations.list()) {
-      const state = store.state(station.id);
-      if (!state || state.fetchedAt === null || state.fetchedAt < staleBefore(now, timeZone)) {
-        stale.push(station);
-        continue;
+    const decided = store.decisionsOn(today);
+    const mine = this.#o.stations.list().filter((s) => !decided.has(s.id));
+    if (mine.length > 0) {
+      const covered: { stationId: string; fresh: boolean }[] = [];
+      const candidates: { station: StationRecord; record: PreAlertRecord }[] = [];
+      for (const station of mine) {
+        const state = store.state(station.id);
+        const fresh = state !== null && state.fetchedAt !== null && state.fetchedAt >= staleBefore(now, timeZone);
+        covered.push({ stationId: station.id, fresh });
+        if (!fresh) continue;
+        for (const lead of ['tonight', 'tomorrow'] as const) {
+          const night = lead === 'tonight' ? today : addDays(today, 1);
+          const summary = summariseNight(state.hours, localMidnightMs(night, timeZone));
+          if (!summary) continue;
+          store.saveNight(station.id, night, lead, state.fetchedAt ?? now, summary);
+          const outlook = judgeNight(summary, this.correction(station.id, lead), { cropShiftC: CROP_SHIFT_C[station.crop] });
+          if (!outlook.frostLikely) continue;
+          // Tonight's ladder already runs: its Watch said it first, and it will confirm or clear.
+          if (lead === 'tonight' && this.#o.frostAlertOpen(station.id)) continue;
+          candidates.push({
+            station,
+            record: {
+              stationId: station.id,
+              night,
+              lead,
+              decidedAt: now,
+              forecastMinC: summary.forecastMinC,
+              correctedMinC: outlook.correctedMinC,
+              cloudPct: summary.cloudPct,
+              windMs: summary.windMs,
+              dewPointC: summary.dewPointC,
+            },
+          });
+        }
       }
-      for (const lead of ['tonight', 'tomorrow'] as const) {
-        const night = lead === 'tonight' ? today : addDays(today, 1);
-        const summary = summariseNight(state.hours, localMidnightMs(night, timeZone));
-        if (!summary) continue;
-        store.saveNight(station.id, night, lead, state.fetchedAt, summary);
-        const outlook = judgeNight(summary, this.correction(station.id, lead), { cropShiftC: CROP_SHIFT_C[station.crop] });
-        if (!outlook.frostLikely) continue;
-        // Tonight's ladder already runs: its Watch said it first, and it will confirm or clear.
-        if (lead === 'tonight' && this.#o.frostAlertOpen(station.id)) continue;
-        const inserted = store.insertPreAlert({
-          stationId: station.id,
-          night,
-          lead,
-          decidedAt: now,
-          forecastMinC: summary.forecastMinC,
-          correctedMinC: outlook.correctedMinC,
-          cloudPct: summary.cloudPct,
-          windMs: summary.windMs,
-          dewPointC: summary.dewPointC,
-        });
-        if (inserted) fresh.push({ station, lead, night, correctedMinC: outlook.correctedMinC });
+      const inserted = new Set(
+        store.decide(
+          today,
+          now,
+          covered,
+          candidates.map((c) => c.record),
+        ),
+      );
+      const fresh = candidates
+        .filter((c) => inserted.has(c.record))
+        .map((c) => ({ station: c.station, lead: c.record.lead, night: c.record.night, correctedMinC: c.record.correctedMinC }));
+      const farmers = this.#farmerRows(today, fresh);
+      this.#o.enqueue(farmers);
+      logger.info({ prealerts: fresh.length, farmers: farmers.length, stale: covered.filter((c) => !c.fresh).length }, 'pre-alert decided');
+    }
+    this.#summarise(today, now);
+  }
+
+  /**
+   * Each district's officers hear of their own district's communes and farmers, once a day: when every station of the
+   * district is decided (a cluster's last worker to decide sends it, all workers' pre-alerts in it), or at 16:30 with
+   * what was decided. The outbox's key names the day and the officer, so two workers finishing at once send it once.
+   */
+  #summarise(today: string, now: number): void {
+    const { store, timeZone, people } = this.#o;
+    const local = localHourMinute(now, timeZone);
+    const anyway = local.hour * 60 + local.minute >= SUMMARY_ANYWAY_MINUTE;
+    const decided = store.decisionsOn(today);
+    const all = (this.#o.allStations ?? this.#o.stations).list();
+    const dayStart = localMidnightMs(today, timeZone);
+    const todays = store.preAlertsDecidedBetween(dayStart, localMidnightMs(addDays(today, 1), timeZone));
+    const rows: OutboxInsert[] = [];
+    for (const [districtId, inDistrict] of byDistrict(all.map((station) => ({ station })))) {
+      const key = `${today}|${districtId}`;
+      if (this.#summarised.has(key)) continue;
+      const waiting = inDistrict.filter((s) => !decided.has(s.station.id));
+      if (waiting.length > 0 && !anyway) continue;
+      this.#summarised.add(key);
+      const byId = new Map<string, StationRecord>(inDistrict.map((s) => [s.station.id, s.station]));
+      const fresh = todays.flatMap((p) => {
+        const station = byId.get(p.stationId);
+        return station ? [{ station, lead: p.lead, correctedMinC: p.correctedMinC }] : [];
+      });
+      if (fresh.length > 0) {
+        const told = new Set(fresh.flatMap((p) => people.recipientsFor(p.station.id).map((r) => r.farmerId))).size;
+        rows.push(...this.#officerRows(districtId, `prealert:${today}`, summaryNotice(now, fresh, told)));
+      }
+      // Stations without a fresh forecast, and (at 16:30) those no process decided: the officers are told there was none.
+      const unavailable = inDistrict.filter((s) => decided.get(s.station.id) !== true);
+      if (unavailable.length > 0) {
+        const detail = unavailable.map((s) => store.state(s.station.id)?.lastError).find((e) => e != null) ?? undefined;
+        const notice: OfficerNotice = {
+          kind: 'forecast_unavailable',
+          atMs: now,
+          stations: unavailable.length,
+          ...(detail ? { detail } : {}),
+        };
+        rows.push(...this.#officerRows(districtId, `forecast-unavailable:${today}`, notice));
       }
     }
-    const farmers = this.#farmerRows(today, fresh);
-    const rows: OutboxInsert[] = [...farmers];
-    // Each district's officers hear of their own district's communes and farmers (the same key everywhere: the
-    // outbox's key names the officer, who is in one district).
-    const people = this.#o.people;
-    for (const [districtId, inDistrict] of byDistrict(fresh)) {
-      const told = farmers.filter((r) => people.getFarmer(r.recipientId)?.districtId === districtId).length;
-      rows.push(...this.#officerRows(districtId, `prealert:${today}`, summaryNotice(now, inDistrict, told)));
-    }
-    for (const [districtId, inDistrict] of byDistrict(stale.map((station) => ({ station })))) {
-      const detail = inDistrict.map((s) => store.state(s.station.id)?.lastError).find((e) => e != null) ?? undefined;
-      const notice: OfficerNotice = { kind: 'forecast_unavailable', atMs: now, stations: inDistrict.length, ...(detail ? { detail } : {}) };
-      rows.push(...this.#officerRows(districtId, `forecast-unavailable:${today}`, notice));
-    }
-    this.#o.enqueue(rows);
-    logger.info({ prealerts: fresh.length, farmers: farmers.length, stale: stale.length }, 'pre-alert decided');
+    if (rows.length > 0) this.#o.enqueue(rows);
   }
 
   #farmerRows(today: string, fresh: readonly { station: StationRecord; lead: Lead; correctedMinC: number }[]): OutboxInsert[] {

@@ -47,6 +47,9 @@ export class ForecastStore {
     preAlertsBetween: Statement<[string, string], PreAlertRow>;
     hasPreAlert: Statement<[string, string], { one: number }>;
     unfetched: Statement<[], { n: number }>;
+    decided: Statement<[{ day: string; station_id: string; at: number; fresh: number }]>;
+    decisionsOn: Statement<[string], { station_id: string; fresh: number }>;
+    preAlertsDecided: Statement<[number, number], PreAlertRow>;
   };
 
   constructor(db: Db) {
@@ -84,6 +87,13 @@ export class ForecastStore {
       preAlertsOf: db.prepare('SELECT * FROM prealerts WHERE station_id = ? ORDER BY night'),
       preAlertsBetween: db.prepare('SELECT * FROM prealerts WHERE night >= ? AND night <= ? ORDER BY night, station_id'),
       hasPreAlert: db.prepare('SELECT 1 AS one FROM prealerts WHERE station_id = ? AND night = ?'),
+      // The first decision of the day stands: a second worker's view (it raced a partition's move) changes nothing.
+      decided: db.prepare(
+        `INSERT INTO prealert_decisions (day, station_id, decided_at, fresh) VALUES (@day, @station_id, @at, @fresh)
+         ON CONFLICT (day, station_id) DO NOTHING`,
+      ),
+      decisionsOn: db.prepare('SELECT station_id, fresh FROM prealert_decisions WHERE day = ?'),
+      preAlertsDecided: db.prepare('SELECT * FROM prealerts WHERE decided_at >= ? AND decided_at < ? ORDER BY station_id, night'),
       unfetched: db.prepare(
         'SELECT COUNT(*) AS n FROM stations s WHERE NOT EXISTS (SELECT 1 FROM forecast_fetches f WHERE f.station_id = s.id)',
       ),
@@ -144,6 +154,32 @@ export class ForecastStore {
   /** What the correction learns from: the forecast's minimum at one lead and the station's, per night. */
   pairs(stationId: string, lead: Lead = 'tonight'): MinimumPair[] {
     return this.#stmt.pairs.all(stationId, lead).map((r) => ({ forecastMinC: r.forecast_min_c, observedMinC: r.observed_min_c }));
+  }
+
+  /**
+   * One afternoon's decision, in one transaction: the pre-alerts it made (those inserted are returned: one per
+   * station and night, ever) and the stations it covered, fresh or not.
+   */
+  decide(
+    day: string,
+    at: number,
+    covered: ReadonlyArray<{ stationId: string; fresh: boolean }>,
+    prealerts: readonly PreAlertRecord[],
+  ): PreAlertRecord[] {
+    return this.#db.transaction(() => {
+      for (const c of covered) this.#stmt.decided.run({ day, station_id: c.stationId, at, fresh: c.fresh ? 1 : 0 });
+      return prealerts.filter((p) => this.insertPreAlert(p));
+    })();
+  }
+
+  /** The stations decided on `day`, by whichever process: id → whether it had a fresh forecast. */
+  decisionsOn(day: string): Map<string, boolean> {
+    return new Map(this.#stmt.decisionsOn.all(day).map((r) => [r.station_id, r.fresh === 1]));
+  }
+
+  /** Pre-alerts decided in [fromMs, toMs): an afternoon's, for its summary. */
+  preAlertsDecidedBetween(fromMs: number, toMs: number): PreAlertRecord[] {
+    return this.#stmt.preAlertsDecided.all(fromMs, toMs).map(fromRow);
   }
 
   /** True when this inserted it: one pre-alert per (station, night). */

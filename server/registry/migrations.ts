@@ -404,4 +404,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD CONSTRAINT users_district_fk FOREIGN KEY (district_id) REFERENCES districts(id);
     `,
   },
+  {
+    version: 13,
+    name: 'pre-alert decisions',
+    sql: `
+      -- The stations each afternoon's pre-alert decision covered (docs/scale-out.md): in a cluster every worker decides
+      -- for its own stations, and a district's officers get one summary once all of its stations are decided — whichever
+      -- worker decides last sends it. A station taken over after its worker decided is decided by its new owner.
+      CREATE TABLE prealert_decisions (
+        day         TEXT NOT NULL,     -- YYYY-MM-DD, local: the afternoon of the decision
+        station_id  TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+        decided_at  INTEGER NOT NULL,
+        fresh       INTEGER NOT NULL CHECK (fresh IN (0, 1)), -- 0: no fresh forecast, nothing could be decided
+        PRIMARY KEY (day, station_id)
+      ) STRICT;
+    `,
+  },
 ];

@@ -241,6 +241,7 @@ export function startWarnings(args: {
   const forecast = new ForecastService({
     store: forecastStore,
     stations: scopedStations,
+    allStations: stations,
     people,
     baseUrl: settings.FORECAST_URL === undefined || settings.FORECAST_URL === 'off' ? null : settings.FORECAST_URL,
     enqueue,
@@ -315,7 +316,7 @@ export function startWarnings(args: {
 }
 
 /** The same repository, whose `list()` holds only the stations in `scope` (everything else reads through). */
-function onlyListing(stations: StationRepository, scope: (stationId: string) => boolean): StationRepository {
+export function onlyListing(stations: StationRepository, scope: (stationId: string) => boolean): StationRepository {
   return new Proxy(stations, {
     get(target, property) {
       if (property === 'list') return () => target.list().filter((station) => scope(station.id));
