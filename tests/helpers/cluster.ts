@@ -27,7 +27,10 @@ export async function until<T>(
   for (;;) {
     const value = await probe();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value).slice(0, 500)})`);
+    if (Date.now() > deadline) {
+      const shown = JSON.stringify(value, (_key, v: unknown): unknown => (v instanceof Map ? (Object.fromEntries(v) as unknown) : v));
+      throw new Error(`${what}: not within ${timeoutMs} ms (last: ${shown.slice(0, 500)})`);
+    }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
