@@ -34,3 +34,21 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** The environment every `frostwatch` process of a test cluster shares: its data dir, registry, readings log and InfluxDB. */
+export function clusterEnv(c: {
+  dataDir: string;
+  postgres: { url: string };
+  nats: { urls: readonly string[] };
+  partitions: number;
+  influx: { url: string; database: string };
+}): Record<string, string> {
+  return {
+    DATA_DIR: c.dataDir,
+    DATABASE_URL: c.postgres.url,
+    NATS_URL: c.nats.urls.join(','),
+    PARTITIONS: String(c.partitions),
+    INFLUX_URL: c.influx.url,
+    INFLUX_BUCKET: c.influx.database,
+  };
+}

@@ -12,7 +12,7 @@ import { type NatsCluster, startNatsCluster } from '../../testkit/nats-cluster.j
 import { type TestPostgres, startPostgres } from '../../testkit/postgres.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { MEMBER_CLASS } from '../../server/cluster/leases.js';
-import { leaseOwners, until } from '../helpers/cluster.js';
+import { clusterEnv, leaseOwners, until } from '../helpers/cluster.js';
 import { registerStation } from '../helpers/register-station.js';
 import { type FrostwatchProcess, runFrostwatch, waitForHttp } from '../helpers/system.js';
 import { findFreePort } from '../../server/influx/free-port.js';
@@ -69,12 +69,7 @@ afterAll(async () => {
 
 function startWorker(extra: Record<string, string> = {}): FrostwatchProcess {
   const worker = runFrostwatch(['worker'], {
-    DATA_DIR: dataDir,
-    DATABASE_URL: postgres.url,
-    NATS_URL: nats.urls.join(','),
-    PARTITIONS: String(PARTITIONS),
-    INFLUX_URL: influx.url,
-    INFLUX_BUCKET: influx.database,
+    ...clusterEnv({ dataDir, postgres, nats, partitions: PARTITIONS, influx }),
     FORECAST_URL: 'off',
     LOG_LEVEL: 'info',
     ...extra,

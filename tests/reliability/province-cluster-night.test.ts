@@ -20,7 +20,7 @@ import { startNatsCluster } from '../../testkit/nats-cluster.js';
 import { startPostgres } from '../../testkit/postgres.js';
 import { type TcpBalancer, startTcpBalancer } from '../../testkit/tcp-balancer.js';
 import { TwilioTestServer } from '../../testkit/twilio-server.js';
-import { leaseOwners, until } from '../helpers/cluster.js';
+import { clusterEnv, leaseOwners, until } from '../helpers/cluster.js';
 import { levelOf } from '../helpers/frost-night.js';
 import { type TestInfluxd, startTestInfluxd } from '../helpers/influxd.js';
 import { type FrostwatchProcess, runFrostwatch, waitForHttp } from '../helpers/system.js';
@@ -276,12 +276,7 @@ describe('a province on a cluster through a frost night (issue 18)', () => {
         ),
       );
       const base = {
-        DATA_DIR: dataDir,
-        DATABASE_URL: postgres.url,
-        NATS_URL: nats.urls.join(','),
-        PARTITIONS: String(PARTITIONS),
-        INFLUX_URL: influx.url,
-        INFLUX_BUCKET: influx.database,
+        ...clusterEnv({ dataDir, postgres, nats, partitions: PARTITIONS, influx }),
         ...nightEnv(twilio, anchor, 5), // three workers and two servers send
       };
       const spawn = (args: string[], env: Record<string, string>): FrostwatchProcess => {
