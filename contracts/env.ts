@@ -65,6 +65,11 @@ const gateway = {
   MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /** Sustained publishes per second per station before it is slowed down; unset → gateway/limits.ts (20). */
   MQTT_MAX_PUBLISH_PER_S: z.coerce.number().positive().max(100_000).optional(),
+  /**
+   * `on`: the plain MQTT port sits behind a TCP balancer that sends the PROXY protocol (v1 or v2, HAProxy's send-proxy),
+   * so lockouts, limits and logs see the station's own address; a connection without the header is closed.
+   */
+  MQTT_PROXY_PROTOCOL: z.enum(['on', 'off']).default('off'),
 };
 
 /** Certificate files (PEM) of this process's listeners: set both to serve MQTT over TLS, wss and HTTPS; neither for plain. */

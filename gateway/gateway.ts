@@ -31,6 +31,8 @@ import { guardPacketSize } from './packet-size-guard.js';
 import { limitPublishRate } from './publish-rate.js';
 import { createRejectLog } from './reject-log.js';
 import { SourceMemory } from './sources/memory.js';
+import { readProxyHeader } from './proxy-protocol.js';
+import { setProxiedAddress } from './remote-address.js';
 import { createTcpServer } from './tcp.js';
 import { closeOnIllFormedTopic } from './topic-guard.js';
 import { type TlsCredentials, createTlsServer } from './tls.js';
@@ -69,6 +71,11 @@ export interface GatewayOptions {
   credentialChanges?: CredentialChanges;
   /** Lockout after repeated wrong tokens per (station, address); default DEFAULT_LOCKOUT. */
   lockout?: LockoutPolicy;
+  /**
+   * The plain MQTT port sits behind a TCP balancer that opens every connection with a PROXY protocol header (v1 or v2)
+   * naming the station's address (`MQTT_PROXY_PROTOCOL=on`); a connection without one is closed. Default off.
+   */
+  proxyProtocol?: boolean;
   /** A cluster's gateways count wrong tokens together (server/cluster/pg-auth-lockout.ts); absent: this process alone. */
   sharedLockout?: SharedLockout;
   /** Connection and per-station publish limits; each one not given is DEFAULT_GATEWAY_LIMITS' (gateway/limits.ts). */
@@ -192,8 +199,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const connections = new Set<Duplex>();
   // A connection refused by a limit is destroyed at once: no aedes client (parser, timers) is made for it.
   // A WebSocket stream has no address of its own: its peer is the upgraded HTTP request's socket.
-  const handle = (conn: Duplex, req?: IncomingMessage): void => {
-    const remoteAddress = (conn as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress;
+  const handle = (conn: Duplex, req?: IncomingMessage, proxied?: string): void => {
+    const remoteAddress = proxied ?? (conn as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress;
     if (conn.destroyed || !connectionLimiter.admit(conn, remoteAddress)) return;
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
@@ -203,7 +210,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       logger.warn({ clientId: client.id, announcedBytes: bytes, maxPacketBytes }, 'oversized MQTT packet; connection closed');
     });
   };
-  const tcp = createTcpServer(handle);
+  // Behind a balancer speaking the PROXY protocol, the station's address comes first, then MQTT; limits, lockouts and
+  // logs see the station. A connection that does not start so is closed at once: no balancer of ours sent it.
+  const tcp = createTcpServer(
+    options.proxyProtocol === true
+      ? (conn) => {
+          readProxyHeader(conn, traffic.connectTimeoutMs).then(
+            (address) => {
+              setProxiedAddress(conn, address);
+              handle(conn, undefined, address);
+            },
+            (err: unknown) => {
+              metrics.connectionsRefused.inc({ reason: 'proxy_header' });
+              logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'MQTT connection without a PROXY header closed');
+              conn.destroy();
+            },
+          );
+        }
+      : handle,
+  );
   const ws = createWebSocketServer(handle, maxPacketBytes + 5, options.tls);
   const tls = options.tls ? createTlsServer(options.tls, handle) : null;
   tls?.on('tlsClientError', (err: Error) => logger.debug({ err: err.message }, 'MQTT TLS handshake failed'));

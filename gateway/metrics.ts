@@ -46,7 +46,7 @@ export function createGatewayMetrics(registry: Registry, countStations: () => nu
     }),
     connectionsRefused: new Counter({
       name: 'frostwatch_gateway_connections_refused_total',
-      help: 'MQTT connections closed by a limit: max_connections, max_pending, pending_per_address, connect_timeout',
+      help: 'MQTT connections closed by a limit: max_connections, max_pending, pending_per_address, connect_timeout; or without the PROXY header expected (proxy_header)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

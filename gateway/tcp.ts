@@ -1,8 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 
 /** Hands each accepted socket to `handle` (limits, the broker, the packet size guard). */
-export function createTcpServer(handle: (conn: Duplex) => void): Server {
+export function createTcpServer(handle: (conn: Socket) => void): Server {
   return createServer((socket: Socket) => {
     // Nagle holds the small PUBACK back until the peer's delayed ACK: ~40 ms on every QoS 1 round trip.
     socket.setNoDelay(true);

@@ -30,7 +30,7 @@ export function registerGatewayCommand(program: Command): void {
         `consumes from it as "${SERVER_MQTT_USERNAME}" with the admin token as password.\n` +
         'In a cluster (NATS_URL set, docs/scale-out.md) it appends what stations send to the readings log on NATS JetStream ' +
         'instead, and acknowledges a reading only once JetStream has; its registry is then DATABASE_URL.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, DATA_DIR (station registry), DATABASE_URL, NATS_URL, PARTITIONS, NATS_REPLICAS, ADMIN_TOKEN, LOG_LEVEL, HEAP_POLICY.',
+        'Reads: HOST, MQTT_PORT, MQTT_HOST, MQTT_WS_PORT, MQTT_TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, MQTT_PROXY_PROTOCOL, DATA_DIR (station registry), DATABASE_URL, NATS_URL, PARTITIONS, NATS_REPLICAS, ADMIN_TOKEN, LOG_LEVEL, HEAP_POLICY.',
     )
     .action(async () => {
       const env = loadEnv(GatewayEnvSchema, process.env);
@@ -70,6 +70,7 @@ export function registerGatewayCommand(program: Command): void {
         ...(tls ? { tls } : {}),
         credentialChanges,
         trafficLimits: trafficLimitsFromEnv(env),
+        proxyProtocol: env.MQTT_PROXY_PROTOCOL === 'on',
         ...(nc ? { sink: new JetStreamReadingsSink(nc) } : {}),
         ...(sharedLockout ? { sharedLockout } : {}),
       });

@@ -30,7 +30,7 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description(
       'run everything in one process: MQTT gateway, ingest, HTTP API, and a managed local InfluxDB unless INFLUX_URL is set.\n' +
-        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), FORECAST_URL, QUIET_HOURS, SMS_REPLIES, SURVEY_CALLS, SAMPLING_FAST_S, SAMPLING_RELAXED_S, SIM_CLOCK (wins over --start/--speed), LOG_LEVEL, HEAP_POLICY.',
+        'Reads: HOST, MQTT_PORT, MQTT_WS_PORT, MQTT_MAX_CONNECTIONS, MQTT_MAX_PUBLISH_PER_S, MQTT_PROXY_PROTOCOL, HTTP_PORT, HTTP_TRUSTED_PROXIES, DATA_DIR, INFLUX_*, ADMIN_TOKEN, SPOOL_MAX_MB, TZ_NAME, TTS_* (The Things Stack, docs/devices.md), FORECAST_URL, QUIET_HOURS, SMS_REPLIES, SURVEY_CALLS, SAMPLING_FAST_S, SAMPLING_RELAXED_S, SIM_CLOCK (wins over --start/--speed), LOG_LEVEL, HEAP_POLICY.',
     )
     .option('--sim <n>', 'also run N simulated stations (registered automatically)', Number, 0)
     .option('--log-file', 'write logs to DATA_DIR/frostwatch.log instead of stdout (default when --sim runs on a terminal)')
@@ -77,6 +77,7 @@ async function runUp(env: UpEnv, opts: UpOptions, logger: Logger, tls: TlsCreden
       edge: gatewayEdge({
         ...(tls ? { tls } : {}),
         trafficLimits: trafficLimitsFromEnv(env, opts.sim),
+        proxyProtocol: env.MQTT_PROXY_PROTOCOL === 'on',
         listen: listenOptionsFromEnv(env),
       }),
     });
