@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
 import { Writable } from 'node:stream';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Clock, IngestSink, StationAuthenticator, TokenCheck } from '../../contracts/index.js';
@@ -165,4 +166,24 @@ export function mosquittoSub(args: string[]): MosquittoSub {
       await exited;
     },
   };
+}
+
+/**
+ * CONNECT to `port` from `localAddress` (any 127.x.y.z: another network, as far as the gateway knows) with a real mqtt.js
+ * client; the CONNACK return code (0 = accepted, -1 = no answer).
+ */
+export function connackFrom(port: number, username: string, password: string, localAddress = HOST): Promise<number> {
+  return new Promise((resolve) => {
+    const client = new MqttClient(() => netConnect({ host: HOST, port, localAddress }), {
+      username,
+      password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+    });
+    client.once('connect', () => client.end(true, {}, () => resolve(0)));
+    client.once('error', (err: Error & { code?: number }) =>
+      client.end(true, {}, () => resolve(typeof err.code === 'number' ? err.code : -1)),
+    );
+  });
 }

@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock, StationAuthenticator, TokenCheck } from '../../contracts/index.js';
@@ -12,7 +10,7 @@ import { CachingStationAuthenticator } from '../../server/auth/station-authentic
 import { type Db, openDatabase } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { registerStation } from '../helpers/register-station.js';
-import { HOST, NOW, capturingLogger, metricValue } from '../helpers/mqtt.js';
+import { HOST, NOW, capturingLogger, connackFrom, metricValue } from '../helpers/mqtt.js';
 
 /** The real authenticator, counting the calls that may run scrypt (verify), so the test sees which attempts cost it. */
 class CountingAuthenticator implements StationAuthenticator {
@@ -58,21 +56,9 @@ afterAll(async () => {
 
 const register = (id: string): Promise<string> => registerStation(stations, id);
 
-/** CONNECT from `localAddress` with a real mqtt.js client; the CONNACK return code (0 = accepted). */
+/** CONNECT from `localAddress`; the CONNACK return code (0 = accepted). */
 function connack(username: string, password: string, localAddress = HOST): Promise<number> {
-  return new Promise((resolve) => {
-    const client = new MqttClient(() => netConnect({ host: HOST, port, localAddress }), {
-      username,
-      password,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-    });
-    client.once('connect', () => client.end(true, {}, () => resolve(0)));
-    client.once('error', (err: Error & { code?: number }) =>
-      client.end(true, {}, () => resolve(typeof err.code === 'number' ? err.code : -1)),
-    );
-  });
+  return connackFrom(port, username, password, localAddress);
 }
 
 async function failTimes(id: string, times: number, localAddress = HOST): Promise<number[]> {

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { type Socket, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCKOUT } from '../../gateway/auth-lockout.js';
@@ -12,7 +11,7 @@ import { type Db, openDatabase } from '../../server/registry/db.js';
 import { StationRepository } from '../../server/registry/stations.js';
 import { type TcpBalancer, startTcpBalancer } from '../../testkit/tcp-balancer.js';
 import { registerStation } from '../helpers/register-station.js';
-import { HOST, capturingLogger, fixedClock, metricValue } from '../helpers/mqtt.js';
+import { HOST, capturingLogger, connackFrom, fixedClock, metricValue } from '../helpers/mqtt.js';
 
 /**
  * MQTT_PROXY_PROTOCOL: a gateway behind a TCP balancer that sends the PROXY protocol sees each station's own address.
@@ -65,26 +64,9 @@ async function balancer(port: number, proxyProtocol?: 'v1' | 'v2'): Promise<numb
   return b.port;
 }
 
-/** CONNECT through `port` from `localAddress` with a real mqtt.js client; the CONNACK return code (0 = accepted). */
-function connack(port: number, username: string, password: string, localAddress: string): Promise<number> {
-  return new Promise((resolve) => {
-    const client = new MqttClient(() => netConnect({ host: HOST, port, localAddress }), {
-      username,
-      password,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 3_000,
-    });
-    client.once('connect', () => client.end(true, {}, () => resolve(0)));
-    client.once('error', (err: Error & { code?: number }) =>
-      client.end(true, {}, () => resolve(typeof err.code === 'number' ? err.code : -1)),
-    );
-  });
-}
-
 async function guess(port: number, id: string, from: string, times: number): Promise<number[]> {
   const codes: number[] = [];
-  for (let i = 0; i < times; i++) codes.push(await connack(port, id, `wrong-${i}`, from));
+  for (let i = 0; i < times; i++) codes.push(await connackFrom(port, id, `wrong-${i}`, from));
   return codes;
 }
 
@@ -140,8 +122,8 @@ describe('a gateway behind a balancer that speaks the PROXY protocol', () => {
     const token = await registerStation(stations, id);
     expect(await guess(port, id, '127.0.0.2', DEFAULT_LOCKOUT.maxFailures)).toEqual(Array(DEFAULT_LOCKOUT.maxFailures).fill(4));
     // Locked from 127.0.0.2 even with the right token (never verified since start); the station's own network is not.
-    expect(await connack(port, id, token, '127.0.0.2')).toBe(5);
-    expect(await connack(port, id, token, '127.0.0.3')).toBe(0);
+    expect(await connackFrom(port, id, token, '127.0.0.2')).toBe(5);
+    expect(await connackFrom(port, id, token, '127.0.0.3')).toBe(0);
   });
 
   it('control: without the setting, behind the same kind of balancer, the guesser locks the station out of every address', async () => {
@@ -149,7 +131,7 @@ describe('a gateway behind a balancer that speaks the PROXY protocol', () => {
     const port = await balancer(mqttPort);
     const token = await registerStation(stations, 'px-control');
     await guess(port, 'px-control', '127.0.0.2', DEFAULT_LOCKOUT.maxFailures);
-    expect(await connack(port, 'px-control', token, '127.0.0.3')).toBe(5);
+    expect(await connackFrom(port, 'px-control', token, '127.0.0.3')).toBe(5);
   });
 
   it('reads a header that comes in pieces, and MQTT after it in the same chunk', async () => {
