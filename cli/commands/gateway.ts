@@ -40,16 +40,20 @@ export function registerGatewayCommand(program: Command): void {
       const db = openRegistry(registryLocation(env), logger.child({ module: 'registry' }), { applicationName: 'frostwatch gateway' });
       // A cluster's gateway: readings go to the replicated log, PUBACK once JetStream has them (docs/scale-out.md).
       // connectReadingsLog: a tls:// URL requires TLS (the client ignores the scheme otherwise), and losing a server is logged.
+      const natsLogger = logger.child({ module: 'nats' });
       const nc = env.NATS_URL
-        ? await connectReadingsLog({
-            urls: env.NATS_URL,
-            name: `frostwatch gateway ${process.pid}`,
-            logger: logger.child({ module: 'nats' }),
-          })
+        ? await connectReadingsLog({ urls: env.NATS_URL, name: `frostwatch gateway ${process.pid}`, logger: natsLogger })
         : null;
       // Gateways create the stream when it is missing but never rewrite it (replicas, ages are the workers' settings);
       // a P other than the stream's stops the gateway here, before any station is acknowledged into a wrong partition.
-      if (nc) await ensureReadingsStream(nc, { partitions: env.PARTITIONS, replicas: env.NATS_REPLICAS, updateExisting: false });
+      if (nc) {
+        await ensureReadingsStream(nc, {
+          partitions: env.PARTITIONS,
+          replicas: env.NATS_REPLICAS,
+          updateExisting: false,
+          logger: natsLogger,
+        });
+      }
       const clock = env.SIM_CLOCK ? anchoredClock(env.SIM_CLOCK) : systemClock;
       const stations = new StationRepository(db, clock);
       // Revocations made by the server or the CLI reach this process through the shared registry file.
@@ -77,7 +81,7 @@ export function registerGatewayCommand(program: Command): void {
       // A cluster's gateway serves every station's current config, retained, from the workers' bucket (docs/scale-out.md).
       const configs = nc
         ? await serveStationConfigs(
-            await openConfigBucket(nc, env.NATS_REPLICAS),
+            await openConfigBucket(nc, env.NATS_REPLICAS, natsLogger),
             brokerConfigPublisher(gateway.broker),
             logger.child({ module: 'station-configs' }),
           )

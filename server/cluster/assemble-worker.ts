@@ -51,15 +51,16 @@ export async function assembleWorker(deps: {
     logger: logger.child({ module: 'influx' }),
   });
   await influx.ensureDatabase().catch((err: unknown) => logger.warn({ err }, 'InfluxDB database not ensured yet; writes will retry'));
+  const natsLogger = logger.child({ module: 'nats' });
   const nc = await connectReadingsLog({
     urls: settings.NATS_URL,
     name: `frostwatch worker ${process.pid}`,
-    logger: logger.child({ module: 'nats' }),
+    logger: natsLogger,
     ...(settings.TLS_CA_FILE === undefined ? {} : { caFile: settings.TLS_CA_FILE }),
   });
-  await ensureReadingsStream(nc, { partitions: settings.PARTITIONS, replicas: settings.NATS_REPLICAS });
+  await ensureReadingsStream(nc, { partitions: settings.PARTITIONS, replicas: settings.NATS_REPLICAS, logger: natsLogger });
   // Adaptive sampling: the configs this worker decides go to the gateways through a replicated bucket.
-  const configs = await openConfigBucket(nc, settings.NATS_REPLICAS);
+  const configs = await openConfigBucket(nc, settings.NATS_REPLICAS, natsLogger);
   const stations = new StationRepository(db, clock);
   const activity = new StationActivity();
   let worker: ClusterWorker | null = null;

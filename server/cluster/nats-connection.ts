@@ -69,3 +69,32 @@ function logOne(status: Status, logger: Logger): void {
       return;
   }
 }
+
+/** An answer from JetStream that asking again will not change (a stream made for another number of partitions). */
+export class JetStreamSetupRefused extends Error {
+  override readonly name = 'JetStreamSetupRefused';
+}
+
+/**
+ * Runs one of JetStream's start-up requests (the readings stream, the config bucket) until it is answered, for up to
+ * `deadlineMs`, waiting 0.2 s doubling to 3 s between tries, each logged. A cluster that has just started, or several
+ * gateways and workers creating the same stream at once, leaves some requests unanswered — nats-server answers one
+ * creator and can let the others time out — and a process that then exits only waits for its service manager.
+ * `JetStreamSetupRefused` is thrown at once; anything else after the deadline.
+ */
+export async function untilJetStreamAnswers<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  opts: { logger: Logger; deadlineMs?: number },
+): Promise<T> {
+  const deadline = Date.now() + (opts.deadlineMs ?? 60_000);
+  for (let wait = 200, tries = 1; ; wait = Math.min(wait * 2, 3_000), tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof JetStreamSetupRefused || Date.now() + wait > deadline) throw err;
+      opts.logger.warn({ err, tries, retryInMs: wait }, `readings log: ${what} not answered yet; asking again`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}

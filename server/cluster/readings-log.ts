@@ -17,12 +17,14 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../../contracts/clock.js';
 import { type StationId, StationIdSchema } from '../../contracts/ids.js';
 import type { IngestSink } from '../../contracts/ingest.js';
 import { type Reading, ReadingSchema } from '../../contracts/reading.js';
 import { type StationStatus, StationStatusSchema } from '../../contracts/station-messages.js';
+import { JetStreamSetupRefused, untilJetStreamAnswers } from './nats-connection.js';
 import { PARTITION_PREFIX, parsePartitionSubject, partitionFilter, readingsSubject, statusSubject } from './subjects.js';
 
 export { connectReadingsLog, natsServers } from './nats-connection.js';
@@ -66,6 +68,11 @@ export interface ReadingsStreamOptions {
    * other replicas or ages do not take turns rewriting the stream. Default true.
    */
   updateExisting?: boolean;
+  /**
+   * Given: unanswered requests are asked again for up to a minute, each logged (`untilJetStreamAnswers`) — what a
+   * gateway or worker starting beside others wants. Without: one try.
+   */
+  logger?: Logger;
 }
 
 /** The description that carries P: a worker or gateway configured with another P refuses to use the stream. */
@@ -82,6 +89,11 @@ export function partitionsOf(info: StreamInfo): number | null {
  * between partitions, so it takes draining the stream, not a setting.
  */
 export async function ensureReadingsStream(nc: NatsConnection, opts: ReadingsStreamOptions): Promise<StreamInfo> {
+  if (opts.logger === undefined) return ensureOnce(nc, opts);
+  return untilJetStreamAnswers('the readings stream', () => ensureOnce(nc, opts), { logger: opts.logger });
+}
+
+async function ensureOnce(nc: NatsConnection, opts: ReadingsStreamOptions): Promise<StreamInfo> {
   const jsm = await jetstreamManager(nc);
   const config = {
     name: READINGS_STREAM,
@@ -99,7 +111,9 @@ export async function ensureReadingsStream(nc: NatsConnection, opts: ReadingsStr
   if (existing === null) return jsm.streams.add(config);
   const had = partitionsOf(existing);
   if (had !== opts.partitions) {
-    throw new Error(`stream ${READINGS_STREAM} was made for ${had ?? 'an unknown number of'} partitions, not ${opts.partitions}`);
+    throw new JetStreamSetupRefused(
+      `stream ${READINGS_STREAM} was made for ${had ?? 'an unknown number of'} partitions, not ${opts.partitions}`,
+    );
   }
   if (opts.updateExisting === false) return existing;
   const current = existing.config;

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { type StationConfig, StationConfigSchema, StationIdSchema } from '../../contracts/index.js';
 import type { ConfigPublisher } from '../warnings/frost-engine.js';
+import { untilJetStreamAnswers } from './nats-connection.js';
 
 /**
  * Station configs (adaptive sampling, `{"intervalS": 60}`) in a cluster (docs/scale-out.md): the worker that decides
@@ -13,8 +14,10 @@ import type { ConfigPublisher } from '../warnings/frost-engine.js';
  */
 export const CONFIG_BUCKET = 'FROSTWATCH_STATION_CONFIG';
 
-export async function openConfigBucket(nc: NatsConnection, replicas: number): Promise<KV> {
-  return new Kvm(nc).create(CONFIG_BUCKET, { replicas, history: 1 });
+export async function openConfigBucket(nc: NatsConnection, replicas: number, logger: Logger): Promise<KV> {
+  return untilJetStreamAnswers('the station config bucket', () => new Kvm(nc).create(CONFIG_BUCKET, { replicas, history: 1 }), {
+    logger,
+  });
 }
 
 /** The worker's side: what the rule engine decides a station should sample at. */
