@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type Clock, FarmerCreateSchema, type Reading, anchoredClock, systemClock } from '../../contracts/index.js';
 import { type Fleet, type SimDeviceSpec, createFleet, fleetLayout, toStationCreate } from '../../firmware-sim/index.js';
 import { READINGS_STREAM } from '../../server/cluster/readings-log.js';
@@ -59,14 +59,19 @@ const LATE_AFTER_MS = 4 * HOUR;
 const WORKER_KILL = NIGHT_START + 4 * HOUR;
 const NATS_KILL = NIGHT_START + 9 * HOUR;
 /**
- * The hour after each of those two kills. What the dead worker or node had delivered comes again after the ack wait
- * (3 real seconds) and a reader's stall (up to 5): at real cadences long before the station's next reading, at ×300 —
- * 40 simulated minutes — sometimes after it, so the next reading is decided on a window without it. Same decision,
- * same rung, the same SMS; but its forecast minimum may differ by a few tenths (seen once in five runs: two Severe SMS
- * after the NATS node's death). Those SMS are held to the same decision, not the same digits.
+ * Around each of those two kills: the readings taken in the half hour before it (at ×300 a decision comes a median 6–11
+ * simulated minutes after its reading, up to tens of minutes under load, so they may still be delivered and not yet
+ * acknowledged) and in the hour after. What the dead worker or node had delivered comes again after the ack wait (3 real
+ * seconds) and a reader's stall (up to 5): at real cadences long before the station's next reading, at ×300 — 40
+ * simulated minutes — sometimes after it, so the next reading is decided on a window without it. Then either the same
+ * decision on the same reading quotes a forecast minimum a few tenths off (seen once in five runs: two Severe SMS after
+ * the NATS node's death), held to the same decision, not the same digits; or the climb the held-back reading would have
+ * made comes on the next reading, the same rung and the same SMS to the same farmer 30 simulated minutes (6 real
+ * seconds) later (seen in two runs of eight: three or four Severe SMS on the 03:30 reading instead of the 03:00 one),
+ * held to the next reading.
  */
-const afterRedeliveringKill = (readingAtMs: number): boolean =>
-  [WORKER_KILL, NATS_KILL].some((kill) => readingAtMs >= kill && readingAtMs < kill + HOUR);
+const nearRedeliveringKill = (readingAtMs: number): boolean =>
+  [WORKER_KILL, NATS_KILL].some((kill) => readingAtMs >= kill - INTERVAL_S * 1_000 && readingAtMs < kill + HOUR);
 /** Real time for every process to start before the night does. */
 const LEAD_MS = 45_000;
 
@@ -245,8 +250,9 @@ interface NightRecord {
 const cleanups: Array<() => Promise<unknown>> = [];
 let clusterNight: NightRecord | null = null;
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+// Each run is torn down when it ends, so the cluster's fourteen processes do not share the cores with the embedded night.
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
 describe('a province on a cluster through a frost night (issue 18)', () => {
@@ -538,7 +544,7 @@ describe('a province on a cluster through a frost night (issue 18)', () => {
     // The same words: every frost SMS both runs sent for the same decision (station, transition, reading, farmer) is the same text.
     const common = [...cluster.texts.keys()].filter((key) => embedded.texts.has(key));
     const readingAt = (key: string): number => Date.parse(key.split(' ')[2] ?? '');
-    const digitsHeld = common.filter((key) => !afterRedeliveringKill(readingAt(key)));
+    const digitsHeld = common.filter((key) => !nearRedeliveringKill(readingAt(key)));
     const differ = digitsHeld.filter((key) => cluster.texts.get(key) !== embedded.texts.get(key));
     expect(differ.map((key) => `${key}\n  cluster:  ${cluster.texts.get(key)}\n  embedded: ${embedded.texts.get(key)}`)).toEqual([]);
     // The same messages: a station whose every decision was told in both runs (one decided after its lateAfterMs is
@@ -559,15 +565,38 @@ describe('a province on a cluster through a frost night (issue 18)', () => {
     const sentOf = (night: NightRecord): string[] =>
       [...night.texts.keys()].filter((key) => comparable.has(key.split(' ')[0] ?? '') && !key.includes('→all_clear')).sort();
     const [clusterSent, embeddedSent] = [sentOf(cluster), sentOf(embedded)];
+    const onlyCluster = clusterSent.filter((key) => !embedded.texts.has(key));
+    const onlyEmbedded = embeddedSent.filter((key) => !cluster.texts.has(key));
+    // A reading in flight at a kill may come back after the station's next one (see nearRedeliveringKill): the cluster
+    // then makes the same decision, for the same farmer, on that next reading — 30 simulated minutes, 6 real seconds later.
+    // The next reading: the same station, transition and farmer, one interval later (± the simulator's jitter).
+    const decision = (key: string): string =>
+      key
+        .split(' ')
+        .filter((_, i) => i !== 2)
+        .join(' ');
+    const shiftedTo = new Map<string, string>();
+    for (const key of onlyEmbedded) {
+      if (!nearRedeliveringKill(readingAt(key))) continue;
+      const next = onlyCluster.find(
+        (other) =>
+          !shiftedTo.has(other) &&
+          decision(other) === decision(key) &&
+          Math.abs(readingAt(other) - readingAt(key) - INTERVAL_S * 1_000) < 5 * 60_000,
+      );
+      if (next !== undefined) shiftedTo.set(next, key);
+    }
+    const shifted = new Set(shiftedTo.values());
     expect({
-      onlyCluster: clusterSent.filter((key) => !embedded.texts.has(key)),
-      onlyEmbedded: embeddedSent.filter((key) => !cluster.texts.has(key)),
+      onlyCluster: onlyCluster.filter((key) => !shiftedTo.has(key)),
+      onlyEmbedded: onlyEmbedded.filter((key) => !shifted.has(key)),
     }).toEqual({ onlyCluster: [], onlyEmbedded: [] });
+    expect(shifted.size, 'SMS decided on the next reading after a kill').toBeLessThanOrEqual(clusterSent.length * 0.01);
     console.info(
       `embedded night: ${[...embedded.ladders.values()].flat().length} transitions, ${embedded.texts.size} SMS; compared with the cluster: ` +
         `${common.length} SMS told in both, the same text (${common.length - digitsHeld.length} in the hours after the worker's and the NATS node's deaths held to the same decision only, ` +
         `${common.filter((key) => cluster.texts.get(key) !== embedded.texts.get(key)).length} of them with other digits); ${comparable.size} stations told every decision in both, ` +
-        `the same ladders and the same ${clusterSent.length} SMS (all-clears aside)`,
+        `the same ladders and the same ${clusterSent.length} SMS (all-clears aside; ${shifted.size} of them decided on the station's next reading after a kill)`,
     );
     expect(comparable.size, 'stations told every decision in both runs').toBeGreaterThan(STATIONS * 0.9);
     await up.kill('SIGTERM');
