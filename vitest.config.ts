@@ -1,6 +1,4 @@
-import { relative } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
-import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The suites that run the whole server on its registry (tests/helpers/full-app.ts), run a second time on PostgreSQL
@@ -29,31 +27,6 @@ const ON_BOTH_REGISTRIES = [
  */
 const ALONE = ['tests/reliability/province-cluster-night.test.ts'];
 
-/**
- * The files that play an accelerated night or a season (minutes each, most of it waiting on the simulated clock). They
- * are short files, and vitest without its cache of durations (a clean clone, CI) starts the largest files first, so
- * one of them came last and ran alone for minutes while the other worker idled. They start first instead.
- */
-const PLAYS_A_NIGHT = [/^tests\/reliability\//, /^tests\/e2e\//, /^tests\/integration\/system-/];
-
-/** Vitest's order (project groups, then failed, longest or largest first), with the night players first in each group. */
-class NightsFirst extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const base = await super.sort(files);
-    const rank = (spec: TestSpecification): number => {
-      const path = relative(spec.project.config.root, spec.moduleId);
-      return PLAYS_A_NIGHT.some((pattern) => pattern.test(path)) ? 0 : 1;
-    };
-    const position = new Map(base.map((spec, i) => [spec, i]));
-    return [...base].sort(
-      (a, b) =>
-        a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder ||
-        rank(a) - rank(b) ||
-        (position.get(a) ?? 0) - (position.get(b) ?? 0),
-    );
-  }
-}
-
 export default defineConfig({
   test: {
     globalSetup: ['tests/global-setup.ts'],
@@ -62,7 +35,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: run test files in parallel, but not so many that influxd instances starve.
     maxWorkers: 2,
-    sequence: { sequencer: NightsFirst },
     reporters: ['default'],
     projects: [
       {
