@@ -32,16 +32,44 @@ export async function api(method: string, path: string, body?: Body, contentType
     headers['content-type'] = contentType;
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
-  const response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
-  if (response.status === 401 && path !== SESSION_PATH) onUnauthorized();
-  const text = await response.text();
-  const json: unknown = text === '' ? null : safeJson(text);
-  if (!response.ok) {
+  const init: RequestInit = { method, headers, body: payload, credentials: 'same-origin' };
+  let answer = await exchange(path, init).catch(async (err: unknown) => {
+    if (method !== 'GET') throw err;
+    return retryLater(path, init);
+  });
+  if (method === 'GET' && BALANCER_ERRORS.has(answer.status)) answer = await retryLater(path, init);
+  if (answer.status === 401 && path !== SESSION_PATH) onUnauthorized();
+  const json: unknown = answer.text === '' ? null : safeJson(answer.text);
+  if (answer.status < 200 || answer.status > 299) {
     const parsed = ErrorBodySchema.safeParse(json);
     const err = parsed.success ? parsed.data : {};
-    throw new ApiError(response.status, err.error ?? 'http_error', err.message ?? `${response.status} ${response.statusText}`);
+    throw new ApiError(answer.status, err.error ?? 'http_error', err.message ?? `${answer.status} ${answer.statusText}`);
   }
   return json;
+}
+
+/**
+ * A read whose connection broke (on a cluster, the server answering it died: docs/scale-out.md) or that a balancer
+ * answered 502–504 is asked once more, after a moment, and another server answers. Reads only: a write is never
+ * repeated, since it may have been done.
+ */
+const RETRY_READ_AFTER_MS = 250;
+const BALANCER_ERRORS = new Set([502, 503, 504]);
+
+interface Answer {
+  status: number;
+  statusText: string;
+  text: string;
+}
+
+async function exchange(path: string, init: RequestInit): Promise<Answer> {
+  const response = await fetch(path, init);
+  return { status: response.status, statusText: response.statusText, text: await response.text() };
+}
+
+async function retryLater(path: string, init: RequestInit): Promise<Answer> {
+  await new Promise((resolve) => setTimeout(resolve, RETRY_READ_AFTER_MS));
+  return exchange(path, init);
 }
 
 function safeJson(text: string): unknown {
