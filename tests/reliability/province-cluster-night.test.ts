@@ -67,7 +67,7 @@ const NATS_KILL = NIGHT_START + 9 * HOUR;
  * decision on the same reading quotes a forecast minimum a few tenths off (seen once in five runs: two Severe SMS after
  * the NATS node's death), held to the same decision, not the same digits; or the climb the held-back reading would have
  * made comes on the next reading, the same rung and the same SMS to the same farmer 30 simulated minutes (6 real
- * seconds) later (seen in two runs of eight: three or four Severe SMS on the 03:30 reading instead of the 03:00 one),
+ * seconds) later (seen in two runs of nine: three or four Severe SMS on the 03:30 reading instead of the 03:00 one),
  * held to the next reading.
  */
 const nearRedeliveringKill = (readingAtMs: number): boolean =>
