@@ -1,5 +1,6 @@
 import { type NatsConnection, type Status, connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { backoffMs } from '../notify/pacing.js';
 
 export interface ReadingsLogConnectionOptions {
   /** `NATS_URL`: `nats://` or `tls://` URLs separated by commas, any servers of the cluster (it tells of the rest). */
@@ -77,7 +78,7 @@ export class JetStreamSetupRefused extends Error {
 
 /**
  * Runs one of JetStream's start-up requests (the readings stream, the config bucket) until it is answered, for up to
- * `deadlineMs`, waiting 0.2 s doubling to 3 s between tries, each logged. A cluster that has just started, or several
+ * `deadlineMs`, waiting 0.2–0.4 s doubling to 1.5–3 s between tries (`backoffMs`), each logged. A cluster that has just started, or several
  * gateways and workers creating the same stream at once, leaves some requests unanswered — nats-server answers one
  * creator and can let the others time out — and a process that then exits only waits for its service manager.
  * `JetStreamSetupRefused` is thrown at once; anything else after the deadline.
@@ -88,10 +89,12 @@ export async function untilJetStreamAnswers<T>(
   opts: { logger: Logger; deadlineMs?: number },
 ): Promise<T> {
   const deadline = Date.now() + (opts.deadlineMs ?? 60_000);
-  for (let wait = 200, tries = 1; ; wait = Math.min(wait * 2, 3_000), tries++) {
+  for (let tries = 1; ; tries++) {
     try {
       return await attempt();
     } catch (err) {
+      // Jittered, so processes that collided once do not ask again in step.
+      const wait = backoffMs(tries, { baseMs: 400, maxMs: 3_000 }, Math.random);
       if (err instanceof JetStreamSetupRefused || Date.now() + wait > deadline) throw err;
       opts.logger.warn({ err, tries, retryInMs: wait }, `readings log: ${what} not answered yet; asking again`);
       await new Promise((resolve) => setTimeout(resolve, wait));
