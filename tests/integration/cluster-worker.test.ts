@@ -128,7 +128,12 @@ describe('frostwatch worker', () => {
   it('divides the partitions, stores every reading once, decides once, and takes over a dead worker within seconds', async () => {
     const a = startWorker();
     const b = startWorker();
-    const divided = await until('two workers holding every partition', owners, (o) => o.members === 2 && o.byPartition.size === PARTITIONS);
+    // Both members, every partition held, and held by both: the second to join takes its share on its next balance.
+    const divided = await until(
+      'two workers holding every partition between them',
+      owners,
+      (o) => o.members === 2 && o.byPartition.size === PARTITIONS && new Set(o.byPartition.values()).size === 2,
+    );
     const pids = new Set(divided.byPartition.values());
     expect(pids.size, 'both workers hold partitions').toBe(2);
 
